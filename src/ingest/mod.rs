@@ -1,0 +1,517 @@
+//! Ingest: turns the files and endpoints a budget names into runs of [`Measurement`]s.
+//!
+//! The one rule: this is the only module that knows a tool's output shape. Each tool has its own
+//! file with private wire structs that mirror the tool's JSON; this file detects formats, reads
+//! files, expands globs and merges several runs of one source. It knows nothing of budgets.
+
+mod artillery;
+mod dir;
+mod esbuild;
+mod json;
+mod lighthouse;
+mod prometheus;
+mod size_limit;
+mod vite;
+mod webpack;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+use crate::model::{median, Measurement, Metrics};
+
+/// Every input format perfgate reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    Artillery,
+    Lighthouse,
+    Webpack,
+    Esbuild,
+    SizeLimit,
+    Vite,
+    Dir,
+    Prometheus,
+    Json,
+}
+
+impl Format {
+    pub const ALL: [Format; 9] = [
+        Format::Artillery,
+        Format::Lighthouse,
+        Format::Webpack,
+        Format::Esbuild,
+        Format::SizeLimit,
+        Format::Vite,
+        Format::Dir,
+        Format::Prometheus,
+        Format::Json,
+    ];
+
+    /// The name used in budgets, `--format` and output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Artillery => "artillery",
+            Format::Lighthouse => "lighthouse",
+            Format::Webpack => "webpack",
+            Format::Esbuild => "esbuild",
+            Format::SizeLimit => "size-limit",
+            Format::Vite => "vite",
+            Format::Dir => "dir",
+            Format::Prometheus => "prometheus",
+            Format::Json => "json",
+        }
+    }
+
+    /// Looks a format up by name; `None` for unknown names (the caller lists [`Format::ALL`]).
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// The names of all formats, for messages.
+    pub fn names() -> String {
+        Format::ALL.map(Format::name).join(", ")
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What one parser makes of one file (or one endpoint).
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    /// A version hint shown to users ("Artillery v2", "Lighthouse 12.8.2", "webpack 5.104.1").
+    pub detail: Option<String>,
+    /// The run's metrics.
+    pub metrics: Metrics,
+    /// Time slices of the run, oldest first, where the tool writes them (Artillery's intermediate
+    /// periods). Kept for baselines; the verdict judges `metrics`.
+    pub periods: Vec<Metrics>,
+}
+
+/// One report: one file (or one Prometheus query round) read as one run.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The file read, or the URL queried.
+    pub path: PathBuf,
+    pub format: Format,
+    pub detail: Option<String>,
+    pub metrics: Metrics,
+    pub periods: Vec<Metrics>,
+}
+
+/// Where a source's data comes from, as a budget describes it.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// A path or glob; several matching files are several runs of the same measurement.
+    Files(String),
+    /// A live Prometheus HTTP API: `queries` maps a metric name to a PromQL expression.
+    PrometheusApi {
+        url: String,
+        queries: BTreeMap<String, String>,
+        timeout: Duration,
+    },
+}
+
+/// A source to read: its format (`None` = detect from content) and location.
+#[derive(Debug, Clone)]
+pub struct SourceSpec {
+    pub format: Option<Format>,
+    pub location: Location,
+}
+
+/// A source read: every run, and the metrics that represent them.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub format: Format,
+    pub reports: Vec<Report>,
+    /// Per metric, the median over the runs that have it (the one value for a single run).
+    pub metrics: Metrics,
+    /// Per metric, every run's value in run order, where there are several runs.
+    pub samples: BTreeMap<String, Vec<f64>>,
+}
+
+/// Why the format of a file could not be told, for the caller to branch on.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("this is {0}, which perfgate does not read")]
+    Unsupported(&'static str),
+    #[error("not a format perfgate reads (tried: {tried}); name the format in the budget with `format = \"...\"`")]
+    Unknown { tried: String },
+}
+
+/// Files larger than this are refused rather than read whole into memory.
+const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// Reads a source: expands its glob, reads every file (or queries the endpoint) and merges the runs.
+pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
+    let reports = match &spec.location {
+        Location::PrometheusApi {
+            url,
+            queries,
+            timeout,
+        } => {
+            let parsed = prometheus::query_live(url, queries, *timeout)
+                .with_context(|| format!("source `{name}`: querying Prometheus at {url}"))?;
+            vec![Report {
+                path: PathBuf::from(url),
+                format: Format::Prometheus,
+                detail: parsed.detail,
+                metrics: parsed.metrics,
+                periods: parsed.periods,
+            }]
+        }
+        Location::Files(pattern) => {
+            let paths = expand(pattern).with_context(|| format!("source `{name}`"))?;
+            let mut reports = Vec::with_capacity(paths.len());
+            for path in paths {
+                reports.push(
+                    load_file(&path, spec.format).with_context(|| format!("source `{name}`"))?,
+                );
+            }
+            reports
+        }
+    };
+    let format = reports[0].format;
+    if let Some(other) = reports.iter().find(|r| r.format != format) {
+        bail!(
+            "source `{name}`: {} is {} but {} is {}; one source holds runs of one format",
+            reports[0].path.display(),
+            format,
+            other.path.display(),
+            other.format
+        );
+    }
+    let (metrics, samples) = merge_runs(&reports);
+    Ok(Source {
+        name: name.to_string(),
+        format,
+        reports,
+        metrics,
+        samples,
+    })
+}
+
+/// The median of every metric over the runs that carry it, and the per-run values.
+fn merge_runs(reports: &[Report]) -> (Metrics, BTreeMap<String, Vec<f64>>) {
+    let mut by_name: BTreeMap<&str, Vec<Measurement>> = BTreeMap::new();
+    for report in reports {
+        for (name, m) in &report.metrics {
+            by_name.entry(name).or_default().push(*m);
+        }
+    }
+    let mut metrics = Metrics::new();
+    let mut samples = BTreeMap::new();
+    for (name, ms) in by_name {
+        let values: Vec<f64> = ms.iter().map(|m| m.value).collect();
+        let value = median(&values).unwrap_or(f64::NAN);
+        metrics.insert(name.to_string(), Measurement::new(value, ms[0].unit));
+        if reports.len() > 1 {
+            samples.insert(name.to_string(), values);
+        }
+    }
+    (metrics, samples)
+}
+
+/// The files a path or glob names, sorted; an error when there are none.
+fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
+    let is_glob = pattern.contains(['*', '?', '[']);
+    if !is_glob {
+        let path = PathBuf::from(pattern);
+        if !path.exists() {
+            bail!("{pattern}: no such file or directory");
+        }
+        return Ok(vec![path]);
+    }
+    let mut paths: Vec<PathBuf> = glob::glob(pattern)
+        .with_context(|| format!("`{pattern}` is not a valid glob"))?
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("reading the files `{pattern}` matches"))?;
+    if paths.is_empty() {
+        bail!("`{pattern}` matches no file");
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+/// Reads one file in the given format, or in the format its content shows.
+pub fn load_file(path: &Path, declared: Option<Format>) -> Result<Report> {
+    let (format, parsed) = if path.is_dir() {
+        match declared {
+            None | Some(Format::Dir) => (Format::Dir, dir::load(path)),
+            Some(f) => bail!(
+                "{}: is a directory, not a {f} file (use `format = \"dir\"` for a built folder)",
+                path.display()
+            ),
+        }
+    } else {
+        let text = read_text(path)?;
+        let detected = sniff(&text);
+        let format = match (declared, detected) {
+            (Some(Format::Dir), _) => bail!(
+                "{}: format `dir` takes a directory, this is a file",
+                path.display()
+            ),
+            (Some(d), Ok(found)) if d != found => bail!(
+                "{}: declared as {d}, but the content is {} output",
+                path.display(),
+                found
+            ),
+            (Some(d), Ok(_)) => d,
+            (Some(d), Err(DetectError::Empty)) => {
+                bail!("{}: the file is empty, expected {d} output", path.display())
+            }
+            (Some(d), Err(DetectError::Unsupported(what))) => {
+                bail!(
+                    "{}: declared as {d}, but the content is {what}",
+                    path.display()
+                )
+            }
+            (Some(d), Err(DetectError::Unknown { .. })) => d,
+            (None, Ok(found)) => found,
+            (None, Err(e)) => return Err(anyhow::Error::new(e).context(path.display().to_string())),
+        };
+        (format, parse(format, path, &text))
+    };
+    let parsed = parsed.with_context(|| format!("{}: reading {format} output", path.display()))?;
+    Ok(Report {
+        path: path.to_path_buf(),
+        format,
+        detail: parsed.detail,
+        metrics: parsed.metrics,
+        periods: parsed.periods,
+    })
+}
+
+fn parse(format: Format, path: &Path, text: &str) -> Result<Parsed> {
+    match format {
+        Format::Artillery => artillery::parse(text),
+        Format::Lighthouse => lighthouse::parse(text),
+        Format::Webpack => webpack::parse(path, text),
+        Format::Esbuild => esbuild::parse(path, text),
+        Format::SizeLimit => size_limit::parse(text),
+        Format::Vite => vite::parse(path, text),
+        Format::Dir => dir::load(path),
+        Format::Prometheus => prometheus::parse(text),
+        Format::Json => json::parse(text),
+    }
+}
+
+/// Reads a whole file as UTF-8 text, with errors that name it.
+fn read_text(path: &Path) -> Result<String> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    if meta.len() > MAX_FILE_BYTES {
+        bail!(
+            "{}: {} bytes is larger than the {} bytes perfgate reads from a report",
+            path.display(),
+            meta.len(),
+            MAX_FILE_BYTES
+        );
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not UTF-8 text (invalid byte at offset {}); is this a report file?",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// Tells a report's format from its content (never from its name), first match wins.
+pub fn sniff(text: &str) -> Result<Format, DetectError> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.is_empty() {
+        return Err(DetectError::Empty);
+    }
+    if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
+        if prometheus::looks_like_exposition(trimmed) {
+            return Ok(Format::Prometheus);
+        }
+        return Err(unknown());
+    }
+    let Ok(value) = serde_json::from_str::<Value>(trimmed) else {
+        // Truncated or malformed JSON: guess from the opening keys so the error names the
+        // format's parser, which reports the line and column.
+        return sniff_prefix(trimmed);
+    };
+    sniff_value(&value)
+}
+
+fn unknown() -> DetectError {
+    DetectError::Unknown {
+        tried: Format::names(),
+    }
+}
+
+fn sniff_value(v: &Value) -> Result<Format, DetectError> {
+    let has = |k: &str| v.get(k).is_some();
+    match v {
+        Value::Object(o) => {
+            if has("aggregate") && (has("intermediate") || v["aggregate"].get("counters").is_some())
+            {
+                return Ok(Format::Artillery);
+            }
+            if has("lighthouseVersion") && has("audits") {
+                return Ok(Format::Lighthouse);
+            }
+            if has("lighthouseResult") {
+                return Ok(Format::Lighthouse);
+            }
+            if v.get("steps")
+                .and_then(|s| s.get(0))
+                .and_then(|s| s.get("lhr"))
+                .is_some()
+            {
+                return Err(DetectError::Unsupported(
+                    "a Lighthouse user-flow result (save each step's LHR)",
+                ));
+            }
+            if o.get("schema")
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.starts_with("perfgate/metrics"))
+            {
+                return Ok(Format::Json);
+            }
+            if has("status") && v.get("data").and_then(|d| d.get("resultType")).is_some() {
+                return Ok(Format::Prometheus);
+            }
+            if has("status") && has("error") && has("errorType") {
+                return Ok(Format::Prometheus);
+            }
+            if has("metrics") && has("root_group") {
+                return Err(DetectError::Unsupported("a k6 summary"));
+            }
+            if v.get("results")
+                .and_then(|r| r.get(0))
+                .is_some_and(|r| r.get("command").is_some())
+            {
+                return Err(DetectError::Unsupported("a hyperfine export"));
+            }
+            if (has("inputs") && has("outputs"))
+                || v.get("metafile").and_then(|m| m.get("outputs")).is_some()
+            {
+                return Ok(Format::Esbuild);
+            }
+            if v.get("assets").is_some_and(Value::is_array)
+                || (has("children") && has("version"))
+                || has("entrypoints")
+                || (has("chunks") && has("builtAt"))
+            {
+                return Ok(Format::Webpack);
+            }
+            if has("numberOfRequests")
+                || v.get("stats")
+                    .and_then(|s| s.get("numberOfRequests"))
+                    .is_some()
+            {
+                return Err(DetectError::Unsupported("Gatling statistics"));
+            }
+            if v.get("latency").and_then(|l| l.get("p97_5")).is_some() {
+                return Err(DetectError::Unsupported("an autocannon report"));
+            }
+            if !o.is_empty()
+                && o.values()
+                    .all(|e| e.get("file").is_some_and(Value::is_string))
+            {
+                return Ok(Format::Vite);
+            }
+            if !o.is_empty() && o.values().all(Value::is_string) {
+                return Err(DetectError::Unsupported("a flat asset manifest (no sizes)"));
+            }
+            if o.len() == 1 && has("error") {
+                return Ok(Format::SizeLimit);
+            }
+            Err(unknown())
+        }
+        Value::Array(items) => {
+            let first = items.first();
+            let item_has = |k: &str| first.is_some_and(|i| i.get(k).is_some());
+            if item_has("isRepresentativeRun") {
+                return Err(DetectError::Unsupported(
+                    "a Lighthouse CI manifest (point the source at .lighthouseci/lhr-*.json)",
+                ));
+            }
+            if item_has("operator") && item_has("expected") {
+                return Err(DetectError::Unsupported("Lighthouse CI assertion results"));
+            }
+            if item_has("name") && (item_has("size") || item_has("passed")) && !item_has("path") {
+                return Ok(Format::SizeLimit);
+            }
+            if item_has("path") && item_has("limit") {
+                return Err(DetectError::Unsupported(
+                    "a size-limit configuration (run `size-limit --json` and read its output)",
+                ));
+            }
+            if item_has("event") && item_has("report") {
+                return Err(DetectError::Unsupported(
+                    "Artillery worker events, not a report",
+                ));
+            }
+            Err(unknown())
+        }
+        _ => Err(unknown()),
+    }
+}
+
+/// Detection for JSON that does not parse (truncated, hand-edited): look at the first keys only.
+fn sniff_prefix(text: &str) -> Result<Format, DetectError> {
+    let head: String = text.chars().take(4096).collect();
+    let contains = |k: &str| head.contains(&format!("\"{k}\""));
+    if contains("aggregate")
+        && (contains("counters") || contains("intermediate") || contains("latency"))
+    {
+        return Ok(Format::Artillery);
+    }
+    if contains("lighthouseVersion") {
+        return Ok(Format::Lighthouse);
+    }
+    if contains("resultType") {
+        return Ok(Format::Prometheus);
+    }
+    if contains("perfgate/metrics@1") {
+        return Ok(Format::Json);
+    }
+    if contains("inputs") && contains("bytes") {
+        return Ok(Format::Esbuild);
+    }
+    if contains("assetsByChunkName") || (contains("assets") && contains("chunks")) {
+        return Ok(Format::Webpack);
+    }
+    Err(unknown())
+}
+
+/// Parses JSON into a wire struct; errors name the field path (`aggregate.summaries`) and position.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." || path.is_empty() {
+            anyhow::anyhow!("invalid JSON: {inner}")
+        } else {
+            anyhow::anyhow!("field `{path}`: {inner}")
+        }
+    })
+}
+
+/// A number that must be finite and not negative (a duration, a size, a count), named in errors.
+pub(crate) fn non_negative(field: &str, value: f64) -> Result<f64> {
+    if !value.is_finite() {
+        bail!("field `{field}`: {value} is not a finite number");
+    }
+    if value < 0.0 {
+        bail!("field `{field}`: {value} is negative, which this quantity cannot be");
+    }
+    Ok(value)
+}

@@ -1,0 +1,4 @@
+//! perfgate (being assembled).
+
+pub mod ingest;
+pub mod model;
