@@ -1,4 +1,6 @@
 //! perfgate (being assembled).
 
+pub mod budget;
+pub mod derive;
 pub mod ingest;
 pub mod model;
