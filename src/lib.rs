@@ -3,4 +3,5 @@
 pub mod budget;
 pub mod derive;
 pub mod ingest;
+pub mod judge;
 pub mod model;

@@ -1,0 +1,347 @@
+//! Judge: budget rules × the metrics read → a [`Verdict`].
+//!
+//! The one rule: no I/O, no clock, no environment. [`observe`] binds every rule to its value (and
+//! reports every rule it cannot bind, at once); [`judge`] then only compares numbers.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::budget::{units_agree, Budget, Rule, RuleInput, Threshold};
+use crate::derive::closest_hint;
+use crate::model::{Metrics, Unit};
+
+/// pass < warn < fail: the verdict of a gate is its worst metric's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+        }
+    }
+}
+
+/// A source's metrics as the judge sees them.
+#[derive(Debug, Clone, Default)]
+pub struct SourceMetrics {
+    /// The representative value per metric (the median of the runs).
+    pub metrics: Metrics,
+    /// Per metric, each run's value where the source had several runs.
+    pub samples: BTreeMap<String, Vec<f64>>,
+}
+
+/// A rule's current value, bound and in the unit its thresholds use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    pub value: f64,
+    pub unit: Unit,
+    /// Each run's value, in `unit`, where the source had several runs; empty otherwise.
+    pub samples: Vec<f64>,
+}
+
+/// One metric's judgement.
+#[derive(Debug, Clone)]
+pub struct MetricVerdict {
+    pub id: String,
+    pub label: String,
+    pub unit: Unit,
+    pub value: f64,
+    pub samples: Vec<f64>,
+    pub target: Option<Threshold>,
+    pub critical: Option<Threshold>,
+    pub status: Status,
+    /// 1-based line of the rule in the budget file.
+    pub line: usize,
+}
+
+/// The gate's judgement.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub gate: String,
+    pub verdict: Status,
+    /// In budget order.
+    pub metrics: Vec<MetricVerdict>,
+}
+
+impl Verdict {
+    /// How many metrics have `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.metrics.iter().filter(|m| m.status == status).count()
+    }
+}
+
+/// Binds every rule of the budget to its current value. Errors list every rule that cannot be bound:
+/// a metric its source does not produce (with the closest names), an expression that fails, a unit
+/// that does not fit the thresholds.
+pub fn observe(
+    budget: &Budget,
+    sources: &BTreeMap<String, SourceMetrics>,
+) -> Result<Vec<Observed>, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut observed = Vec::with_capacity(budget.rules.len());
+    let plain: BTreeMap<String, Metrics> = sources
+        .iter()
+        .map(|(k, v)| (k.clone(), v.metrics.clone()))
+        .collect();
+    for rule in &budget.rules {
+        let at = format!("`{}` (budget line {})", rule.id, rule.line);
+        let (value, unit, samples) = match &rule.input {
+            RuleInput::Source { source, metric } => {
+                let Some(src) = sources.get(source) else {
+                    problems.push(format!("{at}: source `{source}` was not read"));
+                    continue;
+                };
+                let Some(m) = src.metrics.get(metric) else {
+                    problems.push(format!(
+                        "{at}: source `{source}` has no metric `{metric}`{}",
+                        closest_hint(metric, src.metrics.keys().map(String::as_str))
+                    ));
+                    continue;
+                };
+                let samples = src.samples.get(metric).cloned().unwrap_or_default();
+                (m.value, m.unit, samples)
+            }
+            RuleInput::Derived(expr) => match expr.eval(&plain) {
+                Ok(v) => (v, Unit::None, Vec::new()),
+                Err(e) => {
+                    problems.push(format!("{at}: {e}"));
+                    continue;
+                }
+            },
+        };
+        match bind_unit(rule, value, unit, samples) {
+            Ok(o) => observed.push(o),
+            Err(e) => problems.push(format!("{at}: {e}")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(observed)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Applies a rule's declared unit to a plain number and checks the unit fits the thresholds.
+fn bind_unit(rule: &Rule, value: f64, unit: Unit, samples: Vec<f64>) -> Result<Observed, String> {
+    let (value, unit, samples) = match rule.declared_unit {
+        Some((declared, scale)) if unit == Unit::None => (
+            value * scale,
+            declared,
+            samples.into_iter().map(|s| s * scale).collect(),
+        ),
+        Some((declared, _)) if declared != unit => {
+            return Err(format!(
+                "the metric is {} ({}), but the rule declares `unit` as {}; drop `unit`, the source already says",
+                unit.kind_name(),
+                unit.symbol(),
+                declared.kind_name()
+            ))
+        }
+        _ => (value, unit, samples),
+    };
+    if let Some(t) = rule.threshold_unit() {
+        if !units_agree(unit, t) {
+            let hint = if unit == Unit::None {
+                format!(
+                    "; if the number is {}, say so with `unit = \"{}\"` in the rule",
+                    t.kind_name(),
+                    t.symbol()
+                )
+            } else {
+                String::new()
+            };
+            return Err(format!(
+                "the metric is {}{} but the thresholds are {}{hint}",
+                unit.kind_name(),
+                if unit == Unit::None {
+                    String::new()
+                } else {
+                    format!(" ({})", unit.symbol())
+                },
+                t.kind_name()
+            ));
+        }
+    }
+    Ok(Observed {
+        value,
+        unit,
+        samples,
+    })
+}
+
+/// Judges every rule against its observed value: critical breached = fail, target missed = warn.
+pub fn judge(budget: &Budget, observed: &[Observed]) -> Verdict {
+    let metrics: Vec<MetricVerdict> = budget
+        .rules
+        .iter()
+        .zip(observed)
+        .map(|(rule, o)| MetricVerdict {
+            id: rule.id.clone(),
+            label: rule.label.clone(),
+            unit: o.unit,
+            value: o.value,
+            samples: o.samples.clone(),
+            target: rule.target.clone(),
+            critical: rule.critical.clone(),
+            status: status(rule, o.value),
+            line: rule.line,
+        })
+        .collect();
+    Verdict {
+        gate: budget.gate.name.clone(),
+        verdict: metrics
+            .iter()
+            .map(|m| m.status)
+            .max()
+            .unwrap_or(Status::Pass),
+        metrics,
+    }
+}
+
+fn status(rule: &Rule, value: f64) -> Status {
+    let breached = |t: &Option<Threshold>| t.as_ref().is_some_and(|t| !t.op.holds(value, t.value));
+    if breached(&rule.critical) {
+        Status::Fail
+    } else if breached(&rule.target) {
+        Status::Warn
+    } else {
+        Status::Pass
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::budget::parse_budget;
+    use crate::model::Measurement;
+
+    fn budget(rules: &str) -> Budget {
+        let text = format!(
+            "[gate]\nname = \"t\"\n[sources.api]\npath = \"a.json\"\n[sources.db]\nurl = \"http://127.0.0.1:9\"\n[sources.db.queries]\np95 = 'x'\n{rules}"
+        );
+        parse_budget(Path::new("t.toml"), &text).unwrap()
+    }
+
+    fn sources(api: &[(&str, Measurement)], db: &[(&str, f64)]) -> BTreeMap<String, SourceMetrics> {
+        let mk = |pairs: Vec<(String, Measurement)>| SourceMetrics {
+            metrics: pairs.into_iter().collect(),
+            samples: BTreeMap::new(),
+        };
+        BTreeMap::from([
+            (
+                "api".into(),
+                mk(api.iter().map(|(k, m)| (k.to_string(), *m)).collect()),
+            ),
+            (
+                "db".into(),
+                mk(db
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), Measurement::count(*v)))
+                    .collect()),
+            ),
+        ])
+    }
+
+    const P95: &str =
+        "[[budget]]\nmetric = \"api.p95\"\ntarget = \"< 200ms\"\ncritical = \"300ms\"\n";
+
+    fn check(
+        rules: &str,
+        api: &[(&str, Measurement)],
+        db: &[(&str, f64)],
+    ) -> Result<Verdict, Vec<String>> {
+        let b = budget(rules);
+        let o = observe(&b, &sources(api, db))?;
+        Ok(judge(&b, &o))
+    }
+
+    #[test]
+    fn two_levels_and_the_worst_status_wins() {
+        let v = |ms| check(P95, &[("p95", Measurement::ms(ms))], &[]).unwrap();
+        assert_eq!(v(150.0).verdict, Status::Pass);
+        assert_eq!(v(200.0).verdict, Status::Warn, "200 is not < 200");
+        assert_eq!(v(299.9).verdict, Status::Warn);
+        assert_eq!(v(300.0).verdict, Status::Fail);
+        let score = "[[budget]]\nmetric = \"api.score\"\ntarget = \"> 90\"\ncritical = \"70\"\n";
+        let both = format!("{P95}{score}");
+        let v = check(
+            &both,
+            &[
+                ("p95", Measurement::ms(150.0)),
+                ("score", Measurement::count(65.0)),
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(v.metrics[1].status, Status::Fail);
+        assert_eq!(v.verdict, Status::Fail);
+        assert_eq!((v.count(Status::Pass), v.count(Status::Fail)), (1, 1));
+    }
+
+    #[test]
+    fn a_missing_metric_is_an_error_with_the_closest_names() {
+        let e = check(
+            P95,
+            &[
+                ("p.95", Measurement::ms(1.0)),
+                ("p99", Measurement::ms(1.0)),
+            ],
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].contains("source `api` has no metric `p95`; closest: `p.95`, `p99`"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn plain_numbers_take_the_declared_unit() {
+        let rule = "[[budget]]\nmetric = \"db.p95\"\nunit = \"s\"\ntarget = \"< 50ms\"\ncritical = \"100ms\"\n";
+        let v = check(rule, &[], &[("p95", 0.042)]).unwrap();
+        assert_eq!((v.metrics[0].value, v.metrics[0].unit), (42.0, Unit::Ms));
+        let undeclared = "[[budget]]\nmetric = \"db.p95\"\ntarget = \"< 50ms\"\n";
+        let e = check(undeclared, &[], &[("p95", 42.0)]).unwrap_err();
+        assert!(e[0].contains("the metric is a plain number but the thresholds are a duration; if the number is a duration, say so with `unit = \"ms\"`"), "{e:?}");
+    }
+
+    #[test]
+    fn a_threshold_in_the_wrong_unit_is_an_error() {
+        let rule = "[[budget]]\nmetric = \"api.size\"\ntarget = \"< 200ms\"\n";
+        let e = check(rule, &[("size", Measurement::bytes(1.0))], &[]).unwrap_err();
+        assert!(
+            e[0].contains("the metric is a size (B) but the thresholds are a duration"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn derived_metrics_are_judged_like_any_other() {
+        let rule = "[[budget]]\nmetric = \"error_rate\"\nexpr = \"api['bad'] / api['all'] * 100\"\nunit = \"%\"\ntarget = \"< 1%\"\ncritical = \"2%\"\n";
+        let v = check(
+            rule,
+            &[
+                ("bad", Measurement::count(3.0)),
+                ("all", Measurement::count(200.0)),
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            (v.metrics[0].value, v.metrics[0].unit, v.verdict),
+            (1.5, Unit::Percent, Status::Warn)
+        );
+    }
+}
