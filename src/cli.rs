@@ -1,0 +1,105 @@
+//! The command line, defined once with clap's derive; `--help` is generated from these docs.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// perfgate: the performance regression gate of a CI pipeline.
+///
+/// Reads the reports your load tests, Lighthouse runs and bundle builds already write, judges them
+/// against a TOML budget (target missed = warn, critical breached = fail) and reports one verdict.
+/// Exit codes: 0 passed (warnings allowed), 1 failed, 2 could not judge.
+#[derive(Debug, Parser)]
+#[command(name = "perfgate", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Judge the budget's sources and print the verdict.
+    Check(CheckArgs),
+    /// List every metric a report yields, with its value and unit (the names a budget can use).
+    Metrics(MetricsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The budget file.
+    #[arg(long, env = "PERFGATE_BUDGET", value_name = "FILE")]
+    pub budget: PathBuf,
+
+    /// Read a source from another path than the budget says (repeatable).
+    #[arg(long = "input", value_name = "SOURCE=PATH", value_parser = parse_input)]
+    pub inputs: Vec<(String, String)>,
+
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+
+    /// Also write the chosen format to this file.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// A minijinja template for the markdown report, instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// Report files (or built folders) to read.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// The files' format, or `auto` to detect it from their content.
+    #[arg(long, default_value = "auto", value_name = "NAME")]
+    pub format: String,
+
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A table for a terminal.
+    Text,
+    /// The pull-request comment body.
+    Markdown,
+    /// The machine-readable verdict (schema perfgate/verdict@1).
+    Json,
+}
+
+fn parse_input(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((source, path)) if !source.is_empty() && !path.is_empty() => {
+            Ok((source.to_string(), path.to_string()))
+        }
+        _ => Err(format!(
+            "`{s}` must be SOURCE=PATH, e.g. api=reports/load.json"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn inputs_split_at_the_first_equals_sign() {
+        assert_eq!(
+            parse_input("api=a=b.json"),
+            Ok(("api".into(), "a=b.json".into()))
+        );
+        assert!(parse_input("api").is_err());
+        assert!(parse_input("=x").is_err());
+    }
+}
