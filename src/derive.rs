@@ -158,11 +158,17 @@ pub fn closest_hint<'a>(wanted: &str, names: impl Iterator<Item = &'a str>) -> S
     }
 }
 
-/// Up to three names most like `wanted` (Jaro–Winkler similarity ≥ 0.7), best first.
+/// Up to three names most like `wanted`, best first. Jaro–Winkler catches shared prefixes
+/// (`http.codes.5xx` for `http.code.5xx`); Damerau–Levenshtein catches swapped characters in short
+/// names (`p95` for `p59`), which Jaro's matching window misses.
 pub fn closest<'a>(wanted: &str, names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     let mut scored: Vec<(f64, &str)> = names
-        .map(|n| (strsim::jaro_winkler(wanted, n), n))
-        .filter(|(s, _)| *s >= 0.7)
+        .map(|n| {
+            let jw = strsim::jaro_winkler(wanted, n);
+            let dl = strsim::normalized_damerau_levenshtein(wanted, n);
+            (jw.max(dl), n)
+        })
+        .filter(|(s, _)| *s >= 0.66)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
     scored.into_iter().take(3).map(|(_, n)| n).collect()

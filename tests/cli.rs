@@ -1,0 +1,487 @@
+//! The binary as users run it: exit codes, every bad input of the issue, and the outputs.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use tempfile::TempDir;
+
+/// A temp dir holding a budget and reports; commands run inside it, as a CI step does.
+struct Case {
+    dir: TempDir,
+}
+
+impl Case {
+    fn new() -> Case {
+        Case {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("mkdir");
+        }
+        fs::write(&path, text).expect("write");
+        path
+    }
+
+    fn perfgate(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        Command::cargo_bin("perfgate")
+            .expect("binary")
+            .current_dir(self.dir.path())
+            .env_remove("PERFGATE_BUDGET")
+            .args(args)
+            .assert()
+    }
+
+    fn check(&self, extra: &[&str]) -> assert_cmd::assert::Assert {
+        let mut args = vec!["check", "--budget", "budget.toml"];
+        args.extend_from_slice(extra);
+        self.perfgate(&args)
+    }
+}
+
+/// perfgate's own JSON metrics format, one run.
+fn metrics_json(pairs: &[(&str, f64, &str)]) -> String {
+    let entries: Vec<String> = pairs
+        .iter()
+        .map(|(n, v, u)| format!("\"{n}\": {{\"value\": {v}, \"unit\": \"{u}\"}}"))
+        .collect();
+    format!(
+        "{{\"schema\": \"perfgate/metrics@1\", \"tool\": \"cli test\", \"metrics\": {{{}}}}}",
+        entries.join(", ")
+    )
+}
+
+const BUDGET: &str = r#"
+[gate]
+name = "test"
+
+[sources.api]
+format = "json"
+path = "api.json"
+
+[[budget]]
+metric = "api.p95"
+label = "API P95"
+target = "< 200ms"
+critical = "300ms"
+
+[[budget]]
+metric = "error_rate"
+label = "Error Rate"
+expr = "api['failed'] / api['requests'] * 100"
+unit = "%"
+target = "< 1%"
+critical = "2%"
+"#;
+
+fn case(p95: f64, failed: f64) -> Case {
+    let c = Case::new();
+    c.file("budget.toml", BUDGET);
+    c.file(
+        "api.json",
+        &metrics_json(&[
+            ("p95", p95, "ms"),
+            ("failed", failed, ""),
+            ("requests", 1000.0, ""),
+        ]),
+    );
+    c
+}
+
+#[test]
+fn exit_0_when_every_metric_passes() {
+    case(150.0, 5.0)
+        .check(&[])
+        .code(0)
+        .stdout(predicate::str::contains("perfgate test: PASS (2 passed)"));
+}
+
+#[test]
+fn exit_0_with_warnings() {
+    case(250.0, 5.0)
+        .check(&[])
+        .code(0)
+        .stdout(predicate::str::contains("WARN (1 warning, 1 passed)"));
+}
+
+#[test]
+fn exit_1_when_a_critical_threshold_is_breached() {
+    case(150.0, 25.0)
+        .check(&[])
+        .code(1)
+        .stdout(predicate::str::contains("FAIL (1 failed, 1 passed)"))
+        .stdout(predicate::str::contains(
+            "fail   Error Rate  2.5 % < 1 %    < 2 %",
+        ));
+}
+
+#[test]
+fn json_verdict_follows_the_spec() {
+    let out = case(250.0, 25.0)
+        .check(&["--format", "json"])
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
+    assert_eq!(v["schema"], "perfgate/verdict@1");
+    assert_eq!(v["gate"], "test");
+    assert_eq!(v["verdict"], "fail");
+    let m = &v["metrics"][0];
+    assert_eq!(m["id"], "api.p95");
+    assert_eq!(m["label"], "API P95");
+    assert_eq!(m["unit"], "ms");
+    assert_eq!(m["value"], 250.0);
+    assert_eq!(m["target"], serde_json::json!({"op": "<", "value": 200.0}));
+    assert_eq!(
+        m["critical"],
+        serde_json::json!({"op": "<", "value": 300.0})
+    );
+    assert_eq!(m["status"], "warn");
+    assert!(m["baseline"].is_null());
+    assert_eq!(v["metrics"][1]["value"], 2.5);
+    assert_eq!(v["metrics"][1]["unit"], "%");
+}
+
+#[test]
+fn output_file_gets_the_same_text_as_stdout() {
+    let c = case(150.0, 5.0);
+    let out = c
+        .check(&["--format", "markdown", "--output", "comment.md"])
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let written = fs::read(c.dir.path().join("comment.md")).expect("written");
+    assert_eq!(out, written);
+    let md = String::from_utf8(written).expect("utf-8");
+    assert!(
+        md.starts_with("<!-- perfgate:gate=test -->\n### ✅ perfgate `test`: **pass**"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| API P95 | 150 ms | < 200 ms | < 300 ms | ✅ pass |"),
+        "{md}"
+    );
+    assert!(md.contains("No baseline yet"), "{md}");
+}
+
+#[test]
+fn markdown_lists_failures_first_and_escapes_labels() {
+    let c = case(150.0, 25.0);
+    let budget = BUDGET.replace(
+        "label = \"API P95\"",
+        "label = \"</details><img src=x onerror=alert(1)> @org/team | #1\"",
+    );
+    c.file("budget.toml", &budget);
+    let md = String::from_utf8(
+        c.check(&["--format", "markdown"])
+            .code(1)
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .expect("utf-8");
+    let fail = md.find("| Error Rate |").expect("error rate row");
+    let pass = md.find("&lt;/details&gt;&lt;img").expect("escaped label");
+    assert!(fail < pass, "failures first:\n{md}");
+    assert!(
+        !md.contains("<img") && !md.contains("@org") && !md.contains("| #1"),
+        "{md}"
+    );
+    assert!(md.contains("&#64;org/team &#124; &#35;1"), "{md}");
+}
+
+#[test]
+fn a_custom_template_is_used_and_a_broken_one_is_exit_2() {
+    let c = case(150.0, 5.0);
+    c.file("t.md.j2", "{{ gate }}={{ verdict }} {% for m in metrics %}{{ m.id }}:{{ m.value_text }};{% endfor %}\n");
+    c.check(&["--format", "markdown", "--template", "t.md.j2"])
+        .code(0)
+        .stdout("test=pass api.p95:150 ms;error_rate:0.5 %;\n");
+    c.file(
+        "bad.md.j2",
+        "{% for m in metrics %}\n{{ m.nope }}\n{% endfor %}\n",
+    );
+    c.check(&["--format", "markdown", "--template", "bad.md.j2"])
+        .code(2)
+        .stderr(
+            predicate::str::contains("rendering the comment template")
+                .and(predicate::str::contains("undefined")),
+        );
+    c.file("syntax.md.j2", "ok\n{% if %}\n");
+    c.check(&["--template", "syntax.md.j2"]).code(2).stderr(
+        predicate::str::contains("syntax.md.j2: the template does not compile")
+            .and(predicate::str::contains("line 2")),
+    );
+    c.check(&["--template", "missing.j2"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "missing.j2: cannot read the template",
+        ));
+}
+
+#[test]
+fn input_overrides_a_source_path() {
+    let c = case(150.0, 5.0);
+    c.file(
+        "other.json",
+        &metrics_json(&[
+            ("p95", 350.0, "ms"),
+            ("failed", 0.0, ""),
+            ("requests", 10.0, ""),
+        ]),
+    );
+    c.check(&["--input", "api=other.json"]).code(1);
+    c.check(&["--input", "web=other.json"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the budget has no source `web` (sources: api)",
+        ));
+    c.check(&["--input", "nonsense"])
+        .code(2)
+        .stderr(predicate::str::contains("must be SOURCE=PATH"));
+}
+
+#[test]
+fn a_missing_metric_is_exit_2_with_the_closest_names() {
+    let c = case(150.0, 5.0);
+    c.file(
+        "budget.toml",
+        &BUDGET
+            .replace("api.p95", "api.p59")
+            .replace("api['failed']", "api['fialed']"),
+    );
+    c.check(&[])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`api.p59` (budget line 9): source `api` has no metric `p59`; closest: `p95`",
+        ))
+        .stderr(predicate::str::contains(
+            "`api['fialed']` is not a metric of source `api`; closest: `failed`",
+        ));
+}
+
+#[test]
+fn budget_problems_are_all_reported_at_once() {
+    let c = case(150.0, 5.0);
+    c.file(
+        "budget.toml",
+        &format!("{BUDGET}\n[[budget]]\nmetric = \"api.p95\"\ntarget = \"< 1s\"\ncolour = 1\n\n[[budget]]\nmetric = \"api.p95\"\ntarget = \"< 1s\"\n"),
+    );
+    c.check(&[])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "budget.toml: 2 problems in the budget",
+        ))
+        .stderr(predicate::str::contains("unknown field `colour`"))
+        .stderr(predicate::str::contains(
+            "`budget[4]` (metric `api.p95`, line 28): the metric is budgeted twice",
+        ));
+}
+
+#[test]
+fn a_threshold_whose_unit_does_not_fit_the_metric_is_exit_2() {
+    let c = case(150.0, 5.0);
+    c.file(
+        "budget.toml",
+        &BUDGET.replace(
+            "target = \"< 200ms\"\ncritical = \"300ms\"",
+            "target = \"< 200KB\"\ncritical = \"300KB\"",
+        ),
+    );
+    c.check(&[]).code(2).stderr(predicate::str::contains(
+        "`api.p95` (budget line 9): the metric is a duration (ms) but the thresholds are a size",
+    ));
+}
+
+#[test]
+fn unreadable_reports_are_exit_2_naming_the_file_and_field() {
+    let c = case(150.0, 5.0);
+    let cases: [(&str, &str); 5] = [
+        ("", "api.json: the file is empty, expected json output"),
+        ("{\"schema\": \"perfgate/metrics@1\", \"metrics\": {\"p95\": {\"val", "api.json: reading json output"),
+        (
+            "{\"schema\": \"perfgate/metrics@1\", \"metrics\": {\"p95\": {\"value\": NaN, \"unit\": \"ms\"}}}",
+            "api.json",
+        ),
+        (
+            "{\"schema\": \"perfgate/metrics@1\", \"metrics\": {\"p95\": {\"value\": -3, \"unit\": \"ms\"}}}",
+            "metrics.p95",
+        ),
+        (
+            "{\"aggregate\": {\"counters\": {}}, \"intermediate\": []}",
+            "api.json: declared as json, but the content is artillery output",
+        ),
+    ];
+    for (text, message) in cases {
+        c.file("api.json", text);
+        c.check(&[])
+            .code(2)
+            .stderr(predicate::str::contains(message));
+    }
+}
+
+#[test]
+fn a_glob_or_path_that_matches_nothing_is_exit_2() {
+    let c = case(150.0, 5.0);
+    c.file(
+        "budget.toml",
+        &BUDGET.replace("path = \"api.json\"", "path = \"runs/lhr-*.json\""),
+    );
+    c.check(&[]).code(2).stderr(predicate::str::contains(
+        "source `api`: `runs/lhr-*.json` matches no file",
+    ));
+    c.file(
+        "budget.toml",
+        &BUDGET.replace("path = \"api.json\"", "path = \"nope.json\""),
+    );
+    c.check(&[]).code(2).stderr(predicate::str::contains(
+        "nope.json: no such file or directory",
+    ));
+}
+
+#[test]
+fn several_runs_are_judged_by_their_median() {
+    let c = case(0.0, 0.0);
+    c.file(
+        "budget.toml",
+        &BUDGET.replace("path = \"api.json\"", "path = \"runs/*.json\""),
+    );
+    for (i, p95) in [190.0, 400.0, 210.0].iter().enumerate() {
+        c.file(
+            &format!("runs/{i}.json"),
+            &metrics_json(&[
+                ("p95", *p95, "ms"),
+                ("failed", 0.0, ""),
+                ("requests", 100.0, ""),
+            ]),
+        );
+    }
+    let out = c
+        .check(&["--format", "json"])
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v["metrics"][0]["value"], 210.0);
+    assert_eq!(
+        v["metrics"][0]["samples"],
+        serde_json::json!([190.0, 400.0, 210.0])
+    );
+    assert_eq!(v["metrics"][0]["status"], "warn");
+}
+
+#[test]
+fn a_prometheus_url_that_refuses_or_hangs_is_exit_2() {
+    let c = case(150.0, 5.0);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let closed_port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let hanging = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let hanging_port = hanging.local_addr().expect("addr").port();
+    for port in [closed_port, hanging_port] {
+        c.file(
+            "budget.toml",
+            &format!(
+                "{BUDGET}\n[sources.db]\nurl = \"http://127.0.0.1:{port}\"\ntimeout = \"1s\"\n[sources.db.queries]\np95 = 'histogram_quantile(0.95, sum by (le) (rate(db_query_duration_ms_bucket[5m])))'\n\n[[budget]]\nmetric = \"db.p95\"\nunit = \"ms\"\ntarget = \"< 50ms\"\n"
+            ),
+        );
+        let started = std::time::Instant::now();
+        c.check(&[])
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "source `db`: querying Prometheus at http://127.0.0.1:{port}"
+            )));
+        assert!(
+            started.elapsed().as_secs() < 8,
+            "the timeout bounds the wait"
+        );
+    }
+    drop(hanging);
+}
+
+#[test]
+fn flags_and_files_that_are_wrong_are_exit_2() {
+    let c = Case::new();
+    c.perfgate(&["check"])
+        .code(2)
+        .stderr(predicate::str::contains("--budget"));
+    c.perfgate(&["check", "--budget", "nope.toml"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "nope.toml: cannot read the budget",
+        ));
+    c.perfgate(&["check", "--budget", "b.toml", "--format", "yaml"])
+        .code(2);
+    c.perfgate(&["frobnicate"]).code(2);
+    c.perfgate(&["--version"])
+        .code(0)
+        .stdout(predicate::str::starts_with("perfgate "));
+}
+
+#[test]
+fn metrics_lists_names_values_and_units() {
+    let c = Case::new();
+    c.file(
+        "m.json",
+        &metrics_json(&[("checkout.p95", 0.25, "s"), ("bundle", 2.0, "KiB")]),
+    );
+    c.perfgate(&["metrics", "m.json"])
+        .code(0)
+        .stdout(predicate::str::contains(
+            "m.json: json (cli test), 2 metrics",
+        ))
+        .stdout(predicate::str::contains("  checkout.p95  250 ms"))
+        .stdout(predicate::str::contains("  bundle        2048 B"));
+    let out = c
+        .perfgate(&["metrics", "--json", "m.json"])
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v["files"][0]["format"], "json");
+    assert_eq!(
+        v["files"][0]["metrics"]["checkout.p95"],
+        serde_json::json!({"value": 250.0, "unit": "ms"})
+    );
+    c.perfgate(&["metrics", "--format", "webpak", "m.json"])
+        .code(2)
+        .stderr(predicate::str::contains("unknown format"));
+    c.file("junk.txt", "hello there\n");
+    c.perfgate(&["metrics", "junk.txt"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "junk.txt: not a format perfgate reads",
+        ));
+}
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+#[test]
+fn every_budget_and_template_in_the_repo_loads() {
+    let mut budgets = 0;
+    for entry in fs::read_dir(repo("budgets")).expect("budgets/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            perfgate::budget::load_budget(&path).unwrap_or_else(|e| panic!("{e:#}"));
+            budgets += 1;
+        }
+    }
+    assert!(budgets > 0);
+    for entry in fs::read_dir(repo("templates")).expect("templates/") {
+        let path = entry.expect("entry").path();
+        let text = fs::read_to_string(&path).expect("read");
+        perfgate::render::Template::compile(&path.display().to_string(), text)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+    }
+}
