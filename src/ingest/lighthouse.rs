@@ -1,9 +1,740 @@
-//! lighthouse (being written).
+//! Lighthouse: reads one Lighthouse result (LHR JSON, Lighthouse 5 to 13, as `lighthouse
+//! --output json`, Lighthouse CI's `lhr-*.json` or the PageSpeed Insights API's `lighthouseResult`
+//! wrapper write it) into category scores, the web-vitals shortcuts and one `audit.<id>` per audit
+//! with a numeric value.
+//!
+//! The one rule: a value Lighthouse did not measure is absent, never 0. An errored audit emits
+//! nothing, and a run that failed as a whole (`runtimeError`) is an error, not a measurement.
 
-use anyhow::Result;
+use std::collections::BTreeMap;
+use std::fmt;
 
-use super::Parsed;
+use anyhow::{bail, Result};
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
-pub(crate) fn parse(_text: &str) -> Result<Parsed> {
-    anyhow::bail!("lighthouse is not read yet")
+use super::{from_json, non_negative, Parsed};
+use crate::model::{Measurement, Metrics, Unit};
+
+/// The shortcut names of SPEC §4 and the audit each one copies. `ttfb` has two sources: the
+/// audit was `time-to-first-byte` up to Lighthouse 5.x and `server-response-time` from 6.0 on.
+const SHORTCUTS: [(&str, &str); 9] = [
+    ("lcp", "largest-contentful-paint"),
+    ("fcp", "first-contentful-paint"),
+    ("cls", "cumulative-layout-shift"),
+    ("tbt", "total-blocking-time"),
+    ("si", "speed-index"),
+    ("tti", "interactive"),
+    ("ttfb", "server-response-time"),
+    ("ttfb", "time-to-first-byte"),
+    ("total-byte-weight", "total-byte-weight"),
+];
+
+/// The audit whose `details.items` lists bytes and requests per resource type.
+const RESOURCE_SUMMARY: &str = "resource-summary";
+
+/// An LHR, or the PageSpeed Insights API response that wraps one in `lighthouseResult`.
+/// Follows the LHR of Lighthouse 12.8.2 and 13.4.1; fields also present from 5.x on unless noted.
+/// Every field is optional here so that a missing one gets a message saying what the file lacks.
+#[derive(Deserialize)]
+struct LighthouseResult {
+    #[serde(rename = "lighthouseResult")]
+    psi_wrapped: Option<Box<LighthouseResult>>,
+    #[serde(rename = "lighthouseVersion")]
+    lighthouse_version: Option<String>,
+    #[serde(rename = "runtimeError")]
+    runtime_error: Option<LighthouseRuntimeError>,
+    /// 10.0+; navigation (the default), timespan or snapshot.
+    #[serde(rename = "gatherMode")]
+    gather_mode: Option<String>,
+    #[serde(rename = "configSettings")]
+    config_settings: Option<LighthouseConfigSettings>,
+    audits: Option<LighthouseAudits>,
+    categories: Option<BTreeMap<String, LighthouseCategory>>,
+}
+
+#[derive(Deserialize)]
+struct LighthouseRuntimeError {
+    code: String,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LighthouseConfigSettings {
+    /// 7.0+.
+    #[serde(rename = "formFactor")]
+    form_factor: Option<String>,
+    /// Up to 6.x (7.x and PSI 8.x still write it beside `formFactor`).
+    #[serde(rename = "emulatedFormFactor")]
+    emulated_form_factor: Option<String>,
+    /// simulate | devtools | provided.
+    #[serde(rename = "throttlingMethod")]
+    throttling_method: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LighthouseCategory {
+    /// 0..1, or null when a metric it weighs errored (or in a user-flow step).
+    score: Option<f64>,
+    #[serde(rename = "auditRefs")]
+    audit_refs: Option<Vec<LighthouseAuditRef>>,
+}
+
+#[derive(Deserialize)]
+struct LighthouseAuditRef {
+    weight: Option<f64>,
+}
+
+/// `audits.<id>`. `details` is left out on purpose: serde skips it unread, and it is most of an
+/// LHR's size (only `resource-summary` keeps it, see [`LighthouseAudits`]).
+#[derive(Deserialize)]
+struct LighthouseAudit {
+    #[serde(rename = "scoreDisplayMode")]
+    score_display_mode: Option<String>,
+    /// Absent when the audit has no number or errored; null when Lighthouse computed NaN
+    /// (`JSON.stringify` writes NaN as null).
+    #[serde(rename = "numericValue")]
+    numeric_value: Option<f64>,
+    /// 6.0+: millisecond | second | byte | unitless | element.
+    #[serde(rename = "numericUnit")]
+    numeric_unit: Option<String>,
+}
+
+/// `audits.resource-summary`: [`LighthouseAudit`] plus its `details`.
+#[derive(Deserialize)]
+struct LighthouseResourceSummaryAudit {
+    #[serde(rename = "scoreDisplayMode")]
+    score_display_mode: Option<String>,
+    #[serde(rename = "numericValue")]
+    numeric_value: Option<f64>,
+    #[serde(rename = "numericUnit")]
+    numeric_unit: Option<String>,
+    details: Option<LighthouseResourceSummaryDetails>,
+}
+
+#[derive(Deserialize)]
+struct LighthouseResourceSummaryDetails {
+    #[serde(default)]
+    items: Vec<LighthouseResourceSummaryItem>,
+}
+
+#[derive(Deserialize)]
+struct LighthouseResourceSummaryItem {
+    #[serde(rename = "resourceType")]
+    resource_type: String,
+    #[serde(rename = "requestCount")]
+    request_count: f64,
+    /// 6.0+.
+    #[serde(rename = "transferSize")]
+    transfer_size: Option<f64>,
+    /// Up to 5.x, the same quantity under its old name.
+    size: Option<f64>,
+}
+
+/// The `audits` object: every audit with its details skipped, and `resource-summary` with them.
+struct LighthouseAudits {
+    audits: BTreeMap<String, LighthouseAudit>,
+    resource_summary: Option<LighthouseResourceSummaryAudit>,
+}
+
+impl<'de> Deserialize<'de> for LighthouseAudits {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AuditsVisitor;
+        impl<'de> Visitor<'de> for AuditsVisitor {
+            type Value = LighthouseAudits;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of audits keyed by audit id")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut audits = BTreeMap::new();
+                let mut resource_summary = None;
+                while let Some(id) = map.next_key::<String>()? {
+                    if id == RESOURCE_SUMMARY {
+                        let audit: LighthouseResourceSummaryAudit = map.next_value()?;
+                        audits.insert(
+                            id,
+                            LighthouseAudit {
+                                score_display_mode: audit.score_display_mode.clone(),
+                                numeric_value: audit.numeric_value,
+                                numeric_unit: audit.numeric_unit.clone(),
+                            },
+                        );
+                        resource_summary = Some(audit);
+                    } else {
+                        let audit: LighthouseAudit = map.next_value()?;
+                        audits.insert(id, audit);
+                    }
+                }
+                Ok(LighthouseAudits {
+                    audits,
+                    resource_summary,
+                })
+            }
+        }
+        deserializer.deserialize_map(AuditsVisitor)
+    }
+}
+
+/// Reads one LHR (or a PageSpeed Insights response) into its metrics.
+pub(crate) fn parse(text: &str) -> Result<Parsed> {
+    if text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('[')
+    {
+        bail!("a JSON array, not a Lighthouse result (LHR): Lighthouse writes one object per run");
+    }
+    let outer: LighthouseResult = from_json(text)?;
+    let (lhr, prefix, via) = match outer.psi_wrapped {
+        Some(inner) => {
+            if inner.psi_wrapped.is_some() {
+                bail!(
+                    "field `lighthouseResult.lighthouseResult`: a PageSpeed Insights wrapper \
+                     inside another is not a Lighthouse result"
+                );
+            }
+            (*inner, "lighthouseResult.", " via PageSpeed Insights")
+        }
+        None => (outer, "", ""),
+    };
+    let Some(version) = lhr.lighthouse_version else {
+        bail!("field `{prefix}lighthouseVersion` is missing: not a Lighthouse result (LHR)");
+    };
+    if let Some(err) = &lhr.runtime_error {
+        // LHRs that went through Lighthouse's protobuf form (PageSpeed Insights) say
+        // `{code: "NO_ERROR"}` on a good run; Lighthouse's own lib/proto-preprocessor.js drops it.
+        if err.code != "NO_ERROR" {
+            bail!(
+                "field `{prefix}runtimeError`: the Lighthouse run failed with {}: {}; a failed run is not a measurement",
+                err.code,
+                err.message.as_deref().unwrap_or("(no message)")
+            );
+        }
+    }
+    let Some(audits) = lhr.audits else {
+        bail!("field `{prefix}audits` is missing: not a Lighthouse result (LHR)");
+    };
+    let Some(categories) = lhr.categories else {
+        bail!("field `{prefix}categories` is missing: not a Lighthouse result (LHR)");
+    };
+    if audits.audits.is_empty() {
+        bail!("field `{prefix}audits` is empty: Lighthouse ran no audit");
+    }
+
+    let mut metrics = Metrics::new();
+    for (id, category) in &categories {
+        let Some(score) = category.score else {
+            continue;
+        };
+        // A category that weighs no audit (performance in a snapshot LHR) still gets a score:
+        // Lighthouse's arithmeticMean writes 0 for 0/0 (core/scoring.js). That 0 measures nothing.
+        if let Some(refs) = &category.audit_refs {
+            if !refs.iter().any(|r| r.weight.is_some_and(|w| w > 0.0)) {
+                continue;
+            }
+        }
+        let field = format!("{prefix}categories.{id}.score");
+        let score = non_negative(&field, score)?;
+        if score > 1.0 {
+            bail!("field `{field}`: {score} is above 1, the highest Lighthouse score");
+        }
+        // Lighthouse rounds scores to 2 decimals; ×100 in f64 leaves noise (0.57 → 56.99999999999999).
+        let points = (score * 100.0 * 1e6).round() / 1e6;
+        metrics.insert(format!("score.{id}"), Measurement::count(points));
+    }
+
+    for (id, audit) in &audits.audits {
+        if let Some(m) = audit_value(prefix, id, audit)? {
+            metrics.insert(format!("audit.{id}"), m);
+        }
+    }
+    for (name, id) in SHORTCUTS {
+        if metrics.contains_key(name) {
+            continue;
+        }
+        if let Some(m) = metrics.get(&format!("audit.{id}")).copied() {
+            let field = format!("{prefix}audits.{id}.numericUnit");
+            let expected = if name == "cls" {
+                Unit::None
+            } else if name == "total-byte-weight" {
+                Unit::Bytes
+            } else {
+                Unit::Ms
+            };
+            if m.unit != expected {
+                bail!(
+                    "field `{field}`: `{id}` is {}, expected {} for `{name}`",
+                    m.unit.kind_name(),
+                    expected.kind_name()
+                );
+            }
+            metrics.insert(name.to_string(), m);
+        }
+    }
+    if let Some(summary) = &audits.resource_summary {
+        resource_metrics(prefix, summary, &mut metrics)?;
+    }
+    if metrics.is_empty() {
+        bail!("field `{prefix}audits`: no category score and no audit with a numeric value");
+    }
+
+    let mut detail = format!("Lighthouse {version}{via}");
+    let mut notes = Vec::new();
+    if let Some(mode) = lhr.gather_mode.as_deref().filter(|m| *m != "navigation") {
+        notes.push(mode.to_string());
+    }
+    if let Some(settings) = &lhr.config_settings {
+        if let Some(form) = settings
+            .form_factor
+            .as_deref()
+            .or(settings.emulated_form_factor.as_deref())
+        {
+            notes.push(form.to_string());
+        }
+        if let Some(method) = &settings.throttling_method {
+            notes.push(format!("{method} throttling"));
+        }
+    }
+    if !notes.is_empty() {
+        detail = format!("{detail} ({})", notes.join(", "));
+    }
+    Ok(Parsed {
+        detail: Some(detail),
+        metrics,
+        periods: Vec::new(),
+    })
+}
+
+/// One audit's number in its canonical unit; `None` when the audit errored or has no number.
+fn audit_value(prefix: &str, id: &str, audit: &LighthouseAudit) -> Result<Option<Measurement>> {
+    if audit.score_display_mode.as_deref() == Some("error") {
+        return Ok(None);
+    }
+    let Some(raw) = audit.numeric_value else {
+        return Ok(None);
+    };
+    let value = non_negative(&format!("{prefix}audits.{id}.numericValue"), raw)?;
+    let (unit, factor) = match audit.numeric_unit.as_deref() {
+        Some("millisecond") => (Unit::Ms, 1.0),
+        Some("second") => (Unit::Ms, 1e3),
+        Some("byte") => (Unit::Bytes, 1.0),
+        Some(_) => (Unit::None, 1.0),
+        None => (unit_before_6(id), 1.0),
+    };
+    Ok(Some(Measurement::new(value * factor, unit)))
+}
+
+/// The unit of an audit's `numericValue` in Lighthouse 5.x, which wrote no `numericUnit`. Read off
+/// every `numericValue:` in the audits of Lighthouse 5.6.0 (npm `lighthouse@5.6.0`,
+/// `lighthouse-core/audits/**`); 6.0 then declared these same units in `numericUnit`. The
+/// byte-efficiency opportunities report their saving in milliseconds (`wastedMs`), except
+/// `total-byte-weight` and `uses-long-cache-ttl` (bytes). Audits not listed here (counts such as
+/// `dom-size`, `network-requests`, `errors-in-console`, `main-thread-tasks`) are plain numbers.
+fn unit_before_6(id: &str) -> Unit {
+    match id {
+        "first-contentful-paint"
+        | "first-meaningful-paint"
+        | "first-contentful-paint-3g"
+        | "predictive-perf"
+        | "speed-index"
+        | "interactive"
+        | "first-cpu-idle"
+        | "estimated-input-latency"
+        | "total-blocking-time"
+        | "max-potential-fid"
+        | "time-to-first-byte"
+        | "load-fast-enough-for-pwa"
+        | "metrics"
+        | "mainthread-work-breakdown"
+        | "bootup-time"
+        | "network-rtt"
+        | "network-server-latency"
+        | "redirects"
+        | "uses-rel-preload"
+        | "uses-rel-preconnect"
+        | "render-blocking-resources"
+        | "offscreen-images"
+        | "unminified-css"
+        | "unminified-javascript"
+        | "unused-css-rules"
+        | "unused-javascript"
+        | "uses-webp-images"
+        | "uses-optimized-images"
+        | "uses-text-compression"
+        | "uses-responsive-images"
+        | "efficient-animated-content" => Unit::Ms,
+        "total-byte-weight" | "uses-long-cache-ttl" => Unit::Bytes,
+        _ => Unit::None,
+    }
+}
+
+/// `resource.<type>.size` (bytes transferred) and `resource.<type>.count` (requests) from the
+/// `resource-summary` audit, unless it errored.
+fn resource_metrics(
+    prefix: &str,
+    summary: &LighthouseResourceSummaryAudit,
+    metrics: &mut Metrics,
+) -> Result<()> {
+    if summary.score_display_mode.as_deref() == Some("error") {
+        return Ok(());
+    }
+    let Some(details) = &summary.details else {
+        return Ok(());
+    };
+    for (i, item) in details.items.iter().enumerate() {
+        let field = format!("{prefix}audits.{RESOURCE_SUMMARY}.details.items[{i}]");
+        let kind = &item.resource_type;
+        let count = non_negative(&format!("{field}.requestCount"), item.request_count)?;
+        metrics.insert(format!("resource.{kind}.count"), Measurement::count(count));
+        let size = match (item.transfer_size, item.size) {
+            (Some(bytes), _) => non_negative(&format!("{field}.transferSize"), bytes)?,
+            (None, Some(bytes)) => non_negative(&format!("{field}.size"), bytes)?,
+            (None, None) => continue,
+        };
+        metrics.insert(format!("resource.{kind}.size"), Measurement::bytes(size));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    const DESKTOP_FAST: &str =
+        include_str!("../../tests/fixtures/lighthouse/desktop-fast-12.8.2.json");
+    const MOBILE_HEAVY: &str =
+        include_str!("../../tests/fixtures/lighthouse/mobile-heavy-perf-only-12.8.2.json");
+    const RUNTIME_ERROR: &str =
+        include_str!("../../tests/fixtures/lighthouse/runtime-error-500-12.8.2.json");
+    const V5_FAST: &str = include_str!("../../tests/fixtures/lighthouse/mobile-fast-5.6.0.json");
+
+    fn check(text: &str) -> Parsed {
+        match parse(text) {
+            Ok(parsed) => parsed,
+            Err(e) => panic!("parse failed: {e:#}"),
+        }
+    }
+
+    fn metric(parsed: &Parsed, name: &str) -> Measurement {
+        match parsed.metrics.get(name) {
+            Some(m) => *m,
+            None => panic!("no metric `{name}` in {:?}", parsed.metrics.keys()),
+        }
+    }
+
+    fn error(text: &str) -> String {
+        match parse(text) {
+            Ok(parsed) => panic!("expected an error, got {:?}", parsed.metrics),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
+    /// The fixture as a JSON value, to derive bad inputs from real output.
+    fn value(text: &str) -> Value {
+        match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => panic!("fixture is not JSON: {e}"),
+        }
+    }
+
+    #[test]
+    fn desktop_run_has_every_category_score_and_the_shortcuts() {
+        let p = check(DESKTOP_FAST);
+        assert_eq!(
+            p.detail.as_deref(),
+            Some("Lighthouse 12.8.2 (desktop, simulate throttling)")
+        );
+        assert_eq!(metric(&p, "score.performance"), Measurement::count(100.0));
+        assert_eq!(metric(&p, "score.accessibility"), Measurement::count(93.0));
+        assert_eq!(metric(&p, "score.best-practices"), Measurement::count(96.0));
+        assert_eq!(metric(&p, "score.seo"), Measurement::count(100.0));
+        assert_eq!(metric(&p, "lcp"), Measurement::ms(171.7149));
+        assert_eq!(metric(&p, "fcp"), Measurement::ms(171.7149));
+        assert_eq!(metric(&p, "cls"), Measurement::count(0.0));
+        assert_eq!(metric(&p, "tbt"), Measurement::ms(0.0));
+        assert_eq!(metric(&p, "si"), Measurement::ms(171.7149));
+        assert_eq!(metric(&p, "tti"), Measurement::ms(171.7149));
+        assert_eq!(metric(&p, "ttfb"), Measurement::ms(7.489));
+        assert_eq!(metric(&p, "total-byte-weight"), Measurement::bytes(1538.0));
+        assert!(p.periods.is_empty());
+    }
+
+    #[test]
+    fn audits_carry_the_unit_numeric_unit_names() {
+        let p = check(DESKTOP_FAST);
+        assert_eq!(
+            metric(&p, "audit.largest-contentful-paint"),
+            Measurement::ms(171.7149)
+        );
+        assert_eq!(metric(&p, "audit.cumulative-layout-shift").unit, Unit::None);
+        // The file says 1.4299999999999997; serde_json without its `float_roundtrip` feature
+        // may read a long decimal 1 ulp off, so compare with a tolerance here.
+        let bootup = metric(&p, "audit.bootup-time");
+        assert_eq!(bootup.unit, Unit::Ms);
+        assert!((bootup.value - 1.43).abs() < 1e-12, "{bootup:?}");
+        assert_eq!(
+            metric(&p, "audit.total-byte-weight"),
+            Measurement::bytes(1538.0)
+        );
+        assert_eq!(
+            metric(&p, "audit.uses-long-cache-ttl"),
+            Measurement::bytes(0.0)
+        );
+        // numericUnit "element": a count.
+        assert_eq!(metric(&p, "audit.dom-size"), Measurement::count(11.0));
+        // 12.x `network-requests` is informative with no numericValue: absent, not 0.
+        assert!(!p.metrics.contains_key("audit.network-requests"));
+    }
+
+    #[test]
+    fn second_is_converted_to_milliseconds_and_unknown_units_are_plain_numbers() {
+        let mut v = value(DESKTOP_FAST);
+        v["audits"]["bootup-time"]["numericValue"] = json!(1.5);
+        v["audits"]["bootup-time"]["numericUnit"] = json!("second");
+        v["audits"]["dom-size"]["numericUnit"] = json!("furlong");
+        let p = check(&v.to_string());
+        assert_eq!(metric(&p, "audit.bootup-time"), Measurement::ms(1500.0));
+        assert_eq!(metric(&p, "audit.dom-size"), Measurement::count(11.0));
+    }
+
+    #[test]
+    fn resource_summary_gives_bytes_and_requests_per_type() {
+        let p = check(DESKTOP_FAST);
+        assert_eq!(
+            metric(&p, "resource.total.size"),
+            Measurement::bytes(1355.0)
+        );
+        assert_eq!(metric(&p, "resource.total.count"), Measurement::count(2.0));
+        assert_eq!(
+            metric(&p, "resource.document.size"),
+            Measurement::bytes(924.0)
+        );
+        assert_eq!(metric(&p, "resource.script.count"), Measurement::count(0.0));
+    }
+
+    #[test]
+    fn mobile_perf_only_run_has_only_the_performance_score() {
+        let p = check(MOBILE_HEAVY);
+        assert_eq!(
+            p.detail.as_deref(),
+            Some("Lighthouse 12.8.2 (mobile, simulate throttling)")
+        );
+        assert_eq!(metric(&p, "score.performance"), Measurement::count(21.0));
+        assert!(!p.metrics.contains_key("score.accessibility"));
+        assert_eq!(metric(&p, "lcp"), Measurement::ms(46424.0361));
+        assert_eq!(metric(&p, "cls"), Measurement::count(0.1239563968636159));
+        assert_eq!(metric(&p, "tbt"), Measurement::ms(8053.0));
+        assert_eq!(
+            metric(&p, "total-byte-weight"),
+            Measurement::bytes(7983176.0)
+        );
+        assert_eq!(
+            metric(&p, "resource.script.size"),
+            Measurement::bytes(3263060.0)
+        );
+        assert_eq!(metric(&p, "audit.dom-size"), Measurement::count(3007.0));
+    }
+
+    #[test]
+    fn lighthouse_5_without_numeric_unit_uses_the_unit_table() {
+        let p = check(V5_FAST);
+        assert_eq!(
+            p.detail.as_deref(),
+            Some("Lighthouse 5.6.0 (mobile, simulate throttling)")
+        );
+        assert_eq!(metric(&p, "score.performance"), Measurement::count(100.0));
+        assert_eq!(metric(&p, "score.pwa"), Measurement::count(48.0));
+        assert_eq!(metric(&p, "fcp"), Measurement::ms(629.2056));
+        assert_eq!(metric(&p, "tti"), Measurement::ms(642.7056));
+        assert_eq!(metric(&p, "tbt"), Measurement::ms(0.0));
+        // 5.x named the server response audit `time-to-first-byte`.
+        assert_eq!(metric(&p, "ttfb"), Measurement::ms(5.3580000000000005));
+        assert_eq!(metric(&p, "total-byte-weight"), Measurement::bytes(1538.0));
+        assert_eq!(
+            metric(&p, "audit.uses-long-cache-ttl"),
+            Measurement::bytes(0.0)
+        );
+        assert_eq!(metric(&p, "audit.bootup-time"), Measurement::ms(19.824));
+        assert_eq!(
+            metric(&p, "audit.network-requests"),
+            Measurement::count(3.0)
+        );
+        assert_eq!(metric(&p, "audit.dom-size"), Measurement::count(11.0));
+        // 5.x `resource-summary` items say `size`, not `transferSize`.
+        assert_eq!(
+            metric(&p, "resource.total.size"),
+            Measurement::bytes(1538.0)
+        );
+        // LCP and CLS came with 6.0: absent, never 0.
+        assert!(!p.metrics.contains_key("lcp"));
+        assert!(!p.metrics.contains_key("cls"));
+    }
+
+    #[test]
+    fn a_failed_run_is_an_error_naming_its_code() {
+        let msg = error(RUNTIME_ERROR);
+        assert!(msg.contains("`runtimeError`"), "{msg}");
+        assert!(msg.contains("ERRORED_DOCUMENT_REQUEST"), "{msg}");
+        assert!(msg.contains("(Status code: 500)"), "{msg}");
+    }
+
+    #[test]
+    fn no_error_runtime_error_is_a_good_run() {
+        let mut v = value(V5_FAST);
+        v["runtimeError"] = json!({"code": "NO_ERROR", "message": ""});
+        assert_eq!(
+            metric(&check(&v.to_string()), "fcp"),
+            Measurement::ms(629.2056)
+        );
+    }
+
+    #[test]
+    fn an_errored_audit_is_absent_not_zero() {
+        let mut v = value(DESKTOP_FAST);
+        v["audits"]["largest-contentful-paint"] = json!({
+            "id": "largest-contentful-paint",
+            "score": null,
+            "scoreDisplayMode": "error",
+            "errorMessage": "NO_LCP",
+        });
+        v["audits"]["total-blocking-time"]["scoreDisplayMode"] = json!("error");
+        v["categories"]["performance"]["score"] = Value::Null;
+        let p = check(&v.to_string());
+        for gone in [
+            "lcp",
+            "audit.largest-contentful-paint",
+            "tbt",
+            "score.performance",
+        ] {
+            assert!(!p.metrics.contains_key(gone), "{gone} should be absent");
+        }
+        assert_eq!(metric(&p, "fcp"), Measurement::ms(171.7149));
+    }
+
+    #[test]
+    fn a_category_that_weighs_no_audit_has_no_score() {
+        let mut v = value(DESKTOP_FAST);
+        let perf = &mut v["categories"]["performance"];
+        perf["score"] = json!(0);
+        if let Some(refs) = perf["auditRefs"].as_array_mut() {
+            for r in refs {
+                r["weight"] = json!(0);
+            }
+        }
+        let p = check(&v.to_string());
+        assert!(!p.metrics.contains_key("score.performance"));
+        assert_eq!(metric(&p, "score.seo"), Measurement::count(100.0));
+    }
+
+    #[test]
+    fn pagespeed_insights_wrapper_is_unwrapped() {
+        let psi = format!(
+            r#"{{"id": "http://127.0.0.1:8792/fast.html", "loadingExperience": {{}}, "lighthouseResult": {DESKTOP_FAST}}}"#
+        );
+        let p = check(&psi);
+        assert_eq!(
+            p.detail.as_deref(),
+            Some("Lighthouse 12.8.2 via PageSpeed Insights (desktop, simulate throttling)")
+        );
+        assert_eq!(p.metrics, check(DESKTOP_FAST).metrics);
+
+        let mut v = value(DESKTOP_FAST);
+        v["audits"]["speed-index"]["numericValue"] = json!(-1.0);
+        let msg = error(&json!({ "lighthouseResult": v }).to_string());
+        assert!(
+            msg.contains("`lighthouseResult.audits.speed-index.numericValue`"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn truncated_file_is_an_error_with_its_position() {
+        let msg = error(&DESKTOP_FAST[..DESKTOP_FAST.len() / 2]);
+        assert!(msg.contains("EOF while parsing"), "{msg}");
+        assert!(msg.contains("line"), "{msg}");
+    }
+
+    #[test]
+    fn nan_numeric_value_is_an_error_naming_the_field() {
+        let mut v = value(DESKTOP_FAST);
+        v["audits"]["largest-contentful-paint"]["numericValue"] = json!(987654.321);
+        // Python's json.dump writes NaN literally; JSON has no NaN.
+        let text = v.to_string().replace("987654.321", "NaN");
+        let msg = error(&text);
+        assert!(
+            msg.contains("`audits.largest-contentful-paint.numericValue`"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn negative_numeric_value_is_an_error_naming_the_field() {
+        let mut v = value(MOBILE_HEAVY);
+        v["audits"]["total-byte-weight"]["numericValue"] = json!(-7983176);
+        let msg = error(&v.to_string());
+        assert!(
+            msg.contains("`audits.total-byte-weight.numericValue`"),
+            "{msg}"
+        );
+        assert!(msg.contains("negative"), "{msg}");
+    }
+
+    #[test]
+    fn string_score_is_an_error_naming_the_field() {
+        let mut v = value(DESKTOP_FAST);
+        v["categories"]["performance"]["score"] = json!("0.9");
+        let msg = error(&v.to_string());
+        assert!(msg.contains("`categories.performance.score`"), "{msg}");
+        assert!(msg.contains("invalid type: string"), "{msg}");
+    }
+
+    #[test]
+    fn score_above_one_is_an_error() {
+        let mut v = value(DESKTOP_FAST);
+        v["categories"]["seo"]["score"] = json!(93);
+        let msg = error(&v.to_string());
+        assert!(
+            msg.contains("`categories.seo.score`: 93 is above 1"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn shortcut_with_the_wrong_kind_of_unit_is_an_error() {
+        let mut v = value(DESKTOP_FAST);
+        v["audits"]["largest-contentful-paint"]["numericUnit"] = json!("byte");
+        let msg = error(&v.to_string());
+        assert!(
+            msg.contains("`audits.largest-contentful-paint.numericUnit`"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn missing_or_mistyped_top_level_fields_are_named() {
+        for (field, edit) in [
+            ("lighthouseVersion", None),
+            ("audits", None),
+            ("categories", None),
+            ("lighthouseVersion", Some(json!(12))),
+            ("audits", Some(json!([]))),
+        ] {
+            let mut v = value(V5_FAST);
+            match edit {
+                None => {
+                    v.as_object_mut().map(|o| o.remove(field));
+                }
+                Some(bad) => v[field] = bad,
+            }
+            let msg = error(&v.to_string());
+            assert!(msg.contains(&format!("`{field}`")), "{field}: {msg}");
+        }
+        let msg = error(r#"{"lighthouseVersion": "12.8.2", "audits": {}, "categories": {}}"#);
+        assert!(msg.contains("`audits` is empty"), "{msg}");
+        let msg = error("[]");
+        assert!(msg.contains("not a Lighthouse result"), "{msg}");
+    }
 }
