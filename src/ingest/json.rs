@@ -112,6 +112,10 @@ fn describe(v: &Value) -> String {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken fixture"
+)]
 mod tests {
     use super::*;
 
@@ -218,5 +222,21 @@ mod tests {
         assert!(e.contains("unknown field `metric`"), "{e}");
         let e = err(r#"{"schema":"perfgate/metrics@1","metrics":{"x":"#);
         assert!(e.contains("EOF"), "{e}");
+    }
+
+    #[test]
+    fn every_fixture_is_detected_as_json() {
+        for name in [
+            "all-units.json",
+            "bare-numbers.json",
+            "bad-unit.json",
+            "nan-value.json",
+        ] {
+            let found = super::super::sniff(&fixture(name));
+            assert!(
+                matches!(found, Ok(super::super::Format::Json)),
+                "{name}: {found:?}"
+            );
+        }
     }
 }

@@ -160,10 +160,11 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
             queries,
             timeout,
         } => {
+            let shown = prometheus::redact_url(url);
             let parsed = prometheus::query_live(url, queries, *timeout)
-                .with_context(|| format!("source `{name}`: querying Prometheus at {url}"))?;
+                .with_context(|| format!("source `{name}`: querying Prometheus at {shown}"))?;
             vec![Report {
-                path: PathBuf::from(url),
+                path: PathBuf::from(shown),
                 format: Format::Prometheus,
                 detail: parsed.detail,
                 metrics: parsed.metrics,
