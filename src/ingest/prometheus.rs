@@ -405,7 +405,7 @@ enum Kind {
 /// A metric family's type and its samples, each with its role.
 type Family<'a> = (Kind, Vec<(Part, &'a Sample)>);
 
-/// A sample's place in its family: the family name and the sample's suffix role.
+/// A sample's role in its family: the value itself, or a histogram/summary `_bucket`/`_sum`/`_count`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Part {
     Value,
