@@ -5,6 +5,7 @@
 //! files, expands globs and merges several runs of one source. It knows nothing of budgets.
 
 mod artillery;
+mod bundle;
 mod dir;
 mod esbuild;
 mod json;
@@ -427,11 +428,12 @@ fn sniff_value(v: &Value) -> Result<Format, DetectError> {
             {
                 return Ok(Format::Vite);
             }
-            if !o.is_empty() && o.values().all(Value::is_string) {
-                return Err(DetectError::Unsupported("a flat asset manifest (no sizes)"));
-            }
+            // Before the flat-manifest rule: `{"error": "<stack>"}` is also all strings.
             if o.len() == 1 && has("error") {
                 return Ok(Format::SizeLimit);
+            }
+            if !o.is_empty() && o.values().all(Value::is_string) {
+                return Err(DetectError::Unsupported("a flat asset manifest (no sizes)"));
             }
             Err(unknown())
         }

@@ -1,0 +1,272 @@
+//! Bundle sizes shared by the webpack, esbuild, vite and dir readers: which files a build emitted,
+//! which of them the first page loads, where they sit on disk, and the metrics that follow.
+//!
+//! The one rule: a compressed size is only ever a sum over files that were all found and read; one
+//! missing file means no `.gzip`/`.brotli` twins at all, never a partial sum.
+//!
+//! Compression settings, chosen to match what a production server sends for static assets:
+//! gzip at level 9 (flate2 `Compression::best()`, no file name or time in the header, like
+//! `gzip -9 -n`), brotli at quality 11 with a 4 MiB window (lgwin 22), the defaults of `brotli` and
+//! of Node's `zlib.brotliCompress`, which size-limit uses.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
+
+use crate::model::{Measurement, Metrics};
+
+/// Source maps are emitted beside the code but only developer tools download them, so no size
+/// counts them (neither `total` nor `asset.*`).
+pub(crate) fn is_source_map(name: &str) -> bool {
+    name.ends_with(".map")
+}
+
+/// A size field in bytes: a whole number >= 0. Used with `deserialize_with`, so the error carries
+/// the field path.
+pub(crate) fn de_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let v = f64::deserialize(d)?;
+    if !v.is_finite() || v < 0.0 || v.fract() != 0.0 || v > u64::MAX as f64 {
+        return Err(D::Error::custom(format!(
+            "{v} is not a size in bytes (a whole number >= 0)"
+        )));
+    }
+    Ok(v as u64)
+}
+
+/// [`de_bytes`] for an optional field.
+pub(crate) fn de_opt_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Wrap(#[serde(deserialize_with = "de_bytes")] u64);
+    Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
+}
+
+/// One build's files as a format describes them, before the metrics are made.
+#[derive(Debug, Default)]
+pub(crate) struct Bundle {
+    /// Every emitted file (source maps left out): name as the format writes it -> bytes.
+    pub assets: BTreeMap<String, u64>,
+    /// The files the first page loads (keys of `assets`); `None` where the format does not say.
+    pub initial: Option<BTreeSet<String>>,
+    /// Per entry point, the files it loads (keys of `assets`).
+    pub entries: BTreeMap<String, BTreeSet<String>>,
+    /// The folder the names are relative to, when every file was found there.
+    pub dir: Option<PathBuf>,
+}
+
+/// Raw and compressed sizes of one group of files; the compressed ones only when files are at hand.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Sizes {
+    pub raw: u64,
+    pub compressed: Option<(u64, u64)>,
+}
+
+impl Sizes {
+    fn add(self, other: Sizes) -> Sizes {
+        Sizes {
+            raw: self.raw + other.raw,
+            compressed: match (self.compressed, other.compressed) {
+                (Some((g1, b1)), Some((g2, b2))) => Some((g1 + g2, b1 + b2)),
+                _ => None,
+            },
+        }
+    }
+
+    /// Sums several groups: the compressed sizes only if every group has them.
+    pub(crate) fn sum(items: impl IntoIterator<Item = Sizes>) -> Sizes {
+        let mut total = Sizes {
+            raw: 0,
+            compressed: Some((0, 0)),
+        };
+        for s in items {
+            total = total.add(s);
+        }
+        total
+    }
+
+    /// Inserts `<name>.raw` and, where known, `<name>.gzip` and `<name>.brotli`.
+    pub(crate) fn insert(self, metrics: &mut Metrics, name: &str) {
+        metrics.insert(format!("{name}.raw"), Measurement::bytes(self.raw as f64));
+        if let Some((gzip, brotli)) = self.compressed {
+            metrics.insert(format!("{name}.gzip"), Measurement::bytes(gzip as f64));
+            metrics.insert(format!("{name}.brotli"), Measurement::bytes(brotli as f64));
+        }
+    }
+}
+
+/// The headline sizes of a bundle, for sums across webpack's multi-compiler children.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Totals {
+    pub total: Sizes,
+    pub initial: Option<Sizes>,
+}
+
+impl Bundle {
+    /// Inserts every metric of this bundle, each name prefixed by `prefix` (empty or `"<child>."`):
+    /// `total`, `initial`, `entry.<name>` and `asset.<file>`, each as `.raw` (+ `.gzip`/`.brotli`).
+    pub(crate) fn insert_metrics(&self, metrics: &mut Metrics, prefix: &str) -> Result<Totals> {
+        let mut per_file: BTreeMap<&str, Sizes> = BTreeMap::new();
+        for (name, &raw) in &self.assets {
+            let compressed = match &self.dir {
+                Some(dir) => Some(compress_file(&dir.join(name))?),
+                None => None,
+            };
+            per_file.insert(name, Sizes { raw, compressed });
+        }
+        let group = |names: &BTreeSet<String>| -> Result<Sizes> {
+            let mut items = Vec::with_capacity(names.len());
+            for n in names {
+                match per_file.get(n.as_str()) {
+                    Some(s) => items.push(*s),
+                    None => bail!("`{n}` is loaded by an entry but is not among the assets"),
+                }
+            }
+            Ok(Sizes::sum(items))
+        };
+        let total = Sizes::sum(per_file.values().copied());
+        total.insert(metrics, &format!("{prefix}total"));
+        let initial = match &self.initial {
+            Some(names) => {
+                let s = group(names)?;
+                s.insert(metrics, &format!("{prefix}initial"));
+                Some(s)
+            }
+            None => None,
+        };
+        for (entry, names) in &self.entries {
+            group(names)?.insert(metrics, &format!("{prefix}entry.{entry}"));
+        }
+        for (name, s) in &per_file {
+            s.insert(metrics, &format!("{prefix}asset.{name}"));
+        }
+        Ok(Totals { total, initial })
+    }
+}
+
+/// Where a build's files were looked for, and what was found.
+#[derive(Debug)]
+pub(crate) enum Located {
+    /// Every file is in this folder (with the listed size, where the format lists one).
+    Found(PathBuf),
+    /// No candidate folder holds them all; names the first file missing from the first candidate.
+    Missing { file: String, tried: Vec<PathBuf> },
+}
+
+/// Finds the first candidate folder holding every file of `files` (name, bytes the format lists).
+/// A file present with another size is a stale or different build, so that folder does not count.
+pub(crate) fn locate<'a>(
+    candidates: &[PathBuf],
+    files: impl IntoIterator<Item = (&'a str, Option<u64>)> + Clone,
+) -> Located {
+    let mut first_missing = None;
+    let mut tried = Vec::new();
+    for dir in candidates {
+        if tried.contains(dir) {
+            continue;
+        }
+        tried.push(dir.clone());
+        if !dir.is_dir() {
+            continue;
+        }
+        let missing = files.clone().into_iter().find(|(name, bytes)| {
+            match std::fs::metadata(dir.join(name)) {
+                Ok(m) if m.is_file() => bytes.is_some_and(|b| b != m.len()),
+                _ => true,
+            }
+        });
+        match missing {
+            None => return Located::Found(dir.clone()),
+            Some((name, _)) => {
+                first_missing.get_or_insert_with(|| name.to_string());
+            }
+        }
+    }
+    let file = first_missing.unwrap_or_else(|| {
+        files
+            .into_iter()
+            .next()
+            .map_or_else(String::new, |(n, _)| n.to_string())
+    });
+    Located::Missing { file, tried }
+}
+
+impl Located {
+    /// The folder, or `None`; a note for the `detail` line when the files were not found.
+    pub(crate) fn into_dir_and_note(self) -> (Option<PathBuf>, Option<String>) {
+        match self {
+            Located::Found(dir) => (Some(dir), None),
+            Located::Missing { file, tried } => {
+                let tried: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
+                (
+                    None,
+                    Some(format!(
+                        "no gzip/brotli sizes: `{file}` (at its listed size) is not in {}",
+                        tried.join(", ")
+                    )),
+                )
+            }
+        }
+    }
+}
+
+/// gzip (level 9) and brotli (quality 11) sizes of one file, in bytes.
+pub(crate) fn compress_file(path: &Path) -> Result<(u64, u64)> {
+    let data = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    compress(&data).with_context(|| format!("{}: compressing", path.display()))
+}
+
+/// gzip (level 9) and brotli (quality 11) sizes of some bytes.
+pub(crate) fn compress(data: &[u8]) -> Result<(u64, u64)> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(data)?;
+    let gzip = gz.finish()?.len() as u64;
+    let mut br = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &data[..], &mut br, &params)?;
+    Ok((gzip, br.len() as u64))
+}
+
+/// The folder a file sits in (`.` for a bare file name).
+pub(crate) fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compresses_like_the_tools() {
+        // `printf 'hello hello hello hello\n' | gzip -9 -n | wc -c` = 29; Node 20
+        // `zlib.brotliCompressSync(buf).length` (quality 11, lgwin 22) = 23.
+        let (gzip, brotli) = compress(b"hello hello hello hello\n").expect("in memory");
+        assert_eq!(gzip, 29);
+        assert_eq!(brotli, 23);
+    }
+
+    #[test]
+    fn compressed_sums_need_every_part() {
+        let a = Sizes {
+            raw: 10,
+            compressed: Some((5, 4)),
+        };
+        let b = Sizes {
+            raw: 7,
+            compressed: None,
+        };
+        let s = Sizes::sum([a, b]);
+        assert_eq!(s.raw, 17);
+        assert!(s.compressed.is_none());
+        assert_eq!(Sizes::sum([a, a]).compressed, Some((10, 8)));
+    }
+}
