@@ -1,9 +1,848 @@
-//! artillery (being written).
+//! artillery: `artillery run --output` reports, Artillery 2 (v2) and the legacy 1.x shape (v1).
+//!
+//! The one rule: metrics keep Artillery 2's own names, taken whole (a name is never split on its
+//! dots), and a legacy v1 field is mapped onto the v2 name that means the same thing, so that one
+//! budget reads both. A value the report leaves out (a null percentile) is left out, never read as 0.
+//!
+//! Names: every counter as is (a plain count; `http.downloaded_bytes` in bytes), every rate as is
+//! (per second), every summary as `<name>.<stat>` (ms, but `.count` and CLS are plain numbers);
+//! derived `http.codes.4xx` and `http.codes.5xx` (when the run made HTTP requests) and
+//! `errors.total` (always).
 
-use anyhow::Result;
+use std::collections::BTreeMap;
 
-use super::Parsed;
+use anyhow::{bail, Result};
+use serde::Deserialize;
+use serde_json::Value;
 
-pub(crate) fn parse(_text: &str) -> Result<Parsed> {
-    anyhow::bail!("artillery is not read yet")
+use super::{from_json, non_negative, Parsed};
+use crate::model::{Measurement, Metrics, Unit};
+
+/// An `artillery run --output` file, in either shape: Artillery 2.0.21 periods (int-core
+/// `lib/ssms.js`, `artillery/lib/cmds/run.js`) or legacy v1 periods (Artillery 1.7.9 `stats`, and
+/// int-core `SSMS.legacyReport`, which 2.x writes under `ARTILLERY_USE_LEGACY_REPORT_FORMAT`).
+/// The shape is told from `aggregate`; the periods in `intermediate` have the same one.
+#[derive(Deserialize)]
+struct ArtilleryReport {
+    aggregate: Option<ArtilleryPeriod>,
+    #[serde(default)]
+    intermediate: Vec<ArtilleryPeriod>,
+}
+
+/// One period: the whole run (`aggregate`) or one 10 s slice of it (`intermediate[i]`).
+/// Unknown keys are ignored: timestamps, v1 raw `latencies`, and the `"<rate name>": null` keys
+/// Artillery 2 leaves at the top of intermediate periods.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtilleryPeriod {
+    /// v2: every counter. v1: custom counters (`events.emit('counter', …)`).
+    #[serde(default)]
+    counters: BTreeMap<String, f64>,
+
+    // v2 fields.
+    /// Per-second rates; a rate is `null` when Artillery divided by an empty period (NaN).
+    rates: Option<BTreeMap<String, Option<f64>>>,
+    summaries: Option<BTreeMap<String, ArtillerySummary>>,
+    /// The same object as `summaries` (run.js: `report.histograms = report.summaries`); older
+    /// 2.0.0 builds wrote only this one.
+    histograms: Option<BTreeMap<String, ArtillerySummary>>,
+    /// Start of the period, epoch ms: a number in `aggregate`, a string in `intermediate`.
+    period: Option<Value>,
+
+    // v1 fields.
+    scenarios_created: Option<f64>,
+    scenarios_completed: Option<f64>,
+    scenarios_avoided: Option<f64>,
+    requests_completed: Option<f64>,
+    latency: Option<ArtillerySummary>,
+    scenario_duration: Option<ArtillerySummary>,
+    rps: Option<ArtilleryRps>,
+    #[serde(default)]
+    scenario_counts: BTreeMap<String, f64>,
+    #[serde(default)]
+    codes: BTreeMap<String, f64>,
+    #[serde(default)]
+    errors: BTreeMap<String, f64>,
+    #[serde(default)]
+    custom_stats: BTreeMap<String, ArtillerySummary>,
+}
+
+/// A histogram summary (int-core `summarizeHistogram`; v1 `latency` has min, max, median, p95,
+/// p99 only). `mean` is missing in early 2.0.0 builds; v1 percentiles are null with too few samples.
+#[derive(Deserialize, Default)]
+struct ArtillerySummary {
+    min: Option<f64>,
+    max: Option<f64>,
+    count: Option<f64>,
+    mean: Option<f64>,
+    p50: Option<f64>,
+    median: Option<f64>,
+    p75: Option<f64>,
+    p90: Option<f64>,
+    p95: Option<f64>,
+    p99: Option<f64>,
+    p999: Option<f64>,
+}
+
+/// v1 `rps`: `mean` is requests per second. `count` is not read: Artillery 1.x counts requests
+/// sent there, 2.x's legacy writer counts responses.
+#[derive(Deserialize)]
+struct ArtilleryRps {
+    mean: Option<f64>,
+}
+
+impl ArtillerySummary {
+    fn stats(&self) -> [(&'static str, Option<f64>); 11] {
+        [
+            ("min", self.min),
+            ("max", self.max),
+            ("count", self.count),
+            ("mean", self.mean),
+            ("p50", self.p50),
+            ("median", self.median),
+            ("p75", self.p75),
+            ("p90", self.p90),
+            ("p95", self.p95),
+            ("p99", self.p99),
+            ("p999", self.p999),
+        ]
+    }
+}
+
+impl ArtilleryPeriod {
+    fn is_v1(&self) -> bool {
+        self.scenarios_created.is_some()
+            || self.scenarios_completed.is_some()
+            || self.requests_completed.is_some()
+            || self.latency.is_some()
+    }
+
+    fn is_v2(&self) -> bool {
+        !self.counters.is_empty()
+            || self.summaries.is_some()
+            || self.histograms.is_some()
+            || self.rates.is_some()
+    }
+
+    /// `summaries`, or `histograms` where an older build wrote only that; never both.
+    fn summaries(&self) -> Option<&BTreeMap<String, ArtillerySummary>> {
+        self.summaries.as_ref().or(self.histograms.as_ref())
+    }
+
+    fn summaries_field(&self) -> &'static str {
+        if self.summaries.is_some() {
+            "summaries"
+        } else {
+            "histograms"
+        }
+    }
+
+    fn period_ms(&self) -> Option<f64> {
+        match self.period.as_ref()? {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) fn parse(text: &str) -> Result<Parsed> {
+    let text = text.trim_start_matches('\u{feff}');
+    if !text.trim_start().starts_with('{') {
+        bail!(
+            "the top level is not a JSON object; an Artillery report (`artillery run --output`) \
+             is an object with `aggregate` and `intermediate`"
+        );
+    }
+    let report: ArtilleryReport = from_json(text)?;
+    let Some(aggregate) = report.aggregate else {
+        bail!(
+            "field `aggregate` is missing: an Artillery report (`artillery run --output`) keeps \
+             the run's totals there"
+        );
+    };
+    if aggregate.is_v1() {
+        parse_v1(&aggregate, &report.intermediate)
+    } else if aggregate.is_v2() {
+        parse_v2(&aggregate, &report.intermediate)
+    } else {
+        bail!(
+            "field `aggregate`: the run recorded nothing (no `counters` or `summaries` as \
+             Artillery 2 writes them, no `scenariosCreated` or `latency` as Artillery 1 does)"
+        )
+    }
+}
+
+fn parse_v2(aggregate: &ArtilleryPeriod, intermediate: &[ArtilleryPeriod]) -> Result<Parsed> {
+    let (metrics, http) = nonempty(collect_v2(aggregate, "aggregate")?)?.finish(None)?;
+    let mut periods = Vec::with_capacity(intermediate.len());
+    for (i, p) in intermediate.iter().enumerate() {
+        let period = collect_v2(p, &format!("intermediate[{i}]"))?.finish(Some(http))?;
+        periods.push((p.period_ms(), period.0));
+    }
+    // Artillery appends a period when it is flushed, and flushes what is left together at the end
+    // of a run; order by each period's start where every one has it.
+    if periods.iter().all(|(start, _)| start.is_some()) {
+        periods.sort_by(|a, b| a.0.unwrap_or_default().total_cmp(&b.0.unwrap_or_default()));
+    }
+    let periods = periods.into_iter().map(|(_, metrics)| metrics).collect();
+    let summaries = aggregate.summaries();
+    let no_mean = summaries.is_some_and(|s| !s.is_empty() && s.values().all(|s| s.mean.is_none()));
+    Ok(Parsed {
+        detail: Some(if no_mean {
+            "Artillery v2 (an early 2.0.0 build: summaries have no mean)".to_string()
+        } else {
+            "Artillery v2".to_string()
+        }),
+        metrics,
+        periods,
+    })
+}
+
+fn collect_v2<'a>(p: &ArtilleryPeriod, at: &'a str) -> Result<Collector<'a>> {
+    let mut c = Collector::new(at);
+    for (name, &value) in &p.counters {
+        c.counter(&format!("counters.{name}"), name, value)?;
+    }
+    for (name, &value) in p.rates.iter().flatten() {
+        if let Some(value) = value {
+            c.rate(&format!("rates.{name}"), name, value)?;
+        }
+    }
+    let field = p.summaries_field();
+    for (name, summary) in p.summaries().into_iter().flatten() {
+        c.summary(&format!("{field}.{name}"), name, summary)?;
+    }
+    Ok(c)
+}
+
+fn parse_v1(aggregate: &ArtilleryPeriod, intermediate: &[ArtilleryPeriod]) -> Result<Parsed> {
+    let (metrics, http) = nonempty(collect_v1(aggregate, "aggregate")?)?.finish(None)?;
+    let mut periods = Vec::with_capacity(intermediate.len());
+    for (i, p) in intermediate.iter().enumerate() {
+        periods.push(
+            collect_v1(p, &format!("intermediate[{i}]"))?
+                .finish(Some(http))?
+                .0,
+        );
+    }
+    // Artillery 1.x summaries hold min, max, median, p95, p99; int-core's legacy writer puts the
+    // full v2 summary (with count and p50) in the same place.
+    let by_v2 = [&aggregate.latency, &aggregate.scenario_duration]
+        .into_iter()
+        .flatten()
+        .any(|s| s.count.is_some() || s.p50.is_some());
+    Ok(Parsed {
+        detail: Some(if by_v2 {
+            "Artillery v1 (legacy format written by Artillery 2)".to_string()
+        } else {
+            "Artillery v1 (legacy)".to_string()
+        }),
+        metrics,
+        periods,
+    })
+}
+
+fn collect_v1<'a>(p: &ArtilleryPeriod, at: &'a str) -> Result<Collector<'a>> {
+    let mut c = Collector::new(at);
+    let scalars = [
+        ("scenariosCreated", "vusers.created", p.scenarios_created),
+        (
+            "scenariosCompleted",
+            "vusers.completed",
+            p.scenarios_completed,
+        ),
+        ("scenariosAvoided", "vusers.skipped", p.scenarios_avoided),
+    ];
+    for (field, name, value) in scalars {
+        if let Some(value) = value {
+            c.counter(field, name, value)?;
+        }
+    }
+    // `requestsCompleted` and `rps` count WebSocket messages or Socket.IO emits in runs of those
+    // engines (int-core legacyReport falls back to them), which have no status codes; they are
+    // HTTP numbers only where there are codes, or nothing was completed at all.
+    let completed = p.requests_completed.unwrap_or(0.0);
+    let http = !p.codes.is_empty() || completed == 0.0;
+    if let (true, Some(value)) = (http, p.requests_completed) {
+        c.counter("requestsCompleted", "http.responses", value)?;
+    }
+    if let (true, Some(mean)) = (http, p.rps.as_ref().and_then(|r| r.mean)) {
+        // int-core's legacy writer reads `rates['http.response_rate']`, which Artillery 2 never
+        // records, so its files say 0 req/s for a run that completed requests.
+        if mean > 0.0 || completed == 0.0 {
+            c.rate("rps.mean", "http.request_rate", mean)?;
+        }
+    }
+    for (code, &value) in &p.codes {
+        c.counter(
+            &format!("codes.{code}"),
+            &format!("http.codes.{code}"),
+            value,
+        )?;
+    }
+    for (code, &value) in &p.errors {
+        c.counter(&format!("errors.{code}"), &format!("errors.{code}"), value)?;
+    }
+    for (scenario, &value) in &p.scenario_counts {
+        c.counter(
+            &format!("scenarioCounts.{scenario}"),
+            &format!("vusers.created_by_name.{scenario}"),
+            value,
+        )?;
+    }
+    for (name, &value) in &p.counters {
+        c.counter(&format!("counters.{name}"), name, value)?;
+    }
+    if let Some(latency) = &p.latency {
+        c.summary("latency", "http.response_time", latency)?;
+    }
+    if let Some(duration) = &p.scenario_duration {
+        c.summary("scenarioDuration", "vusers.session_length", duration)?;
+    }
+    for (name, summary) in &p.custom_stats {
+        c.summary(&format!("customStats.{name}"), name, summary)?;
+    }
+    Ok(c)
+}
+
+/// The aggregate of a run that recorded nothing (no virtual user ever started) is refused: there
+/// is nothing to judge, and every budgeted metric would be reported missing.
+fn nonempty(aggregate: Collector<'_>) -> Result<Collector<'_>> {
+    if aggregate.metrics.is_empty() {
+        bail!("field `aggregate`: the run recorded no counters, rates or summaries");
+    }
+    Ok(aggregate)
+}
+
+/// One period's metrics as they are read, with the sums the derived metrics need.
+struct Collector<'a> {
+    /// Where the period is in the file (`aggregate`, `intermediate[3]`), for messages.
+    at: &'a str,
+    metrics: Metrics,
+    any_http: bool,
+    codes_4xx: f64,
+    codes_5xx: f64,
+    errors: f64,
+}
+
+impl<'a> Collector<'a> {
+    fn new(at: &'a str) -> Self {
+        Collector {
+            at,
+            metrics: Metrics::new(),
+            any_http: false,
+            codes_4xx: 0.0,
+            codes_5xx: 0.0,
+            errors: 0.0,
+        }
+    }
+
+    fn counter(&mut self, field: &str, name: &str, value: f64) -> Result<()> {
+        let value = non_negative(&format!("{}.{field}", self.at), value)?;
+        self.any_http |= name.starts_with("http.");
+        if let Some(code) = name
+            .strip_prefix("http.codes.")
+            .and_then(|c| c.parse::<u16>().ok())
+        {
+            match code / 100 {
+                4 => self.codes_4xx += value,
+                5 => self.codes_5xx += value,
+                _ => {}
+            }
+        }
+        if name.starts_with("errors.") {
+            self.errors += value;
+        }
+        // Artillery counts bytes under this name (engine_http, `http.downloaded_bytes`).
+        let unit = if name == "http.downloaded_bytes" {
+            Unit::Bytes
+        } else {
+            Unit::None
+        };
+        self.put(field, name.to_string(), Measurement::new(value, unit))
+    }
+
+    fn rate(&mut self, field: &str, name: &str, value: f64) -> Result<()> {
+        let value = non_negative(&format!("{}.{field}", self.at), value)?;
+        self.put(
+            field,
+            name.to_string(),
+            Measurement::new(value, Unit::PerSecond),
+        )
+    }
+
+    fn summary(&mut self, field: &str, name: &str, summary: &ArtillerySummary) -> Result<()> {
+        for (stat, value) in summary.stats() {
+            let Some(value) = value else { continue };
+            let field = format!("{field}.{stat}");
+            let value = non_negative(&format!("{}.{field}", self.at), value)?;
+            let (unit, scale) = summary_unit(name, stat);
+            self.put(
+                &field,
+                format!("{name}.{stat}"),
+                Measurement::new(value * scale, unit),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn put(&mut self, field: &str, name: String, m: Measurement) -> Result<()> {
+        if self.metrics.contains_key(&name) {
+            bail!(
+                "field `{}.{field}`: makes the metric `{name}`, which another entry of this \
+                 period already makes",
+                self.at
+            );
+        }
+        self.metrics.insert(name, m);
+        Ok(())
+    }
+
+    /// The period's metrics with the derived ones, and whether it has HTTP counters. `http`
+    /// is the aggregate's answer for an intermediate period, so that every period of a run
+    /// carries the same derived names.
+    fn finish(mut self, http: Option<bool>) -> Result<(Metrics, bool)> {
+        let http = http.unwrap_or(self.any_http);
+        if http {
+            let (four, five) = (self.codes_4xx, self.codes_5xx);
+            self.put(
+                "codes",
+                "http.codes.4xx".to_string(),
+                Measurement::count(four),
+            )?;
+            self.put(
+                "codes",
+                "http.codes.5xx".to_string(),
+                Measurement::count(five),
+            )?;
+        }
+        let errors = self.errors;
+        self.put(
+            "errors",
+            "errors.total".to_string(),
+            Measurement::count(errors),
+        )?;
+        Ok((self.metrics, http))
+    }
+}
+
+/// The unit of one statistic of a summary, and the factor to it from the value as written.
+fn summary_unit(name: &str, stat: &str) -> (Unit, f64) {
+    if stat == "count" {
+        return (Unit::None, 1.0);
+    }
+    // Cumulative Layout Shift is a unitless score (artillery-engine-playwright web vitals).
+    if name.starts_with("browser.page.CLS.") || name == "browser.page.CLS" {
+        return (Unit::None, 1.0);
+    }
+    // The playwright engine emits usedJSHeapSize / 1000 / 1000 under this name: SI megabytes.
+    if name == "browser.memory_used_mb" {
+        return (Unit::Bytes, 1e6);
+    }
+    // Every other histogram Artillery records is a timing in ms (response times, session
+    // lengths, web vitals, `browser.step.*`), and `events.emit('histogram', …)` in user code is
+    // how Artillery's docs time things, so custom summaries are taken as ms too.
+    (Unit::Ms, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Real reports: tests/fixtures/artillery/make.sh ran Artillery 2.0.21 and 1.7.9 against
+    // examples/app/server.js. The values asserted here are read off those files.
+    const CLEAN: &str = include_str!("../../tests/fixtures/artillery/http-clean.json");
+    const ERRORS: &str = include_str!("../../tests/fixtures/artillery/http-errors-4xx-5xx.json");
+    const WEBSOCKET: &str =
+        include_str!("../../tests/fixtures/artillery/websocket-message-latency.json");
+    const V1: &str = include_str!("../../tests/fixtures/artillery/v1-artillery-1.7.9-errors.json");
+    const V1_BY_V2: &str =
+        include_str!("../../tests/fixtures/artillery/v1-legacy-format-artillery-2.0.21.json");
+
+    fn parsed(text: &str) -> Parsed {
+        parse(text).expect("the report parses")
+    }
+
+    fn get(metrics: &Metrics, name: &str) -> Measurement {
+        *metrics
+            .get(name)
+            .unwrap_or_else(|| panic!("no metric `{name}` in {:?}", metrics.keys()))
+    }
+
+    fn error(text: &str) -> String {
+        format!("{:#}", parse(text).expect_err("the input is refused"))
+    }
+
+    fn per_second(value: f64) -> Measurement {
+        Measurement::new(value, Unit::PerSecond)
+    }
+
+    #[test]
+    fn clean_http_run() {
+        let p = parsed(CLEAN);
+        let m = &p.metrics;
+        assert_eq!(p.detail.as_deref(), Some("Artillery v2"));
+        assert_eq!(get(m, "http.response_time.p95"), Measurement::ms(106.7));
+        assert_eq!(get(m, "http.response_time.p99"), Measurement::ms(117.9));
+        assert_eq!(get(m, "http.response_time.median"), Measurement::ms(44.3));
+        assert_eq!(get(m, "http.response_time.p50"), Measurement::ms(44.3));
+        assert_eq!(get(m, "http.response_time.mean"), Measurement::ms(53.0));
+        assert_eq!(get(m, "http.response_time.max"), Measurement::ms(148.0));
+        assert_eq!(
+            get(m, "http.response_time.count"),
+            Measurement::count(100.0)
+        );
+        assert_eq!(get(m, "http.response_time.2xx.p95"), Measurement::ms(106.7));
+        assert_eq!(get(m, "vusers.session_length.p95"), Measurement::ms(125.2));
+        assert_eq!(get(m, "http.requests"), Measurement::count(100.0));
+        assert_eq!(get(m, "http.codes.200"), Measurement::count(100.0));
+        assert_eq!(get(m, "http.codes.4xx"), Measurement::count(0.0));
+        assert_eq!(get(m, "http.codes.5xx"), Measurement::count(0.0));
+        assert_eq!(get(m, "errors.total"), Measurement::count(0.0));
+        assert_eq!(get(m, "vusers.failed"), Measurement::count(0.0));
+        assert_eq!(
+            get(m, "vusers.created_by_name.sign in"),
+            Measurement::count(13.0)
+        );
+        assert_eq!(get(m, "http.request_rate"), per_second(9.0));
+        assert_eq!(get(m, "http.downloaded_bytes"), Measurement::bytes(78312.0));
+        // metrics-by-endpoint names hold slashes, spaces and the URL template as written.
+        assert_eq!(
+            get(
+                m,
+                "plugins.metrics-by-endpoint./api/meetings/{{ $randomNumber(1, 500) }}.codes.200"
+            ),
+            Measurement::count(27.0)
+        );
+        assert_eq!(
+            get(
+                m,
+                "plugins.metrics-by-endpoint.response_time./api/search.p99"
+            ),
+            Measurement::ms(106.7)
+        );
+    }
+
+    #[test]
+    fn periods_are_oldest_first_and_add_up_to_the_aggregate() {
+        let p = parsed(CLEAN);
+        assert_eq!(p.periods.len(), 2);
+        assert_eq!(
+            get(&p.periods[0], "http.requests"),
+            Measurement::count(74.0)
+        );
+        assert_eq!(
+            get(&p.periods[1], "http.requests"),
+            Measurement::count(26.0)
+        );
+        assert_eq!(get(&p.periods[0], "http.request_rate"), per_second(8.0));
+        assert_eq!(get(&p.periods[1], "http.request_rate"), per_second(10.0));
+        assert_eq!(
+            get(&p.periods[0], "http.response_time.p95"),
+            Measurement::ms(102.5)
+        );
+        for period in &p.periods {
+            assert_eq!(get(period, "http.codes.5xx"), Measurement::count(0.0));
+            assert_eq!(get(period, "errors.total"), Measurement::count(0.0));
+        }
+
+        let p = parsed(ERRORS);
+        let requests: f64 = p
+            .periods
+            .iter()
+            .map(|m| get(m, "http.requests").value)
+            .sum();
+        assert_eq!(requests, get(&p.metrics, "http.requests").value);
+    }
+
+    #[test]
+    fn failing_http_run_sums_codes_and_errors() {
+        let p = parsed(ERRORS);
+        let m = &p.metrics;
+        assert_eq!(get(m, "http.requests"), Measurement::count(60.0));
+        assert_eq!(get(m, "http.responses"), Measurement::count(54.0));
+        assert_eq!(get(m, "http.codes.500"), Measurement::count(7.0));
+        assert_eq!(get(m, "http.codes.5xx"), Measurement::count(7.0));
+        // 12 × 401 + 4 × 404.
+        assert_eq!(get(m, "http.codes.4xx"), Measurement::count(16.0));
+        assert_eq!(get(m, "errors.ECONNREFUSED"), Measurement::count(6.0));
+        // Only `errors.*` counts: the metrics-by-endpoint twin of the error is not added again.
+        assert_eq!(
+            get(
+                m,
+                "plugins.metrics-by-endpoint.:9/api/meetings.errors.ECONNREFUSED"
+            ),
+            Measurement::count(6.0)
+        );
+        assert_eq!(get(m, "errors.total"), Measurement::count(6.0));
+        assert_eq!(get(m, "vusers.failed"), Measurement::count(6.0));
+        assert_eq!(get(m, "http.response_time.p95"), Measurement::ms(115.6));
+        assert_eq!(get(m, "http.response_time.5xx.p95"), Measurement::ms(111.1));
+        assert_eq!(p.periods.len(), 2);
+    }
+
+    #[test]
+    fn websocket_run_has_the_custom_latency_histogram_and_no_http_metrics() {
+        let p = parsed(WEBSOCKET);
+        let m = &p.metrics;
+        assert_eq!(
+            get(m, "websocket.message_latency.p95"),
+            Measurement::ms(18.7)
+        );
+        assert_eq!(
+            get(m, "websocket.message_latency.p99"),
+            Measurement::ms(19.9)
+        );
+        assert_eq!(
+            get(m, "websocket.message_latency.mean"),
+            Measurement::ms(12.0)
+        );
+        assert_eq!(
+            get(m, "websocket.message_latency.count"),
+            Measurement::count(168.0)
+        );
+        assert_eq!(get(m, "websocket.messages_sent"), Measurement::count(168.0));
+        assert_eq!(get(m, "websocket.send_rate"), per_second(11.0));
+        assert_eq!(get(m, "errors.total"), Measurement::count(0.0));
+        assert!(!m.contains_key("http.codes.5xx"));
+        assert!(!m.contains_key("http.response_time.p95"));
+        assert_eq!(p.periods.len(), 2);
+        assert_eq!(
+            get(&p.periods[0], "websocket.message_latency.p95"),
+            Measurement::ms(19.5)
+        );
+        assert!(!p.periods[0].contains_key("http.codes.5xx"));
+    }
+
+    #[test]
+    fn artillery_1_report_maps_onto_v2_names() {
+        let p = parsed(V1);
+        let m = &p.metrics;
+        assert_eq!(p.detail.as_deref(), Some("Artillery v1 (legacy)"));
+        assert_eq!(get(m, "http.response_time.p95"), Measurement::ms(104.8));
+        assert_eq!(get(m, "http.response_time.p99"), Measurement::ms(111.0));
+        assert_eq!(get(m, "http.response_time.median"), Measurement::ms(60.0));
+        assert_eq!(get(m, "http.response_time.min"), Measurement::ms(11.0));
+        // Artillery 1 writes no mean and no count: absent, not 0.
+        assert!(!m.contains_key("http.response_time.mean"));
+        assert!(!m.contains_key("http.response_time.count"));
+        assert_eq!(get(m, "vusers.session_length.p95"), Measurement::ms(107.1));
+        assert_eq!(get(m, "http.codes.200"), Measurement::count(31.0));
+        assert_eq!(get(m, "http.codes.500"), Measurement::count(7.0));
+        assert_eq!(get(m, "http.codes.5xx"), Measurement::count(7.0));
+        assert_eq!(get(m, "http.codes.4xx"), Measurement::count(13.0));
+        assert_eq!(get(m, "errors.ECONNREFUSED"), Measurement::count(9.0));
+        assert_eq!(get(m, "errors.total"), Measurement::count(9.0));
+        assert_eq!(get(m, "vusers.created"), Measurement::count(60.0));
+        assert_eq!(get(m, "vusers.completed"), Measurement::count(51.0));
+        assert_eq!(get(m, "vusers.skipped"), Measurement::count(0.0));
+        assert_eq!(
+            get(m, "vusers.created_by_name.refused"),
+            Measurement::count(9.0)
+        );
+        assert_eq!(get(m, "http.responses"), Measurement::count(51.0));
+        assert_eq!(get(m, "http.request_rate"), per_second(4.89));
+
+        assert_eq!(p.periods.len(), 2);
+        assert_eq!(
+            get(&p.periods[0], "http.codes.5xx"),
+            Measurement::count(6.0)
+        );
+        assert_eq!(
+            get(&p.periods[1], "http.codes.5xx"),
+            Measurement::count(1.0)
+        );
+        assert_eq!(
+            get(&p.periods[1], "http.response_time.p95"),
+            Measurement::ms(96.0)
+        );
+    }
+
+    #[test]
+    fn legacy_format_written_by_artillery_2() {
+        let p = parsed(V1_BY_V2);
+        let m = &p.metrics;
+        assert_eq!(
+            p.detail.as_deref(),
+            Some("Artillery v1 (legacy format written by Artillery 2)")
+        );
+        assert_eq!(get(m, "http.response_time.p95"), Measurement::ms(111.1));
+        assert_eq!(get(m, "http.response_time.mean"), Measurement::ms(52.7));
+        assert_eq!(
+            get(m, "http.response_time.count"),
+            Measurement::count(105.0)
+        );
+        assert_eq!(get(m, "http.responses"), Measurement::count(105.0));
+        // The file says `rps.mean: 0` for 105 responses (int-core reads a rate 2.x never records).
+        assert!(!m.contains_key("http.request_rate"));
+        assert_eq!(p.periods.len(), 2);
+    }
+
+    #[test]
+    fn the_budget_names_are_the_same_in_v1_and_v2() {
+        for text in [CLEAN, ERRORS, V1, V1_BY_V2] {
+            let m = parsed(text).metrics;
+            for name in [
+                "http.response_time.p95",
+                "http.response_time.p99",
+                "http.response_time.median",
+                "http.responses",
+                "http.codes.5xx",
+                "http.codes.4xx",
+                "errors.total",
+                "vusers.created",
+                "vusers.completed",
+                "vusers.session_length.p95",
+            ] {
+                assert!(m.contains_key(name), "`{name}` missing");
+            }
+        }
+    }
+
+    #[test]
+    fn null_v1_percentiles_are_absent() {
+        // Shape of an Artillery 1.x errors-only run (percentiles null, no codes).
+        let p = parsed(
+            r#"{"intermediate": [], "aggregate": {"timestamp": "2016-03-16T15:22:25.502Z",
+              "scenariosCreated": 1, "scenariosCompleted": 0, "requestsCompleted": 0,
+              "latency": {"min": null, "max": null, "median": null, "p95": null, "p99": null},
+              "rps": {"count": 1, "mean": 0.68}, "errors": {"ETIMEDOUT": 1}, "codes": {}}}"#,
+        );
+        let m = &p.metrics;
+        assert!(!m.keys().any(|k| k.starts_with("http.response_time")));
+        assert_eq!(get(m, "errors.total"), Measurement::count(1.0));
+        assert_eq!(get(m, "http.codes.5xx"), Measurement::count(0.0));
+        assert_eq!(get(m, "http.responses"), Measurement::count(0.0));
+    }
+
+    #[test]
+    fn histograms_are_read_only_where_summaries_are_absent() {
+        let only_histograms = r#"{"aggregate": {"counters": {"vusers.created": 2},
+            "histograms": {"http.response_time": {"min": 3, "max": 9, "count": 2, "p95": 9}}},
+            "intermediate": []}"#;
+        let m = parsed(only_histograms).metrics;
+        assert_eq!(get(&m, "http.response_time.p95"), Measurement::ms(9.0));
+
+        let both = r#"{"aggregate": {"counters": {"vusers.created": 2},
+            "summaries": {"http.response_time": {"p95": 9}},
+            "histograms": {"http.response_time": {"p95": 400}, "other": {"p95": 1}}},
+            "intermediate": []}"#;
+        let m = parsed(both).metrics;
+        assert_eq!(get(&m, "http.response_time.p95"), Measurement::ms(9.0));
+        assert!(!m.contains_key("other.p95"));
+    }
+
+    #[test]
+    fn units_of_unitless_and_size_summaries() {
+        let text = r#"{"aggregate": {"counters": {},
+            "summaries": {"browser.page.CLS.http://127.0.0.1/": {"p75": 0.12, "count": 4},
+                          "browser.memory_used_mb": {"max": 12.5},
+                          "custom.checkout": {"p95": 250}}},
+            "intermediate": []}"#;
+        let m = parsed(text).metrics;
+        assert_eq!(
+            get(&m, "browser.page.CLS.http://127.0.0.1/.p75"),
+            Measurement::count(0.12)
+        );
+        assert_eq!(
+            get(&m, "browser.memory_used_mb.max"),
+            Measurement::bytes(12_500_000.0)
+        );
+        assert_eq!(get(&m, "custom.checkout.p95"), Measurement::ms(250.0));
+        assert!(!m.contains_key("http.codes.5xx"));
+    }
+
+    #[test]
+    fn periods_out_of_order_are_sorted_by_their_start() {
+        let text = r#"{"aggregate": {"counters": {"vusers.created": 3}, "period": 1000},
+            "intermediate": [
+              {"counters": {"vusers.created": 2}, "period": "20000"},
+              {"counters": {"vusers.created": 1}, "period": "10000", "http.request_rate": null}]}"#;
+        let p = parsed(text);
+        assert_eq!(
+            get(&p.periods[0], "vusers.created"),
+            Measurement::count(1.0)
+        );
+        assert_eq!(
+            get(&p.periods[1], "vusers.created"),
+            Measurement::count(2.0)
+        );
+    }
+
+    #[test]
+    fn truncated_json_is_refused_with_its_position() {
+        let e = error(&CLEAN[..CLEAN.len() / 2]);
+        assert!(e.contains("EOF while parsing") && e.contains("line"), "{e}");
+    }
+
+    #[test]
+    fn a_file_without_aggregate_is_refused() {
+        let e = error(r#"{"intermediate": []}"#);
+        assert!(e.contains("`aggregate` is missing"), "{e}");
+        let e = error(r#"{"aggregate": {}, "intermediate": []}"#);
+        assert!(
+            e.contains("field `aggregate`") && e.contains("recorded nothing"),
+            "{e}"
+        );
+        let e = error(r#"{"aggregate": {"counters": {}, "summaries": {}}}"#);
+        assert!(e.contains("no counters, rates or summaries"), "{e}");
+        let e = error(r#"{"aggregate": 3}"#);
+        assert!(e.contains("field `aggregate`"), "{e}");
+        let e = error(r#"[{"id": 1, "event": "done", "report": "{}"}]"#);
+        assert!(e.contains("not a JSON object"), "{e}");
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let text = CLEAN.replacen("\"http.requests\": 100,", "\"http.requests\": \"100\",", 1);
+        assert_ne!(text, CLEAN);
+        let e = error(&text);
+        assert!(
+            e.contains("field `aggregate.counters.http.requests`") && e.contains("string"),
+            "{e}"
+        );
+        let e = error(r#"{"aggregate": {"counters": {"http.requests": null}}}"#);
+        assert!(e.contains("aggregate.counters.http.requests"), "{e}");
+        let e = error(
+            r#"{"aggregate": {"counters": {"a": 1}}, "intermediate": [{"summaries": {"s": {"p95": "9"}}}]}"#,
+        );
+        assert!(e.contains("intermediate[0].summaries.s.p95"), "{e}");
+        let e = error(r#"{"aggregate": {"scenariosCreated": 1, "codes": {"200": [1]}}}"#);
+        assert!(e.contains("aggregate.codes.200"), "{e}");
+    }
+
+    #[test]
+    fn negative_and_non_finite_values_are_refused() {
+        let text = CLEAN.replacen("\"http.requests\": 100,", "\"http.requests\": -100,", 1);
+        let e = error(&text);
+        assert!(
+            e.contains("field `aggregate.counters.http.requests`") && e.contains("negative"),
+            "{e}"
+        );
+        let e = error(
+            r#"{"aggregate": {"counters": {"a": 1}},
+                "intermediate": [{"summaries": {"http.response_time": {"p95": -3}}}]}"#,
+        );
+        assert!(
+            e.contains("field `intermediate[0].summaries.http.response_time.p95`"),
+            "{e}"
+        );
+        // The index is the period's place in the file, before periods are sorted.
+        let e = error(
+            r#"{"aggregate": {"counters": {"a": 2}}, "intermediate": [
+                {"counters": {"a": 1}, "period": "20000"},
+                {"counters": {"a": -1}, "period": "10000"}]}"#,
+        );
+        assert!(e.contains("field `intermediate[1].counters.a`"), "{e}");
+        let e = error(r#"{"aggregate": {"scenariosCreated": 1, "latency": {"p95": -1}}}"#);
+        assert!(e.contains("field `aggregate.latency.p95`"), "{e}");
+        let e = error(r#"{"aggregate": {"rates": {"http.request_rate": 1e999}}}"#);
+        assert!(e.contains("aggregate.rates.http.request_rate"), "{e}");
+        let e = error(r#"{"aggregate": {"counters": {"http.requests": NaN}}}"#);
+        assert!(
+            e.contains("invalid JSON") || e.contains("aggregate.counters"),
+            "{e}"
+        );
+    }
 }
