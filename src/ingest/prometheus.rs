@@ -878,10 +878,6 @@ fn parse_go_float(text: &str) -> Option<f64> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    reason = "a test fails loudly on a broken fixture"
-)]
 mod tests {
     use super::*;
 
