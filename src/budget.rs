@@ -85,8 +85,10 @@ pub struct Threshold {
     /// In `unit`'s canonical scale.
     pub value: f64,
     pub unit: Unit,
-    /// As the budget wrote it, for messages and the comment.
+    /// As the budget wrote it, for messages.
     pub text: String,
+    /// The unit as the budget wrote it (`KiB`, `ms`, `%`, `""`), so values can be shown alike.
+    pub written_unit: String,
 }
 
 impl Rule {
@@ -668,6 +670,7 @@ struct Parsed {
     value: f64,
     unit: Unit,
     text: String,
+    written_unit: String,
 }
 
 impl Parsed {
@@ -677,6 +680,7 @@ impl Parsed {
             value: self.value,
             unit: self.unit,
             text: self.text,
+            written_unit: self.written_unit,
         })
     }
 }
@@ -700,6 +704,13 @@ fn threshold(key: &str, text: &str, p: &mut Vec<String>) -> Option<Parsed> {
             value: q.value,
             unit: q.unit,
             text: t.to_string(),
+            written_unit: rest
+                .trim()
+                .trim_start_matches(|c: char| {
+                    c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')
+                })
+                .trim()
+                .to_string(),
         }),
         Err(e) => {
             p.push(format!("{key}: {e}"));
@@ -768,12 +779,14 @@ fn check_pair(
         value: t.value,
         unit: t.unit,
         text: t.text,
+        written_unit: t.written_unit,
     };
     let critical = Threshold {
         op: op.1,
         value: c.value,
         unit: c.unit,
         text: c.text,
+        written_unit: c.written_unit,
     };
     (Some(target), Some(critical))
 }

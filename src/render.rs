@@ -197,12 +197,33 @@ fn by_severity(v: &Verdict) -> Vec<&MetricVerdict> {
     ms
 }
 
+/// Sizes are shown in KiB/MiB when the budget writes its thresholds that way, in KB/MB otherwise.
+fn binary_sizes(m: &MetricVerdict) -> bool {
+    [&m.target, &m.critical]
+        .into_iter()
+        .flatten()
+        .any(|t| t.written_unit.ends_with("iB"))
+}
+
+/// A metric's value as the reader should see it.
+fn value_text(m: &MetricVerdict, value: f64) -> String {
+    format_value_as(value, m.unit, binary_sizes(m))
+}
+
+/// "< 200 ms", or `none` without a threshold.
+fn limit_text(m: &MetricVerdict, t: &Option<Threshold>, none: &str) -> String {
+    match t {
+        Some(t) => format!(
+            "{} {}",
+            t.op.symbol(),
+            format_value_as(t.value, t.unit, binary_sizes(m))
+        ),
+        None => none.to_string(),
+    }
+}
+
 /// Builds the template context.
 pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
-    let limit = |t: &Option<Threshold>| match t {
-        Some(t) => format!("{} {}", t.op.symbol(), format_value(t.value, t.unit)),
-        None => "—".to_string(),
-    };
     let metrics = by_severity(v)
         .into_iter()
         .map(|m| Row {
@@ -211,13 +232,13 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
             status: m.status,
             value: m.value,
             unit: m.unit.symbol(),
-            value_text: format_value(m.value, m.unit),
-            target_text: limit(&m.target),
-            critical_text: limit(&m.critical),
+            value_text: value_text(m, m.value),
+            target_text: limit_text(m, &m.target, "—"),
+            critical_text: limit_text(m, &m.critical, "—"),
             samples_text: if m.samples.len() > 1 {
                 m.samples
                     .iter()
-                    .map(|s| format_value(*s, m.unit))
+                    .map(|s| value_text(m, *s))
                     .collect::<Vec<_>>()
                     .join(", ")
             } else {
@@ -304,16 +325,12 @@ pub fn to_text(v: &Verdict, sources: &[SourceInfo]) -> String {
     let rows: Vec<[String; 5]> = by_severity(v)
         .into_iter()
         .map(|m| {
-            let limit = |t: &Option<Threshold>| match t {
-                Some(t) => format!("{} {}", t.op.symbol(), format_value(t.value, t.unit)),
-                None => "-".to_string(),
-            };
             [
                 m.status.name().to_string(),
                 plain(&m.label),
-                format_value(m.value, m.unit),
-                limit(&m.target),
-                limit(&m.critical),
+                value_text(m, m.value),
+                limit_text(m, &m.target, "-"),
+                limit_text(m, &m.critical, "-"),
             ]
         })
         .collect();
@@ -367,12 +384,22 @@ pub fn to_text(v: &Verdict, sources: &[SourceInfo]) -> String {
     out
 }
 
-/// A value with its unit, scaled and rounded for reading.
+/// A value with its unit, scaled and rounded for reading; sizes in SI units (KB = 1000 B), as the
+/// budget's KB is.
 pub fn format_value(value: f64, unit: Unit) -> String {
+    format_value_as(value, unit, false)
+}
+
+/// As [`format_value`], with sizes in binary units (KiB = 1024 B) when `binary`.
+pub fn format_value_as(value: f64, unit: Unit, binary: bool) -> String {
+    const KIB: f64 = 1024.0;
     match unit {
+        Unit::Bytes if binary && value.abs() >= KIB * KIB => {
+            format!("{} MiB", round(value / (KIB * KIB)))
+        }
+        Unit::Bytes if binary && value.abs() >= KIB => format!("{} KiB", round(value / KIB)),
         Unit::Ms if value.abs() >= 1000.0 => format!("{} s", round(value / 1000.0)),
         Unit::Ms => format!("{} ms", round(value)),
-        // Sizes in SI units, matching the budget's KB = 1000 B.
         Unit::Bytes if value.abs() >= 1e6 => format!("{} MB", round(value / 1e6)),
         Unit::Bytes if value.abs() >= 1e3 => format!("{} KB", round(value / 1e3)),
         Unit::Bytes => format!("{} B", round(value)),
@@ -471,6 +498,11 @@ mod tests {
         assert_eq!(format_value(92.0, Unit::None), "92");
         assert_eq!(format_value(0.0123, Unit::None), "0.0123");
         assert_eq!(format_value(0.0, Unit::Ms), "0 ms");
+        assert_eq!(format_value_as(41_577.0, Unit::Bytes, true), "40.6 KiB");
+        assert_eq!(
+            format_value_as(3.0 * 1024.0 * 1024.0, Unit::Bytes, true),
+            "3 MiB"
+        );
     }
 
     #[test]

@@ -1,0 +1,73 @@
+//! Whole pipelines as data: every `tests/cases/<name>/budget.toml` is judged by the binary from the
+//! repository root, and its text, markdown and JSON outputs and exit code are pinned as snapshots.
+//! The reports are real fixtures, so a reader's change shows up here as a reviewed diff.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn run(budget: &Path, format: &str) -> (i32, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rel = budget.strip_prefix(root).expect("case inside the repo");
+    let out = Command::cargo_bin("perfgate")
+        .expect("binary")
+        .current_dir(root)
+        .args(["check", "--budget"])
+        .arg(rel)
+        .args(["--format", format])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.is_empty(), "{}: stderr: {stderr}", rel.display());
+    (
+        out.status.code().expect("exit code"),
+        String::from_utf8(out.stdout).expect("utf-8"),
+    )
+}
+
+#[test]
+fn cases() {
+    insta::glob!("cases/*/budget.toml", |path| {
+        for format in ["text", "markdown", "json"] {
+            let (code, out) = run(path, format);
+            insta::assert_snapshot!(format, format!("exit code {code}\n{out}"));
+        }
+    });
+}
+
+#[test]
+fn the_reference_budget_on_the_shipped_examples() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (code, out) = run(&root.join("budgets/prod.toml"), "json");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let rows = v["metrics"].as_array().expect("metrics");
+    assert_eq!(rows.len(), 8, "the eight rows of the user's budget");
+    let labels: Vec<&str> = rows
+        .iter()
+        .map(|m| m["label"].as_str().expect("label"))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "API P95",
+            "API P99",
+            "Error Rate",
+            "Database P95",
+            "Cache Hit %",
+            "WebSocket Latency P95",
+            "Bundle Size (initial)",
+            "Lighthouse Score"
+        ]
+    );
+    let worst = rows
+        .iter()
+        .map(|m| m["status"].as_str().expect("status"))
+        .fold("pass", |w, s| match (w, s) {
+            ("fail", _) | (_, "fail") => "fail",
+            ("warn", _) | (_, "warn") => "warn",
+            _ => "pass",
+        });
+    assert_eq!(v["verdict"], worst);
+    assert_eq!(code, if worst == "fail" { 1 } else { 0 });
+    assert_eq!(v["sources"].as_array().expect("sources").len(), 6);
+}
