@@ -71,3 +71,24 @@ fn the_reference_budget_on_the_shipped_examples() {
     assert_eq!(code, if worst == "fail" { 1 } else { 0 });
     assert_eq!(v["sources"].as_array().expect("sources").len(), 6);
 }
+
+#[test]
+fn the_readme_shows_what_the_quick_start_prints() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let after = readme
+        .split_once("The first command prints")
+        .expect("the quick start's output in the README")
+        .1;
+    let shown = after
+        .split_once("```text\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("a text block")
+        .0;
+    let (code, out) = run(&root.join("budgets/prod.toml"), "text");
+    assert_eq!(shown, out, "README.md's quick-start output is stale");
+    assert!(
+        after.contains(&format!("(exit code {code}")),
+        "README.md states another exit code"
+    );
+}
