@@ -25,16 +25,33 @@ pub(crate) fn is_source_map(name: &str) -> bool {
     name.ends_with(".map")
 }
 
-/// A size field in bytes: a whole number >= 0. Used with `deserialize_with`, so the error carries
-/// the field path.
-pub(crate) fn de_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    let v = f64::deserialize(d)?;
-    if !v.is_finite() || v < 0.0 || v.fract() != 0.0 || v > u64::MAX as f64 {
-        return Err(D::Error::custom(format!(
-            "{v} is not a size in bytes (a whole number >= 0)"
-        )));
+/// The largest size taken, alone or summed: 2^53 bytes (8 PiB), the largest whole number that a
+/// JSON number written by a JavaScript tool, and a metric value (an f64), hold exactly. Far above
+/// any real build, so a size past it is a wrong report, not a big one.
+pub(crate) const MAX_BYTES: u64 = 1 << 53;
+
+/// A size in bytes from a JSON number: a whole number from 0 to [`MAX_BYTES`].
+pub(crate) fn bytes_from_f64(v: f64) -> Result<u64, String> {
+    if !v.is_finite() || v < 0.0 || v.fract() != 0.0 || v > MAX_BYTES as f64 {
+        return Err(format!(
+            "{v} is not a size in bytes (a whole number from 0 to 2^53)"
+        ));
     }
     Ok(v as u64)
+}
+
+/// A size field in bytes (see [`bytes_from_f64`]). Used with `deserialize_with`, so the error
+/// carries the field path.
+pub(crate) fn de_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    bytes_from_f64(f64::deserialize(d)?).map_err(D::Error::custom)
+}
+
+/// `a + b` for sizes, or an error once the sum passes [`MAX_BYTES`].
+pub(crate) fn add_bytes(a: u64, b: u64) -> Result<u64> {
+    match a.checked_add(b) {
+        Some(sum) if sum <= MAX_BYTES => Ok(sum),
+        _ => bail!("sizes add up to more than 2^53 bytes (8 PiB): a size in the report is wrong"),
+    }
 }
 
 /// [`de_bytes`] for an optional field.
@@ -65,26 +82,26 @@ pub(crate) struct Sizes {
 }
 
 impl Sizes {
-    fn add(self, other: Sizes) -> Sizes {
-        Sizes {
-            raw: self.raw + other.raw,
+    fn add(self, other: Sizes) -> Result<Sizes> {
+        Ok(Sizes {
+            raw: add_bytes(self.raw, other.raw)?,
             compressed: match (self.compressed, other.compressed) {
-                (Some((g1, b1)), Some((g2, b2))) => Some((g1 + g2, b1 + b2)),
+                (Some((g1, b1)), Some((g2, b2))) => Some((add_bytes(g1, g2)?, add_bytes(b1, b2)?)),
                 _ => None,
             },
-        }
+        })
     }
 
     /// Sums several groups: the compressed sizes only if every group has them.
-    pub(crate) fn sum(items: impl IntoIterator<Item = Sizes>) -> Sizes {
+    pub(crate) fn sum(items: impl IntoIterator<Item = Sizes>) -> Result<Sizes> {
         let mut total = Sizes {
             raw: 0,
             compressed: Some((0, 0)),
         };
         for s in items {
-            total = total.add(s);
+            total = total.add(s)?;
         }
-        total
+        Ok(total)
     }
 
     /// Inserts `<name>.raw` and, where known, `<name>.gzip` and `<name>.brotli`.
@@ -124,20 +141,24 @@ impl Bundle {
                     None => bail!("`{n}` is loaded by an entry but is not among the assets"),
                 }
             }
-            Ok(Sizes::sum(items))
+            Sizes::sum(items)
         };
-        let total = Sizes::sum(per_file.values().copied());
+        let total =
+            Sizes::sum(per_file.values().copied()).with_context(|| format!("`{prefix}total`"))?;
         total.insert(metrics, &format!("{prefix}total"));
         let initial = match &self.initial {
             Some(names) => {
-                let s = group(names)?;
+                let s = group(names).with_context(|| format!("`{prefix}initial`"))?;
                 s.insert(metrics, &format!("{prefix}initial"));
                 Some(s)
             }
             None => None,
         };
         for (entry, names) in &self.entries {
-            group(names)?.insert(metrics, &format!("{prefix}entry.{entry}"));
+            let name = format!("{prefix}entry.{entry}");
+            group(names)
+                .with_context(|| format!("`{name}`"))?
+                .insert(metrics, &name);
         }
         for (name, s) in &per_file {
             s.insert(metrics, &format!("{prefix}asset.{name}"));
@@ -264,9 +285,28 @@ mod tests {
             raw: 7,
             compressed: None,
         };
-        let s = Sizes::sum([a, b]);
+        let s = Sizes::sum([a, b]).expect("small");
         assert_eq!(s.raw, 17);
         assert!(s.compressed.is_none());
-        assert_eq!(Sizes::sum([a, a]).compressed, Some((10, 8)));
+        assert_eq!(Sizes::sum([a, a]).expect("small").compressed, Some((10, 8)));
+    }
+
+    #[test]
+    fn sizes_past_2_pow_53_are_errors_not_overflows() {
+        assert_eq!(bytes_from_f64(9_007_199_254_740_992.0), Ok(MAX_BYTES));
+        for bad in [1e19, 18_446_744_073_709_551_616.0, -1.0, 0.5, f64::NAN] {
+            assert!(bytes_from_f64(bad).is_err(), "{bad}");
+        }
+        let big = Sizes {
+            raw: MAX_BYTES,
+            compressed: Some((MAX_BYTES, 1)),
+        };
+        let e = format!("{:#}", Sizes::sum([big, big]).expect_err("past 2^53"));
+        assert!(e.contains("more than 2^53 bytes"), "{e}");
+        let no_files = Sizes {
+            compressed: None,
+            ..big
+        };
+        assert!(Sizes::sum([no_files, Sizes::default()]).is_ok());
     }
 }

@@ -260,6 +260,11 @@ mod tests {
         );
         let wrong = err(r#"{"inputs":{},"outputs":{"dist/a.js":{"bytes":"3","inputs":{}}}}"#);
         assert!(wrong.contains("`outputs.dist/a.js.bytes`"), "{wrong}");
+        // Two outputs whose sum passes 2^53 bytes: an error, where it used to overflow and panic.
+        let huge = err(
+            r#"{"inputs":{},"outputs":{"a.js":{"bytes":9007199254740992},"b.js":{"bytes":9007199254740992}}}"#,
+        );
+        assert!(huge.contains("`total`") && huge.contains("2^53"), "{huge}");
         let empty = err(r#"{"inputs":{},"outputs":{}}"#);
         assert!(empty.contains("`outputs`: empty"), "{empty}");
     }

@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::Value;
@@ -117,7 +117,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
             notes.extend(child_notes.into_iter().map(|n| format!("{name}: {n}")));
             totals.push(bundle.insert_metrics(&mut metrics, &format!("{name}."))?);
         }
-        sum_children(&totals, &mut metrics);
+        sum_children(&totals, &mut metrics)?;
     } else {
         let (bundle, single_notes) = describe(&stats, "", &stats_dir)?;
         notes.extend(single_notes);
@@ -145,12 +145,17 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
 }
 
 /// `total` and `initial` over a multi-compiler's children (`initial` only if every child has one).
-fn sum_children(totals: &[Totals], metrics: &mut Metrics) {
-    Sizes::sum(totals.iter().map(|t| t.total)).insert(metrics, "total");
+fn sum_children(totals: &[Totals], metrics: &mut Metrics) -> Result<()> {
+    Sizes::sum(totals.iter().map(|t| t.total))
+        .context("`total` over the children")?
+        .insert(metrics, "total");
     let initial: Option<Vec<Sizes>> = totals.iter().map(|t| t.initial).collect();
     if let Some(initial) = initial {
-        Sizes::sum(initial).insert(metrics, "initial");
+        Sizes::sum(initial)
+            .context("`initial` over the children")?
+            .insert(metrics, "initial");
     }
+    Ok(())
 }
 
 /// One compiler's files, where they are, and notes for the detail line. `field` prefixes the field
@@ -285,12 +290,15 @@ fn entry_file(file: &Value, at: &str, bundle: &mut Bundle) -> Result<Option<Stri
             };
             let size = match o.get("size") {
                 None | Some(Value::Null) => None,
-                Some(v) => match v.as_u64() {
-                    Some(s) => Some(s),
-                    None => {
-                        bail!("field `{at}.size`: {v} is not a size in bytes (a whole number >= 0)")
+                Some(v) => {
+                    let Some(n) = v.as_f64() else {
+                        bail!("field `{at}.size`: {v} is not a number of bytes");
+                    };
+                    match bundle::bytes_from_f64(n) {
+                        Ok(s) => Some(s),
+                        Err(e) => bail!("field `{at}.size`: {e}"),
                     }
-                },
+                }
             };
             (name.to_string(), size)
         }
@@ -473,6 +481,28 @@ mod tests {
     }
 
     #[test]
+    fn sizes_that_overflow_a_sum_are_errors_not_panics() {
+        // Each under 2^53, together past it: the sum used to overflow u64 arithmetic and panic.
+        let e =
+            err(r#"{"assets":[{"name":"a.js","size":9007199254740992},{"name":"b.js","size":1}]}"#);
+        assert!(e.contains("`total`") && e.contains("2^53"), "{e}");
+        // An entry point may bring a file `assets` lacks, with a size of its own.
+        let e = err(
+            r#"{"assets":[{"name":"a.js","size":1}],"entrypoints":{"main":{"assets":[
+                {"name":"b.js","size":18446744073709551615}]}}}"#,
+        );
+        assert!(
+            e.contains("`entrypoints.main.assets[0].size`") && e.contains("2^53"),
+            "{e}"
+        );
+        let e = err(
+            r#"{"children":[{"name":"a","assets":[{"name":"a.js","size":9007199254740992}]},
+                            {"name":"b","assets":[{"name":"b.js","size":9007199254740992}]}]}"#,
+        );
+        assert!(e.contains("`total` over the children"), "{e}");
+    }
+
+    #[test]
     fn bad_input_names_the_field() {
         let text = std::fs::read_to_string(fixture("app/stats.json")).expect("fixture");
         let truncated = err(&text[..text.len() / 2]);
@@ -489,6 +519,11 @@ mod tests {
         assert!(nested.contains("`assets[0].related`"), "{nested}");
         let unnamed = err(r#"{"assets":[{"size":1}]}"#);
         assert!(unnamed.contains("`assets[0].name`: missing"), "{unnamed}");
+        let huge = err(r#"{"assets":[{"name":"a.js","size":1e19}]}"#);
+        assert!(
+            huge.contains("`assets[0].size`") && huge.contains("2^53"),
+            "{huge}"
+        );
         let empty = err(r#"{"version":"5.74.0","assets":[],"entrypoints":{}}"#);
         assert!(empty.contains("`assets`: empty"), "{empty}");
         let unknown = err(
