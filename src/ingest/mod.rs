@@ -518,3 +518,15 @@ pub(crate) fn non_negative(field: &str, value: f64) -> Result<f64> {
     }
     Ok(value)
 }
+
+/// [`non_negative`], then converted to the canonical unit (`factor` × the value as written); a
+/// value too large to convert is an error quoting it as written, never an infinite metric.
+pub(crate) fn non_negative_scaled(field: &str, value: f64, factor: f64) -> Result<f64> {
+    let scaled = non_negative(field, value)? * factor;
+    if !scaled.is_finite() {
+        bail!(
+            "field `{field}`: {value:?} is too large to convert to the metric's unit (×{factor})"
+        );
+    }
+    Ok(scaled)
+}

@@ -10,12 +10,12 @@
 
 use std::collections::BTreeSet;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::bundle::de_opt_bytes;
-use super::{from_json, non_negative, Parsed};
+use super::bundle::{add_bytes, de_opt_bytes};
+use super::{from_json, non_negative_scaled, Parsed};
 use crate::model::{Measurement, Metrics};
 
 /// One check as size-limit 12.1.0 prints it (`create-reporter.js`); `passed` and `sizeLimit` are
@@ -65,15 +65,18 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
                 );
             }
             metrics.insert(format!("{name}.size"), Measurement::bytes(size as f64));
-            *total.get_or_insert(0) += size;
+            total = Some(
+                add_bytes(total.unwrap_or(0), size)
+                    .with_context(|| format!("field `[{i}].size`: `total.size`"))?,
+            );
         }
         if let Some(limit) = check.size_limit {
             metrics.insert(format!("{name}.limit"), Measurement::bytes(limit as f64));
         }
         for (field, seconds) in [("running", check.running), ("loading", check.loading)] {
             if let Some(s) = seconds {
-                let s = non_negative(&format!("[{i}].{field}"), s)?;
-                metrics.insert(format!("{name}.{field}"), Measurement::ms(s * 1000.0));
+                let ms = non_negative_scaled(&format!("[{i}].{field}"), s, 1000.0)?;
+                metrics.insert(format!("{name}.{field}"), Measurement::ms(ms));
             }
         }
     }
@@ -184,5 +187,17 @@ mod tests {
         assert!(e(r#"[{"name":"a","size":1},{"name":"a","size":2}]"#)
             .contains("two checks are named `a`"));
         assert!(e("[]").contains("empty"));
+    }
+
+    #[test]
+    fn values_past_their_range_are_errors_not_panics_or_infinities() {
+        let e = |t: &str| format!("{:#}", parse(t).expect_err("bad"));
+        // Each size is allowed, the sum is not: it used to overflow u64 arithmetic and panic.
+        let sum = e(r#"[{"name":"a","size":9007199254740992},{"name":"b","size":1}]"#);
+        assert!(sum.contains("`[1].size`") && sum.contains("2^53"), "{sum}");
+        assert!(e(r#"[{"name":"a","size":1e19}]"#).contains("`[0].size`"));
+        // Finite seconds whose milliseconds are not: it used to be stored as `inf` ms.
+        let time = e(r#"[{"name":"a","size":1,"running":1e306}]"#);
+        assert!(time.contains("`[0].running`: 1e306 is too large"), "{time}");
     }
 }
