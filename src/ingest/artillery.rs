@@ -15,7 +15,7 @@ use anyhow::{bail, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{from_json, non_negative, Parsed};
+use super::{from_json, non_negative, non_negative_scaled, Parsed};
 use crate::model::{Measurement, Metrics, Unit};
 
 /// An `artillery run --output` file, in either shape: Artillery 2.0.21 periods (int-core
@@ -376,12 +376,12 @@ impl<'a> Collector<'a> {
         for (stat, value) in summary.stats() {
             let Some(value) = value else { continue };
             let field = format!("{field}.{stat}");
-            let value = non_negative(&format!("{}.{field}", self.at), value)?;
             let (unit, scale) = summary_unit(name, stat);
+            let value = non_negative_scaled(&format!("{}.{field}", self.at), value, scale)?;
             self.put(
                 &field,
                 format!("{name}.{stat}"),
-                Measurement::new(value * scale, unit),
+                Measurement::new(value, unit),
             )?;
         }
         Ok(())
@@ -404,6 +404,19 @@ impl<'a> Collector<'a> {
     /// carries the same derived names.
     fn finish(mut self, http: Option<bool>) -> Result<(Metrics, bool)> {
         let http = http.unwrap_or(self.any_http);
+        // Each count is finite, but counts near f64::MAX add up to infinity.
+        for (sum, of) in [
+            (self.codes_4xx, "`http.codes.4…`"),
+            (self.codes_5xx, "`http.codes.5…`"),
+            (self.errors, "`errors.*`"),
+        ] {
+            if !sum.is_finite() {
+                bail!(
+                    "field `{}`: the counters {of} add up to more than a number holds",
+                    self.at
+                );
+            }
+        }
         if http {
             let (four, five) = (self.codes_4xx, self.codes_5xx);
             self.put(
@@ -839,6 +852,26 @@ mod tests {
         assert!(e.contains("field `aggregate.latency.p95`"), "{e}");
         let e = error(r#"{"aggregate": {"rates": {"http.request_rate": 1e999}}}"#);
         assert!(e.contains("aggregate.rates.http.request_rate"), "{e}");
+        // Finite as written, infinite once converted or summed: used to come out as `inf`.
+        let e = error(
+            r#"{"aggregate": {"counters": {"a": 1},
+                "summaries": {"browser.memory_used_mb": {"max": 1e305}}}}"#,
+        );
+        assert!(
+            e.contains(
+                "field `aggregate.summaries.browser.memory_used_mb.max`: 1e305 is too large"
+            ),
+            "{e}"
+        );
+        let e = error(r#"{"aggregate": {"counters": {"errors.a": 1e308, "errors.b": 1e308}}}"#);
+        assert!(
+            e.contains("field `aggregate`") && e.contains("`errors.*`"),
+            "{e}"
+        );
+        let e = error(
+            r#"{"aggregate": {"counters": {"http.codes.500": 1e308, "http.codes.503": 1e308}}}"#,
+        );
+        assert!(e.contains("`http.codes.5…`"), "{e}");
         let e = error(r#"{"aggregate": {"counters": {"http.requests": NaN}}}"#);
         assert!(
             e.contains("invalid JSON") || e.contains("aggregate.counters"),

@@ -13,7 +13,7 @@ use anyhow::{bail, Result};
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::{from_json, non_negative, Parsed};
+use super::{from_json, non_negative, non_negative_scaled, Parsed};
 use crate::model::{Measurement, Metrics, Unit};
 
 /// The shortcut names of SPEC §4 and the audit each one copies. `ttfb` has two sources: the
@@ -314,7 +314,6 @@ fn audit_value(prefix: &str, id: &str, audit: &LighthouseAudit) -> Result<Option
     let Some(raw) = audit.numeric_value else {
         return Ok(None);
     };
-    let value = non_negative(&format!("{prefix}audits.{id}.numericValue"), raw)?;
     let (unit, factor) = match audit.numeric_unit.as_deref() {
         Some("millisecond") => (Unit::Ms, 1.0),
         Some("second") => (Unit::Ms, 1e3),
@@ -322,7 +321,8 @@ fn audit_value(prefix: &str, id: &str, audit: &LighthouseAudit) -> Result<Option
         Some(_) => (Unit::None, 1.0),
         None => (unit_before_6(id), 1.0),
     };
-    Ok(Some(Measurement::new(value * factor, unit)))
+    let value = non_negative_scaled(&format!("{prefix}audits.{id}.numericValue"), raw, factor)?;
+    Ok(Some(Measurement::new(value, unit)))
 }
 
 /// The unit of an audit's `numericValue` in Lighthouse 5.x, which wrote no `numericUnit`. Read off
@@ -498,6 +498,13 @@ mod tests {
         let p = check(&v.to_string());
         assert_eq!(metric(&p, "audit.bootup-time"), Measurement::ms(1500.0));
         assert_eq!(metric(&p, "audit.dom-size"), Measurement::count(11.0));
+        // Seconds too many to be milliseconds: an error, where it used to be an `inf` ms metric.
+        v["audits"]["bootup-time"]["numericValue"] = json!(1e306);
+        let msg = error(&v.to_string());
+        assert!(
+            msg.contains("`audits.bootup-time.numericValue`: 1e306 is too large"),
+            "{msg}"
+        );
     }
 
     #[test]
