@@ -548,7 +548,9 @@ fn plain(name: &str, kind: Kind, parts: &[(Part, &Sample)], metrics: &mut Metric
         )?;
     }
     if kind == Kind::Counter && labelled {
-        metrics.insert(name.to_string(), Measurement::new(total * scale, unit));
+        let line = parts.first().map_or(0, |(_, s)| s.line);
+        let total = finite(name, line, total * scale)?;
+        metrics.insert(name.to_string(), Measurement::new(total, unit));
     }
     Ok(())
 }
@@ -611,22 +613,37 @@ fn histogram(name: &str, parts: &[(Part, &Sample)], metrics: &mut Metrics) -> Re
         );
     }
     let (unit, scale) = unit_of(name);
-    metrics.insert(format!("{name}.count"), Measurement::count(count));
+    let line = first_line;
+    insert(
+        metrics,
+        format!("{name}.count"),
+        Measurement::count(count),
+        line,
+    )?;
     if let Some(sum) = sum {
-        metrics.insert(format!("{name}.sum"), Measurement::new(sum * scale, unit));
+        insert(
+            metrics,
+            format!("{name}.sum"),
+            Measurement::new(sum * scale, unit),
+            line,
+        )?;
         if count > 0.0 {
-            metrics.insert(
+            insert(
+                metrics,
                 format!("{name}.mean"),
                 Measurement::new(sum / count * scale, unit),
-            );
+                line,
+            )?;
         }
     }
     for (q, suffix) in HISTOGRAM_QUANTILES {
         if let Some(v) = bucket_quantile(q, &buckets) {
-            metrics.insert(
+            insert(
+                metrics,
                 format!("{name}.{suffix}"),
                 Measurement::new(v * scale, unit),
-            );
+                line,
+            )?;
         }
     }
     Ok(())
@@ -678,7 +695,8 @@ fn bucket_quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
 fn summary(name: &str, parts: &[(Part, &Sample)], metrics: &mut Metrics) -> Result<()> {
     let (unit, scale) = unit_of(name);
     let mut seen: HashMap<(Part, &BTreeMap<String, String>), usize> = HashMap::new();
-    let mut sums: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    // Per label set: its sum, its count, and the line of the later of the two.
+    let mut sums: BTreeMap<String, (f64, f64, usize)> = BTreeMap::new();
     for (part, s) in parts {
         if let Some(first) = seen.insert((*part, &s.labels), s.line) {
             bail!("line {}: duplicate series (first on line {first})", s.line);
@@ -710,11 +728,16 @@ fn summary(name: &str, parts: &[(Part, &Sample)], metrics: &mut Metrics) -> Resu
             }
             Part::Sum => {
                 if s.value.is_finite() {
-                    sums.entry(prefix.clone()).or_insert((f64::NAN, f64::NAN)).0 = s.value;
-                    metrics.insert(
+                    let entry = sums
+                        .entry(prefix.clone())
+                        .or_insert((f64::NAN, f64::NAN, 0));
+                    (entry.0, entry.2) = (s.value, entry.2.max(s.line));
+                    insert(
+                        metrics,
                         format!("{prefix}.sum"),
                         Measurement::new(s.value * scale, unit),
-                    );
+                        s.line,
+                    )?;
                 }
             }
             Part::Count => {
@@ -726,18 +749,28 @@ fn summary(name: &str, parts: &[(Part, &Sample)], metrics: &mut Metrics) -> Resu
                         s.value
                     );
                 }
-                sums.entry(prefix.clone()).or_insert((f64::NAN, f64::NAN)).1 = s.value;
-                metrics.insert(format!("{prefix}.count"), Measurement::count(s.value));
+                let entry = sums
+                    .entry(prefix.clone())
+                    .or_insert((f64::NAN, f64::NAN, 0));
+                (entry.1, entry.2) = (s.value, entry.2.max(s.line));
+                insert(
+                    metrics,
+                    format!("{prefix}.count"),
+                    Measurement::count(s.value),
+                    s.line,
+                )?;
             }
             Part::Bucket => {}
         }
     }
-    for (prefix, (sum, count)) in sums {
+    for (prefix, (sum, count, line)) in sums {
         if sum.is_finite() && count > 0.0 {
-            metrics.insert(
+            insert(
+                metrics,
                 format!("{prefix}.mean"),
                 Measurement::new(sum / count * scale, unit),
-            );
+                line,
+            )?;
         }
     }
     Ok(())
@@ -749,11 +782,25 @@ fn quantile_suffix(q: f64) -> String {
     format!("p{percent}")
 }
 
+/// Inserts a metric of the page: finite, and named once.
 fn insert(metrics: &mut Metrics, name: String, m: Measurement, line: usize) -> Result<()> {
+    finite(&name, line, m.value)?;
     if metrics.insert(name.clone(), m).is_some() {
         bail!("line {line}: duplicate series `{name}`");
     }
     Ok(())
+}
+
+/// A metric's value once scaled, summed or interpolated, which finite samples can still take past
+/// f64 (values near its maximum, a `le="-Inf"` bucket bound): an error naming the line, never ±inf.
+fn finite(name: &str, line: usize, value: f64) -> Result<f64> {
+    if !value.is_finite() {
+        bail!(
+            "line {line}: `{name}` comes out as {value}, not a number a budget can judge \
+             (values too large for their unit, or a `le=\"-Inf\"` bucket)"
+        );
+    }
+    Ok(value)
 }
 
 /// The canonical unit and scale a metric's name declares (Prometheus naming practice: base units,
@@ -1027,6 +1074,42 @@ mod tests {
         assert!(e.contains("field `data`: missing"), "{e}");
         let e = err(r#"{"status":"success","data":{"resultType":"string","result":[1,"a"]}}"#);
         assert!(e.contains("`string` is not a number"), "{e}");
+    }
+
+    #[test]
+    fn values_that_overflow_once_scaled_or_summed_are_errors_not_infinities() {
+        // Each sample is finite; each of these used to come out as an `inf` or `-inf` metric.
+        for (page, line, name) in [
+            ("x_seconds 1e307\n", 1, "x_seconds"),
+            (
+                "# TYPE c_total counter\nc_total{a=\"1\"} 1e308\nc_total{a=\"2\"} 1e308\n",
+                2,
+                "c_total",
+            ),
+            (
+                "# TYPE h histogram\nh_bucket{le=\"+Inf\",a=\"1\"} 1e308\n\
+                 h_bucket{le=\"+Inf\",a=\"2\"} 1e308\n",
+                2,
+                "h.count",
+            ),
+            (
+                "# TYPE h histogram\nh_bucket{le=\"-Inf\"} 1\nh_bucket{le=\"+Inf\"} 2\n",
+                2,
+                "h.p50",
+            ),
+            (
+                "# TYPE s_seconds summary\ns_seconds{quantile=\"0.5\"} 1\ns_seconds_sum 1e307\n\
+                 s_seconds_count 2\n",
+                3,
+                "s_seconds.sum",
+            ),
+        ] {
+            let e = err(page);
+            assert!(
+                e.contains(&format!("line {line}: `{name}` comes out as")),
+                "{page}: {e}"
+            );
+        }
     }
 
     #[test]
