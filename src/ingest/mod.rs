@@ -193,7 +193,7 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
             other.format
         );
     }
-    let (metrics, samples) = merge_runs(&reports);
+    let (metrics, samples) = merge_runs(&reports).with_context(|| format!("source `{name}`"))?;
     Ok(Source {
         name: name.to_string(),
         format,
@@ -203,25 +203,37 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
     })
 }
 
-/// The median of every metric over the runs that carry it, and the per-run values.
-fn merge_runs(reports: &[Report]) -> (Metrics, BTreeMap<String, Vec<f64>>) {
-    let mut by_name: BTreeMap<&str, Vec<Measurement>> = BTreeMap::new();
+/// The median of every metric over the runs that carry it, and the per-run values. A metric in two
+/// units (a perfgate JSON file saying `ms` in one run and `B` in another) is an error: its median
+/// would mean nothing.
+fn merge_runs(reports: &[Report]) -> Result<(Metrics, BTreeMap<String, Vec<f64>>)> {
+    let mut by_name: BTreeMap<&str, Vec<(&Path, Measurement)>> = BTreeMap::new();
     for report in reports {
         for (name, m) in &report.metrics {
-            by_name.entry(name).or_default().push(*m);
+            by_name.entry(name).or_default().push((&report.path, *m));
         }
     }
     let mut metrics = Metrics::new();
     let mut samples = BTreeMap::new();
-    for (name, ms) in by_name {
-        let values: Vec<f64> = ms.iter().map(|m| m.value).collect();
+    for (name, runs) in by_name {
+        let (first_path, first) = runs[0];
+        if let Some((path, m)) = runs.iter().find(|(_, m)| m.unit != first.unit) {
+            bail!(
+                "metric `{name}` is {} in {} but {} in {}; every run must give it in one unit",
+                first.unit.kind_name(),
+                first_path.display(),
+                m.unit.kind_name(),
+                path.display()
+            );
+        }
+        let values: Vec<f64> = runs.iter().map(|(_, m)| m.value).collect();
         let value = median(&values).unwrap_or(f64::NAN);
-        metrics.insert(name.to_string(), Measurement::new(value, ms[0].unit));
+        metrics.insert(name.to_string(), Measurement::new(value, first.unit));
         if reports.len() > 1 {
             samples.insert(name.to_string(), values);
         }
     }
-    (metrics, samples)
+    Ok((metrics, samples))
 }
 
 /// The files a path or glob names, sorted; an error when there are none.
@@ -529,4 +541,39 @@ pub(crate) fn non_negative_scaled(field: &str, value: f64, factor: f64) -> Resul
         );
     }
     Ok(scaled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_of_one_metric_in_two_units_are_an_error_naming_both_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (file, unit) in [("a.json", "ms"), ("b.json", "B")] {
+            std::fs::write(
+                dir.path().join(file),
+                format!(
+                    r#"{{"schema":"perfgate/metrics@1","metrics":{{"x":{{"value":1,"unit":"{unit}"}},"y":2}}}}"#
+                ),
+            )
+            .expect("write");
+        }
+        let spec = |glob: &str| SourceSpec {
+            format: None,
+            location: Location::Files(dir.path().join(glob).display().to_string()),
+        };
+        let e = format!(
+            "{:#}",
+            load_source("bench", &spec("*.json")).expect_err("two units")
+        );
+        assert!(
+            e.contains("metric `x` is a duration in") && e.contains("a.json but a size in"),
+            "{e}"
+        );
+        // One unit throughout: the median and every run's value.
+        let source = load_source("bench", &spec("a.json")).expect("one run");
+        assert_eq!(source.metrics["y"], Measurement::count(2.0));
+        assert!(source.samples.is_empty());
+    }
 }
