@@ -109,10 +109,7 @@ fn page_loads(html: &str) -> Vec<String> {
         rest = tail;
         if tag == "script" {
             // An inline script's text is not markup, whatever it contains.
-            let end = rest
-                .to_ascii_lowercase()
-                .find("</script")
-                .unwrap_or(rest.len());
+            let end = find_ignore_case(rest, "</script").unwrap_or(rest.len());
             rest = &rest[end..];
         }
         let get = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -130,6 +127,15 @@ fn page_loads(html: &str) -> Vec<String> {
         }
     }
     urls
+}
+
+/// Where `needle` (ASCII) first occurs in `haystack`, any case. Scans in place: lower-casing the
+/// rest of the page at every `<script>` made a page of many scripts quadratic.
+fn find_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// The attributes of a tag (names lower-cased) from just after its name, and the text after `>`.
@@ -254,6 +260,14 @@ mod tests {
         assert_eq!(local_file("https://cdn.example/x.js"), None);
         assert_eq!(local_file("//cdn.example/y.js"), None);
         assert_eq!(local_file("../up.js").as_deref(), Some("../up.js"));
+    }
+
+    #[test]
+    fn inline_scripts_end_at_a_closing_tag_in_any_case() {
+        let html = "<script>x = '<script src=/no.js>'</SCRIPT ><script src=\"/é.js\"></script>";
+        assert_eq!(page_loads(html), ["/é.js"]);
+        assert_eq!(find_ignore_case("aB</ScRiPt", "</script"), Some(2));
+        assert_eq!(find_ignore_case("é", "</script"), None);
     }
 
     #[test]
