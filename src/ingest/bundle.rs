@@ -214,22 +214,34 @@ pub(crate) fn locate<'a>(
     Located::Missing { file, tried }
 }
 
-impl Located {
-    /// The folder, or `None`; a note for the `detail` line when the files were not found.
-    pub(crate) fn into_dir_and_note(self) -> (Option<PathBuf>, Option<String>) {
-        match self {
-            Located::Found(dir) => (Some(dir), None),
+impl Bundle {
+    /// Looks for this bundle's files, at the sizes the format lists, in the first of `candidates`
+    /// that holds them all (see [`locate`]) and keeps that folder in `dir`; where none does, the
+    /// note for the `detail` line that says why there are no compressed sizes.
+    pub(crate) fn find_files(&mut self, candidates: &[PathBuf]) -> Option<String> {
+        let files = self.assets.iter().map(|(n, &b)| (n.as_str(), Some(b)));
+        match locate(candidates, files) {
+            Located::Found(dir) => {
+                self.dir = Some(dir);
+                None
+            }
             Located::Missing { file, tried } => {
                 let tried: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
-                (
-                    None,
-                    Some(format!(
-                        "no gzip/brotli sizes: `{file}` (at its listed size) is not in {}",
-                        tried.join(", ")
-                    )),
-                )
+                Some(format!(
+                    "no gzip/brotli sizes: `{file}` (at its listed size) is not in {}",
+                    tried.join(", ")
+                ))
             }
         }
+    }
+}
+
+/// A bundle format's `detail` line: what the file is, then any notes.
+pub(crate) fn detail(head: String, notes: &[String]) -> String {
+    if notes.is_empty() {
+        head
+    } else {
+        format!("{head}; {}", notes.join("; "))
     }
 }
 
@@ -260,6 +272,17 @@ pub(crate) fn parent_dir(path: &Path) -> PathBuf {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     }
+}
+
+/// A byte-size metric's value, for the bundle readers' tests.
+#[cfg(test)]
+pub(crate) fn bytes_metric(p: &super::Parsed, name: &str) -> f64 {
+    let m = p
+        .metrics
+        .get(name)
+        .unwrap_or_else(|| panic!("no metric {name}"));
+    assert_eq!(m.unit, crate::model::Unit::Bytes, "{name}");
+    m.value
 }
 
 #[cfg(test)]

@@ -205,16 +205,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::model::Unit;
-
-    fn value(p: &Parsed, name: &str) -> f64 {
-        let m = p
-            .metrics
-            .get(name)
-            .unwrap_or_else(|| panic!("no metric {name}"));
-        assert_eq!(m.unit, Unit::Bytes, "{name}");
-        m.value
-    }
+    use crate::ingest::bundle::bytes_metric as value;
 
     #[test]
     fn built_site_total_and_what_index_html_loads() {

@@ -107,13 +107,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
     if any_entry {
         bundle.initial = Some(initial);
     }
-    let candidates = [bundle::parent_dir(path), PathBuf::from(".")];
-    let (dir, note) = bundle::locate(
-        &candidates,
-        bundle.assets.iter().map(|(n, &b)| (n.as_str(), Some(b))),
-    )
-    .into_dir_and_note();
-    bundle.dir = dir;
+    let note = bundle.find_files(&[bundle::parent_dir(path), PathBuf::from(".")]);
     let mut metrics = Metrics::new();
     bundle.insert_metrics(&mut metrics, "")?;
     let mut notes = Vec::new();
@@ -122,12 +116,8 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
         notes.push(format!("build had {errors} errors"));
     }
     notes.extend(note);
-    let mut detail = "esbuild metafile".to_string();
-    if !notes.is_empty() {
-        detail = format!("{detail}; {}", notes.join("; "));
-    }
     Ok(Parsed {
-        detail: Some(detail),
+        detail: Some(bundle::detail("esbuild metafile".to_string(), &notes)),
         metrics,
         periods: Vec::new(),
     })
@@ -165,19 +155,10 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::model::Unit;
+    use crate::ingest::bundle::bytes_metric as value;
 
     fn fixture() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/esbuild/meta.json")
-    }
-
-    fn value(p: &Parsed, name: &str) -> f64 {
-        let m = p
-            .metrics
-            .get(name)
-            .unwrap_or_else(|| panic!("no metric {name}"));
-        assert_eq!(m.unit, Unit::Bytes, "{name}");
-        m.value
     }
 
     fn err(text: &str) -> String {

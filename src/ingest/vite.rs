@@ -128,19 +128,10 @@ fn closure(entry: &str, manifest: &BTreeMap<String, ViteChunk>) -> Result<BTreeS
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Unit;
+    use crate::ingest::bundle::bytes_metric as value;
 
     fn dist() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vite/dist")
-    }
-
-    fn value(p: &Parsed, name: &str) -> f64 {
-        let m = p
-            .metrics
-            .get(name)
-            .unwrap_or_else(|| panic!("no metric {name}"));
-        assert_eq!(m.unit, Unit::Bytes, "{name}");
-        m.value
     }
 
     fn load(manifest: &Path) -> Result<Parsed> {

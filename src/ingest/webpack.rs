@@ -130,15 +130,12 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
             .find_map(|c| c.version.as_deref())
             .filter(|_| multi)
     });
-    let mut detail = match version {
+    let head = match version {
         Some(v) => format!("webpack {v}"),
         None => "webpack-shaped stats (no version)".to_string(),
     };
-    if !notes.is_empty() {
-        detail = format!("{detail}; {}", notes.join("; "));
-    }
     Ok(Parsed {
-        detail: Some(detail),
+        detail: Some(bundle::detail(head, &notes)),
         metrics,
         periods: Vec::new(),
     })
@@ -239,13 +236,7 @@ fn describe(stats: &WebpackStats, field: &str, stats_dir: &Path) -> Result<(Bund
     }
     candidates.push(stats_dir.to_path_buf());
     candidates.push(stats_dir.join("dist"));
-    let located = bundle::locate(
-        &candidates,
-        bundle.assets.iter().map(|(n, &b)| (n.as_str(), Some(b))),
-    );
-    let (dir, note) = located.into_dir_and_note();
-    bundle.dir = dir;
-    notes.extend(note);
+    notes.extend(bundle.find_files(&candidates));
     Ok((bundle, notes))
 }
 
@@ -323,7 +314,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::model::Unit;
+    use crate::ingest::bundle::bytes_metric as value;
 
     fn fixture(rel: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -335,15 +326,6 @@ mod tests {
         let path = fixture(rel);
         let text = std::fs::read_to_string(&path).expect("fixture");
         parse(&path, &text)
-    }
-
-    fn value(p: &Parsed, name: &str) -> f64 {
-        let m = p
-            .metrics
-            .get(name)
-            .unwrap_or_else(|| panic!("no metric {name}"));
-        assert_eq!(m.unit, Unit::Bytes, "{name}");
-        m.value
     }
 
     fn err(text: &str) -> String {
