@@ -15,7 +15,7 @@ use anyhow::{bail, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{from_json, non_negative, Parsed};
+use super::{from_json, non_negative_scaled, Parsed};
 use crate::model::{Measurement, Metrics, Unit};
 
 /// The schema this parser reads; a later incompatible version gets a new suffix.
@@ -84,10 +84,12 @@ fn measurement(name: &str, entry: &Value) -> Result<Measurement> {
             "field `{field}.unit`: unknown unit `{unit}` (expected one of us, ms, s, B, KB, KiB, MB, MiB, %, /s, or \"\")"
         );
     };
-    let value = value * scale;
-    if matches!(unit, Unit::Ms | Unit::Bytes | Unit::PerSecond) {
-        non_negative(&format!("{field}.value"), value)?;
-    }
+    // Plain numbers and percentages may be negative (a delta); their scale is 1, so they stay finite.
+    let value = if matches!(unit, Unit::Ms | Unit::Bytes | Unit::PerSecond) {
+        non_negative_scaled(&format!("{field}.value"), value, scale)?
+    } else {
+        value * scale
+    };
     Ok(Measurement::new(value, unit))
 }
 
@@ -199,6 +201,8 @@ mod tests {
             e.contains("field `metrics.x.unit`: expected a string"),
             "{e}"
         );
+        let e = err(&doc(r#"{"x": {"value": 1e306, "unit": "s"}}"#));
+        assert!(e.contains("`metrics.x.value`: 1e306 is too large"), "{e}");
         let e = err(&doc(r#"{"x": 1e999}"#));
         assert!(e.contains("metrics.x"), "{e}");
         let e = err(&doc("{}"));
