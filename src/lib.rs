@@ -28,6 +28,7 @@ pub mod ingest;
 pub mod judge;
 pub mod model;
 pub mod render;
+pub mod stats;
 
 use std::collections::BTreeMap;
 use std::io::Write;
