@@ -1,0 +1,401 @@
+//! The baseline file: a gate's history of runs, kept in the repository as pretty JSON with sorted
+//! keys so that `git diff` reads well. Load, append, atomic save — the only baseline I/O.
+//!
+//! The one rule: the file is never lost or torn. A write goes to a temporary file in the same
+//! directory and is renamed over the old one (atomic on POSIX file systems), under an exclusive
+//! lock so that two concurrent updates both land; any problem with the current reports or with the
+//! existing file stops before the write, leaving the file byte-identical.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use base64::Engine as _;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::model::Unit;
+
+/// The schema this perfgate reads and writes; an incompatible change gets a new version.
+pub const SCHEMA: &str = "perfgate/baseline@1";
+
+/// A gate's baseline history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineFile {
+    pub schema: String,
+    /// The gate the runs belong to.
+    pub gate: String,
+    /// Oldest first.
+    pub runs: Vec<BaselineRun>,
+}
+
+/// One run of the gate on the default branch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineRun {
+    /// The commit measured (full sha), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// When the run was recorded, RFC 3339 UTC (`2026-11-26T19:28:48Z`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Budgeted metric id → its measurement in this run.
+    pub metrics: BTreeMap<String, BaselineMetric>,
+}
+
+/// One metric in one baseline run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineMetric {
+    /// The representative value, in `unit`.
+    pub value: f64,
+    /// `ms`, `B`, `%`, `/s` or `""`.
+    pub unit: Unit,
+    /// The run's samples in `unit`, where the source had several runs (Lighthouse runs) or time
+    /// slices (Artillery's intermediate periods).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<f64>,
+    /// The run's distribution where the source carries one: an HdrHistogram (integer
+    /// microseconds for durations, bytes for sizes, 3 significant figures) in the V2 + deflate
+    /// encoding, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<String>,
+}
+
+impl BaselineMetric {
+    /// Decodes the histogram, if the run stored one.
+    pub fn histogram(&self) -> Result<Option<Histogram<u64>>> {
+        self.histogram.as_deref().map(decode_histogram).transpose()
+    }
+}
+
+/// Encodes a histogram compactly for the baseline file.
+pub fn encode_histogram(h: &Histogram<u64>) -> Result<String> {
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(h, &mut bytes)
+        .map_err(|e| anyhow::anyhow!("encoding a histogram: {e:?}"))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+fn decode_histogram(text: &str) -> Result<Histogram<u64>> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .context("the histogram is not base64")?;
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| anyhow::anyhow!("the histogram does not decode: {e:?}"))
+}
+
+impl BaselineFile {
+    pub fn new(gate: &str) -> Self {
+        BaselineFile {
+            schema: SCHEMA.to_string(),
+            gate: gate.to_string(),
+            runs: Vec::new(),
+        }
+    }
+
+    /// Every stored value of `metric` in `unit`, oldest first (runs measured in another unit,
+    /// before a budget change, are not comparable and are left out).
+    pub fn history<'a>(
+        &'a self,
+        metric: &'a str,
+        unit: Unit,
+    ) -> impl Iterator<Item = &'a BaselineMetric> + 'a {
+        self.runs
+            .iter()
+            .filter_map(move |r| r.metrics.get(metric))
+            .filter(move |m| m.unit == unit)
+    }
+
+    /// The file's text: pretty JSON with sorted keys and a trailing newline.
+    pub fn to_text(&self) -> Result<String> {
+        // Through `Value`, whose maps are sorted, so every object's keys come out in order.
+        let value = serde_json::to_value(self).context("serializing the baseline")?;
+        let mut text = serde_json::to_string_pretty(&value).context("serializing the baseline")?;
+        text.push('\n');
+        Ok(text)
+    }
+
+    /// Parses and checks baseline text; `path` names the file in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<BaselineFile> {
+        let shown = path.display();
+        let probe: serde_json::Value = serde_json::from_str(text).with_context(|| {
+            format!("{shown}: the baseline is not valid JSON (a bad merge or a truncated write?)")
+        })?;
+        match probe.get("schema").and_then(serde_json::Value::as_str) {
+            Some(SCHEMA) => {}
+            Some(other) => bail!(
+                "{shown}: baseline schema `{other}` is not one this perfgate reads (it reads `{SCHEMA}`); update perfgate or move the file away"
+            ),
+            None => bail!("{shown}: not a perfgate baseline (no `schema` field)"),
+        }
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let file: BaselineFile = serde_path_to_error::deserialize(de)
+            .map_err(|e| anyhow::anyhow!("{shown}: field `{}`: {}", e.path(), e.inner()))?;
+        for (i, run) in file.runs.iter().enumerate() {
+            for (id, m) in &run.metrics {
+                if !m.value.is_finite() || m.samples.iter().any(|s| !s.is_finite()) {
+                    bail!("{shown}: field `runs[{i}].metrics.{id}`: not a finite number");
+                }
+                m.histogram().with_context(|| {
+                    format!("{shown}: field `runs[{i}].metrics.{id}.histogram`")
+                })?;
+            }
+        }
+        Ok(file)
+    }
+}
+
+/// Reads the baseline at `path`: `None` when there is none yet; an error when it exists but is not
+/// a valid baseline of this gate.
+pub fn load_baseline(path: &Path, gate: &str) -> Result<Option<BaselineFile>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(e).with_context(|| format!("{}: cannot read the baseline", path.display()))
+        }
+    };
+    let file = BaselineFile::parse(path, &text)?;
+    if file.gate != gate {
+        bail!(
+            "{}: the baseline belongs to gate `{}`, not `{gate}`; pass --baseline for this gate's file",
+            path.display(),
+            file.gate
+        );
+    }
+    Ok(Some(file))
+}
+
+/// Appends `run` to the baseline at `path` (created if absent), keeping the last `keep` runs.
+/// Concurrent calls are serialized by a lock; each re-reads the file under the lock, so both runs
+/// land. Returns the file as written.
+pub fn append_run(path: &Path, gate: &str, run: BaselineRun, keep: usize) -> Result<BaselineFile> {
+    if keep == 0 {
+        bail!("--keep 0 would empty the baseline; keep at least one run");
+    }
+    let dir = parent_dir(path);
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("{}: cannot create the baseline directory", dir.display()))?;
+    let _lock = DirLock::acquire(&dir)?;
+    let mut file = load_baseline(path, gate)?.unwrap_or_else(|| BaselineFile::new(gate));
+    file.runs.push(run);
+    let excess = file.runs.len().saturating_sub(keep);
+    file.runs.drain(..excess);
+    save_atomic(path, &file.to_text()?)?;
+    Ok(file)
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Writes `text` to a temporary file beside `path`, flushes it to disk and renames it over `path`.
+fn save_atomic(path: &Path, text: &str) -> Result<()> {
+    let dir = parent_dir(path);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".perfgate-baseline-")
+        .tempfile_in(&dir)
+        .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
+    // A temporary file is private (0600 on Unix); the baseline keeps the permissions it had, or
+    // gets the usual ones for a file in a repository.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let permissions = std::fs::metadata(path)
+            .map(|m| m.permissions())
+            .unwrap_or_else(|_| std::fs::Permissions::from_mode(0o644));
+        tmp.as_file()
+            .set_permissions(permissions)
+            .with_context(|| format!("{}: cannot set the permissions", tmp.path().display()))?;
+    }
+    tmp.write_all(text.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| {
+            format!(
+                "{}: cannot write the temporary baseline",
+                tmp.path().display()
+            )
+        })?;
+    tmp.persist(path).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: cannot replace the baseline: {}",
+            path.display(),
+            e.error
+        )
+    })?;
+    // The rename is durable only once the directory entry is on disk too.
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// An exclusive lock on the baseline's directory, held until dropped. Locking the directory
+/// rather than the file survives the rename that replaces the file, and leaves no lock file
+/// behind to be committed by accident.
+struct DirLock {
+    file: File,
+}
+
+impl DirLock {
+    fn acquire(dir: &Path) -> Result<DirLock> {
+        let file = File::open(dir).with_context(|| {
+            format!(
+                "{}: cannot open the baseline directory to lock it",
+                dir.display()
+            )
+        })?;
+        file.lock()
+            .with_context(|| format!("{}: cannot lock the baseline directory", dir.display()))?;
+        Ok(DirLock { file })
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(value: f64) -> BaselineRun {
+        BaselineRun {
+            commit: Some(format!("{:040x}", value as u64)),
+            time: Some("2026-11-26T19:28:48Z".into()),
+            metrics: BTreeMap::from([(
+                "api.http.response_time.p95".to_string(),
+                BaselineMetric {
+                    value,
+                    unit: Unit::Ms,
+                    samples: vec![value - 1.0, value + 1.0],
+                    histogram: None,
+                },
+            )]),
+        }
+    }
+
+    #[test]
+    fn appends_keeps_the_last_n_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("prod.json");
+        for v in 1..=5 {
+            append_run(&path, "prod", run(v as f64 * 10.0), 3).unwrap();
+        }
+        let file = load_baseline(&path, "prod").unwrap().unwrap();
+        let values: Vec<f64> = file
+            .history("api.http.response_time.p95", Unit::Ms)
+            .map(|m| m.value)
+            .collect();
+        assert_eq!(values, [30.0, 40.0, 50.0]);
+        assert_eq!(
+            file.history("api.http.response_time.p95", Unit::Bytes)
+                .count(),
+            0
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            leftovers,
+            ["prod.json"],
+            "no temporary or lock file left behind"
+        );
+    }
+
+    #[test]
+    fn the_text_is_pretty_sorted_and_stable() {
+        let mut file = BaselineFile::new("prod");
+        file.runs.push(run(12.5));
+        let text = file.to_text().unwrap();
+        assert!(
+            text.starts_with("{\n  \"gate\": \"prod\",\n  \"runs\": [\n    {\n      \"commit\""),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("\"schema\": \"perfgate/baseline@1\"\n}\n"),
+            "{text}"
+        );
+        assert_eq!(BaselineFile::parse(Path::new("x"), &text).unwrap(), file);
+    }
+
+    #[test]
+    fn histograms_round_trip_compactly() {
+        let mut h = Histogram::<u64>::new(3).unwrap();
+        for us in 1_000..11_000u64 {
+            h.record(us).unwrap();
+        }
+        let text = encode_histogram(&h).unwrap();
+        assert!(
+            text.len() < 2_000,
+            "10,000 values in {} characters",
+            text.len()
+        );
+        let mut m = run(1.0)
+            .metrics
+            .remove("api.http.response_time.p95")
+            .unwrap();
+        m.histogram = Some(text);
+        let back = m.histogram().unwrap().unwrap();
+        assert_eq!(
+            (back.len(), back.value_at_quantile(0.95)),
+            (h.len(), h.value_at_quantile(0.95))
+        );
+    }
+
+    #[test]
+    fn bad_files_are_errors_that_leave_the_file_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("prod.json");
+        for (text, needle) in [
+            ("{\"schema\": \"perfgate/baseline@1\", \"gate\": \"prod\", \"runs\": [", "not valid JSON"),
+            ("{\"schema\": \"perfgate/baseline@9\", \"gate\": \"prod\", \"runs\": []}", "schema `perfgate/baseline@9`"),
+            ("{\"gate\": \"prod\", \"runs\": []}", "no `schema` field"),
+            ("{\"schema\": \"perfgate/baseline@1\", \"gate\": \"other\", \"runs\": []}", "belongs to gate `other`"),
+            (
+                "{\"schema\": \"perfgate/baseline@1\", \"gate\": \"prod\", \"runs\": [{\"metrics\": {\"a\": {\"value\": \"x\", \"unit\": \"ms\"}}}]}",
+                "field `runs[0].metrics.a.value`",
+            ),
+            (
+                "{\"schema\": \"perfgate/baseline@1\", \"gate\": \"prod\", \"runs\": [{\"metrics\": {\"a\": {\"value\": 1, \"unit\": \"ms\", \"histogram\": \"!!\"}}}]}",
+                "runs[0].metrics.a.histogram",
+            ),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let e = append_run(&path, "prod", run(1.0), 30).unwrap_err();
+            assert!(format!("{e:#}").contains(needle), "{e:#}");
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "byte-identical after {needle}");
+        }
+    }
+
+    #[test]
+    fn concurrent_appends_all_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("prod.json");
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let path = &path;
+                s.spawn(move || {
+                    for i in 0..5 {
+                        append_run(path, "prod", run((t * 100 + i) as f64), 100).unwrap();
+                    }
+                });
+            }
+        });
+        let file = load_baseline(&path, "prod").unwrap().unwrap();
+        assert_eq!(file.runs.len(), 40);
+    }
+}
