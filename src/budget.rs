@@ -61,6 +61,8 @@ pub struct Rule {
     pub declared_unit: Option<(Unit, f64)>,
     pub target: Option<Threshold>,
     pub critical: Option<Threshold>,
+    /// Changes smaller than this (absolute, in the metric's canonical unit) are never regressions.
+    pub min_change: Option<f64>,
     /// Per-rule `[gate]` overrides, resolved: fraction, confidence, action.
     pub regression: f64,
     pub confidence: f64,
@@ -226,6 +228,7 @@ struct RawRule {
     regression: Option<String>,
     confidence: Option<f64>,
     on_regression: Option<String>,
+    min_change: Option<String>,
 }
 
 /// Deserializes one section, or records why not under `key`.
@@ -624,6 +627,32 @@ fn read_rule(
             ));
         }
     }
+    let min_change = raw.min_change.as_deref().and_then(|m| {
+        let at = key.field("min_change");
+        let q = match Quantity::parse(m) {
+            Ok(q) if q.value >= 0.0 => q,
+            Ok(_) => {
+                p.push(format!("{at}: `{m}` must not be negative"));
+                return None;
+            }
+            Err(e) => {
+                p.push(format!("{at}: {e}"));
+                return None;
+            }
+        };
+        let expected = target.as_ref().or(critical.as_ref()).map(|t| t.unit);
+        match expected {
+            Some(u) if !units_agree(u, q.unit) => {
+                p.push(format!(
+                    "{at}: `{m}` is {} but the thresholds are {}",
+                    q.unit.kind_name(),
+                    u.kind_name()
+                ));
+                None
+            }
+            _ => Some(q.value),
+        }
+    });
     let regression = match raw.regression.as_deref() {
         Some(r) => fraction(&key.field("regression"), r, p).unwrap_or(gate.regression),
         None => gate.regression,
@@ -651,6 +680,7 @@ fn read_rule(
         declared_unit,
         target,
         critical,
+        min_change,
         regression,
         confidence,
         on_regression,
@@ -937,6 +967,7 @@ target = "< 50ms"
 critical = "100ms"
 regression = "20%"
 confidence = 0.99
+min_change = "5ms"
 "#,
         )
         .unwrap();
@@ -949,6 +980,7 @@ confidence = 0.99
             (0.2, 0.99, OnRegression::Warn)
         );
         assert_eq!(r.declared_unit, Some((Unit::Ms, 1.0)));
+        assert_eq!(r.min_change, Some(5.0));
     }
 
     #[test]

@@ -22,6 +22,64 @@ pub enum Command {
     Check(CheckArgs),
     /// List every metric a report yields, with its value and unit (the names a budget can use).
     Metrics(MetricsArgs),
+    /// Record or inspect the baseline history the gate compares with.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Read the budget's sources as `check` does and append one run to the baseline file
+    /// (on the default branch, after the measurements).
+    Update(UpdateArgs),
+    /// Print the baseline history per metric: count, median, spread, last values.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The budget file.
+    #[arg(long, env = "PERFGATE_BUDGET", value_name = "FILE")]
+    pub budget: PathBuf,
+
+    /// The baseline file [default: baselines/<gate name>.json].
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
+
+    /// How many runs to keep (the oldest go first).
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    pub keep: usize,
+
+    /// Read a source from another path than the budget says (repeatable).
+    #[arg(long = "input", value_name = "SOURCE=PATH", value_parser = parse_input)]
+    pub inputs: Vec<(String, String)>,
+
+    /// The commit measured [default: $GITHUB_SHA, else `git rev-parse HEAD`].
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The budget file.
+    #[arg(long, env = "PERFGATE_BUDGET", value_name = "FILE")]
+    pub budget: PathBuf,
+
+    /// The baseline file [default: baselines/<gate name>.json].
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
+
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+    pub format: ShowFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShowFormat {
+    /// A table per metric.
+    Text,
+    /// The summary as JSON.
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -29,6 +87,10 @@ pub struct CheckArgs {
     /// The budget file.
     #[arg(long, env = "PERFGATE_BUDGET", value_name = "FILE")]
     pub budget: PathBuf,
+
+    /// The baseline file to compare with [default: baselines/<gate name>.json]; none yet is fine.
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
 
     /// Read a source from another path than the budget says (repeatable).
     #[arg(long = "input", value_name = "SOURCE=PATH", value_parser = parse_input)]

@@ -1,15 +1,20 @@
-//! Judge: budget rules × the metrics read → a [`Verdict`].
+//! Judge: budget rules × the metrics read × the baseline history → a [`Verdict`].
 //!
 //! The one rule: no I/O, no clock, no environment. [`observe`] binds every rule to its value (and
-//! reports every rule it cannot bind, at once); [`judge`] then only compares numbers.
+//! reports every rule it cannot bind, at once); [`judge`] then only compares numbers: each value
+//! with its thresholds (target missed = warn, critical breached = fail) and, through [`stats`],
+//! with its history, calling a regression only when it is both beyond the rule's slack and
+//! significant for the budget as a whole.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::budget::{units_agree, Budget, Rule, RuleInput, Threshold};
+use crate::baseline::BaselineFile;
+use crate::budget::{units_agree, Budget, OnRegression, Rule, RuleInput, Threshold};
 use crate::derive::closest_hint;
 use crate::model::{Metrics, Unit};
+use crate::stats::{self, Call, Candidate, Method, Observation};
 
 /// pass < warn < fail: the verdict of a gate is its worst metric's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -35,8 +40,10 @@ impl Status {
 pub struct SourceMetrics {
     /// The representative value per metric (the median of the runs).
     pub metrics: Metrics,
-    /// Per metric, each run's value where the source had several runs.
+    /// Per metric, each run's (or time slice's) value where the source had several.
     pub samples: BTreeMap<String, Vec<f64>>,
+    /// How many runs (report files) the source read.
+    pub runs: usize,
 }
 
 /// A rule's current value, bound and in the unit its thresholds use.
@@ -44,8 +51,10 @@ pub struct SourceMetrics {
 pub struct Observed {
     pub value: f64,
     pub unit: Unit,
-    /// Each run's value, in `unit`, where the source had several runs; empty otherwise.
+    /// Each run's (or time slice's) value, in `unit`, where the source had several; empty otherwise.
     pub samples: Vec<f64>,
+    /// How many runs (report files) the value comes from; 1 for derived metrics.
+    pub runs: usize,
 }
 
 /// One metric's judgement.
@@ -55,12 +64,50 @@ pub struct MetricVerdict {
     pub label: String,
     pub unit: Unit,
     pub value: f64,
+    /// Each run's (or time slice's) value, as observed.
     pub samples: Vec<f64>,
+    /// How many runs the value comes from.
+    pub runs: usize,
     pub target: Option<Threshold>,
     pub critical: Option<Threshold>,
+    /// The status from the thresholds alone.
+    pub budget_status: Status,
+    /// The final status: the thresholds' and the baseline comparison's, whichever is worse.
     pub status: Status,
+    /// The comparison with the baseline history; `None` without history for this metric.
+    pub baseline: Option<BaselineVerdict>,
     /// 1-based line of the rule in the budget file.
     pub line: usize,
+}
+
+/// A metric compared with its baseline history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaselineVerdict {
+    /// The history's central value, in the metric's unit.
+    pub value: f64,
+    /// Relative change of the current value versus `value` (+0.10 = 10 % higher); `None` when
+    /// the baseline is 0.
+    pub change: Option<f64>,
+    /// Worse than the allowed slack AND significant (AND beyond `min_change`).
+    pub regression: bool,
+    /// Significant at the rule's confidence, the whole budget's metrics taken together.
+    pub significant: bool,
+    /// One-sided p-value of "the current run is worse".
+    pub p_value: Option<f64>,
+    /// History runs compared with.
+    pub runs: usize,
+    pub method: Method,
+    pub call: Call,
+    /// The history's coefficient of variation.
+    pub cv: Option<f64>,
+    /// The smallest worse change the test can call with this noise.
+    pub detectable: Option<f64>,
+    /// Samples per build that would let it call the rule's slack.
+    pub runs_needed: Option<usize>,
+    /// The allowed slack (0.10 = 10 %).
+    pub slack: f64,
+    /// The history's values, oldest first.
+    pub history: Vec<f64>,
 }
 
 /// The gate's judgement.
@@ -70,12 +117,22 @@ pub struct Verdict {
     pub verdict: Status,
     /// In budget order.
     pub metrics: Vec<MetricVerdict>,
+    /// Runs in the baseline file; 0 when there is none.
+    pub baseline_runs: usize,
 }
 
 impl Verdict {
     /// How many metrics have `status`.
     pub fn count(&self, status: Status) -> usize {
         self.metrics.iter().filter(|m| m.status == status).count()
+    }
+
+    /// How many metrics regressed.
+    pub fn regressions(&self) -> usize {
+        self.metrics
+            .iter()
+            .filter(|m| m.baseline.as_ref().is_some_and(|b| b.regression))
+            .count()
     }
 }
 
@@ -94,7 +151,7 @@ pub fn observe(
         .collect();
     for rule in &budget.rules {
         let at = format!("`{}` (budget line {})", rule.id, rule.line);
-        let (value, unit, samples) = match &rule.input {
+        let (value, unit, samples, runs) = match &rule.input {
             RuleInput::Source { source, metric } => {
                 let Some(src) = sources.get(source) else {
                     problems.push(format!("{at}: source `{source}` was not read"));
@@ -108,17 +165,17 @@ pub fn observe(
                     continue;
                 };
                 let samples = src.samples.get(metric).cloned().unwrap_or_default();
-                (m.value, m.unit, samples)
+                (m.value, m.unit, samples, src.runs)
             }
             RuleInput::Derived(expr) => match expr.eval(&plain) {
-                Ok(v) => (v, Unit::None, Vec::new()),
+                Ok(v) => (v, Unit::None, Vec::new(), 1),
                 Err(e) => {
                     problems.push(format!("{at}: {e}"));
                     continue;
                 }
             },
         };
-        match bind_unit(rule, value, unit, samples) {
+        match bind_unit(rule, value, unit, samples, runs) {
             Ok(o) => observed.push(o),
             Err(e) => problems.push(format!("{at}: {e}")),
         }
@@ -131,7 +188,13 @@ pub fn observe(
 }
 
 /// Applies a rule's declared unit to a plain number and checks the unit fits the thresholds.
-fn bind_unit(rule: &Rule, value: f64, unit: Unit, samples: Vec<f64>) -> Result<Observed, String> {
+fn bind_unit(
+    rule: &Rule,
+    value: f64,
+    unit: Unit,
+    samples: Vec<f64>,
+    runs: usize,
+) -> Result<Observed, String> {
     let (value, unit, samples) = match rule.declared_unit {
         Some((declared, scale)) if unit == Unit::None => (
             value * scale,
@@ -175,25 +238,43 @@ fn bind_unit(rule: &Rule, value: f64, unit: Unit, samples: Vec<f64>) -> Result<O
         value,
         unit,
         samples,
+        runs,
     })
 }
 
-/// Judges every rule against its observed value: critical breached = fail, target missed = warn.
-pub fn judge(budget: &Budget, observed: &[Observed]) -> Verdict {
+/// Judges every rule against its observed value (critical breached = fail, target missed = warn)
+/// and, where the baseline has history for it, against that history.
+pub fn judge(budget: &Budget, observed: &[Observed], baseline: Option<&BaselineFile>) -> Verdict {
+    let comparisons = compare_all(budget, observed, baseline);
     let metrics: Vec<MetricVerdict> = budget
         .rules
         .iter()
         .zip(observed)
-        .map(|(rule, o)| MetricVerdict {
-            id: rule.id.clone(),
-            label: rule.label.clone(),
-            unit: o.unit,
-            value: o.value,
-            samples: o.samples.clone(),
-            target: rule.target.clone(),
-            critical: rule.critical.clone(),
-            status: status(rule, o.value),
-            line: rule.line,
+        .zip(comparisons)
+        .map(|((rule, o), baseline)| {
+            let budget_status = status(rule, o.value);
+            let from_baseline = match &baseline {
+                Some(b) if b.regression => match rule.on_regression {
+                    OnRegression::Fail => Status::Fail,
+                    OnRegression::Warn => Status::Warn,
+                },
+                Some(b) if b.call == Call::Inconclusive => Status::Warn,
+                _ => Status::Pass,
+            };
+            MetricVerdict {
+                id: rule.id.clone(),
+                label: rule.label.clone(),
+                unit: o.unit,
+                value: o.value,
+                samples: o.samples.clone(),
+                runs: o.runs,
+                target: rule.target.clone(),
+                critical: rule.critical.clone(),
+                budget_status,
+                status: budget_status.max(from_baseline),
+                baseline,
+                line: rule.line,
+            }
         })
         .collect();
     Verdict {
@@ -204,7 +285,90 @@ pub fn judge(budget: &Budget, observed: &[Observed]) -> Verdict {
             .max()
             .unwrap_or(Status::Pass),
         metrics,
+        baseline_runs: baseline.map_or(0, |b| b.runs.len()),
     }
+}
+
+/// Compares every rule with its history and calls regressions for the budget as one family.
+fn compare_all(
+    budget: &Budget,
+    observed: &[Observed],
+    baseline: Option<&BaselineFile>,
+) -> Vec<Option<BaselineVerdict>> {
+    let Some(file) = baseline else {
+        return vec![None; observed.len()];
+    };
+    let mut candidates = Vec::new();
+    let mut slots = Vec::with_capacity(observed.len());
+    for (rule, o) in budget.rules.iter().zip(observed) {
+        let stored: Vec<_> = file.history(&rule.id, o.unit).collect();
+        if stored.is_empty() {
+            slots.push(None);
+            continue;
+        }
+        let histograms: Vec<_> = stored
+            .iter()
+            .map(|m| m.histogram().ok().flatten())
+            .collect();
+        let history: Vec<Observation> = stored
+            .iter()
+            .zip(&histograms)
+            .map(|(m, h)| Observation {
+                value: m.value,
+                samples: &m.samples,
+                histogram: h.as_ref(),
+            })
+            .collect();
+        let current = Observation {
+            value: o.value,
+            samples: &o.samples,
+            histogram: None,
+        };
+        let alpha = 1.0 - rule.confidence;
+        let comparison = stats::compare(
+            &history,
+            &current,
+            rule.lower_is_better(),
+            alpha,
+            rule.regression,
+        );
+        slots.push(Some((
+            candidates.len(),
+            stored.iter().map(|m| m.value).collect::<Vec<f64>>(),
+            rule.regression,
+        )));
+        candidates.push(Candidate {
+            comparison,
+            slack: rule.regression,
+            alpha,
+            min_change: rule.min_change,
+            current: o.value,
+        });
+    }
+    let decisions = stats::decide(&candidates);
+    slots
+        .into_iter()
+        .map(|slot| {
+            let (i, history, slack) = slot?;
+            let c = &candidates[i].comparison;
+            let d = &decisions[i];
+            Some(BaselineVerdict {
+                value: c.baseline,
+                change: c.change,
+                regression: d.regression,
+                significant: d.significant,
+                p_value: c.p_value,
+                runs: c.runs,
+                method: c.method,
+                call: d.call,
+                cv: c.cv,
+                detectable: c.detectable,
+                runs_needed: c.runs_needed,
+                slack,
+                history,
+            })
+        })
+        .collect()
 }
 
 fn status(rule: &Rule, value: f64) -> Status {
@@ -237,6 +401,7 @@ mod tests {
         let mk = |pairs: Vec<(String, Measurement)>| SourceMetrics {
             metrics: pairs.into_iter().collect(),
             samples: BTreeMap::new(),
+            runs: 1,
         };
         BTreeMap::from([
             (
@@ -263,7 +428,7 @@ mod tests {
     ) -> Result<Verdict, Vec<String>> {
         let b = budget(rules);
         let o = observe(&b, &sources(api, db))?;
-        Ok(judge(&b, &o))
+        Ok(judge(&b, &o, None))
     }
 
     #[test]

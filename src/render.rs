@@ -11,9 +11,11 @@ use anyhow::{Context as _, Result};
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
-use crate::budget::Threshold;
-use crate::judge::{MetricVerdict, Status, Verdict};
-use crate::model::{Op, Unit};
+use crate::baseline::BaselineFile;
+use crate::budget::{Budget, Threshold};
+use crate::judge::{BaselineVerdict, MetricVerdict, Status, Verdict};
+use crate::model::{median, Op, Unit};
+use crate::stats::{Call, Method};
 
 /// The default comment template, embedded so the binary needs no files at run time.
 pub const DEFAULT_TEMPLATE: &str = include_str!("../templates/comment.md.j2");
@@ -40,14 +42,17 @@ pub struct JsonVerdict<'a> {
     pub counts: Counts,
     pub metrics: Vec<JsonMetric<'a>>,
     pub sources: &'a [SourceInfo],
+    /// Runs in the baseline file compared with; 0 without one.
+    pub baseline_runs: usize,
 }
 
-/// How many metrics have each status.
+/// How many metrics have each status, and how many regressed.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Counts {
     pub pass: usize,
     pub warn: usize,
     pub fail: usize,
+    pub regressions: usize,
     pub total: usize,
 }
 
@@ -63,13 +68,45 @@ pub struct JsonMetric<'a> {
     pub target: Option<JsonLimit>,
     pub critical: Option<JsonLimit>,
     pub status: Status,
-    /// Always null until baselines are compared.
-    pub baseline: Option<()>,
+    /// The comparison with the baseline history; null without one.
+    pub baseline: Option<JsonBaseline<'a>>,
     /// Each run's value where the source had several runs.
     #[serde(skip_serializing_if = "<[f64]>::is_empty")]
     pub samples: &'a [f64],
+    /// How many runs (report files) the value comes from.
+    pub runs: usize,
     /// The rule's line in the budget file.
     pub line: usize,
+}
+
+/// A metric's comparison with its history in the JSON verdict.
+#[derive(Debug, Serialize)]
+pub struct JsonBaseline<'a> {
+    /// The history's central value, in the metric's unit.
+    pub value: f64,
+    /// Relative change versus `value` (+0.10 = 10 % higher), whatever the direction; null when
+    /// the baseline is 0.
+    pub change: Option<f64>,
+    /// Worse than the allowed slack AND significant.
+    pub regression: bool,
+    pub significant: bool,
+    /// One-sided p-value of "worse"; null when the history is too short to test.
+    pub p_value: Option<f64>,
+    /// History runs compared with.
+    pub runs: usize,
+    /// The test used: too-little-history, deterministic, prediction-interval, welch-t,
+    /// mann-whitney or histogram-quantile.
+    pub method: Method,
+    /// no-change, regression, inconclusive or threshold-only.
+    pub call: Call,
+    /// The history's coefficient of variation.
+    pub cv: Option<f64>,
+    /// The smallest worse relative change the test can call at this noise.
+    pub detectable: Option<f64>,
+    /// Samples per build that would show the allowed slack.
+    pub runs_needed: Option<usize>,
+    /// The history's values, oldest first.
+    pub history: &'a [f64],
 }
 
 /// A threshold in the JSON verdict, in the metric's unit.
@@ -84,6 +121,7 @@ fn counts(v: &Verdict) -> Counts {
         pass: v.count(Status::Pass),
         warn: v.count(Status::Warn),
         fail: v.count(Status::Fail),
+        regressions: v.regressions(),
         total: v.metrics.len(),
     }
 }
@@ -112,12 +150,27 @@ pub fn to_json(v: &Verdict, sources: &[SourceInfo]) -> String {
                 target: limit(&m.target),
                 critical: limit(&m.critical),
                 status: m.status,
-                baseline: None,
-                samples: &m.samples,
+                baseline: m.baseline.as_ref().map(|b| JsonBaseline {
+                    value: b.value,
+                    change: b.change,
+                    regression: b.regression,
+                    significant: b.significant,
+                    p_value: b.p_value,
+                    runs: b.runs,
+                    method: b.method,
+                    call: b.call,
+                    cv: b.cv,
+                    detectable: b.detectable,
+                    runs_needed: b.runs_needed,
+                    history: &b.history,
+                }),
+                samples: if m.runs > 1 { &m.samples } else { &[] },
+                runs: m.runs,
                 line: m.line,
             })
             .collect(),
         sources,
+        baseline_runs: v.baseline_runs,
     };
     let mut out = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| {
         // Serializing plain structs of numbers and strings cannot fail; keep the output valid JSON anyway.
@@ -138,14 +191,18 @@ pub struct Context<'a> {
     pub gate: &'a str,
     /// `pass`, `warn` or `fail`.
     pub verdict: Status,
-    /// "1 failed, 2 warnings, 5 passed".
+    /// "2 regressions, 1 failed, 1 budget warning, 14 passed".
     pub summary: String,
     pub counts: Counts,
-    /// Failures first, then warnings, then passes; budget order within each.
+    /// Regressions first, then failures, warnings, passes; budget order within each.
     pub metrics: Vec<Row<'a>>,
     pub sources: &'a [SourceInfo],
-    /// False until baselines are compared.
+    /// Whether a baseline file was compared with.
     pub has_baseline: bool,
+    /// Runs in that baseline file.
+    pub baseline_runs: usize,
+    /// Whether any compared metric had fewer than 3 history runs, so the slack alone decided.
+    pub threshold_only: bool,
     /// Status name → emoji, for templates.
     pub icon: std::collections::BTreeMap<&'static str, &'static str>,
     /// perfgate's version.
@@ -170,31 +227,182 @@ pub struct Row<'a> {
     pub runs: usize,
     /// The rule's line in the budget file.
     pub line: usize,
+    /// "regression", "inconclusive", or the status name.
+    pub status_text: &'static str,
+    /// The icon for `status_text`.
+    pub status_icon: &'static str,
+    /// The history's central value ("110 ms"), or "—" without history.
+    pub baseline_text: String,
+    /// "▲ 9.1 %" / "▼ 3 %" / "0 %", or "—".
+    pub change_text: String,
+    /// The comparison itself, for templates that want more; null without history.
+    pub baseline: Option<BaselineRow>,
 }
 
-/// The one-line summary: "1 failed, 2 warnings, 5 passed".
+/// What the template sees of a metric's comparison with its history.
+#[derive(Debug, Serialize)]
+pub struct BaselineRow {
+    pub regression: bool,
+    pub significant: bool,
+    pub p_value: Option<f64>,
+    pub runs: usize,
+    pub method: Method,
+    pub call: Call,
+    /// "the threshold alone decides: 2 baseline runs, 3 needed to test", "prediction interval,
+    /// p = 0.003", ...
+    pub method_text: String,
+    /// "noise 4.1 %: changes from 9.8 % can be told from noise; 3 runs per build would show 10 %".
+    pub noise_text: String,
+    /// A mermaid `xychart-beta` of the history and the current value, for regressed metrics.
+    pub chart: Option<String>,
+}
+
+/// How a metric reads in the summary and the status column.
+fn kind(m: &MetricVerdict) -> &'static str {
+    match &m.baseline {
+        Some(b) if b.regression => "regression",
+        _ if m.budget_status == Status::Fail => "fail",
+        _ if m.budget_status == Status::Warn => "warn",
+        Some(b) if b.call == Call::Inconclusive => "inconclusive",
+        _ => "pass",
+    }
+}
+
+/// The one-line summary: "2 regressions, 1 failed, 1 budget warning, 14 passed".
 pub fn summary(v: &Verdict) -> String {
-    let c = counts(v);
+    let n = |k: &str| v.metrics.iter().filter(|m| kind(m) == k).count();
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut parts = Vec::new();
-    if c.fail > 0 {
-        parts.push(format!("{} failed", c.fail));
+    let (regressions, failed, warned, inconclusive) =
+        (n("regression"), n("fail"), n("warn"), n("inconclusive"));
+    if regressions > 0 {
+        parts.push(plural(regressions, "regression", "regressions"));
     }
-    if c.warn > 0 {
-        parts.push(format!(
-            "{} warning{}",
-            c.warn,
-            if c.warn == 1 { "" } else { "s" }
-        ));
+    if failed > 0 {
+        parts.push(format!("{failed} failed"));
     }
-    parts.push(format!("{} passed", c.pass));
+    if warned > 0 {
+        parts.push(plural(warned, "budget warning", "budget warnings"));
+    }
+    if inconclusive > 0 {
+        parts.push(format!("{inconclusive} inconclusive"));
+    }
+    parts.push(format!("{} passed", n("pass")));
     parts.join(", ")
 }
 
-/// Metrics ordered for reading: failures first, then warnings, then passes.
+/// Metrics ordered for reading: regressions first, then failures, warnings, inconclusive, passes.
 fn by_severity(v: &Verdict) -> Vec<&MetricVerdict> {
+    let rank = |m: &MetricVerdict| match kind(m) {
+        "regression" => 0,
+        "fail" => 1,
+        "warn" => 2,
+        "inconclusive" => 3,
+        _ => 4,
+    };
     let mut ms: Vec<&MetricVerdict> = v.metrics.iter().collect();
-    ms.sort_by_key(|m| std::cmp::Reverse(m.status));
+    ms.sort_by_key(|m| rank(m));
     ms
+}
+
+fn icon(kind: &str) -> &'static str {
+    match kind {
+        "regression" => "📈",
+        "fail" => "❌",
+        "warn" | "inconclusive" => "⚠️",
+        _ => "✅",
+    }
+}
+
+/// "▲ 9.1 %" for a rise, "▼ 3.0 %" for a fall, "0 %" for less than 0.05 %: one decimal is as
+/// much as a reviewer reads, and more would suggest a precision the noise does not have.
+fn change_text(change: Option<f64>) -> String {
+    match change {
+        None => "—".to_string(),
+        Some(c) if c * 100.0 >= 0.05 => format!("▲ {:.1} %", c * 100.0),
+        Some(c) if c * 100.0 <= -0.05 => format!("▼ {:.1} %", -c * 100.0),
+        Some(_) => "0 %".to_string(),
+    }
+}
+
+fn percent(fraction: f64) -> String {
+    format!("{} %", round(fraction * 100.0))
+}
+
+fn method_text(b: &BaselineVerdict) -> String {
+    let p = match b.p_value {
+        Some(p) if p < 0.001 => ", one-sided p < 0.001".to_string(),
+        Some(p) => format!(", one-sided p = {}", round(p)),
+        None => String::new(),
+    };
+    match b.method {
+        Method::TooLittleHistory => format!(
+            "the {} slack alone decides: {} baseline run{}, at least 3 are needed to test significance",
+            percent(b.slack),
+            b.runs,
+            if b.runs == 1 { "" } else { "s" }
+        ),
+        Method::Deterministic => format!("no noise in {} baseline runs: any change is real{p}", b.runs),
+        Method::PredictionInterval => format!("Student-t prediction interval over {} runs{p}", b.runs),
+        Method::WelchT => format!("Welch's t-test on the samples, {} baseline runs{p}", b.runs),
+        Method::MannWhitney => format!("Mann–Whitney U test on the samples, {} baseline runs{p}", b.runs),
+        Method::HistogramQuantile => format!("quantile confidence intervals from the histograms, {} baseline runs{p}", b.runs),
+    }
+}
+
+fn noise_text(b: &BaselineVerdict) -> String {
+    let mut parts = Vec::new();
+    if let Some(cv) = b.cv {
+        parts.push(format!("noise (CV) {}", percent(cv)));
+    }
+    if let Some(d) = b.detectable {
+        parts.push(format!(
+            "changes from {} can be told from noise",
+            percent(d)
+        ));
+    }
+    match b.runs_needed {
+        Some(n) if b.detectable.is_some_and(|d| d > b.slack) => parts.push(format!(
+            "{n} samples per build would show {}",
+            percent(b.slack)
+        )),
+        None if b.detectable.is_some_and(|d| d > b.slack) => parts.push(format!(
+            "{} is inside the noise at any number of samples per build",
+            percent(b.slack)
+        )),
+        _ => {}
+    }
+    parts.join("; ")
+}
+
+/// A mermaid xychart of the history and the current value. Mermaid takes no escapes inside its
+/// quoted title, so the label keeps only characters that cannot end the string or the block.
+fn chart(m: &MetricVerdict, b: &BaselineVerdict) -> String {
+    let title: String = sanitize(&m.label)
+        .chars()
+        .filter(|c| {
+            c.is_alphanumeric()
+                || matches!(c, ' ' | '.' | '-' | '_' | '%' | '(' | ')' | '/' | ':' | ',')
+        })
+        .collect();
+    let unit = m.unit.symbol();
+    let n = b.history.len();
+    let xs: Vec<String> = (0..n)
+        .map(|i| format!("\"-{}\"", n - i))
+        .chain(std::iter::once("\"now\"".to_string()))
+        .collect();
+    let ys: Vec<String> = b
+        .history
+        .iter()
+        .chain(std::iter::once(&m.value))
+        .map(|v| round(*v))
+        .collect();
+    format!(
+        "```mermaid\nxychart-beta\n    title \"{title}\"\n    x-axis [{}]\n    y-axis \"{unit}\"\n    line [{}]\n```",
+        xs.join(", "),
+        ys.join(", ")
+    )
 }
 
 /// Sizes are shown in KiB/MiB when the budget writes its thresholds that way, in KB/MB otherwise.
@@ -235,7 +443,7 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
             value_text: value_text(m, m.value),
             target_text: limit_text(m, &m.target, "—"),
             critical_text: limit_text(m, &m.critical, "—"),
-            samples_text: if m.samples.len() > 1 {
+            samples_text: if m.runs > 1 {
                 m.samples
                     .iter()
                     .map(|s| value_text(m, *s))
@@ -244,8 +452,26 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
             } else {
                 "—".to_string()
             },
-            runs: m.samples.len().max(1),
+            runs: m.runs,
             line: m.line,
+            status_text: kind(m),
+            status_icon: icon(kind(m)),
+            baseline_text: m
+                .baseline
+                .as_ref()
+                .map_or("—".to_string(), |b| value_text(m, b.value)),
+            change_text: change_text(m.baseline.as_ref().and_then(|b| b.change)),
+            baseline: m.baseline.as_ref().map(|b| BaselineRow {
+                regression: b.regression,
+                significant: b.significant,
+                p_value: b.p_value,
+                runs: b.runs,
+                method: b.method,
+                call: b.call,
+                method_text: method_text(b),
+                noise_text: noise_text(b),
+                chart: b.regression.then(|| chart(m, b)),
+            }),
         })
         .collect();
     Context {
@@ -256,7 +482,13 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
         counts: counts(v),
         metrics,
         sources,
-        has_baseline: false,
+        has_baseline: v.baseline_runs > 0,
+        baseline_runs: v.baseline_runs,
+        threshold_only: v.metrics.iter().any(|m| {
+            m.baseline
+                .as_ref()
+                .is_some_and(|b| b.method == Method::TooLittleHistory)
+        }),
         icon: [("pass", "✅"), ("warn", "⚠️"), ("fail", "❌")]
             .into_iter()
             .collect(),
@@ -322,45 +554,50 @@ fn describe(e: &minijinja::Error) -> String {
 
 /// The verdict as a plain-text table for a terminal.
 pub fn to_text(v: &Verdict, sources: &[SourceInfo]) -> String {
-    let rows: Vec<[String; 5]> = by_severity(v)
+    let with_baseline = v.baseline_runs > 0;
+    let rows: Vec<Vec<String>> = by_severity(v)
         .into_iter()
         .map(|m| {
-            [
-                m.status.name().to_string(),
-                plain(&m.label),
-                value_text(m, m.value),
-                limit_text(m, &m.target, "-"),
-                limit_text(m, &m.critical, "-"),
-            ]
+            let mut row = vec![kind(m).to_string(), plain(&m.label), value_text(m, m.value)];
+            if with_baseline {
+                row.push(
+                    m.baseline
+                        .as_ref()
+                        .map_or("-".to_string(), |b| value_text(m, b.value)),
+                );
+                row.push(change_text(m.baseline.as_ref().and_then(|b| b.change)).replace('—', "-"));
+            }
+            row.push(limit_text(m, &m.target, "-"));
+            row.push(limit_text(m, &m.critical, "-"));
+            row
         })
         .collect();
-    let header = ["status", "metric", "value", "target", "critical"].map(String::from);
-    let mut widths = [0usize; 5];
-    for r in std::iter::once(&header).chain(&rows) {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
+    let (header, right): (&[&str], &[usize]) = if with_baseline {
+        (
+            &[
+                "status", "metric", "value", "baseline", "change", "target", "critical",
+            ],
+            &[2, 3, 4],
+        )
+    } else {
+        (&["status", "metric", "value", "target", "critical"], &[2])
+    };
     let mut out = format!(
-        "perfgate {}: {} ({})\n\n",
+        "perfgate {}: {} ({})\n",
         plain(&v.gate),
         v.verdict.name().to_uppercase(),
         summary(v)
     );
-    for r in std::iter::once(&header).chain(&rows) {
-        let mut line = String::from(" ");
-        for (i, (w, cell)) in widths.iter().zip(r).enumerate() {
-            let pad = w - cell.chars().count();
-            // Numbers read best right-aligned.
-            if i == 2 {
-                let _ = write!(line, " {}{cell}", " ".repeat(pad));
-            } else {
-                let _ = write!(line, " {cell}{}", " ".repeat(pad));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
+    out.push_str(&if with_baseline {
+        format!(
+            "compared with {} baseline run{}\n\n",
+            v.baseline_runs,
+            if v.baseline_runs == 1 { "" } else { "s" }
+        )
+    } else {
+        "no baseline yet: judged against the budget only\n\n".to_string()
+    });
+    out.push_str(&table(header, &rows, right));
     out.push('\n');
     for s in sources {
         let _ = writeln!(
@@ -380,6 +617,156 @@ pub fn to_text(v: &Verdict, sources: &[SourceInfo]) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+    }
+    out
+}
+
+/// One budgeted metric's baseline history, summarised (`perfgate baseline show`).
+#[derive(Debug, Serialize)]
+pub struct HistorySummary {
+    pub id: String,
+    pub label: String,
+    /// `ms`, `B`, `%`, `/s` or `""`; runs in another unit are left out.
+    pub unit: &'static str,
+    /// Runs that recorded the metric.
+    pub runs: usize,
+    pub median: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// Coefficient of variation of the runs' values (sample standard deviation / mean).
+    pub cv: Option<f64>,
+    /// The last five values, oldest first.
+    pub last: Vec<f64>,
+}
+
+fn summarise(budget: &Budget, file: &BaselineFile) -> Vec<HistorySummary> {
+    budget
+        .rules
+        .iter()
+        .map(|rule| {
+            // The unit of the newest run that has the metric; older runs in another unit do not compare.
+            let unit = file
+                .runs
+                .iter()
+                .rev()
+                .find_map(|r| r.metrics.get(&rule.id))
+                .map_or(Unit::None, |m| m.unit);
+            let values: Vec<f64> = file.history(&rule.id, unit).map(|m| m.value).collect();
+            let min = values.iter().copied().reduce(f64::min);
+            let max = values.iter().copied().reduce(f64::max);
+            HistorySummary {
+                id: rule.id.clone(),
+                label: rule.label.clone(),
+                unit: unit.symbol(),
+                runs: values.len(),
+                median: median(&values),
+                min,
+                max,
+                cv: coefficient_of_variation(&values),
+                last: values[values.len().saturating_sub(5)..].to_vec(),
+            }
+        })
+        .collect()
+}
+
+/// Sample standard deviation over the mean; `None` below two values or with a zero mean.
+fn coefficient_of_variation(values: &[f64]) -> Option<f64> {
+    if values.len() < 2 {
+        return None;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean != 0.0).then(|| var.sqrt() / mean.abs())
+}
+
+/// `perfgate baseline show --format json`.
+pub fn history_json(budget: &Budget, file: &BaselineFile) -> String {
+    let doc = serde_json::json!({
+        "schema": "perfgate/baseline-summary@1",
+        "gate": file.gate,
+        "runs": file.runs.len(),
+        "first": file.runs.first().and_then(|r| r.time.clone()),
+        "last": file.runs.last().and_then(|r| r.time.clone()),
+        "metrics": summarise(budget, file),
+    });
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+/// `perfgate baseline show`: one line per budgeted metric.
+pub fn history_text(budget: &Budget, file: &BaselineFile, path: &std::path::Path) -> String {
+    let mut out = format!(
+        "{}: gate {}, {} run{}",
+        path.display(),
+        plain(&file.gate),
+        file.runs.len(),
+        if file.runs.len() == 1 { "" } else { "s" }
+    );
+    if let (Some(first), Some(last)) = (
+        file.runs.first().and_then(|r| r.time.as_deref()),
+        file.runs.last().and_then(|r| r.time.as_deref()),
+    ) {
+        let _ = write!(out, " from {} to {}", plain(first), plain(last));
+    }
+    if let Some(commit) = file.runs.last().and_then(|r| r.commit.as_deref()) {
+        let _ = write!(
+            out,
+            ", last commit {}",
+            plain(&commit.chars().take(12).collect::<String>())
+        );
+    }
+    out.push_str("\n\n");
+    let rows: Vec<Vec<String>> = summarise(budget, file)
+        .iter()
+        .map(|h| {
+            let unit = Unit::parse_scaled(h.unit).map_or(Unit::None, |(u, _)| u);
+            let show = |v: Option<f64>| v.map_or("-".to_string(), |v| format_value(v, unit));
+            vec![
+                plain(&h.label),
+                h.runs.to_string(),
+                show(h.median),
+                h.cv.map_or("-".to_string(), |cv| format!("{} %", round(cv * 100.0))),
+                h.last
+                    .iter()
+                    .map(|v| format_value(*v, unit))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &["metric", "runs", "median", "cv", "last values"],
+        &rows,
+        &[1, 2, 3],
+    ));
+    out
+}
+
+/// An aligned plain-text table, indented by two spaces; `right` lists the columns of numbers,
+/// which read best right-aligned.
+fn table(header: &[&str], rows: &[Vec<String>], right: &[usize]) -> String {
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let mut widths = vec![0usize; header.len()];
+    for r in std::iter::once(&header).chain(rows) {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in std::iter::once(&header).chain(rows) {
+        let mut line = String::from(" ");
+        for (i, (w, cell)) in widths.iter().zip(r).enumerate() {
+            let pad = " ".repeat(w - cell.chars().count());
+            if right.contains(&i) {
+                let _ = write!(line, " {pad}{cell}");
+            } else {
+                let _ = write!(line, " {cell}{pad}");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
     out
 }

@@ -1,6 +1,7 @@
 //! Whole pipelines as data: every `tests/cases/<name>/budget.toml` is judged by the binary from the
-//! repository root, and its text, markdown and JSON outputs and exit code are pinned as snapshots.
-//! The reports are real fixtures, so a reader's change shows up here as a reviewed diff.
+//! repository root (with the case's `baseline.json` when it has one), and its text, markdown and
+//! JSON outputs and exit code are pinned as snapshots. The reports are real fixtures, so a reader's
+//! change shows up here as a reviewed diff.
 
 use std::path::Path;
 
@@ -9,14 +10,16 @@ use assert_cmd::Command;
 fn run(budget: &Path, format: &str) -> (i32, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let rel = budget.strip_prefix(root).expect("case inside the repo");
-    let out = Command::cargo_bin("perfgate")
-        .expect("binary")
-        .current_dir(root)
+    let mut cmd = Command::cargo_bin("perfgate").expect("binary");
+    cmd.current_dir(root)
         .args(["check", "--budget"])
         .arg(rel)
-        .args(["--format", format])
-        .output()
-        .expect("runs");
+        .args(["--format", format]);
+    let baseline = rel.with_file_name("baseline.json");
+    if root.join(&baseline).exists() {
+        cmd.arg("--baseline").arg(baseline);
+    }
+    let out = cmd.output().expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.is_empty(), "{}: stderr: {stderr}", rel.display());
     (

@@ -106,7 +106,9 @@ fn exit_0_with_warnings() {
     case(250.0, 5.0)
         .check(&[])
         .code(0)
-        .stdout(predicate::str::contains("WARN (1 warning, 1 passed)"));
+        .stdout(predicate::str::contains(
+            "WARN (1 budget warning, 1 passed)",
+        ));
 }
 
 #[test]
@@ -484,4 +486,283 @@ fn every_budget_and_template_in_the_repo_loads() {
         perfgate::render::Template::compile(&path.display().to_string(), text)
             .unwrap_or_else(|e| panic!("{e:#}"));
     }
+}
+
+/// Writes `api.json` with the given p95 and records it in the baseline.
+fn record(c: &Case, p95: f64, extra: &[&str]) -> assert_cmd::assert::Assert {
+    c.file(
+        "api.json",
+        &metrics_json(&[
+            ("p95", p95, "ms"),
+            ("failed", 5.0, ""),
+            ("requests", 1000.0, ""),
+        ]),
+    );
+    let mut args = vec![
+        "baseline",
+        "update",
+        "--budget",
+        "budget.toml",
+        "--commit",
+        "0123456789abcdef0123456789abcdef01234567",
+    ];
+    args.extend_from_slice(extra);
+    c.perfgate(&args)
+}
+
+fn baseline_json(c: &Case) -> serde_json::Value {
+    let text =
+        fs::read_to_string(c.dir.path().join("baselines/test.json")).expect("baseline written");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+#[test]
+fn baseline_update_appends_a_run_and_keep_trims() {
+    let c = case(100.0, 5.0);
+    record(&c, 100.0, &[])
+        .code(0)
+        .stderr(predicate::str::contains("baselines/test.json: 1 run"));
+    record(&c, 104.0, &[])
+        .code(0)
+        .stderr(predicate::str::contains("baselines/test.json: 2 runs"));
+    let b = baseline_json(&c);
+    assert_eq!(b["schema"], "perfgate/baseline@1");
+    assert_eq!(b["gate"], "test");
+    let runs = b["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2);
+    assert_eq!(
+        runs[1]["commit"],
+        "0123456789abcdef0123456789abcdef01234567"
+    );
+    assert_eq!(
+        runs[1]["metrics"]["api.p95"],
+        serde_json::json!({"unit": "ms", "value": 104.0})
+    );
+    assert_eq!(runs[1]["metrics"]["error_rate"]["value"], 0.5);
+    assert!(runs[1]["time"].as_str().expect("time").ends_with('Z'));
+    for v in [101.0, 102.0, 103.0] {
+        record(&c, v, &["--keep", "3"]).code(0);
+    }
+    let values: Vec<f64> = baseline_json(&c)["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["metrics"]["api.p95"]["value"].as_f64().expect("value"))
+        .collect();
+    assert_eq!(values, [101.0, 102.0, 103.0]);
+}
+
+#[test]
+fn concurrent_updates_from_two_processes_keep_both_runs() {
+    let c = case(100.0, 5.0);
+    let spawn = || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("perfgate"))
+            .current_dir(c.dir.path())
+            .args(["baseline", "update", "--budget", "budget.toml"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn")
+    };
+    for _ in 0..5 {
+        let (mut a, mut b) = (spawn(), spawn());
+        assert!(a.wait().expect("wait").success() && b.wait().expect("wait").success());
+    }
+    assert_eq!(
+        baseline_json(&c)["runs"].as_array().expect("runs").len(),
+        10
+    );
+}
+
+#[test]
+fn a_bad_report_or_a_corrupt_baseline_leaves_the_file_byte_identical() {
+    let c = case(100.0, 5.0);
+    record(&c, 100.0, &[]).code(0);
+    let path = c.dir.path().join("baselines/test.json");
+    let before = fs::read(&path).expect("read");
+    c.file(
+        "api.json",
+        "{\"schema\": \"perfgate/metrics@1\", \"metrics\": {\"p95\": ",
+    );
+    c.perfgate(&["baseline", "update", "--budget", "budget.toml"])
+        .code(2)
+        .stderr(predicate::str::contains("api.json"));
+    assert_eq!(fs::read(&path).expect("read"), before);
+
+    c.file(
+        "api.json",
+        &metrics_json(&[
+            ("p95", 100.0, "ms"),
+            ("failed", 5.0, ""),
+            ("requests", 1000.0, ""),
+        ]),
+    );
+    let corrupt = "{\"schema\": \"perfgate/baseline@1\", \"gate\": \"test\", \"runs\": [{\"metrics\": {}}, {\"met";
+    c.file("baselines/test.json", corrupt);
+    for args in [
+        &["baseline", "update", "--budget", "budget.toml"][..],
+        &["check", "--budget", "budget.toml"][..],
+        &["baseline", "show", "--budget", "budget.toml"][..],
+    ] {
+        c.perfgate(args).code(2).stderr(predicate::str::contains(
+            "baselines/test.json: the baseline is not valid JSON",
+        ));
+        assert_eq!(fs::read_to_string(&path).expect("read"), corrupt);
+    }
+    c.file(
+        "baselines/test.json",
+        "{\"schema\": \"perfgate/baseline@7\", \"gate\": \"test\", \"runs\": []}",
+    );
+    c.perfgate(&["baseline", "update", "--budget", "budget.toml"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "schema `perfgate/baseline@7` is not one this perfgate reads",
+        ));
+}
+
+#[test]
+fn check_without_a_baseline_says_so() {
+    let c = case(150.0, 5.0);
+    let out = c
+        .check(&["--format", "json"])
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert!(v["metrics"][0]["baseline"].is_null());
+    assert_eq!(v["baseline_runs"], 0);
+    c.check(&["--format", "markdown"])
+        .code(0)
+        .stdout(predicate::str::contains("No baseline yet"));
+    c.perfgate(&["baseline", "show", "--budget", "budget.toml"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "baselines/test.json: no baseline yet",
+        ));
+}
+
+/// Ten baseline runs around 100 ms with about 2 % noise.
+fn history(c: &Case) {
+    for v in [
+        100.0, 98.0, 102.0, 101.0, 99.0, 100.5, 97.5, 102.5, 99.5, 100.0,
+    ] {
+        record(c, v, &[]).code(0);
+    }
+}
+
+#[test]
+fn a_real_regression_fails_the_gate_and_noise_does_not() {
+    let c = case(100.0, 5.0);
+    history(&c);
+    c.file(
+        "api.json",
+        &metrics_json(&[
+            ("p95", 103.0, "ms"),
+            ("failed", 5.0, ""),
+            ("requests", 1000.0, ""),
+        ]),
+    );
+    let out = c
+        .check(&["--format", "json"])
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    let b = &v["metrics"][0]["baseline"];
+    assert_eq!(b["runs"], 10);
+    assert_eq!(b["regression"], false);
+    assert!(
+        (b["change"].as_f64().expect("change") - 0.03).abs() < 0.011,
+        "{b}"
+    );
+
+    c.file(
+        "api.json",
+        &metrics_json(&[
+            ("p95", 160.0, "ms"),
+            ("failed", 5.0, ""),
+            ("requests", 1000.0, ""),
+        ]),
+    );
+    let out = c
+        .check(&["--format", "json"])
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    let m = &v["metrics"][0];
+    assert_eq!(
+        (m["status"].as_str(), m["baseline"]["regression"].as_bool()),
+        (Some("fail"), Some(true)),
+        "{m}"
+    );
+    assert_eq!(m["baseline"]["significant"], true);
+    assert!(m["baseline"]["p_value"].as_f64().expect("p") < 0.01);
+    assert_eq!(v["counts"]["regressions"], 1);
+    let md = String::from_utf8(
+        c.check(&["--format", "markdown"])
+            .code(1)
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .expect("utf-8");
+    assert!(md.contains("**fail** · 1 regression, 1 passed"), "{md}");
+    assert!(
+        md.contains("| API P95 | 160 ms | 100 ms | ▲ 60.0 % |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("```mermaid\nxychart-beta\n    title \"API P95\""),
+        "{md}"
+    );
+
+    c.file(
+        "budget.toml",
+        &BUDGET.replace("[gate]\n", "[gate]\non_regression = \"warn\"\n"),
+    );
+    c.check(&[])
+        .code(0)
+        .stdout(predicate::str::contains("regression API P95"));
+}
+
+#[test]
+fn baseline_show_summarises_the_history() {
+    let c = case(100.0, 5.0);
+    history(&c);
+    c.perfgate(&["baseline", "show", "--budget", "budget.toml"])
+        .code(0)
+        .stdout(predicate::str::contains(
+            "baselines/test.json: gate test, 10 runs from ",
+        ))
+        .stdout(predicate::str::contains("last commit 0123456789ab"))
+        .stdout(
+            predicate::str::is_match(
+                r"API P95 +10 +100 ms +1\.6 % +100 ms, 97.5 ms, 102 ms, 99.5 ms, 100 ms",
+            )
+            .expect("regex"),
+        );
+    let out = c
+        .perfgate(&[
+            "baseline",
+            "show",
+            "--budget",
+            "budget.toml",
+            "--format",
+            "json",
+        ])
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v["runs"], 10);
+    assert_eq!(v["metrics"][0]["id"], "api.p95");
+    assert_eq!(v["metrics"][0]["median"], 100.0);
+    assert_eq!(
+        v["metrics"][0]["last"],
+        serde_json::json!([100.5, 97.5, 102.5, 99.5, 100.0])
+    );
 }

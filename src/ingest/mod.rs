@@ -135,7 +135,9 @@ pub struct Source {
     pub reports: Vec<Report>,
     /// Per metric, the median over the runs that have it (the one value for a single run).
     pub metrics: Metrics,
-    /// Per metric, every run's value in run order, where there are several runs.
+    /// Per metric, every run's value in run order, where there are several runs; for a single run
+    /// cut into time slices (Artillery's intermediate periods), every slice's value where at least
+    /// two slices carry the metric. What the statistics compare when they have more than one value.
     pub samples: BTreeMap<String, Vec<f64>>,
 }
 
@@ -193,7 +195,11 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
             other.format
         );
     }
-    let (metrics, samples) = merge_runs(&reports).with_context(|| format!("source `{name}`"))?;
+    let (metrics, mut samples) =
+        merge_runs(&reports).with_context(|| format!("source `{name}`"))?;
+    if let [report] = reports.as_slice() {
+        samples = period_samples(&report.periods);
+    }
     Ok(Source {
         name: name.to_string(),
         format,
@@ -234,6 +240,18 @@ fn merge_runs(reports: &[Report]) -> Result<(Metrics, BTreeMap<String, Vec<f64>>
         }
     }
     Ok((metrics, samples))
+}
+
+/// Per metric, its value in each period that has it, where at least two do.
+fn period_samples(periods: &[Metrics]) -> BTreeMap<String, Vec<f64>> {
+    let mut by_name: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for period in periods {
+        for (name, m) in period {
+            by_name.entry(name.clone()).or_default().push(m.value);
+        }
+    }
+    by_name.retain(|_, values| values.len() >= 2);
+    by_name
 }
 
 /// The files a path or glob names, sorted; an error when there are none.
