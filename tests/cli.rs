@@ -42,6 +42,40 @@ impl Case {
         args.extend_from_slice(extra);
         self.perfgate(&args)
     }
+
+    /// `check --format json` with the expected exit code, parsed.
+    fn check_json(&self, code: i32) -> serde_json::Value {
+        let out = self
+            .check(&["--format", "json"])
+            .code(code)
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&out).expect("valid JSON")
+    }
+
+    /// `check --format markdown` with the expected exit code.
+    fn check_markdown(&self, code: i32) -> String {
+        let out = self
+            .check(&["--format", "markdown"])
+            .code(code)
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    /// Writes the API report: the p95 and how many of 1000 requests failed.
+    fn api(&self, p95: f64, failed: f64) {
+        self.file(
+            "api.json",
+            &metrics_json(&[
+                ("p95", p95, "ms"),
+                ("failed", failed, ""),
+                ("requests", 1000.0, ""),
+            ]),
+        );
+    }
 }
 
 /// perfgate's own JSON metrics format, one run.
@@ -82,14 +116,7 @@ critical = "2%"
 fn case(p95: f64, failed: f64) -> Case {
     let c = Case::new();
     c.file("budget.toml", BUDGET);
-    c.file(
-        "api.json",
-        &metrics_json(&[
-            ("p95", p95, "ms"),
-            ("failed", failed, ""),
-            ("requests", 1000.0, ""),
-        ]),
-    );
+    c.api(p95, failed);
     c
 }
 
@@ -124,13 +151,7 @@ fn exit_1_when_a_critical_threshold_is_breached() {
 
 #[test]
 fn json_verdict_follows_the_spec() {
-    let out = case(250.0, 25.0)
-        .check(&["--format", "json"])
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
+    let v = case(250.0, 25.0).check_json(1);
     assert_eq!(v["schema"], "perfgate/verdict@1");
     assert_eq!(v["gate"], "test");
     assert_eq!(v["verdict"], "fail");
@@ -490,14 +511,7 @@ fn every_budget_and_template_in_the_repo_loads() {
 
 /// Writes `api.json` with the given p95 and records it in the baseline.
 fn record(c: &Case, p95: f64, extra: &[&str]) -> assert_cmd::assert::Assert {
-    c.file(
-        "api.json",
-        &metrics_json(&[
-            ("p95", p95, "ms"),
-            ("failed", 5.0, ""),
-            ("requests", 1000.0, ""),
-        ]),
-    );
+    c.api(p95, 5.0);
     let mut args = vec![
         "baseline",
         "update",
@@ -588,14 +602,7 @@ fn a_bad_report_or_a_corrupt_baseline_leaves_the_file_byte_identical() {
         .stderr(predicate::str::contains("api.json"));
     assert_eq!(fs::read(&path).expect("read"), before);
 
-    c.file(
-        "api.json",
-        &metrics_json(&[
-            ("p95", 100.0, "ms"),
-            ("failed", 5.0, ""),
-            ("requests", 1000.0, ""),
-        ]),
-    );
+    c.api(100.0, 5.0);
     let corrupt = "{\"schema\": \"perfgate/baseline@1\", \"gate\": \"test\", \"runs\": [{\"metrics\": {}}, {\"met";
     c.file("baselines/test.json", corrupt);
     for args in [
@@ -622,18 +629,10 @@ fn a_bad_report_or_a_corrupt_baseline_leaves_the_file_byte_identical() {
 #[test]
 fn check_without_a_baseline_says_so() {
     let c = case(150.0, 5.0);
-    let out = c
-        .check(&["--format", "json"])
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    let v = c.check_json(0);
     assert!(v["metrics"][0]["baseline"].is_null());
     assert_eq!(v["baseline_runs"], 0);
-    c.check(&["--format", "markdown"])
-        .code(0)
-        .stdout(predicate::str::contains("No baseline yet"));
+    assert!(c.check_markdown(0).contains("No baseline yet"));
     c.perfgate(&["baseline", "show", "--budget", "budget.toml"])
         .code(2)
         .stderr(predicate::str::contains(
@@ -654,44 +653,20 @@ fn history(c: &Case) {
 fn a_real_regression_fails_the_gate_and_noise_does_not() {
     let c = case(100.0, 5.0);
     history(&c);
-    c.file(
-        "api.json",
-        &metrics_json(&[
-            ("p95", 103.0, "ms"),
-            ("failed", 5.0, ""),
-            ("requests", 1000.0, ""),
-        ]),
+    c.api(103.0, 5.0);
+    let b = &c.check_json(0)["metrics"][0]["baseline"];
+    assert_eq!(
+        (b["runs"].as_u64(), b["regression"].as_bool()),
+        (Some(10), Some(false)),
+        "{b}"
     );
-    let out = c
-        .check(&["--format", "json"])
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
-    let b = &v["metrics"][0]["baseline"];
-    assert_eq!(b["runs"], 10);
-    assert_eq!(b["regression"], false);
     assert!(
         (b["change"].as_f64().expect("change") - 0.03).abs() < 0.011,
         "{b}"
     );
 
-    c.file(
-        "api.json",
-        &metrics_json(&[
-            ("p95", 160.0, "ms"),
-            ("failed", 5.0, ""),
-            ("requests", 1000.0, ""),
-        ]),
-    );
-    let out = c
-        .check(&["--format", "json"])
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    c.api(160.0, 5.0);
+    let v = c.check_json(1);
     let m = &v["metrics"][0];
     assert_eq!(
         (m["status"].as_str(), m["baseline"]["regression"].as_bool()),
@@ -701,14 +676,7 @@ fn a_real_regression_fails_the_gate_and_noise_does_not() {
     assert_eq!(m["baseline"]["significant"], true);
     assert!(m["baseline"]["p_value"].as_f64().expect("p") < 0.01);
     assert_eq!(v["counts"]["regressions"], 1);
-    let md = String::from_utf8(
-        c.check(&["--format", "markdown"])
-            .code(1)
-            .get_output()
-            .stdout
-            .clone(),
-    )
-    .expect("utf-8");
+    let md = c.check_markdown(1);
     assert!(md.contains("**fail** · 1 regression, 1 passed"), "{md}");
     assert!(
         md.contains("| API P95 | 160 ms | 100 ms | ▲ 60.0 % |"),
