@@ -326,8 +326,16 @@ fn change_text(change: Option<f64>) -> String {
     }
 }
 
+/// A fraction as a percentage for prose: one decimal below 100 %, none above, "< 0.1 %" for less.
 fn percent(fraction: f64) -> String {
-    format!("{} %", round(fraction * 100.0))
+    let p = fraction * 100.0;
+    if p.abs() < 0.05 && p != 0.0 {
+        "< 0.1 %".to_string()
+    } else if p.abs() >= 100.0 {
+        format!("{p:.0} %")
+    } else {
+        format!("{} %", format!("{p:.1}").trim_end_matches(".0"))
+    }
 }
 
 fn method_text(b: &BaselineVerdict) -> String {
@@ -347,6 +355,7 @@ fn method_text(b: &BaselineVerdict) -> String {
         Method::PredictionInterval => format!("Student-t prediction interval over {} runs{p}", b.runs),
         Method::WelchT => format!("Welch's t-test on the samples, {} baseline runs{p}", b.runs),
         Method::MannWhitney => format!("Mann–Whitney U test on the samples, {} baseline runs{p}", b.runs),
+        Method::RunMeans => format!("Student-t on the runs' means (builds vary beyond their samples), {} baseline runs{p}", b.runs),
         Method::HistogramQuantile => format!("quantile confidence intervals from the histograms, {} baseline runs{p}", b.runs),
     }
 }
