@@ -25,6 +25,7 @@ pub mod baseline;
 pub mod budget;
 pub mod cli;
 pub mod derive;
+pub mod github;
 pub mod ingest;
 pub mod judge;
 pub mod model;

@@ -1,0 +1,970 @@
+//! The sticky comment against a local fake of GitHub's REST API, driven through the real octocrab
+//! client in `perfgate::github`.
+//!
+//! The fake (std `TcpListener`, one thread per connection, HTTP/1.1 keep-alive) speaks what perfgate
+//! uses: list issue comments with `per_page`/`page` and a `Link` header whose URLs, like GitHub's,
+//! point at `/repositories/{id}/…`, create, update (PATCH, and POST, which GitHub also accepts) and
+//! delete; it checks `Authorization`, records every request, and can be told to answer a request with
+//! a fault — before or after applying it. It listens on 127.0.0.1 only.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use perfgate::github::{
+    fit_body, upsert_comment, CommentError, CommentOptions, Context, Posted, COMMENT_LIMIT,
+    MAX_COMMENT_CHARS, TRUNCATION_NOTE,
+};
+use serde_json::{json, Value};
+
+const TOKEN: &str = "ghs_16C7e42F292c6912E7710c838347Ae178B4a";
+const OWNER: &str = "octo-org";
+const REPO: &str = "hello-world";
+const REPO_ID: u64 = 1_296_269;
+const PR: u64 = 12;
+const BOT: &str = "github-actions[bot]";
+
+#[derive(Clone)]
+struct Comment {
+    id: u64,
+    login: String,
+    body: String,
+}
+
+#[derive(Clone, Debug)]
+struct Request {
+    method: String,
+    target: String,
+    authorized: bool,
+    headers: BTreeMap<String, String>,
+    body: String,
+}
+
+/// An answer the fake gives instead of the normal one, `times` times, to requests of `method` whose
+/// target contains `path`. `{auth}` in `body` is replaced by the request's Authorization header, as a
+/// careless proxy might echo it.
+struct Fault {
+    method: &'static str,
+    path: &'static str,
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+    /// Apply the request (e.g. create the comment) and then answer with the fault.
+    landed: bool,
+    times: usize,
+}
+
+#[derive(Default)]
+struct State {
+    comments: Vec<Comment>,
+    next_id: u64,
+    requests: Vec<Request>,
+    faults: Vec<Fault>,
+}
+
+struct Fake {
+    base: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl Fake {
+    fn start() -> Fake {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let base = format!("http://{}", listener.local_addr().expect("local address"));
+        let state = Arc::new(Mutex::new(State {
+            next_id: 1,
+            ..State::default()
+        }));
+        let (st, b) = (state.clone(), base.clone());
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (st, b) = (st.clone(), b.clone());
+                thread::spawn(move || serve(stream, &st, &b));
+            }
+        });
+        Fake { base, state }
+    }
+
+    fn seed(&self, login: &str, body: &str) -> u64 {
+        let mut s = self.state.lock().expect("state lock");
+        let id = s.next_id;
+        s.next_id += 1;
+        s.comments.push(Comment {
+            id,
+            login: login.into(),
+            body: body.into(),
+        });
+        id
+    }
+
+    fn fault(&self, fault: Fault) {
+        self.state.lock().expect("state lock").faults.push(fault);
+    }
+
+    fn comments(&self) -> Vec<Comment> {
+        self.state.lock().expect("state lock").comments.clone()
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        self.state.lock().expect("state lock").requests.clone()
+    }
+
+    fn count(&self, method: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.method == method)
+            .count()
+    }
+
+    fn context(&self) -> Context {
+        context_at(&self.base, TOKEN)
+    }
+}
+
+fn context_at(api_url: &str, token: &str) -> Context {
+    let vars: BTreeMap<String, String> = [
+        ("GITHUB_TOKEN", token),
+        ("GITHUB_API_URL", api_url),
+        ("GITHUB_REPOSITORY", "octo-org/hello-world"),
+        ("GITHUB_EVENT_NAME", "pull_request"),
+        ("GITHUB_SHA", "c4295bd74fb0f4fbb18f3e1e1f1d1b2c0b6f3c3d"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let event = json!({
+        "action": "synchronize",
+        "number": PR,
+        "pull_request": {
+            "number": PR,
+            "head": {"sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821", "ref": "changes"},
+            "base": {"sha": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", "ref": "main"}
+        }
+    })
+    .to_string();
+    Context::from_vars(&vars, Some(&event)).expect("context from vars")
+}
+
+fn opts() -> CommentOptions {
+    CommentOptions {
+        max_total: Duration::from_secs(10),
+        ..CommentOptions::default()
+    }
+}
+
+fn marker(gate: &str) -> String {
+    format!("<!-- perfgate:gate={gate} -->")
+}
+
+fn body(gate: &str, text: &str) -> String {
+    format!("{}\n### perfgate `{gate}`: {text}\n", marker(gate))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fake server
+
+fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
+    let mut writer = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
+            return;
+        };
+        let (method, target) = (method.to_owned(), target.to_owned());
+        let mut headers = BTreeMap::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+            }
+        }
+        let body = read_body(&mut reader, &headers);
+        let (status, extra, text) = respond(state, base, &method, &target, &headers, &body);
+        let reason = match status {
+            200 => "OK",
+            201 => "Created",
+            204 => "No Content",
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            404 => "Not Found",
+            429 => "Too Many Requests",
+            502 => "Bad Gateway",
+            503 => "Service Unavailable",
+            _ => "Status",
+        };
+        let mut head = format!(
+            "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\n",
+            text.len()
+        );
+        for (k, v) in extra {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(text.as_bytes()).is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn read_body(reader: &mut BufReader<TcpStream>, headers: &BTreeMap<String, String>) -> String {
+    let mut bytes = Vec::new();
+    if headers
+        .get("transfer-encoding")
+        .is_some_and(|v| v.contains("chunked"))
+    {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size).expect("read a chunk size");
+            let n = usize::from_str_radix(size.trim(), 16).expect("chunk size in hex");
+            let mut chunk = vec![0; n + 2];
+            reader.read_exact(&mut chunk).expect("read the body");
+            if n == 0 {
+                break;
+            }
+            bytes.extend_from_slice(&chunk[..n]);
+        }
+    } else if let Some(n) = headers.get("content-length") {
+        let mut buf = vec![0; n.parse().expect("content-length")];
+        reader.read_exact(&mut buf).expect("read the body");
+        bytes = buf;
+    }
+    String::from_utf8(bytes).expect("utf-8 body")
+}
+
+fn comment_json(base: &str, c: &Comment) -> Value {
+    json!({
+        "id": c.id,
+        "node_id": format!("IC_kwDO{}", c.id),
+        "url": format!("{base}/repos/{OWNER}/{REPO}/issues/comments/{}", c.id),
+        "html_url": format!("https://github.com/{OWNER}/{REPO}/pull/{PR}#issuecomment-{}", c.id),
+        "issue_url": format!("{base}/repos/{OWNER}/{REPO}/issues/{PR}"),
+        "body": c.body,
+        "user": {"login": c.login, "id": 41898282,
+                 "type": if c.login.ends_with("[bot]") { "Bot" } else { "User" }},
+        "created_at": "2026-01-02T03:04:05Z",
+        "updated_at": "2026-01-02T03:04:05Z",
+        "author_association": "NONE"
+    })
+}
+
+fn query(target: &str, key: &str) -> Option<usize> {
+    let (_, q) = target.split_once('?')?;
+    q.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, v)| v.parse().ok())
+}
+
+type Answer = (u16, Vec<(String, String)>, String);
+
+fn respond(
+    state: &Mutex<State>,
+    base: &str,
+    method: &str,
+    target: &str,
+    headers: &BTreeMap<String, String>,
+    body: &str,
+) -> Answer {
+    let mut s = state.lock().expect("state lock");
+    let auth = headers.get("authorization").cloned().unwrap_or_default();
+    let authorized = auth == format!("Bearer {TOKEN}");
+    s.requests.push(Request {
+        method: method.into(),
+        target: target.into(),
+        authorized,
+        headers: headers.clone(),
+        body: body.into(),
+    });
+    if !authorized {
+        let msg = json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"});
+        return (401, vec![], msg.to_string());
+    }
+    let fault = s
+        .faults
+        .iter_mut()
+        .find(|f| f.times > 0 && f.method == method && target.contains(f.path))
+        .map(|f| {
+            f.times -= 1;
+            let headers = f
+                .headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect::<Vec<_>>();
+            (f.status, headers, f.body.replace("{auth}", &auth), f.landed)
+        });
+    match fault {
+        Some((status, headers, text, false)) => (status, headers, text),
+        Some((status, headers, text, true)) => {
+            route(&mut s, base, method, target, body);
+            (status, headers, text)
+        }
+        None => route(&mut s, base, method, target, body),
+    }
+}
+
+fn not_found() -> Answer {
+    let msg = json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"});
+    (404, vec![], msg.to_string())
+}
+
+fn route(s: &mut State, base: &str, method: &str, target: &str, body: &str) -> Answer {
+    let path = target.split('?').next().unwrap_or("");
+    let list_paths = [
+        format!("/repos/{OWNER}/{REPO}/issues/{PR}/comments"),
+        format!("/repositories/{REPO_ID}/issues/{PR}/comments"),
+    ];
+    let by_id = format!("/repos/{OWNER}/{REPO}/issues/comments/");
+    let new_body = || -> String {
+        serde_json::from_str::<Value>(body).expect("request body JSON")["body"]
+            .as_str()
+            .expect("a `body` string")
+            .to_owned()
+    };
+    if method == "GET" && list_paths.iter().any(|p| p == path) {
+        let per_page = query(target, "per_page").unwrap_or(30).clamp(1, 100);
+        let page = query(target, "page").unwrap_or(1).max(1);
+        let last = s.comments.len().div_ceil(per_page).max(1);
+        let items: Vec<Value> = s
+            .comments
+            .iter()
+            .skip((page - 1) * per_page)
+            .take(per_page)
+            .map(|c| comment_json(base, c))
+            .collect();
+        let link = |p: usize, rel: &str| {
+            format!(
+                "<{base}/repositories/{REPO_ID}/issues/{PR}/comments?per_page={per_page}&page={p}>; rel=\"{rel}\""
+            )
+        };
+        let mut rels = Vec::new();
+        if page > 1 {
+            rels.push(link(page - 1, "prev"));
+        }
+        if page < last {
+            rels.push(link(page + 1, "next"));
+            rels.push(link(last, "last"));
+        }
+        if page > 1 {
+            rels.push(link(1, "first"));
+        }
+        let headers = if rels.is_empty() {
+            vec![]
+        } else {
+            vec![("link".to_owned(), rels.join(", "))]
+        };
+        return (200, headers, Value::Array(items).to_string());
+    }
+    if method == "POST" && path == list_paths[0] {
+        let c = Comment {
+            id: s.next_id,
+            login: BOT.into(),
+            body: new_body(),
+        };
+        s.next_id += 1;
+        let json = comment_json(base, &c);
+        s.comments.push(c);
+        return (201, vec![], json.to_string());
+    }
+    if let Some(id) = path
+        .strip_prefix(&by_id)
+        .and_then(|id| id.parse::<u64>().ok())
+    {
+        let Some(at) = s.comments.iter().position(|c| c.id == id) else {
+            return not_found();
+        };
+        // GitHub documents PATCH; like GitHub, the fake accepts POST for it too.
+        if method == "PATCH" || method == "POST" {
+            s.comments[at].body = new_body();
+            return (200, vec![], comment_json(base, &s.comments[at]).to_string());
+        }
+        if method == "DELETE" {
+            s.comments.remove(at);
+            return (204, vec![], String::new());
+        }
+    }
+    not_found()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+
+#[test]
+fn no_comment_yet_makes_exactly_one_post() {
+    let fake = Fake::start();
+    fake.seed("octocat", "Looks good to me");
+    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap();
+
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 2);
+    assert_eq!(posted, Posted::Created { id: comments[1].id });
+    assert_eq!(comments[1].body, body("prod", "pass"));
+    assert_eq!(fake.count("POST"), 1);
+    assert_eq!(fake.count("GET"), 1);
+    let reqs = fake.requests();
+    // GitHub requires a User-Agent; octocrab pins the API version.
+    assert!(reqs.iter().all(|r| r.headers.contains_key("user-agent")
+        && r.headers.get("x-github-api-version").map(String::as_str) == Some("2022-11-28")));
+    assert_eq!(reqs[1].headers["content-type"], "application/json");
+    let sent: Value = serde_json::from_str(&reqs[1].body).unwrap();
+    assert_eq!(sent, json!({ "body": body("prod", "pass") }));
+    assert!(reqs.iter().all(|r| r.authorized));
+    assert_eq!(
+        reqs[0].target,
+        format!("/repos/{OWNER}/{REPO}/issues/{PR}/comments?per_page=100")
+    );
+}
+
+#[test]
+fn a_body_without_the_marker_gets_it_first() {
+    let fake = Fake::start();
+    upsert_comment(&fake.context(), "prod", "### all good\n", &opts()).unwrap();
+    assert_eq!(
+        fake.comments()[0].body,
+        format!("{}\n### all good\n", marker("prod"))
+    );
+    // And the next run finds it again.
+    let again = upsert_comment(&fake.context(), "prod", "### still good\n", &opts()).unwrap();
+    assert!(matches!(again, Posted::Updated { .. }));
+    assert_eq!(fake.comments().len(), 1);
+}
+
+#[test]
+fn marker_on_page_2_of_3_is_updated_in_place() {
+    let fake = Fake::start();
+    let mut target = 0;
+    for i in 0..250 {
+        if i == 150 {
+            target = fake.seed(BOT, &body("prod", "fail"));
+        } else {
+            fake.seed(
+                if i % 2 == 0 { "octocat" } else { BOT },
+                "some other comment",
+            );
+        }
+    }
+    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap();
+    assert_eq!(posted, Posted::Updated { id: target });
+
+    let reqs = fake.requests();
+    let gets: Vec<&Request> = reqs.iter().filter(|r| r.method == "GET").collect();
+    assert_eq!(gets.len(), 3, "{reqs:?}");
+    // Pages 2 and 3 come from the Link header, which points at /repositories/{id}/…
+    assert!(gets[1]
+        .target
+        .starts_with(&format!("/repositories/{REPO_ID}/")));
+    assert!(gets[2].target.ends_with("page=3"));
+    assert_eq!(fake.count("POST"), 0);
+    let patches: Vec<&Request> = reqs.iter().filter(|r| r.method == "PATCH").collect();
+    assert_eq!(patches.len(), 1);
+    assert_eq!(
+        patches[0].target,
+        format!("/repos/{OWNER}/{REPO}/issues/comments/{target}")
+    );
+    let c = fake.comments();
+    assert_eq!(c.len(), 250);
+    assert_eq!(
+        c.iter().find(|c| c.id == target).unwrap().body,
+        body("prod", "pass")
+    );
+}
+
+#[test]
+fn the_same_body_again_sends_nothing() {
+    let fake = Fake::start();
+    let id = fake.seed(BOT, &body("prod", "pass"));
+    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap();
+    assert_eq!(posted, Posted::Unchanged { id });
+    assert_eq!(fake.requests().len(), 1);
+}
+
+#[test]
+fn two_gates_keep_two_comments() {
+    let fake = Fake::start();
+    let ctx = fake.context();
+    let a = upsert_comment(&ctx, "api", &body("api", "pass"), &opts()).unwrap();
+    let b = upsert_comment(&ctx, "web", &body("web", "fail"), &opts()).unwrap();
+    let a2 = upsert_comment(&ctx, "api", &body("api", "warn"), &opts()).unwrap();
+    assert!(matches!(a, Posted::Created { .. }) && matches!(b, Posted::Created { .. }));
+    assert_eq!(a2, Posted::Updated { id: a.id() });
+    let c = fake.comments();
+    assert_eq!(c.len(), 2);
+    assert_eq!(c[0].body, body("api", "warn"));
+    assert_eq!(c[1].body, body("web", "fail"));
+}
+
+#[test]
+fn a_marker_in_someone_elses_comment_is_ignored() {
+    let fake = Fake::start();
+    let theirs = fake.seed("mallory", &body("prod", "forged"));
+    // A quoted marker further down one of our own comments does not make it the gate's either.
+    let quoted = fake.seed(BOT, &format!("> {}\nquoted", marker("prod")));
+    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap();
+    assert!(matches!(posted, Posted::Created { .. }));
+    let c = fake.comments();
+    assert_eq!(c.len(), 3);
+    assert_eq!(c[0].id, theirs);
+    assert_eq!(c[0].body, body("prod", "forged"));
+    assert_eq!(c[1].id, quoted);
+    assert_eq!(fake.count("PATCH") + fake.count("DELETE"), 0);
+}
+
+#[test]
+fn a_custom_bot_login_is_matched() {
+    let fake = Fake::start();
+    let id = fake.seed("perf-bot", &body("prod", "fail"));
+    fake.seed(BOT, &body("prod", "old"));
+    let o = CommentOptions {
+        bot_login: "perf-bot".into(),
+        ..opts()
+    };
+    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &o).unwrap();
+    assert_eq!(posted, Posted::Updated { id });
+}
+
+#[test]
+fn stale_duplicates_update_the_oldest_and_delete_the_rest() {
+    let fake = Fake::start();
+    let oldest = fake.seed(BOT, &body("prod", "run 1"));
+    fake.seed("octocat", "unrelated");
+    let second = fake.seed(BOT, &body("prod", "run 2"));
+    let other_gate = fake.seed(BOT, &body("web", "run 2"));
+    let third = fake.seed(BOT, &body("prod", "run 3"));
+    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "run 4"), &opts()).unwrap();
+    assert_eq!(posted, Posted::Updated { id: oldest });
+    let deletes: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.target)
+        .collect();
+    assert_eq!(
+        deletes,
+        [second, third].map(|id| format!("/repos/{OWNER}/{REPO}/issues/comments/{id}"))
+    );
+    let ids: Vec<u64> = fake.comments().iter().map(|c| c.id).collect();
+    assert_eq!(ids, [oldest, 2, other_gate]);
+    assert_eq!(fake.comments()[0].body, body("prod", "run 4"));
+}
+
+fn five_oh_two(method: &'static str, path: &'static str, landed: bool, times: usize) -> Fault {
+    Fault {
+        method,
+        path,
+        status: 502,
+        headers: vec![],
+        body: "<html><body><h1>502 Bad Gateway</h1></body></html>".into(),
+        landed,
+        times,
+    }
+}
+
+#[test]
+fn a_502_on_create_is_retried_once_without_a_duplicate() {
+    let fake = Fake::start();
+    fake.fault(five_oh_two("POST", "/comments", false, 1));
+    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap();
+    assert!(matches!(posted, Posted::Created { .. }));
+    assert_eq!(fake.comments().len(), 1);
+    let methods: Vec<String> = fake.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(methods, ["GET", "POST", "GET", "POST"]);
+}
+
+#[test]
+fn a_502_after_the_create_landed_is_not_posted_again() {
+    let fake = Fake::start();
+    fake.fault(five_oh_two("POST", "/comments", true, 1));
+    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap();
+    let c = fake.comments();
+    assert_eq!(c.len(), 1, "a duplicate comment was posted");
+    assert_eq!(posted, Posted::Created { id: c[0].id });
+    let methods: Vec<String> = fake.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(methods, ["GET", "POST", "GET"]);
+}
+
+#[test]
+fn a_503_on_listing_is_retried() {
+    let fake = Fake::start();
+    let id = fake.seed(BOT, &body("prod", "fail"));
+    fake.fault(Fault {
+        status: 503,
+        ..five_oh_two("GET", "/comments", false, 2)
+    });
+    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap();
+    assert_eq!(posted, Posted::Updated { id });
+    assert_eq!(fake.count("GET"), 3);
+}
+
+#[test]
+fn retries_stop_at_the_budget() {
+    let fake = Fake::start();
+    fake.fault(five_oh_two("GET", "/comments", false, usize::MAX));
+    let o = CommentOptions {
+        max_total: Duration::from_secs(4),
+        ..opts()
+    };
+    let t = Instant::now();
+    let err = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &o).unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
+    assert!(
+        matches!(err, CommentError::Http { status: 502, .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("HTTP 502") && text.contains("listing the comments"),
+        "{text}"
+    );
+    // 1 s then 2 s of backoff fit in 4 s; the next 4 s do not.
+    assert_eq!(fake.count("GET"), 3);
+    assert_eq!(fake.count("POST"), 0);
+}
+
+#[test]
+fn a_secondary_rate_limit_honours_retry_after() {
+    let fake = Fake::start();
+    fake.fault(Fault {
+        method: "POST",
+        path: "/comments",
+        status: 403,
+        headers: vec![("retry-after", "1".into())],
+        body: json!({
+            "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+            "documentation_url": "https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
+        })
+        .to_string(),
+        landed: false,
+        times: 1,
+    });
+    let t = Instant::now();
+    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap();
+    assert!(t.elapsed() >= Duration::from_secs(1));
+    assert!(matches!(posted, Posted::Created { .. }));
+    assert_eq!(fake.comments().len(), 1);
+    assert_eq!(fake.count("POST"), 2);
+}
+
+#[test]
+fn a_429_with_ratelimit_remaining_0_waits_for_the_reset() {
+    let fake = Fake::start();
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    fake.fault(Fault {
+        method: "GET",
+        path: "/comments",
+        status: 429,
+        headers: vec![
+            ("x-ratelimit-remaining", "0".into()),
+            ("x-ratelimit-reset", reset.to_string()),
+        ],
+        body: json!({"message": "API rate limit exceeded"}).to_string(),
+        landed: false,
+        times: 1,
+    });
+    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap();
+    assert!(matches!(posted, Posted::Created { .. }));
+    assert_eq!(fake.count("GET"), 2);
+}
+
+#[test]
+fn a_rate_limit_longer_than_the_budget_gives_up_at_once() {
+    let fake = Fake::start();
+    fake.fault(Fault {
+        method: "GET",
+        path: "/comments",
+        status: 403,
+        headers: vec![("retry-after", "120".into())],
+        body: json!({"message": "You have exceeded a secondary rate limit."}).to_string(),
+        landed: false,
+        times: 1,
+    });
+    let t = Instant::now();
+    let err = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(3));
+    match &err {
+        CommentError::RateLimited { retry_after, .. } => {
+            assert_eq!(*retry_after, Some(Duration::from_secs(120)))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("120 s"), "{err}");
+}
+
+#[test]
+fn resource_not_accessible_by_integration_explains_permissions() {
+    let fake = Fake::start();
+    fake.fault(Fault {
+        method: "POST",
+        path: "/comments",
+        status: 403,
+        headers: vec![],
+        body: json!({
+            "message": "Resource not accessible by integration",
+            "documentation_url": "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
+            "status": "403"
+        })
+        .to_string(),
+        landed: false,
+        times: 1,
+    });
+    let err = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap_err();
+    let CommentError::Forbidden {
+        ref hint, status, ..
+    } = err
+    else {
+        panic!("{err:?}");
+    };
+    assert_eq!(status, 403);
+    assert!(hint.contains("permissions: pull-requests: write"), "{hint}");
+    assert!(
+        hint.contains("workflow_run") && hint.contains("fork"),
+        "{hint}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("HTTP 403: Resource not accessible by integration"),
+        "{text}"
+    );
+    // Not retried: a missing permission does not come back.
+    assert_eq!(fake.count("POST"), 1);
+    assert!(fake.comments().is_empty());
+}
+
+#[test]
+fn a_wrong_token_is_reported_with_status_and_message() {
+    let fake = Fake::start();
+    let ctx = context_at(&fake.base, "ghs_wrong");
+    let err = upsert_comment(&ctx, "prod", &body("prod", "pass"), &opts()).unwrap_err();
+    assert!(
+        matches!(err, CommentError::Http { status: 401, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("HTTP 401"));
+    assert!(err.to_string().contains("Bad credentials"), "{err}");
+}
+
+/// Every error a run can end with, one scenario each.
+fn every_error() -> Vec<CommentError> {
+    let mut errors = Vec::new();
+    let run = |fake: &Fake, o: &CommentOptions| {
+        upsert_comment(&fake.context(), "prod", &body("prod", "pass"), o)
+            .expect_err("the run fails")
+    };
+    let short = CommentOptions {
+        max_total: Duration::from_secs(1),
+        ..opts()
+    };
+
+    // A forbidden answer that echoes the Authorization header back.
+    let fake = Fake::start();
+    fake.fault(Fault {
+        method: "POST",
+        path: "/comments",
+        status: 403,
+        headers: vec![],
+        body: json!({"message": "Resource not accessible by integration ({auth})"}).to_string(),
+        landed: false,
+        times: 1,
+    });
+    errors.push(run(&fake, &short));
+
+    // A proxy's error page with the header in it, on every try.
+    let fake = Fake::start();
+    fake.fault(Fault {
+        body: "<html>upstream refused {auth}</html>".into(),
+        ..five_oh_two("GET", "/comments", false, usize::MAX)
+    });
+    errors.push(run(&fake, &short));
+
+    // A 404 that quotes the header.
+    let fake = Fake::start();
+    fake.fault(Fault {
+        status: 404,
+        body: json!({"message": "Not Found for {auth}"}).to_string(),
+        ..five_oh_two("POST", "/comments", false, 1)
+    });
+    errors.push(run(&fake, &short));
+
+    // A rate limit past the budget.
+    let fake = Fake::start();
+    fake.fault(Fault {
+        status: 429,
+        headers: vec![("retry-after", "60".into())],
+        body: json!({"message": "slow down {auth}"}).to_string(),
+        ..five_oh_two("GET", "/comments", false, 1)
+    });
+    errors.push(run(&fake, &short));
+
+    // A 200 that is not JSON.
+    let fake = Fake::start();
+    fake.fault(Fault {
+        status: 200,
+        body: "not json {auth}".into(),
+        ..five_oh_two("GET", "/comments", false, 1)
+    });
+    errors.push(run(&fake, &short));
+
+    // Nobody listening.
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        l.local_addr().expect("local address").port()
+    };
+    let ctx = context_at(&format!("http://127.0.0.1:{port}"), TOKEN);
+    errors.push(upsert_comment(&ctx, "prod", "x", &short).expect_err("the run fails"));
+
+    // No pull request, bad gate.
+    let mut no_pr = context_at("http://127.0.0.1:1", TOKEN);
+    no_pr.pr_number = None;
+    errors.push(upsert_comment(&no_pr, "prod", "x", &short).expect_err("the run fails"));
+    errors.push(upsert_comment(&ctx, "pr od -->", "x", &short).expect_err("the run fails"));
+    errors
+}
+
+#[test]
+fn the_token_is_in_no_error_nor_debug() {
+    let errors = every_error();
+    let kinds: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            format!("{e:?}")
+                .split([' ', '(', '{'])
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Forbidden",
+            "Http",
+            "Http",
+            "RateLimited",
+            "Decode",
+            "Transport",
+            "NoPullRequest",
+            "BadGate"
+        ]
+    );
+    for e in &errors {
+        let (display, debug) = (e.to_string(), format!("{e:?}"));
+        assert!(!display.contains(TOKEN), "{display}");
+        assert!(!debug.contains(TOKEN), "{debug}");
+        assert!(!display.contains("ghs_"), "{display}");
+    }
+    // The echoed header shows as redacted, so the user still sees what happened.
+    assert!(
+        errors[0].to_string().contains("Bearer ***"),
+        "{}",
+        errors[0]
+    );
+    let ctx_debug = format!("{:?}", context_at("http://127.0.0.1:1", TOKEN));
+    assert!(!ctx_debug.contains(TOKEN), "{ctx_debug}");
+}
+
+/// A comment the size of a very large budget: 600 metrics, a details table, a few charts.
+fn huge_body() -> String {
+    let mut b = format!(
+        "{}\n### ❌ perfgate `prod`: **fail** · 20 failed, 580 passed\n\n",
+        marker("prod")
+    );
+    b.push_str("| Metric | Value | Baseline | Change | Target | Critical | Status |\n");
+    b.push_str("|:--|--:|--:|--:|:--|:--|:--|\n");
+    for i in 0..600 {
+        let status = if i % 30 == 0 { "❌ fail" } else { "✅ pass" };
+        b.push_str(&format!(
+            "| endpoint /api/v1/items/{i} p95 | {} ms | 100 ms | ▲ 1.0 % | < 200 ms | < 300 ms | {status} |\n",
+            100 + i
+        ));
+    }
+    b.push_str(
+        "\n<sub>Compared with 12 baseline runs.</sub>\n\n<details><summary>Details</summary>\n\n",
+    );
+    b.push_str("| Metric | Id | Runs | Values | Budget line |\n|:--|:--|--:|:--|--:|\n");
+    for i in 0..600 {
+        b.push_str(&format!(
+            "| endpoint /api/v1/items/{i} p95 | api.http.items\\_{i}.p95 | 12 | — | {} |\n",
+            10 + i
+        ));
+    }
+    for i in 0..20 {
+        b.push_str(&format!(
+            "\n**endpoint {i}** over the baseline runs:\n\n```mermaid\nxychart-beta\n    title \"endpoint {i}\"\n    line [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]\n```\n"
+        ));
+    }
+    b.push_str("</details>\n");
+    b
+}
+
+fn assert_balanced(text: &str) {
+    let fences = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("```"))
+        .count();
+    assert_eq!(fences % 2, 0, "an open code fence");
+    assert_eq!(
+        text.matches("<details>").count(),
+        text.matches("</details>").count(),
+        "unbalanced <details>"
+    );
+    for l in text.lines().filter(|l| l.starts_with('|')) {
+        assert!(l.ends_with('|'), "a cut table row: {l}");
+    }
+}
+
+#[test]
+fn a_70000_character_body_is_cut_below_the_limit_without_breaking_markdown() {
+    let big = huge_body();
+    assert!(big.chars().count() > 70_000, "{}", big.chars().count());
+    let fitted = fit_body(&big, MAX_COMMENT_CHARS);
+    let n = fitted.chars().count();
+    assert!(n <= MAX_COMMENT_CHARS, "{n}");
+    const { assert!(MAX_COMMENT_CHARS < COMMENT_LIMIT) };
+    assert!(fitted.starts_with(&format!("{}\n", marker("prod"))));
+    assert!(fitted.contains(TRUNCATION_NOTE));
+    assert_balanced(&fitted);
+    // Every failing row survives; charts went first.
+    assert_eq!(fitted.matches("❌ fail |").count(), 20);
+    assert!(!fitted.contains("mermaid"));
+
+    // The same, through the API: what GitHub receives fits.
+    let fake = Fake::start();
+    upsert_comment(&fake.context(), "prod", &big, &opts()).unwrap();
+    let sent = &fake.comments()[0].body;
+    assert!(sent.chars().count() < COMMENT_LIMIT);
+    assert!(sent.contains(TRUNCATION_NOTE));
+    assert_balanced(sent);
+}
+
+#[test]
+fn a_body_of_only_failures_is_cut_between_rows() {
+    let mut big = format!("{}\n| Metric | Status |\n|:--|:--|\n", marker("prod"));
+    for i in 0..5_000 {
+        big.push_str(&format!("| metric number {i} | ❌ fail |\n"));
+    }
+    big.push_str("\n```text\nlog\n```\n");
+    let fitted = fit_body(&big, MAX_COMMENT_CHARS);
+    assert!(fitted.chars().count() <= MAX_COMMENT_CHARS);
+    assert!(fitted.contains(TRUNCATION_NOTE));
+    assert_balanced(&fitted);
+    assert!(fitted.contains("| metric number 0 | ❌ fail |"));
+}
