@@ -94,8 +94,8 @@ pub struct JsonBaseline<'a> {
     pub p_value: Option<f64>,
     /// History runs compared with.
     pub runs: usize,
-    /// The test used: too-little-history, deterministic, prediction-interval, welch-t,
-    /// mann-whitney or histogram-quantile.
+    /// The test used: too-little-history, deterministic, prediction-interval, run-means or
+    /// histogram-quantile.
     pub method: Method,
     /// no-change, regression, inconclusive or threshold-only.
     pub call: Call,
@@ -353,9 +353,7 @@ fn method_text(b: &BaselineVerdict) -> String {
         ),
         Method::Deterministic => format!("no noise in {} baseline runs: any change is real{p}", b.runs),
         Method::PredictionInterval => format!("Student-t prediction interval over {} runs{p}", b.runs),
-        Method::WelchT => format!("Welch's t-test on the samples, {} baseline runs{p}", b.runs),
-        Method::MannWhitney => format!("Mann–Whitney U test on the samples, {} baseline runs{p}", b.runs),
-        Method::RunMeans => format!("Student-t on the runs' means (builds vary beyond their samples), {} baseline runs{p}", b.runs),
+        Method::RunMeans => format!("Student-t on the samples' mean per run, between-build noise included, {} baseline runs{p}", b.runs),
         Method::HistogramQuantile => format!("quantile confidence intervals from the histograms, {} baseline runs{p}", b.runs),
     }
 }
