@@ -13,11 +13,14 @@
 #  size-limit 12.1.0, css-loader 7.1.5, mini-css-extract-plugin 2.10.2, lodash 4.18.1,
 #  dayjs 1.11.23, marked 18.2.1 - the versions package.json pins).
 # The build folder has a fixed path so that a rebuild writes identical files.
+# Env: TOOLS (the install above), BUILD (the build folder), OUT (where webpack-stats.json and dist/
+# are copied to; this folder).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOOLS=${TOOLS:-/tmp/realgen/bundle}
 BUILD=${BUILD:-/tmp/perfgate-example-bundle}
 BIN=$TOOLS/node_modules/.bin
+OUT=${OUT:-$HERE}
 export NO_UPDATE_NOTIFIER=1 DISABLE_OPENCOLLECTIVE=1
 
 rm -rf "$BUILD" && mkdir -p "$BUILD/app"
@@ -35,8 +38,8 @@ OUT_DIR=dist/vite "$BIN/vite" build > "$BUILD/vite.log" 2>&1
 # size-limit exits 1 when a check fails; its JSON is what we keep, so do not stop here.
 "$BIN/size-limit" --json > "$BUILD/size-limit.json" || echo "size-limit exit code $?" >&2
 
-rm -rf "$HERE/dist"
-mkdir -p "$HERE/dist"
-cp "$BUILD/webpack-stats.json" "$HERE/webpack-stats.json"
-cp -r dist/webpack/. "$HERE/dist/"
-echo "examples/bundle: webpack-stats.json and dist/ written; other builds in $BUILD" >&2
+rm -rf "$OUT/dist"
+mkdir -p "$OUT/dist"
+cp "$BUILD/webpack-stats.json" "$OUT/webpack-stats.json"
+cp -r dist/webpack/. "$OUT/dist/"
+echo "$OUT: webpack-stats.json and dist/ written; other builds in $BUILD" >&2

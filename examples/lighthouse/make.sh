@@ -8,12 +8,14 @@
 #   mkdir -p /tmp/realgen/lighthouse && cd /tmp/realgen/lighthouse && npm init -y \
 #     && npm install --no-audit --no-fund lighthouse@12.8.2   # 13.x needs Node >= 22
 #   python3 and node (20.x made the committed files)
-# Usage: examples/lighthouse/make.sh     (env LH=<lighthouse bin>, PORT=<port>, RUNS=<n>)
+# Usage: examples/lighthouse/make.sh     (env LH=<lighthouse bin>, PORT=<port>, RUNS=<n>,
+#        OUT=<the folder the reports go to; this one>)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 LH=${LH:-/tmp/realgen/lighthouse/node_modules/.bin/lighthouse}
 PORT=${PORT:-8790}
 RUNS=${RUNS:-3}
+OUT=${OUT:-$HERE}
 export CHROME_PATH=${CHROME_PATH:-/usr/bin/chromium}
 
 work=$(mktemp -d)
@@ -42,12 +44,12 @@ for i in $(seq 1 "$RUNS"); do
   flags="$flags --disable-background-networking --disable-component-update --disable-sync"
   flags="$flags --user-data-dir=$profile --host-resolver-rules='MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost'"
   # The screenshots are most of an LHR's size and nothing perfgate reads.
-  "$LH" "http://127.0.0.1:$PORT/" --output=json --output-path="$HERE/lhr-$i.json" \
+  "$LH" "http://127.0.0.1:$PORT/" --output=json --output-path="$OUT/lhr-$i.json" \
     --no-enable-error-reporting \
     --skip-audits=screenshot-thumbnails,final-screenshot,full-page-screenshot \
     --disable-full-page-screenshot \
     --chrome-flags="$flags" --quiet
-  python3 - "$HERE/lhr-$i.json" <<'PY'
+  python3 - "$OUT/lhr-$i.json" <<'PY'
 import json, sys
 lhr = json.load(open(sys.argv[1]))
 scores = {k: c["score"] for k, c in lhr["categories"].items()}

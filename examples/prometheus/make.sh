@@ -10,11 +10,13 @@
 # the `[5m]` rate window is shortened to `[30s]` so that the example runs in under a minute, and the
 # buckets are summed `by (le)` so that the three `operation` series make one histogram.
 #
-# Usage: examples/prometheus/make.sh   (APP_PORT, PROM_PORT override the ports 4000 and 9090)
+# Usage: examples/prometheus/make.sh   (APP_PORT, PROM_PORT override the ports 4000 and 9090;
+#        OUT, the folder the three files go to, is this one by default)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 APP_PORT=${APP_PORT:-4000}
 PROM_PORT=${PROM_PORT:-9090}
+OUT=${OUT:-$HERE}
 PROM=http://127.0.0.1:$PROM_PORT
 WORK=$(mktemp -d /tmp/perfgate-prom-example.XXXXXX)
 command -v prometheus >/dev/null || { echo "prometheus not on PATH (apt-get install -y prometheus)" >&2; exit 1; }
@@ -44,8 +46,8 @@ prometheus --version 2>&1 | head -1
 echo "scraping the app for 40 s..."
 sleep 40
 
-query() { curl -sf -G "$PROM/api/v1/query" --data-urlencode "query=$2" > "$HERE/$1"; echo "$1: $(cat "$HERE/$1")"; }
+query() { curl -sf -G "$PROM/api/v1/query" --data-urlencode "query=$2" > "$OUT/$1"; echo "$1: $(cat "$OUT/$1")"; }
 query db-p95.json 'histogram_quantile(0.95, sum by (le) (rate(db_query_duration_ms_bucket[30s])))'
 query cache-hit-ratio.json 'sum(rate(cache_hits_total[30s])) / (sum(rate(cache_hits_total[30s])) + sum(rate(cache_misses_total[30s]))) * 100'
-curl -sf "http://127.0.0.1:$APP_PORT/metrics" > "$HERE/metrics.prom"
-echo "metrics.prom: $(wc -l < "$HERE/metrics.prom") lines"
+curl -sf "http://127.0.0.1:$APP_PORT/metrics" > "$OUT/metrics.prom"
+echo "metrics.prom: $(wc -l < "$OUT/metrics.prom") lines"
