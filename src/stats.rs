@@ -294,8 +294,11 @@ fn prediction_interval(values: &[f64], current: f64, dir: &Direction) -> Test {
     let ys: Vec<f64> = values.iter().map(|&v| tr(v)).collect();
     let (mean, var) = mean_var(&ys);
     let n = ys.len() as f64;
-    if var <= 0.0 || !var.is_finite() {
-        return deterministic(tr(current) - mean);
+    // Equal values are tested as equal, not through their variance: the mean of twelve equal
+    // logarithms can differ from each of them in the last bit, leaving a variance of 1e-32.
+    let constant = values.windows(2).all(|w| w[0] == w[1]);
+    if constant || var <= 0.0 || !var.is_finite() {
+        return deterministic(tr(current) - if constant { tr(values[0]) } else { mean });
     }
     let se = var.sqrt() * (1.0 + 1.0 / n).sqrt();
     let t = (tr(current) - mean) / se;
@@ -709,6 +712,22 @@ mod tests {
     fn t_quantile_matches_scipy() {
         // scipy.stats.t.ppf(0.95, 14) → 1.761310135774891
         close(t_quantile(0.95, 14.0).unwrap(), 1.761_310_135_774_891, 1e-9);
+    }
+
+    #[test]
+    fn equal_history_values_are_deterministic_whatever_their_rounding() {
+        // 135127 twelve times: ln() then the mean leave a last-bit variance; it is still constant.
+        let h = values(&[135_127.0; 12]);
+        let same = compare(&h, &one(135_127.0), true, 0.05, 0.10);
+        assert_eq!(
+            (same.method, same.p_value),
+            (Method::Deterministic, Some(1.0))
+        );
+        let bigger = compare(&h, &one(135_128.0), true, 0.05, 0.10);
+        assert_eq!(
+            (bigger.method, bigger.p_value),
+            (Method::Deterministic, Some(0.0))
+        );
     }
 
     #[test]
