@@ -25,6 +25,9 @@ pub enum Command {
     /// Record or inspect the baseline history the gate compares with.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Post a verdict saved by `check --format json --output FILE` as the pull request's comment
+    /// (the fork-safe two-workflow pattern: run from a `workflow_run` workflow that has the token).
+    Comment(CommentArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,6 +110,70 @@ pub struct CheckArgs {
     /// A minijinja template for the markdown report, instead of the built-in one.
     #[arg(long, value_name = "FILE")]
     pub template: Option<PathBuf>,
+
+    /// Post the markdown verdict as the pull request's comment: `auto` when the run is on a pull
+    /// request and GITHUB_TOKEN is set, `always` (or exit 2 saying why not), `never`.
+    #[arg(long, value_enum, env = "PERFGATE_COMMENT", default_value_t = CommentMode::Auto)]
+    pub comment: CommentMode,
+
+    /// The login that posts the comment; only its comments are ever edited.
+    #[arg(
+        long,
+        env = "PERFGATE_BOT_LOGIN",
+        default_value = "github-actions[bot]",
+        value_name = "LOGIN"
+    )]
+    pub bot_login: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CommentArgs {
+    /// The JSON verdict `check --format json --output FILE` saved.
+    #[arg(long, value_name = "FILE")]
+    pub verdict: PathBuf,
+
+    /// The pull request to comment on [default: the one the verdict recorded, else the
+    /// `workflow_run` event's].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub pr: Option<u64>,
+
+    /// A minijinja template for the comment, instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+
+    /// `always` posts or exits 2 saying why not; `auto` posts when a token and a pull request
+    /// are at hand and otherwise says why it did not.
+    #[arg(long, value_enum, default_value_t = PostMode::Always)]
+    pub comment: PostMode,
+
+    /// The login that posts the comment; only its comments are ever edited.
+    #[arg(
+        long,
+        env = "PERFGATE_BOT_LOGIN",
+        default_value = "github-actions[bot]",
+        value_name = "LOGIN"
+    )]
+    pub bot_login: String,
+}
+
+/// When `check` posts the pull-request comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CommentMode {
+    /// On a pull request with a token at hand; a failure is a warning.
+    Auto,
+    /// Post, or exit 2 saying why it could not.
+    Always,
+    /// Never try.
+    Never,
+}
+
+/// When `comment` posts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PostMode {
+    /// Post, or exit 2 saying why it could not.
+    Always,
+    /// Post when a token and a pull request are at hand; a failure is a warning.
+    Auto,
 }
 
 #[derive(Debug, Args)]

@@ -2,17 +2,19 @@
 //!
 //! The one rule: what users depend on has its own types. [`JsonVerdict`] is the JSON contract and
 //! [`Context`] is the template API; both are built here from the verdict and change only by adding
-//! fields. Templates run with strict undefined, and every report- or budget-controlled text is made
+//! fields. [`parse_verdict`] reads the JSON back (for `perfgate comment`) into a verdict, trusting
+//! none of it: every field is validated, and its text goes through the same escaping. Templates run with strict undefined, and every report- or budget-controlled text is made
 //! inert by the `md` filter before it reaches markdown.
 
 use std::fmt::Write as _;
 
-use anyhow::{Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 use minijinja::{Environment, UndefinedBehavior};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::baseline::BaselineFile;
-use crate::budget::{Budget, Threshold};
+use crate::budget::{units_agree, Budget, Threshold};
+use crate::github::{Annotation, Level};
 use crate::judge::{BaselineVerdict, MetricVerdict, Status, Verdict};
 use crate::model::{median, Op, Unit};
 use crate::stats::{Call, Method};
@@ -44,6 +46,24 @@ pub struct JsonVerdict<'a> {
     pub sources: &'a [SourceInfo],
     /// Runs in the baseline file compared with; 0 without one.
     pub baseline_runs: usize,
+    /// The pull request `check` judged, when it ran on one; null otherwise.
+    pub github: Option<&'a GithubRun>,
+}
+
+/// The pull request a verdict was judged for, recorded in the JSON verdict so that
+/// `perfgate comment` can post it from another workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GithubRun {
+    /// `owner/name`.
+    pub repository: String,
+    /// The event of the run: `pull_request`, `pull_request_target` or `workflow_run`.
+    pub event: String,
+    /// The pull request's number, when the event named one.
+    pub pr_number: Option<u64>,
+    /// The commit judged: the pull request's head.
+    pub head_sha: Option<String>,
+    /// The pull request's base commit.
+    pub base_sha: Option<String>,
 }
 
 /// How many metrics have each status, and how many regressed.
@@ -68,6 +88,8 @@ pub struct JsonMetric<'a> {
     pub target: Option<JsonLimit>,
     pub critical: Option<JsonLimit>,
     pub status: Status,
+    /// The status from the thresholds alone (`status` also counts a regression).
+    pub budget_status: Status,
     /// The comparison with the baseline history; null without one.
     pub baseline: Option<JsonBaseline<'a>>,
     /// Each run's value where the source had several runs.
@@ -105,15 +127,22 @@ pub struct JsonBaseline<'a> {
     pub detectable: Option<f64>,
     /// Samples per build that would show the allowed slack.
     pub runs_needed: Option<usize>,
+    /// The allowed slack (0.10 = 10 %).
+    pub slack: f64,
     /// The history's values, oldest first.
     pub history: &'a [f64],
 }
 
-/// A threshold in the JSON verdict, in the metric's unit.
+/// A threshold in the JSON verdict.
 #[derive(Debug, Serialize)]
 pub struct JsonLimit {
     pub op: Op,
+    /// In `unit`.
     pub value: f64,
+    /// The threshold's canonical unit: the metric's, or `""` for a plain rate limit.
+    pub unit: &'static str,
+    /// The unit as the budget wrote it (`KiB`, `s`, `%`), which decides how sizes are shown.
+    pub written_unit: String,
 }
 
 fn counts(v: &Verdict) -> Counts {
@@ -126,12 +155,14 @@ fn counts(v: &Verdict) -> Counts {
     }
 }
 
-/// The verdict as pretty JSON, newline-terminated.
-pub fn to_json(v: &Verdict, sources: &[SourceInfo]) -> String {
+/// The verdict as pretty JSON, newline-terminated; `github` records the pull request judged.
+pub fn to_json(v: &Verdict, sources: &[SourceInfo], github: Option<&GithubRun>) -> String {
     let limit = |t: &Option<Threshold>| {
         t.as_ref().map(|t| JsonLimit {
             op: t.op,
             value: t.value,
+            unit: t.unit.symbol(),
+            written_unit: t.written_unit.clone(),
         })
     };
     let doc = JsonVerdict {
@@ -150,6 +181,7 @@ pub fn to_json(v: &Verdict, sources: &[SourceInfo]) -> String {
                 target: limit(&m.target),
                 critical: limit(&m.critical),
                 status: m.status,
+                budget_status: m.budget_status,
                 baseline: m.baseline.as_ref().map(|b| JsonBaseline {
                     value: b.value,
                     change: b.change,
@@ -162,6 +194,7 @@ pub fn to_json(v: &Verdict, sources: &[SourceInfo]) -> String {
                     cv: b.cv,
                     detectable: b.detectable,
                     runs_needed: b.runs_needed,
+                    slack: b.slack,
                     history: &b.history,
                 }),
                 samples: if m.runs > 1 { &m.samples } else { &[] },
@@ -171,6 +204,7 @@ pub fn to_json(v: &Verdict, sources: &[SourceInfo]) -> String {
             .collect(),
         sources,
         baseline_runs: v.baseline_runs,
+        github,
     };
     let mut out = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| {
         // Serializing plain structs of numbers and strings cannot fail; keep the output valid JSON anyway.
@@ -181,6 +215,420 @@ pub fn to_json(v: &Verdict, sources: &[SourceInfo]) -> String {
     });
     out.push('\n');
     out
+}
+
+/// The schema name of the JSON verdict.
+pub const VERDICT_SCHEMA: &str = "perfgate/verdict@1";
+
+/// A JSON verdict read back: everything the comment template needs, rebuilt from the structured
+/// fields only (the file may come from an untrusted job, so no text in it is ever posted as markdown).
+#[derive(Debug, Clone)]
+pub struct SavedVerdict {
+    pub verdict: Verdict,
+    pub sources: Vec<SourceInfo>,
+    /// The pull request `check` ran on, when it recorded one.
+    pub github: Option<GithubRun>,
+}
+
+/// The rule of gate names: letters, digits, `-`, `_` and `.` — what a budget accepts, so a name
+/// can neither leave the baseline directory nor close the comment marker.
+pub fn is_gate_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+// The wire shape of `to_json`'s output, read back; written alongside it above.
+#[derive(Deserialize)]
+struct WireSchema {
+    schema: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireVerdict {
+    gate: String,
+    verdict: WireStatus,
+    metrics: Vec<WireMetric>,
+    sources: Vec<WireSource>,
+    baseline_runs: usize,
+    #[serde(default)]
+    github: Option<GithubRun>,
+}
+
+#[derive(Deserialize)]
+struct WireMetric {
+    id: String,
+    label: String,
+    unit: Unit,
+    value: f64,
+    target: Option<WireLimit>,
+    critical: Option<WireLimit>,
+    status: WireStatus,
+    budget_status: WireStatus,
+    baseline: Option<WireBaseline>,
+    #[serde(default)]
+    samples: Vec<f64>,
+    runs: usize,
+    line: usize,
+}
+
+#[derive(Deserialize)]
+struct WireLimit {
+    op: Op,
+    value: f64,
+    unit: Unit,
+    written_unit: String,
+}
+
+#[derive(Deserialize)]
+struct WireBaseline {
+    value: f64,
+    change: Option<f64>,
+    regression: bool,
+    significant: bool,
+    p_value: Option<f64>,
+    runs: usize,
+    method: WireMethod,
+    call: WireCall,
+    cv: Option<f64>,
+    detectable: Option<f64>,
+    runs_needed: Option<usize>,
+    slack: f64,
+    history: Vec<f64>,
+}
+
+#[derive(Deserialize)]
+struct WireSource {
+    name: String,
+    format: String,
+    detail: Option<String>,
+    files: Vec<String>,
+    runs: usize,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum WireStatus {
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl From<WireStatus> for Status {
+    fn from(s: WireStatus) -> Status {
+        match s {
+            WireStatus::Pass => Status::Pass,
+            WireStatus::Warn => Status::Warn,
+            WireStatus::Fail => Status::Fail,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum WireMethod {
+    TooLittleHistory,
+    Deterministic,
+    PredictionInterval,
+    RunMeans,
+    HistogramQuantile,
+}
+
+impl From<WireMethod> for Method {
+    fn from(m: WireMethod) -> Method {
+        match m {
+            WireMethod::TooLittleHistory => Method::TooLittleHistory,
+            WireMethod::Deterministic => Method::Deterministic,
+            WireMethod::PredictionInterval => Method::PredictionInterval,
+            WireMethod::RunMeans => Method::RunMeans,
+            WireMethod::HistogramQuantile => Method::HistogramQuantile,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum WireCall {
+    NoChange,
+    Regression,
+    Inconclusive,
+    ThresholdOnly,
+}
+
+impl From<WireCall> for Call {
+    fn from(c: WireCall) -> Call {
+        match c {
+            WireCall::NoChange => Call::NoChange,
+            WireCall::Regression => Call::Regression,
+            WireCall::Inconclusive => Call::Inconclusive,
+            WireCall::ThresholdOnly => Call::ThresholdOnly,
+        }
+    }
+}
+
+/// A number of the verdict that must be finite.
+fn finite(field: &str, v: f64) -> Result<f64> {
+    if !v.is_finite() {
+        bail!("field `{field}`: {v} is not a finite number");
+    }
+    Ok(v)
+}
+
+fn finite_all(field: &str, vs: &[f64]) -> Result<()> {
+    for (i, v) in vs.iter().enumerate() {
+        finite(&format!("{field}[{i}]"), *v)?;
+    }
+    Ok(())
+}
+
+/// A probability or a fraction that cannot be negative.
+fn fraction(field: &str, v: Option<f64>, max: f64) -> Result<()> {
+    match v {
+        Some(v) if !(v.is_finite() && (0.0..=max).contains(&v)) => {
+            bail!("field `{field}`: {v} is not between 0 and {max}")
+        }
+        _ => Ok(()),
+    }
+}
+
+fn limit(field: &str, metric_unit: Unit, l: Option<WireLimit>) -> Result<Option<Threshold>> {
+    let Some(l) = l else { return Ok(None) };
+    finite(&format!("{field}.value"), l.value)?;
+    if !units_agree(metric_unit, l.unit) {
+        bail!(
+            "field `{field}.unit`: `{}` does not fit the metric's unit `{}`",
+            l.unit.symbol(),
+            metric_unit.symbol()
+        );
+    }
+    match Unit::parse_scaled(&l.written_unit) {
+        Some((u, _)) if u == l.unit => {}
+        _ => bail!(
+            "field `{field}.written_unit`: {:?} is not a way to write `{}`",
+            l.written_unit,
+            l.unit.symbol()
+        ),
+    }
+    Ok(Some(Threshold {
+        op: l.op,
+        value: l.value,
+        unit: l.unit,
+        text: format!("{} {}{}", l.op.symbol(), l.value, l.written_unit),
+        written_unit: l.written_unit,
+    }))
+}
+
+/// A lowercase hex commit id (SHA-1 or SHA-256).
+fn is_commit_sha(s: &str) -> bool {
+    matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn github_run(g: &GithubRun) -> Result<()> {
+    match g.repository.split_once('/') {
+        Some((owner, name)) if is_gate_name(owner) && is_gate_name(name) => {}
+        _ => bail!(
+            "field `github.repository`: {:?} is not `owner/name`",
+            g.repository
+        ),
+    }
+    if !matches!(
+        g.event.as_str(),
+        "pull_request" | "pull_request_target" | "workflow_run"
+    ) {
+        bail!(
+            "field `github.event`: {:?} is not a pull-request event",
+            g.event
+        );
+    }
+    if g.pr_number == Some(0) {
+        bail!("field `github.pr_number`: 0 is not a pull request number");
+    }
+    for (field, sha) in [("head_sha", &g.head_sha), ("base_sha", &g.base_sha)] {
+        if let Some(sha) = sha {
+            if !is_commit_sha(sha) {
+                bail!("field `github.{field}`: {sha:?} is not a commit sha");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads a JSON verdict (`check --format json`) back, validating the schema and every field;
+/// errors name the field. Free text (labels, ids, file names) is kept as data: the templates
+/// escape it like any report's text.
+pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
+    let schema: WireSchema = crate::ingest::from_json(text)?;
+    match schema.schema.as_deref() {
+        Some(VERDICT_SCHEMA) => {}
+        Some(other) => bail!("field `schema`: {other:?} is not {VERDICT_SCHEMA:?}"),
+        None => bail!("field `schema`: missing (expected {VERDICT_SCHEMA:?})"),
+    }
+    let wire: WireVerdict = crate::ingest::from_json(text)?;
+    if !is_gate_name(&wire.gate) {
+        bail!(
+            "field `gate`: {:?} is not a gate name (letters, digits, `-`, `_` or `.`)",
+            wire.gate
+        );
+    }
+    if let Some(g) = &wire.github {
+        github_run(g)?;
+    }
+    let mut metrics = Vec::with_capacity(wire.metrics.len());
+    for (i, m) in wire.metrics.into_iter().enumerate() {
+        let at = format!("metrics[{i}]");
+        finite(&format!("{at}.value"), m.value)?;
+        finite_all(&format!("{at}.samples"), &m.samples)?;
+        if m.line == 0 {
+            bail!("field `{at}.line`: 0 is not a line of the budget");
+        }
+        let baseline = match m.baseline {
+            None => None,
+            Some(b) => {
+                let at = format!("{at}.baseline");
+                finite(&format!("{at}.value"), b.value)?;
+                if let Some(c) = b.change {
+                    finite(&format!("{at}.change"), c)?;
+                }
+                fraction(&format!("{at}.p_value"), b.p_value, 1.0)?;
+                fraction(&format!("{at}.cv"), b.cv, f64::MAX)?;
+                fraction(&format!("{at}.detectable"), b.detectable, f64::MAX)?;
+                fraction(&format!("{at}.slack"), Some(b.slack), f64::MAX)?;
+                finite_all(&format!("{at}.history"), &b.history)?;
+                Some(BaselineVerdict {
+                    value: b.value,
+                    change: b.change,
+                    regression: b.regression,
+                    significant: b.significant,
+                    p_value: b.p_value,
+                    runs: b.runs,
+                    method: b.method.into(),
+                    call: b.call.into(),
+                    cv: b.cv,
+                    detectable: b.detectable,
+                    runs_needed: b.runs_needed,
+                    slack: b.slack,
+                    history: b.history,
+                })
+            }
+        };
+        metrics.push(MetricVerdict {
+            target: limit(&format!("{at}.target"), m.unit, m.target)?,
+            critical: limit(&format!("{at}.critical"), m.unit, m.critical)?,
+            id: m.id,
+            label: m.label,
+            unit: m.unit,
+            value: m.value,
+            samples: m.samples,
+            runs: m.runs,
+            budget_status: m.budget_status.into(),
+            status: m.status.into(),
+            baseline,
+            line: m.line,
+        });
+    }
+    let verdict: Status = wire.verdict.into();
+    let worst = metrics
+        .iter()
+        .map(|m| m.status)
+        .max()
+        .unwrap_or(Status::Pass);
+    if verdict != worst {
+        bail!(
+            "field `verdict`: `{}` is not the worst metric status `{}`",
+            verdict.name(),
+            worst.name()
+        );
+    }
+    let mut sources = Vec::with_capacity(wire.sources.len());
+    for (i, s) in wire.sources.into_iter().enumerate() {
+        // The template prints the format name as it is: only a known name may pass.
+        if crate::ingest::Format::from_name(&s.format).is_none() {
+            bail!(
+                "field `sources[{i}].format`: {:?} is not a format perfgate reads",
+                s.format
+            );
+        }
+        sources.push(SourceInfo {
+            name: s.name,
+            format: s.format,
+            detail: s.detail,
+            files: s.files,
+            runs: s.runs,
+        });
+    }
+    Ok(SavedVerdict {
+        verdict: Verdict {
+            gate: wire.gate,
+            verdict,
+            metrics,
+            baseline_runs: wire.baseline_runs,
+        },
+        sources,
+        github: wire.github,
+    })
+}
+
+/// Workflow-command annotations for the metrics that failed, warned or regressed, the worst first,
+/// each pointing at its rule's line in `budget_file`.
+pub fn annotations(v: &Verdict, budget_file: &str) -> Vec<Annotation> {
+    by_severity(v)
+        .into_iter()
+        .filter(|m| m.status != Status::Pass || kind(m) == "regression")
+        .map(|m| {
+            let now = value_text(m, m.value);
+            // "critical < 300 ms breached (target < 200 ms)"
+            let limits =
+                |(word, first): (&str, &Option<Threshold>),
+                 verb: &str,
+                 (other_word, other): (&str, &Option<Threshold>)| {
+                    let mut s = format!("{word} {} {verb}", limit_text(m, first, "-"));
+                    if other.is_some() {
+                        let _ = write!(s, " ({other_word} {})", limit_text(m, other, "-"));
+                    }
+                    s
+                };
+            let message = match (kind(m), &m.baseline) {
+                ("regression" | "inconclusive", Some(b)) => format!(
+                    "{} is {now}, {} {} from the baseline {} ({})",
+                    plain(&m.label),
+                    if b.regression {
+                        "a regression of"
+                    } else {
+                        "worse by"
+                    },
+                    change_text(b.change).replace("▲ ", "+").replace("▼ ", "-"),
+                    value_text(m, b.value),
+                    if b.regression {
+                        method_text(b)
+                    } else {
+                        format!("{}; the noise cannot tell", method_text(b))
+                    }
+                ),
+                ("fail", _) => format!(
+                    "{} is {now}: {}",
+                    plain(&m.label),
+                    limits(("critical", &m.critical), "breached", ("target", &m.target))
+                ),
+                _ => format!(
+                    "{} is {now}: {}",
+                    plain(&m.label),
+                    limits(("target", &m.target), "missed", ("critical", &m.critical))
+                ),
+            };
+            Annotation {
+                level: if m.status == Status::Fail {
+                    Level::Error
+                } else {
+                    Level::Warning
+                },
+                file: budget_file.to_string(),
+                line: m.line,
+                title: plain(&m.label),
+                message,
+            }
+        })
+        .collect()
 }
 
 /// The template API: what `comment.md.j2` (or a `--template`) sees. Fields may be added, never renamed.
@@ -504,7 +952,7 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
 }
 
 /// The hidden marker of a gate's comment. Gate names are restricted to `[A-Za-z0-9._-]` by the
-/// budget, so a name cannot close the HTML comment.
+/// budget and by [`parse_verdict`] ([`is_gate_name`]), so a name cannot close the HTML comment.
 pub fn marker(gate: &str) -> String {
     format!("<!-- perfgate:gate={gate} -->")
 }

@@ -7,6 +7,22 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
 
+/// Variables of the environment that would change what the binary does.
+const NOT_INHERITED: [&str; 12] = [
+    "PERFGATE_BUDGET",
+    "PERFGATE_COMMENT",
+    "PERFGATE_BOT_LOGIN",
+    "GITHUB_ACTIONS",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_OUTPUT",
+    "GITHUB_TOKEN",
+    "GITHUB_REPOSITORY",
+    "GITHUB_EVENT_NAME",
+    "GITHUB_EVENT_PATH",
+    "GITHUB_API_URL",
+    "GITHUB_SHA",
+];
+
 /// A temp dir holding a budget and reports; commands run inside it, as a CI step does.
 struct Case {
     dir: TempDir,
@@ -29,12 +45,13 @@ impl Case {
     }
 
     fn perfgate(&self, args: &[&str]) -> assert_cmd::assert::Assert {
-        Command::cargo_bin("perfgate")
-            .expect("binary")
-            .current_dir(self.dir.path())
-            .env_remove("PERFGATE_BUDGET")
-            .args(args)
-            .assert()
+        let mut cmd = Command::cargo_bin("perfgate").expect("binary");
+        cmd.current_dir(self.dir.path());
+        // The tests run the gate as a developer does, even when `cargo test` runs in Actions.
+        for var in NOT_INHERITED {
+            cmd.env_remove(var);
+        }
+        cmd.args(args).assert()
     }
 
     fn check(&self, extra: &[&str]) -> assert_cmd::assert::Assert {
@@ -160,13 +177,18 @@ fn json_verdict_follows_the_spec() {
     assert_eq!(m["label"], "API P95");
     assert_eq!(m["unit"], "ms");
     assert_eq!(m["value"], 250.0);
-    assert_eq!(m["target"], serde_json::json!({"op": "<", "value": 200.0}));
+    assert_eq!(
+        m["target"],
+        serde_json::json!({"op": "<", "value": 200.0, "unit": "ms", "written_unit": "ms"})
+    );
     assert_eq!(
         m["critical"],
-        serde_json::json!({"op": "<", "value": 300.0})
+        serde_json::json!({"op": "<", "value": 300.0, "unit": "ms", "written_unit": "ms"})
     );
     assert_eq!(m["status"], "warn");
+    assert_eq!(m["budget_status"], "warn");
     assert!(m["baseline"].is_null());
+    assert!(v["github"].is_null(), "not on a pull request");
     assert_eq!(v["metrics"][1]["value"], 2.5);
     assert_eq!(v["metrics"][1]["unit"], "%");
 }
