@@ -11,6 +11,13 @@ fn run(budget: &Path, format: &str) -> (i32, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let rel = budget.strip_prefix(root).expect("case inside the repo");
     let mut cmd = Command::cargo_bin("perfgate").expect("binary");
+    // The snapshots are what a user's terminal shows: none of GitHub Actions' extras, even when
+    // these tests themselves run in Actions.
+    for (var, _) in std::env::vars() {
+        if var.starts_with("GITHUB_") || var.starts_with("PERFGATE_") {
+            cmd.env_remove(var);
+        }
+    }
     cmd.current_dir(root)
         .args(["check", "--budget"])
         .arg(rel)
