@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::derive::Expr;
 use crate::ingest::{Format, Location, SourceSpec};
-use crate::model::{Op, Quantity, Unit};
+use crate::model::{is_plain_name, Op, Quantity, Unit};
 
 /// A validated budget.
 #[derive(Debug)]
@@ -262,11 +262,7 @@ fn read_gate(value: Option<&toml::Value>, default_name: &str, p: &mut Vec<String
         return gate;
     };
     if let Some(name) = raw.name {
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
+        if !is_plain_name(&name) {
             p.push(format!(
                 "`gate.name`: `{name}` must be letters, digits, `-`, `_` or `.` (it names the baseline file)"
             ));

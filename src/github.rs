@@ -19,6 +19,8 @@ use anyhow::{bail, Context as _};
 use octocrab::Octocrab;
 use serde::Deserialize;
 
+use crate::model::is_plain_name;
+
 /// GitHub's maximum comment body, in characters ("Body is too long (maximum is 65536 characters)").
 pub const COMMENT_LIMIT: usize = 65_536;
 
@@ -225,15 +227,6 @@ impl Context {
     pub fn has_token(&self) -> bool {
         self.token.is_some()
     }
-}
-
-/// Letters, digits, `.`, `-` and `_`: what GitHub allows in owner and repository names (anything
-/// else would change the request path) and what a budget allows in a gate name (anything else
-/// could close the marker's HTML comment).
-fn is_plain_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
 /// How [`upsert_comment`] posts.

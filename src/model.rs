@@ -179,6 +179,16 @@ impl Quantity {
     }
 }
 
+/// Letters, digits, `.`, `-` and `_` only, at least one: the rule for gate names (they name the
+/// baseline file and the comment marker, so they can neither leave a directory nor close an HTML
+/// comment) and what GitHub allows in owner and repository names (anything else would change a
+/// request path).
+pub fn is_plain_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+}
+
 /// Median of a non-empty slice (mean of the two middle values for an even count).
 pub fn median(values: &[f64]) -> Option<f64> {
     if values.is_empty() {

@@ -16,7 +16,7 @@ use crate::baseline::BaselineFile;
 use crate::budget::{units_agree, Budget, Threshold};
 use crate::github::{Annotation, Level};
 use crate::judge::{BaselineVerdict, MetricVerdict, Status, Verdict};
-use crate::model::{median, Op, Unit};
+use crate::model::{is_plain_name, median, Op, Unit};
 use crate::stats::{Call, Method};
 
 /// The default comment template, embedded so the binary needs no files at run time.
@@ -230,15 +230,6 @@ pub struct SavedVerdict {
     pub github: Option<GithubRun>,
 }
 
-/// The rule of gate names: letters, digits, `-`, `_` and `.` — what a budget accepts, so a name
-/// can neither leave the baseline directory nor close the comment marker.
-pub fn is_gate_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
 // The wire shape of `to_json`'s output, read back; written alongside it above.
 #[derive(Deserialize)]
 struct WireSchema {
@@ -426,7 +417,7 @@ fn is_commit_sha(s: &str) -> bool {
 
 fn github_run(g: &GithubRun) -> Result<()> {
     match g.repository.split_once('/') {
-        Some((owner, name)) if is_gate_name(owner) && is_gate_name(name) => {}
+        Some((owner, name)) if is_plain_name(owner) && is_plain_name(name) => {}
         _ => bail!(
             "field `github.repository`: {:?} is not `owner/name`",
             g.repository
@@ -465,7 +456,7 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
         None => bail!("field `schema`: missing (expected {VERDICT_SCHEMA:?})"),
     }
     let wire: WireVerdict = crate::ingest::from_json(text)?;
-    if !is_gate_name(&wire.gate) {
+    if !is_plain_name(&wire.gate) {
         bail!(
             "field `gate`: {:?} is not a gate name (letters, digits, `-`, `_` or `.`)",
             wire.gate
@@ -952,7 +943,7 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
 }
 
 /// The hidden marker of a gate's comment. Gate names are restricted to `[A-Za-z0-9._-]` by the
-/// budget and by [`parse_verdict`] ([`is_gate_name`]), so a name cannot close the HTML comment.
+/// budget and by [`parse_verdict`] ([`is_plain_name`]), so a name cannot close the HTML comment.
 pub fn marker(gate: &str) -> String {
     format!("<!-- perfgate:gate={gate} -->")
 }
