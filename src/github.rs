@@ -238,6 +238,10 @@ pub struct CommentOptions {
     /// The pull request to post on, instead of the context's (`perfgate comment --pr`, or the number a
     /// saved verdict recorded).
     pub pr_number: Option<u64>,
+    /// When set, the pull request's head commit must be this one, or nothing is posted. A number
+    /// taken from an untrusted saved verdict is checked this way against the trusted event's
+    /// head sha, so a tampered verdict cannot send its comment to another pull request.
+    pub expect_head_sha: Option<String>,
     /// The retry budget, counted from the start of the call: no retry is made whose wait (backoff
     /// or `Retry-After`) would end later than this. Each request also has its own timeouts
     /// (10 s to connect, 30 s per read or write).
@@ -249,6 +253,7 @@ impl Default for CommentOptions {
         CommentOptions {
             bot_login: DEFAULT_BOT_LOGIN.to_owned(),
             pr_number: None,
+            expect_head_sha: None,
             max_total: Duration::from_secs(60),
         }
     }
@@ -326,6 +331,16 @@ pub enum CommentError {
     /// A successful answer perfgate could not understand.
     #[error("GitHub's answer to {action} was not what its API documents: {message}")]
     Decode { action: String, message: String },
+    /// The pull request's head is not the commit the trusted event names.
+    #[error(
+        "pull request #{pr} is at commit {actual}, not {expected} as this run's event says; \
+         not commenting (a verdict naming another pull request than it was judged for?)"
+    )]
+    HeadMismatch {
+        pr: u64,
+        expected: String,
+        actual: String,
+    },
 }
 
 /// Finds this gate's comment by its hidden marker `<!-- perfgate:gate=<gate> -->` among ALL the PR's
@@ -372,6 +387,9 @@ pub fn upsert_comment(
         })?;
     let result = runtime.block_on(async {
         let api = Api::new(ctx, token, opts)?;
+        if let Some(expected) = &opts.expect_head_sha {
+            api.check_head(pr, expected).await?;
+        }
         api.upsert(pr, &marker, &body).await
     });
     result.map_err(|e| scrub_error(e, &token.0))
@@ -398,6 +416,17 @@ struct GitHubComment {
 #[derive(Deserialize)]
 struct GitHubUser {
     login: String,
+}
+
+/// A pull request as GitHub returns it: only its head commit is read.
+#[derive(Deserialize)]
+struct GitHubPull {
+    head: GitHubHead,
+}
+
+#[derive(Deserialize)]
+struct GitHubHead {
+    sha: String,
 }
 
 /// A created or updated comment: only its id is read.
@@ -509,6 +538,28 @@ impl<'a> Api<'a> {
                     self.pause(after, attempt, error).await?;
                 }
             }
+        }
+    }
+
+    /// Fails unless the pull request's head commit is `expected`.
+    async fn check_head(&self, pr: u64, expected: &str) -> Result<(), CommentError> {
+        let action = format!("reading pull request #{pr}");
+        let reply = self
+            .read(&format!("{}/pulls/{pr}", self.repo_path), &action)
+            .await?;
+        let pull: GitHubPull =
+            serde_json::from_str(&reply.body).map_err(|e| CommentError::Decode {
+                action,
+                message: e.to_string(),
+            })?;
+        if pull.head.sha.eq_ignore_ascii_case(expected) {
+            Ok(())
+        } else {
+            Err(CommentError::HeadMismatch {
+                pr,
+                expected: expected.to_owned(),
+                actual: pull.head.sha,
+            })
         }
     }
 
@@ -857,6 +908,15 @@ fn scrub_error(error: CommentError, token: &str) -> CommentError {
         CommentError::Decode { action, message } => CommentError::Decode {
             action: s(action),
             message: s(message),
+        },
+        CommentError::HeadMismatch {
+            pr,
+            expected,
+            actual,
+        } => CommentError::HeadMismatch {
+            pr,
+            expected: s(expected),
+            actual: s(actual),
         },
         other @ (CommentError::NoToken
         | CommentError::NoPullRequest { .. }

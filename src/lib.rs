@@ -324,9 +324,16 @@ fn comment(args: CommentArgs) -> Result<ExitCode> {
         eprintln!("note: not commenting on the pull request: {why}");
         return Ok(ExitCode::SUCCESS);
     }
+    // Without `--pr` the number may come from the untrusted file: on a workflow_run, GitHub's own
+    // head sha must then be the pull request's head, or the comment would go to another one.
+    let expect_head_sha = match (&args.pr, ctx.event_name.as_str()) {
+        (None, "workflow_run") => ctx.head_sha.clone(),
+        _ => None,
+    };
     let opts = github::CommentOptions {
         bot_login: args.bot_login.clone(),
         pr_number: pr,
+        expect_head_sha,
         ..github::CommentOptions::default()
     };
     match github::upsert_comment(&ctx, &saved.verdict.gate, &body, &opts) {

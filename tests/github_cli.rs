@@ -212,6 +212,18 @@ fn respond(
             .expect("a `body` string")
             .to_owned()
     };
+    // Pull request #PR is at HEAD; every other one at another commit.
+    if let Some(n) = path
+        .strip_prefix(&format!("/repos/{REPOSITORY}/pulls/"))
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        let sha = if n == PR {
+            HEAD.to_string()
+        } else {
+            "f".repeat(40)
+        };
+        return (200, json!({"number": n, "head": {"sha": sha}}).to_string());
+    }
     if method == "GET" && path == list {
         let all: Vec<Value> = s.comments.iter().map(comment_json).collect();
         return (200, Value::Array(all).to_string());
@@ -987,4 +999,34 @@ fn comment_without_a_pull_request_says_why() {
     let with_pr = c.run(&["comment", "--verdict", "verdict.json", "--pr", "12"]);
     assert_eq!(with_pr.code, 0, "{}", with_pr.stderr);
     assert_eq!(fake.comments().len(), 1);
+}
+
+#[test]
+fn a_verdict_naming_another_pull_request_is_not_posted_there() {
+    let fake = Fake::start();
+    let c = Case::new(350.0)
+        .on_pull_request(&fake)
+        .without("GITHUB_TOKEN");
+    let mut v = saved_verdict(&c);
+    v["github"]["pr_number"] = json!(PR + 1);
+    c.file("verdict.json", &v.to_string());
+    let poster = c.on_workflow_run(&fake, HEAD);
+    let run = poster.run(&[
+        "comment",
+        "--verdict",
+        "verdict.json",
+        "--comment",
+        "always",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("pull request #{} is at commit", PR + 1)),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        fake.comments().is_empty(),
+        "nothing posted on the other pull request"
+    );
 }
