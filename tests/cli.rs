@@ -756,3 +756,24 @@ fn baseline_show_summarises_the_history() {
         serde_json::json!([100.5, 97.5, 102.5, 99.5, 100.0])
     );
 }
+
+#[test]
+fn gzip_reports_are_read_transparently() {
+    use std::io::Write as _;
+    let c = case(150.0, 5.0);
+    let plain = fs::read(c.dir.path().join("api.json")).expect("read");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&plain).expect("gzip");
+    fs::write(c.dir.path().join("api.json.gz"), gz.finish().expect("gzip")).expect("write");
+    c.check(&["--input", "api=api.json.gz"])
+        .code(0)
+        .stdout(predicate::str::contains("PASS (2 passed)"));
+    let mut cut = fs::read(c.dir.path().join("api.json.gz")).expect("read");
+    cut.truncate(cut.len() / 2);
+    fs::write(c.dir.path().join("cut.json.gz"), cut).expect("write");
+    c.check(&["--input", "api=cut.json.gz"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cut.json.gz: cannot read (a truncated gzip file?)",
+        ));
+}

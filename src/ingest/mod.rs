@@ -17,6 +17,7 @@ mod webpack;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -338,19 +339,28 @@ fn parse(format: Format, path: &Path, text: &str) -> Result<Parsed> {
     }
 }
 
-/// Reads a whole file as UTF-8 text, with errors that name it.
+/// Reads a whole file as UTF-8 text, gunzipped when it is gzip (whatever its name), with errors
+/// that name it.
 fn read_text(path: &Path) -> Result<String> {
+    let too_large = |what: &str| {
+        anyhow::anyhow!(
+            "{}: {what} is larger than the {MAX_FILE_BYTES} bytes perfgate reads from a report",
+            path.display()
+        )
+    };
     let meta =
         std::fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
     if meta.len() > MAX_FILE_BYTES {
-        bail!(
-            "{}: {} bytes is larger than the {} bytes perfgate reads from a report",
-            path.display(),
-            meta.len(),
-            MAX_FILE_BYTES
-        );
+        return Err(too_large(&format!("{} bytes", meta.len())));
     }
-    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let mut bytes = Vec::new();
+    open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("{}: cannot read (a truncated gzip file?)", path.display()))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large("the decompressed file"));
+    }
     String::from_utf8(bytes).map_err(|e| {
         anyhow::anyhow!(
             "{}: not UTF-8 text (invalid byte at offset {}); is this a report file?",
@@ -358,6 +368,25 @@ fn read_text(path: &Path) -> Result<String> {
             e.utf8_error().valid_up_to()
         )
     })
+}
+
+/// Opens a file for reading, gunzipping it on the fly when it starts with gzip's magic bytes
+/// (`1f 8b`, RFC 1952): CI jobs often keep their reports compressed.
+pub(crate) fn open(path: &Path) -> Result<Box<dyn BufRead>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let magic = reader
+        .fill_buf()
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::bufread::MultiGzDecoder::new(reader),
+        )))
+    } else {
+        Ok(Box::new(reader))
+    }
 }
 
 /// Tells a report's format from its content (never from its name), first match wins.
