@@ -41,7 +41,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 9] = [
+    pub const ALL: &[Format] = &[
         Format::Artillery,
         Format::Lighthouse,
         Format::Webpack,
@@ -70,12 +70,16 @@ impl Format {
 
     /// Looks a format up by name; `None` for unknown names (the caller lists [`Format::ALL`]).
     pub fn from_name(name: &str) -> Option<Format> {
-        Format::ALL.into_iter().find(|f| f.name() == name)
+        Format::ALL.iter().copied().find(|f| f.name() == name)
     }
 
     /// The names of all formats, for messages.
     pub fn names() -> String {
-        Format::ALL.map(Format::name).join(", ")
+        Format::ALL
+            .iter()
+            .map(|f| f.name())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
