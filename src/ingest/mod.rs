@@ -8,6 +8,7 @@ mod artillery;
 mod bundle;
 mod dir;
 mod esbuild;
+mod hyperfine;
 mod json;
 mod lighthouse;
 mod prometheus;
@@ -38,6 +39,7 @@ pub enum Format {
     Dir,
     Prometheus,
     Json,
+    Hyperfine,
 }
 
 impl Format {
@@ -51,6 +53,7 @@ impl Format {
         Format::Dir,
         Format::Prometheus,
         Format::Json,
+        Format::Hyperfine,
     ];
 
     /// The name used in budgets, `--format` and output.
@@ -65,6 +68,7 @@ impl Format {
             Format::Dir => "dir",
             Format::Prometheus => "prometheus",
             Format::Json => "json",
+            Format::Hyperfine => "hyperfine",
         }
     }
 
@@ -340,6 +344,7 @@ fn parse(format: Format, path: &Path, text: &str) -> Result<Parsed> {
         Format::Dir => dir::load(path),
         Format::Prometheus => prometheus::parse(text),
         Format::Json => json::parse(text),
+        Format::Hyperfine => hyperfine::parse(text),
     }
 }
 
@@ -461,7 +466,7 @@ fn sniff_value(v: &Value) -> Result<Format, DetectError> {
                 .and_then(|r| r.get(0))
                 .is_some_and(|r| r.get("command").is_some())
             {
-                return Err(DetectError::Unsupported("a hyperfine export"));
+                return Ok(Format::Hyperfine);
             }
             if (has("inputs") && has("outputs"))
                 || v.get("metafile").and_then(|m| m.get("outputs")).is_some()
@@ -553,6 +558,9 @@ fn sniff_prefix(text: &str) -> Result<Format, DetectError> {
     }
     if contains("assetsByChunkName") || (contains("assets") && contains("chunks")) {
         return Ok(Format::Webpack);
+    }
+    if contains("results") && contains("command") && contains("exit_codes") {
+        return Ok(Format::Hyperfine);
     }
     Err(unknown())
 }

@@ -1,0 +1,287 @@
+//! hyperfine `--export-json` output: the wall-clock statistics of each benchmarked command.
+//!
+//! The one rule: hyperfine writes every time in seconds (whatever `--time-unit` says, which only
+//! changes its markdown/CSV exports); they are stored in ms, and a run's `times[]` are its samples.
+//!
+//! Metrics per result, named by its `command` (the `-n` name when one was given):
+//! `<command>.mean`, `.median`, `.min`, `.max`, `.stddev`, `.user`, `.system` (ms; `.stddev` is
+//! absent after a single run, where hyperfine writes `null`) and `.runs` (a count). A parameter scan
+//! whose template does not change the command text (`-L size small,large 'sleep 0.01'`), or two
+//! commands given the same `-n` name, writes one command string several times: those results are
+//! named `<command> {size=small}` (every parameter, `name=value`, comma-separated, sorted by name).
+//! Results that still share a name are an error, never a silent overwrite.
+//!
+//! Each run of the benchmark is one period (see [`Parsed::periods`]) holding `<command>.mean` = that
+//! run's time, so a single report carries the times as the samples of `.mean` (the baseline
+//! statistics compare the mean of the samples, which is exactly hyperfine's mean).
+//!
+//! Non-zero exit codes only reach an export under `-i` (`--ignore-failure`: without it hyperfine
+//! aborts and writes nothing), where the user has said a failing exit is expected (`grep` finding
+//! nothing, a linter's findings). The timings are kept and the detail line says which commands
+//! failed in how many runs, so the failure is shown, not hidden, and not turned into an error.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Result};
+use serde::Deserialize;
+
+use super::{from_json, non_negative_scaled, Parsed};
+use crate::model::{Measurement, Metrics, Unit};
+
+/// The export as hyperfine 1.15.0 writes it (`src/export/json.rs`).
+#[derive(Debug, Deserialize)]
+struct Export {
+    results: Vec<BenchResult>,
+}
+
+/// One command's result; every duration in seconds.
+#[derive(Debug, Deserialize)]
+struct BenchResult {
+    command: String,
+    mean: Option<f64>,
+    /// `null` when there was a single run.
+    stddev: Option<f64>,
+    median: Option<f64>,
+    user: Option<f64>,
+    system: Option<f64>,
+    min: Option<f64>,
+    max: Option<f64>,
+    /// Absent in old versions; one entry per run.
+    times: Option<Vec<f64>>,
+    /// One entry per run; `null` when the command was killed by a signal.
+    #[serde(default)]
+    exit_codes: Vec<Option<i32>>,
+    /// Only with `-P`/`-L` scans; values are strings.
+    parameters: Option<BTreeMap<String, String>>,
+}
+
+/// Reads a hyperfine `--export-json` file.
+pub(crate) fn parse(text: &str) -> Result<Parsed> {
+    let export: Export = from_json(text)?;
+    if export.results.is_empty() {
+        bail!("field `results`: empty, so there is no benchmark to read");
+    }
+    let names = names(&export.results)?;
+    let mut metrics = Metrics::new();
+    let mut periods: Vec<Metrics> = Vec::new();
+    let mut failures = Vec::new();
+    for (i, (result, name)) in export.results.iter().zip(&names).enumerate() {
+        let stats = [
+            ("mean", result.mean),
+            ("median", result.median),
+            ("min", result.min),
+            ("max", result.max),
+            ("stddev", result.stddev),
+            ("user", result.user),
+            ("system", result.system),
+        ];
+        for (stat, seconds) in stats {
+            if let Some(s) = seconds {
+                let ms = non_negative_scaled(&format!("results[{i}].{stat}"), s, 1000.0)?;
+                metrics.insert(format!("{name}.{stat}"), Measurement::ms(ms));
+            }
+        }
+        let runs = match &result.times {
+            Some(times) => {
+                if !result.exit_codes.is_empty() && result.exit_codes.len() != times.len() {
+                    bail!(
+                        "field `results[{i}].times`: {} times but {} exit codes; one of each per run",
+                        times.len(),
+                        result.exit_codes.len()
+                    );
+                }
+                for (j, &t) in times.iter().enumerate() {
+                    let ms = non_negative_scaled(&format!("results[{i}].times[{j}]"), t, 1000.0)?;
+                    if periods.len() <= j {
+                        periods.push(Metrics::new());
+                    }
+                    periods[j].insert(format!("{name}.mean"), Measurement::ms(ms));
+                }
+                times.len()
+            }
+            None => result.exit_codes.len(),
+        };
+        if runs == 0 {
+            bail!("field `results[{i}].times`: command `{name}` has no runs");
+        }
+        metrics.insert(
+            format!("{name}.runs"),
+            Measurement::new(runs as f64, Unit::None),
+        );
+        let failed = result.exit_codes.iter().filter(|c| **c != Some(0)).count();
+        if failed > 0 {
+            failures.push(format!(
+                "`{name}` failed (non-zero exit or signal) in {failed} of {} runs",
+                result.exit_codes.len()
+            ));
+        }
+    }
+    let mut detail = "hyperfine".to_string();
+    if !failures.is_empty() {
+        detail.push_str("; ");
+        detail.push_str(&failures.join("; "));
+    }
+    Ok(Parsed {
+        detail: Some(detail),
+        metrics,
+        periods,
+    })
+}
+
+/// Each result's metric prefix: its command, plus its parameters where the command repeats.
+fn names(results: &[BenchResult]) -> Result<Vec<String>> {
+    let mut uses: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in results {
+        *uses.entry(r.command.as_str()).or_default() += 1;
+    }
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut names = Vec::with_capacity(results.len());
+    for (i, r) in results.iter().enumerate() {
+        let name = match &r.parameters {
+            Some(params) if uses[r.command.as_str()] > 1 && !params.is_empty() => {
+                let list: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("{} {{{}}}", r.command, list.join(","))
+            }
+            _ => r.command.clone(),
+        };
+        if let Some(first) = seen.insert(name.clone(), i) {
+            bail!(
+                "field `results[{i}].command`: results[{first}] and results[{i}] are both `{name}`; \
+                 give each command its own name with `-n`"
+            );
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(name: &str) -> Result<Parsed> {
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/hyperfine")
+            .join(name);
+        parse(&std::fs::read_to_string(path).expect("fixture"))
+    }
+
+    fn ms(p: &Parsed, name: &str) -> f64 {
+        let m = p
+            .metrics
+            .get(name)
+            .unwrap_or_else(|| panic!("no metric {name}"));
+        assert_eq!(m.unit, Unit::Ms, "{name}");
+        m.value
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn two_commands_in_ms_with_times_as_periods() {
+        let p = read("two-commands.json").expect("parses");
+        assert_eq!(p.detail.as_deref(), Some("hyperfine"));
+        assert!(close(ms(&p, "sleep 0.01.mean"), 11.739_802_500_000_002));
+        assert!(close(ms(&p, "sleep 0.01.median"), 11.709_938_500_000_001));
+        assert!(close(ms(&p, "sleep 0.01.min"), 11.652_257_5));
+        assert!(close(ms(&p, "sleep 0.01.max"), 11.876_690_500_000_002));
+        assert!(close(ms(&p, "sleep 0.01.stddev"), 0.095_665_385_675_802_78));
+        assert!(close(ms(&p, "sleep 0.02.user"), 1.061_74));
+        assert!(close(ms(&p, "sleep 0.02.system"), 0.710_76));
+        assert_eq!(p.metrics["sleep 0.02.runs"], Measurement::count(5.0));
+        assert_eq!(p.metrics.len(), 16);
+        assert_eq!(p.periods.len(), 5);
+        assert!(close(p.periods[1]["sleep 0.02.mean"].value, 22.069_371_5));
+        assert!(close(
+            p.periods[4]["sleep 0.01.mean"].value,
+            11.876_690_500_000_002
+        ));
+        assert_eq!(p.periods[0].len(), 2);
+    }
+
+    #[test]
+    fn a_scan_that_repeats_the_command_names_it_with_its_parameters() {
+        let p = read("parameter-scan.json").expect("parses");
+        assert!(close(
+            ms(&p, "sleep 0.01 {size=small}.mean"),
+            11.635_544_566_666_668
+        ));
+        assert!(close(
+            ms(&p, "sleep 0.01 {size=large}.mean"),
+            11.660_574_233_333_333
+        ));
+        assert!(!p.metrics.contains_key("sleep 0.01.mean"));
+        // Distinct commands keep their plain names even in a scan.
+        let text = r#"{"results":[{"command":"sleep 0.010","mean":0.01,"times":[0.01,0.01],"exit_codes":[0,0],"parameters":{"ms":"10"}}]}"#;
+        assert!(parse(text)
+            .expect("parses")
+            .metrics
+            .contains_key("sleep 0.010.mean"));
+    }
+
+    #[test]
+    fn a_single_run_has_no_stddev() {
+        let p = read("single-run.json").expect("parses");
+        assert!(close(ms(&p, "sleep 0.05.mean"), 51.667_739_76));
+        assert!(!p.metrics.contains_key("sleep 0.05.stddev"));
+        assert_eq!(p.metrics["sleep 0.05.runs"], Measurement::count(1.0));
+        assert_eq!(p.periods.len(), 1);
+    }
+
+    #[test]
+    fn failing_runs_keep_their_timings_and_are_named_in_the_detail() {
+        let p = read("failing-ignored.json").expect("parses");
+        assert_eq!(
+            p.detail.as_deref(),
+            Some("hyperfine; `sh -c \"exit 3\"` failed (non-zero exit or signal) in 3 of 3 runs")
+        );
+        assert!(close(
+            ms(&p, "sh -c \"exit 3\".mean"),
+            0.938_210_333_333_333_4
+        ));
+        assert_eq!(p.metrics["true.runs"], Measurement::count(3.0));
+    }
+
+    #[test]
+    fn bad_input_names_the_field() {
+        let text = std::fs::read_to_string(
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/hyperfine/two-commands.json"),
+        )
+        .expect("fixture");
+        let e = |t: &str| format!("{:#}", parse(t).expect_err("bad"));
+        assert!(e(&text[..text.len() / 2]).contains("EOF while parsing"));
+        assert!(e(r#"{"results":[]}"#).contains("`results`: empty"));
+        let wrong = e(r#"{"results":[{"command":"a","mean":"1.2"}]}"#);
+        assert!(wrong.contains("`results[0].mean`"), "{wrong}");
+        let negative = e(r#"{"results":[{"command":"a","mean":-1,"times":[1]}]}"#);
+        assert!(
+            negative.contains("`results[0].mean`: -1 is negative"),
+            "{negative}"
+        );
+        let time = e(r#"{"results":[{"command":"a","mean":1,"times":[1,-0.5]}]}"#);
+        assert!(time.contains("`results[0].times[1]`"), "{time}");
+        // Python's json module writes NaN literally; JSON has no NaN.
+        let nan = e(r#"{"results":[{"command":"a","mean":NaN}]}"#);
+        assert!(
+            nan.contains("invalid") || nan.contains("results[0].mean"),
+            "{nan}"
+        );
+        let huge = e(r#"{"results":[{"command":"a","mean":1e306,"times":[1]}]}"#);
+        assert!(huge.contains("too large"), "{huge}");
+        let mismatch =
+            e(r#"{"results":[{"command":"a","mean":1,"times":[1,1],"exit_codes":[0]}]}"#);
+        assert!(mismatch.contains("2 times but 1 exit codes"), "{mismatch}");
+        let twice = e(
+            r#"{"results":[{"command":"a","mean":1,"times":[1]},{"command":"a","mean":2,"times":[2]}]}"#,
+        );
+        assert!(
+            twice.contains("results[0] and results[1] are both `a`"),
+            "{twice}"
+        );
+        let none = e(r#"{"results":[{"command":"a","mean":1,"times":[],"exit_codes":[]}]}"#);
+        assert!(none.contains("has no runs"), "{none}");
+    }
+}
