@@ -5,6 +5,7 @@
 //! files, expands globs and merges several runs of one source. It knows nothing of budgets.
 
 mod artillery;
+mod autocannon;
 mod bundle;
 mod dir;
 mod esbuild;
@@ -40,6 +41,7 @@ pub enum Format {
     Prometheus,
     Json,
     Hyperfine,
+    Autocannon,
 }
 
 impl Format {
@@ -54,6 +56,7 @@ impl Format {
         Format::Prometheus,
         Format::Json,
         Format::Hyperfine,
+        Format::Autocannon,
     ];
 
     /// The name used in budgets, `--format` and output.
@@ -69,6 +72,7 @@ impl Format {
             Format::Prometheus => "prometheus",
             Format::Json => "json",
             Format::Hyperfine => "hyperfine",
+            Format::Autocannon => "autocannon",
         }
     }
 
@@ -345,6 +349,7 @@ fn parse(format: Format, path: &Path, text: &str) -> Result<Parsed> {
         Format::Prometheus => prometheus::parse(text),
         Format::Json => json::parse(text),
         Format::Hyperfine => hyperfine::parse(text),
+        Format::Autocannon => autocannon::parse(text),
     }
 }
 
@@ -487,8 +492,10 @@ fn sniff_value(v: &Value) -> Result<Format, DetectError> {
             {
                 return Err(DetectError::Unsupported("Gatling statistics"));
             }
-            if v.get("latency").and_then(|l| l.get("p97_5")).is_some() {
-                return Err(DetectError::Unsupported("an autocannon report"));
+            if v.get("latency").and_then(|l| l.get("p97_5")).is_some()
+                || (has("requests") && has("throughput") && has("non2xx"))
+            {
+                return Ok(Format::Autocannon);
             }
             if !o.is_empty()
                 && o.values()
@@ -561,6 +568,9 @@ fn sniff_prefix(text: &str) -> Result<Format, DetectError> {
     }
     if contains("results") && contains("command") && contains("exit_codes") {
         return Ok(Format::Hyperfine);
+    }
+    if contains("non2xx") && contains("latency") {
+        return Ok(Format::Autocannon);
     }
     Err(unknown())
 }
