@@ -11,9 +11,11 @@ mod dir;
 mod esbuild;
 mod hyperfine;
 mod json;
+mod k6;
 mod lighthouse;
 mod prometheus;
 mod size_limit;
+mod stream;
 mod vite;
 mod webpack;
 
@@ -40,6 +42,7 @@ pub enum Format {
     Dir,
     Prometheus,
     Json,
+    K6,
     Hyperfine,
     Autocannon,
 }
@@ -55,6 +58,7 @@ impl Format {
         Format::Dir,
         Format::Prometheus,
         Format::Json,
+        Format::K6,
         Format::Hyperfine,
         Format::Autocannon,
     ];
@@ -71,6 +75,7 @@ impl Format {
             Format::Dir => "dir",
             Format::Prometheus => "prometheus",
             Format::Json => "json",
+            Format::K6 => "k6",
             Format::Hyperfine => "hyperfine",
             Format::Autocannon => "autocannon",
         }
@@ -298,6 +303,8 @@ pub fn load_file(path: &Path, declared: Option<Format>) -> Result<Report> {
                 path.display()
             ),
         }
+    } else if let Some((format, parsed)) = load_stream(path, declared)? {
+        (format, parsed)
     } else {
         let text = read_text(path)?;
         let detected = sniff(&text);
@@ -337,6 +344,24 @@ pub fn load_file(path: &Path, declared: Option<Format>) -> Result<Report> {
     })
 }
 
+/// Reads a file as a stream (line by line, never whole) when its first bytes show a streamed
+/// format, or it is declared as one that has no whole-file shape; `None` sends it down the
+/// whole-file path (k6's JSON summaries, every other format).
+fn load_stream(path: &Path, declared: Option<Format>) -> Result<Option<(Format, Result<Parsed>)>> {
+    let (head, mut reader) =
+        stream::split_head(open(path)?).with_context(|| path.display().to_string())?;
+    let format = match (declared, stream::sniff_stream(&head)) {
+        (Some(d), Some(found)) if d != found => bail!(
+            "{}: declared as {d}, but the content is {found} output",
+            path.display()
+        ),
+        (_, Some(found)) => found,
+        (Some(d), None) if stream::streams(d) && d != Format::K6 => d,
+        _ => return Ok(None),
+    };
+    Ok(Some((format, stream::parse_stream(format, &mut reader))))
+}
+
 fn parse(format: Format, path: &Path, text: &str) -> Result<Parsed> {
     match format {
         Format::Artillery => artillery::parse(text),
@@ -348,6 +373,7 @@ fn parse(format: Format, path: &Path, text: &str) -> Result<Parsed> {
         Format::Dir => dir::load(path),
         Format::Prometheus => prometheus::parse(text),
         Format::Json => json::parse(text),
+        Format::K6 => k6::parse(text),
         Format::Hyperfine => hyperfine::parse(text),
         Format::Autocannon => autocannon::parse(text),
     }
@@ -464,8 +490,8 @@ fn sniff_value(v: &Value) -> Result<Format, DetectError> {
             if has("status") && has("error") && has("errorType") {
                 return Ok(Format::Prometheus);
             }
-            if has("metrics") && has("root_group") {
-                return Err(DetectError::Unsupported("a k6 summary"));
+            if k6::is_summary(v) {
+                return Ok(Format::K6);
             }
             if v.get("results")
                 .and_then(|r| r.get(0))

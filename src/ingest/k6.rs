@@ -1,0 +1,870 @@
+//! k6 (wire shapes of k6 v1.1.0, internal/js/summary-wrapper.js and output/json): the two JSON
+//! end-of-test summaries (`--summary-export`, the handleSummary `data` object) read whole, and the
+//! `--out json` NDJSON stream read line by line into histograms.
+//!
+//! The one rule: names are k6's own — `<metric>.<stat>`, and a sub-metric in the syntax k6 users
+//! write in thresholds, `http_req_duration{status:200}.p95` — and a metric k6 has no sample of is
+//! absent, never 0.
+//!
+//! Statistics per k6 metric type: trend → `.p50 .p90 .p95 .p99 .avg .min .max` (ms for time
+//! metrics, bytes for data ones, unitless otherwise) and `.count`; counter → `.count` and `.rate`
+//! (/s); rate → `.rate` (% 0–100); gauge → `.value` (the last one). Percentiles from the stream
+//! come from an HDR histogram (within 0.1 %, nearest rank), k6's own from its sorted samples
+//! (linear interpolation): on small runs the two differ by up to the gap between neighbouring
+//! samples. A counter's rate from the stream is over the span of its samples' timestamps; k6's
+//! summary divides by the whole test run, setup and graceful stop included.
+//!
+//! Sub-metrics from the stream: one series per value of the tags k6 users filter on in thresholds
+//! (`status`, `name`, `expected_response`, `method`, `scenario`, `group`), named
+//! `metric{tag:value}`; at most [`MAX_SUB_SERIES`] of them per file (k6's default `name` is the
+//! full URL, so cardinality is the user's), further values are counted in the detail, not broken
+//! out. Samples of `setup()`/`teardown()` (group `::setup`/`::teardown`) are left out: they are
+//! not the load under test.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::BufRead;
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::stream::Distribution;
+use super::{from_json, non_negative, Parsed};
+use crate::model::{Measurement, Metrics, Unit};
+
+/// The most tag-value sub-metric series one stream makes.
+const MAX_SUB_SERIES: usize = 256;
+
+/// The tags sub-metrics are made for, as k6 names them.
+const SUB_TAGS: [&str; 6] = [
+    "status",
+    "name",
+    "expected_response",
+    "method",
+    "scenario",
+    "group",
+];
+
+// ---------------------------------------------------------------------------------------------
+// Whole-file summaries
+
+/// Whether a JSON object is one of k6's end-of-test summaries.
+pub(crate) fn is_summary(v: &Value) -> bool {
+    v.get("metrics").is_some_and(Value::is_object) && v.get("root_group").is_some()
+}
+
+/// Reads a `--summary-export` file or handleSummary `data` JSON.
+pub(crate) fn parse(text: &str) -> Result<Parsed> {
+    let root: Map<String, Value> = from_json(text)?;
+    let Some(Value::Object(metrics)) = root.get("metrics") else {
+        bail!("field `metrics`: missing, or not an object (is this a k6 summary?)");
+    };
+    // handleSummary data keeps `type` and `values`; the export flattens them (summary-wrapper.js).
+    let handle_summary = metrics
+        .values()
+        .any(|m| m.get("type").is_some() && m.get("values").is_some());
+    let mut out = Metrics::new();
+    let mut failed_thresholds = 0u32;
+    let mut thresholds = 0u32;
+    for (name, metric) in metrics {
+        let field = format!("metrics.{name}");
+        let Value::Object(metric) = metric else {
+            bail!("field `{field}`: not an object");
+        };
+        let (kind, values) = if handle_summary {
+            let kind = metric
+                .get("type")
+                .and_then(Value::as_str)
+                .with_context(|| format!("field `{field}.type`: missing or not a string"))?;
+            let Some(Value::Object(values)) = metric.get("values") else {
+                bail!("field `{field}.values`: missing or not an object");
+            };
+            (kind, values)
+        } else {
+            (flat_kind(metric), metric)
+        };
+        let unit = match metric.get("contains").and_then(Value::as_str) {
+            Some(contains) => contains_unit(contains),
+            None => builtin_unit(name),
+        };
+        emit_summary_metric(name, kind, unit, values, &field, &mut out)?;
+        match metric.get("thresholds") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(t)) => {
+                for (expr, state) in t {
+                    let tfield = format!("{field}.thresholds.{expr}");
+                    // The export writes `true` for a FAILED threshold (it is `!ok`);
+                    // handleSummary writes `{ok: bool}`.
+                    let failed = match state {
+                        Value::Bool(b) if !handle_summary => *b,
+                        Value::Object(o) => match o.get("ok") {
+                            Some(Value::Bool(ok)) => !ok,
+                            _ => bail!("field `{tfield}.ok`: missing or not a boolean"),
+                        },
+                        _ => bail!("field `{tfield}`: not a threshold result"),
+                    };
+                    thresholds += 1;
+                    failed_thresholds += u32::from(failed);
+                }
+            }
+            Some(_) => bail!("field `{field}.thresholds`: not an object"),
+        }
+    }
+    if thresholds > 0 {
+        out.insert(
+            "thresholds.failed".into(),
+            Measurement::count(failed_thresholds.into()),
+        );
+    }
+    let detail = if handle_summary {
+        "k6 handleSummary"
+    } else {
+        "k6 summary export"
+    };
+    Ok(Parsed {
+        detail: Some(detail.into()),
+        metrics: out,
+        periods: Vec::new(),
+    })
+}
+
+/// The metric type of a `--summary-export` entry, told by its keys (the export drops `type`).
+fn flat_kind(values: &Map<String, Value>) -> &'static str {
+    let has = |k: &str| values.contains_key(k);
+    if has("passes") && has("fails") {
+        "rate"
+    } else if has("avg") || has("med") || values.keys().any(|k| k.starts_with("p(")) {
+        "trend"
+    } else if has("count") && has("rate") {
+        "counter"
+    } else {
+        "gauge"
+    }
+}
+
+fn contains_unit(contains: &str) -> Unit {
+    match contains {
+        "time" => Unit::Ms,
+        "data" => Unit::Bytes,
+        _ => Unit::None,
+    }
+}
+
+/// The unit of a metric in the export, which drops `contains`: k6's built-in time and data
+/// metrics are known; a custom trend's unit is not written anywhere, so it stays unitless.
+fn builtin_unit(name: &str) -> Unit {
+    let base = name.split('{').next().unwrap_or(name);
+    let time = base.starts_with("http_req_") && base != "http_req_failed"
+        || matches!(
+            base,
+            "iteration_duration"
+                | "group_duration"
+                | "ws_connecting"
+                | "ws_session_duration"
+                | "ws_ping"
+                | "grpc_req_duration"
+        );
+    if time {
+        Unit::Ms
+    } else if matches!(base, "data_sent" | "data_received") {
+        Unit::Bytes
+    } else {
+        Unit::None
+    }
+}
+
+fn emit_summary_metric(
+    name: &str,
+    kind: &str,
+    unit: Unit,
+    values: &Map<String, Value>,
+    field: &str,
+    out: &mut Metrics,
+) -> Result<()> {
+    let get = |key: &str| -> Result<Option<f64>> {
+        match values.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => {
+                let v = n.as_f64().unwrap_or(f64::NAN);
+                Ok(Some(non_negative(&format!("{field}.{key}"), v)?))
+            }
+            Some(other) => bail!("field `{field}.{key}`: {other} is not a number"),
+        }
+    };
+    let mut put = |stat: &str, value: Option<f64>, unit: Unit| {
+        if let Some(v) = value {
+            out.insert(format!("{name}.{stat}"), Measurement::new(v, unit));
+        }
+    };
+    match kind {
+        "trend" => {
+            for (key, stat) in [
+                ("med", "p50"),
+                ("avg", "avg"),
+                ("min", "min"),
+                ("max", "max"),
+            ] {
+                put(stat, get(key)?, unit);
+            }
+            for key in values.keys() {
+                if let Some(p) = key.strip_prefix("p(").and_then(|k| k.strip_suffix(')')) {
+                    put(&format!("p{p}"), get(key)?, unit);
+                }
+            }
+            put("count", get("count")?, Unit::None);
+        }
+        "counter" => {
+            put("count", get("count")?, unit);
+            put("rate", get("rate")?, Unit::PerSecond);
+        }
+        "rate" => {
+            // handleSummary keeps `rate`; the export renames it `value` (summary-wrapper.js).
+            let ratio = match get("rate")? {
+                Some(r) => Some(r),
+                None => get("value")?,
+            };
+            put("rate", ratio.map(|r| r * 100.0), Unit::Percent);
+        }
+        "gauge" => put("value", get("value")?, unit),
+        other => bail!("field `{field}.type`: `{other}` is not a k6 metric type"),
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The `--out json` stream
+
+/// Whether a line is one of the `--out json` stream's lines (keys in any order).
+pub(crate) fn is_stream_line(line: &str) -> bool {
+    line.starts_with('{')
+        && line.contains("\"metric\":\"")
+        && (line.contains("\"type\":\"Point\"") || line.contains("\"type\":\"Metric\""))
+}
+
+// One line of k6 v1.1.0's output/json: `{"type":"Metric","data":{name,type,contains,…},"metric"}`
+// or `{"metric","type":"Point","data":{time,value,tags}}`; strings borrowed from the line.
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(rename = "type")]
+    kind: LineKind,
+    #[serde(borrow)]
+    metric: Cow<'a, str>,
+    #[serde(borrow)]
+    data: Data<'a>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+enum LineKind {
+    Metric,
+    Point,
+}
+
+#[derive(Deserialize)]
+struct Data<'a> {
+    #[serde(rename = "type", borrow, default)]
+    metric_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    contains: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    time: Option<Cow<'a, str>>,
+    #[serde(default)]
+    value: Option<f64>,
+    #[serde(borrow, default)]
+    tags: Option<Tags<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Tags<'a> {
+    #[serde(borrow, default)]
+    status: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    expected_response: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    method: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    scenario: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    group: Option<Cow<'a, str>>,
+}
+
+impl<'a> Tags<'a> {
+    fn values(&self) -> [Option<&str>; 6] {
+        [
+            self.status.as_deref(),
+            self.name.as_deref(),
+            self.expected_response.as_deref(),
+            self.method.as_deref(),
+            self.scenario.as_deref(),
+            self.group.as_deref(),
+        ]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Trend,
+    Counter,
+    Rate,
+    Gauge,
+}
+
+#[derive(Debug)]
+enum Series {
+    Trend(Box<Distribution>),
+    Counter { sum: f64, n: u64 },
+    Rate { nonzero: u64, n: u64 },
+    Gauge { last: f64, n: u64 },
+}
+
+impl Series {
+    fn new(kind: Kind) -> Series {
+        match kind {
+            Kind::Trend => Series::Trend(Box::new(Distribution::new())),
+            Kind::Counter => Series::Counter { sum: 0.0, n: 0 },
+            Kind::Rate => Series::Rate { nonzero: 0, n: 0 },
+            Kind::Gauge => Series::Gauge { last: 0.0, n: 0 },
+        }
+    }
+
+    fn record(&mut self, value: f64) -> std::result::Result<(), String> {
+        match self {
+            Series::Trend(d) => d.record(value)?,
+            Series::Counter { sum, n } => {
+                if !value.is_finite() || value < 0.0 {
+                    return Err(format!("{value} is not a finite, non-negative count"));
+                }
+                *sum += value;
+                *n += 1;
+            }
+            Series::Rate { nonzero, n } => {
+                if !value.is_finite() {
+                    return Err(format!("{value} is not a finite number"));
+                }
+                *nonzero += u64::from(value != 0.0);
+                *n += 1;
+            }
+            Series::Gauge { last, n } => {
+                if !value.is_finite() {
+                    return Err(format!("{value} is not a finite number"));
+                }
+                *last = value;
+                *n += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn emit(&self, name: &str, unit: Unit, span_s: Option<f64>, out: &mut Metrics) {
+        match self {
+            Series::Trend(d) => d.emit(name, "avg", unit, out),
+            Series::Counter { sum, n } if *n > 0 => {
+                out.insert(format!("{name}.count"), Measurement::new(*sum, unit));
+                if let Some(span) = span_s.filter(|s| *s > 0.0) {
+                    out.insert(
+                        format!("{name}.rate"),
+                        Measurement::new(sum / span, Unit::PerSecond),
+                    );
+                }
+            }
+            Series::Rate { nonzero, n } if *n > 0 => {
+                let pct = *nonzero as f64 / *n as f64 * 100.0;
+                out.insert(format!("{name}.rate"), Measurement::new(pct, Unit::Percent));
+            }
+            Series::Gauge { last, n } if *n > 0 => {
+                out.insert(format!("{name}.value"), Measurement::new(*last, unit));
+            }
+            _ => {}
+        }
+    }
+}
+
+#[derive(Debug)]
+struct StreamMetric {
+    kind: Kind,
+    unit: Unit,
+    all: Series,
+    /// Per tag of [`SUB_TAGS`], the series of each of its values.
+    subs: [HashMap<String, Series>; 6],
+}
+
+/// Reads a `--out json` stream line by line; memory is bounded by the number of series.
+pub(crate) fn parse_stream(reader: &mut dyn BufRead) -> Result<Parsed> {
+    let mut metrics: HashMap<String, StreamMetric> = HashMap::new();
+    let mut sub_series = 0usize;
+    let mut not_broken_out = 0u64;
+    let mut first_ns = i128::MAX;
+    let mut last_ns = i128::MIN;
+    let mut buf = Vec::with_capacity(1024);
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("line {}: cannot read", line_no + 1))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let complete = buf.last() == Some(&b'\n');
+        let bytes = buf.trim_ascii();
+        if bytes.is_empty() {
+            continue;
+        }
+        let line: Line = match serde_json::from_slice(bytes) {
+            Ok(line) => line,
+            Err(e) if !complete && e.is_eof() => bail!(
+                "line {line_no} is truncated: the file ends mid-line (was k6 stopped while writing?)"
+            ),
+            Err(e) => bail!("line {line_no}: not a k6 JSON output line: {e}"),
+        };
+        match line.kind {
+            LineKind::Metric => {
+                if metrics.contains_key(line.metric.as_ref()) {
+                    continue;
+                }
+                let kind = match line.data.metric_type.as_deref() {
+                    Some("trend") => Kind::Trend,
+                    Some("counter") => Kind::Counter,
+                    Some("rate") => Kind::Rate,
+                    Some("gauge") => Kind::Gauge,
+                    Some(other) => {
+                        bail!(
+                            "line {line_no}: field `data.type`: `{other}` is not a k6 metric type"
+                        )
+                    }
+                    None => bail!("line {line_no}: field `data.type`: missing"),
+                };
+                let unit = contains_unit(line.data.contains.as_deref().unwrap_or("default"));
+                metrics.insert(
+                    line.metric.into_owned(),
+                    StreamMetric {
+                        kind,
+                        unit,
+                        all: Series::new(kind),
+                        subs: Default::default(),
+                    },
+                );
+            }
+            LineKind::Point => {
+                let Some(metric) = metrics.get_mut(line.metric.as_ref()) else {
+                    bail!(
+                        "line {line_no}: a point of `{}` before the line describing that metric",
+                        line.metric
+                    );
+                };
+                let tags = line.data.tags.unwrap_or_default();
+                if matches!(tags.group.as_deref(), Some("::setup" | "::teardown")) {
+                    continue;
+                }
+                let value = line
+                    .data
+                    .value
+                    .with_context(|| format!("line {line_no}: field `data.value`: missing"))?;
+                let time = line
+                    .data
+                    .time
+                    .with_context(|| format!("line {line_no}: field `data.time`: missing"))?;
+                let ns = rfc3339_ns(&time).with_context(|| {
+                    format!("line {line_no}: field `data.time`: `{time}` is not an RFC 3339 time")
+                })?;
+                first_ns = first_ns.min(ns);
+                last_ns = last_ns.max(ns);
+                let place = |e: String| anyhow::anyhow!("line {line_no}: field `data.value`: {e}");
+                metric.all.record(value).map_err(place)?;
+                for (values, tag_value) in metric.subs.iter_mut().zip(tags.values()) {
+                    let Some(tag_value) = tag_value else { continue };
+                    if let Some(series) = values.get_mut(tag_value) {
+                        series.record(value).map_err(place)?;
+                    } else if sub_series < MAX_SUB_SERIES {
+                        let mut series = Series::new(metric.kind);
+                        series.record(value).map_err(place)?;
+                        values.insert(tag_value.to_string(), series);
+                        sub_series += 1;
+                    } else {
+                        not_broken_out += 1;
+                    }
+                }
+            }
+        }
+    }
+    if metrics.is_empty() {
+        bail!("no k6 metric in the stream");
+    }
+    let span_s = (last_ns > first_ns).then(|| (last_ns - first_ns) as f64 / 1e9);
+    let mut out = Metrics::new();
+    for (name, metric) in &metrics {
+        metric.all.emit(name, metric.unit, span_s, &mut out);
+        for (tag, values) in SUB_TAGS.iter().zip(&metric.subs) {
+            for (value, series) in values {
+                series.emit(
+                    &format!("{name}{{{tag}:{value}}}"),
+                    metric.unit,
+                    span_s,
+                    &mut out,
+                );
+            }
+        }
+    }
+    let detail = if not_broken_out > 0 {
+        format!(
+            "k6 JSON stream; {not_broken_out} samples' tag values beyond the first \
+             {MAX_SUB_SERIES} sub-metric series not broken out"
+        )
+    } else {
+        "k6 JSON stream".to_string()
+    };
+    Ok(Parsed {
+        detail: Some(detail),
+        metrics: out,
+        periods: Vec::new(),
+    })
+}
+
+/// Nanoseconds since the Unix epoch of an RFC 3339 time as k6 writes it
+/// (`2024-08-05T15:24:38.952806+07:00`, `…Z`, up to nanosecond precision).
+fn rfc3339_ns(s: &str) -> Option<i128> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = b.get(r)?;
+        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(part).ok()?.parse().ok()
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut i = 19;
+    let mut frac_ns: i128 = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        let digits = &b[start..i];
+        if digits.is_empty() {
+            return None;
+        }
+        for (k, d) in digits.iter().take(9).enumerate() {
+            frac_ns += i128::from(d - b'0') * 10i128.pow(8 - k as u32);
+        }
+    }
+    let offset_s: i64 = match b.get(i)? {
+        b'Z' | b'z' if i + 1 == b.len() => 0,
+        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
+            let off = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
+            if *sign == b'+' {
+                off
+            } else {
+                -off
+            }
+        }
+        _ => return None,
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_s;
+    Some(i128::from(secs) * 1_000_000_000 + frac_ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/k6");
+
+    fn stream(file: &str) -> Parsed {
+        let mut reader =
+            super::super::open(std::path::Path::new(&format!("{DIR}/{file}"))).expect("open");
+        parse_stream(&mut reader).expect("parse")
+    }
+
+    fn summary(file: &str) -> Parsed {
+        parse(&std::fs::read_to_string(format!("{DIR}/{file}")).expect("read")).expect("parse")
+    }
+
+    fn v(p: &Parsed, name: &str) -> f64 {
+        p.metrics
+            .get(name)
+            .unwrap_or_else(|| panic!("no metric {name}"))
+            .value
+    }
+
+    fn err(text: &str) -> String {
+        format!(
+            "{:#}",
+            parse_stream(&mut text.as_bytes()).expect_err("an error")
+        )
+    }
+
+    #[test]
+    fn the_summary_export_reads_flat_values_and_failed_thresholds() {
+        let p = summary("run.summary-export.json");
+        assert_eq!(p.detail.as_deref(), Some("k6 summary export"));
+        let close = |name: &str, want: f64| {
+            let m = p.metrics[name];
+            assert!(
+                m.unit == Unit::Ms && (m.value - want).abs() < 1e-9,
+                "{name}: {m:?}"
+            );
+        };
+        close("http_req_duration.p95", 117.5986273);
+        close("http_req_duration.p50", 57.837216999999995);
+        close("http_req_duration{name:search}.p95", 120.17808260000001);
+        assert_eq!(v(&p, "http_req_duration.count"), 38.0);
+        assert_eq!(v(&p, "http_reqs.count"), 38.0);
+        assert_eq!(p.metrics["http_reqs.rate"].unit, Unit::PerSecond);
+        assert_eq!(p.metrics["data_received.count"].unit, Unit::Bytes);
+        assert_eq!(p.metrics["http_req_failed.rate"].unit, Unit::Percent);
+        let failed = v(&p, "http_req_failed.rate");
+        assert!((failed - 2.0 / 38.0 * 100.0).abs() < 1e-9, "{failed}");
+        // `p(95)<100` and `p(95)<60` on search failed; the http_req_failed and checks ones too.
+        assert_eq!(v(&p, "thresholds.failed"), 4.0);
+    }
+
+    #[test]
+    fn handle_summary_data_agrees_with_the_export_of_the_same_run() {
+        let h = summary("run.handle-summary.json");
+        let e = summary("run.summary-export.json");
+        assert_eq!(h.detail.as_deref(), Some("k6 handleSummary"));
+        for name in [
+            "http_req_duration.p95",
+            "http_req_duration.avg",
+            "http_req_failed.rate",
+            "checks.rate",
+            "iterations.count",
+            "vus_max.value",
+            "thresholds.failed",
+        ] {
+            assert_eq!(h.metrics[name], e.metrics[name], "{name}");
+        }
+        assert_eq!(h.metrics["data_sent.count"].unit, Unit::Bytes);
+    }
+
+    #[test]
+    fn the_stream_agrees_with_k6s_own_summary_of_the_same_run() {
+        let s = stream("run.points.ndjson");
+        let e = summary("run.summary-export.json");
+        assert_eq!(s.detail.as_deref(), Some("k6 JSON stream"));
+        for name in [
+            "http_req_duration",
+            "http_req_duration{name:search}",
+            "http_req_waiting",
+            "iteration_duration",
+        ] {
+            // Exact: count, min, max, mean. Percentiles: the histogram's nearest rank (0.1 %)
+            // against k6's interpolation between the two nearest of 19–38 samples.
+            assert_eq!(
+                v(&s, &format!("{name}.count")),
+                v(&e, &format!("{name}.count"))
+            );
+            for stat in ["min", "max", "avg"] {
+                let (a, b) = (
+                    v(&s, &format!("{name}.{stat}")),
+                    v(&e, &format!("{name}.{stat}")),
+                );
+                assert!(
+                    (a - b).abs() <= 1e-9 * b.max(1.0),
+                    "{name}.{stat}: {a} vs {b}"
+                );
+            }
+            let samples = samples_of(name);
+            for (stat, q) in [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)] {
+                // Ours: the nearest-rank sample, within the histogram's 0.1 %.
+                let ours = v(&s, &format!("{name}.{stat}"));
+                let rank = ((q * samples.len() as f64).ceil() as usize).max(1);
+                let nearest = samples[rank - 1];
+                assert!(
+                    (ours - nearest).abs() <= nearest * 0.001,
+                    "{name}.{stat}: {ours} vs {nearest}"
+                );
+                // k6's: interpolated between the samples either side of the same position.
+                let k6 = v(&e, &format!("{name}.{stat}"));
+                let pos = q * (samples.len() - 1) as f64;
+                let (lo, hi) = (samples[pos.floor() as usize], samples[pos.ceil() as usize]);
+                assert!(
+                    k6 >= lo - 1e-9 && k6 <= hi + 1e-9,
+                    "{name}.{stat}: k6 {k6} not in [{lo}, {hi}]"
+                );
+                assert!(
+                    ours >= samples[pos.floor() as usize] * 0.999,
+                    "{name}.{stat}"
+                );
+            }
+        }
+        assert_eq!(v(&s, "http_reqs.count"), 38.0);
+        for name in ["http_req_failed.rate", "checks.rate"] {
+            assert!((v(&s, name) - v(&e, name)).abs() < 1e-9, "{name}");
+        }
+        assert_eq!(v(&s, "data_received.count"), v(&e, "data_received.count"));
+        assert_eq!(s.metrics["data_received.count"].unit, Unit::Bytes);
+        assert_eq!(v(&s, "http_reqs{status:500}.count"), 2.0);
+        assert_eq!(v(&s, "http_reqs{name:search}.count"), 19.0);
+        assert!(s
+            .metrics
+            .contains_key("http_req_duration{expected_response:true}.p95"));
+        assert!(s
+            .metrics
+            .contains_key("http_req_duration{group:::browse}.p95"));
+        assert!(s.metrics.contains_key("http_req_duration{method:GET}.p95"));
+        assert!(s
+            .metrics
+            .contains_key("http_req_duration{scenario:api}.p95"));
+        // Over the samples' time span, not k6's whole test run: the same order of magnitude.
+        let (rate, k6_rate) = (v(&s, "http_reqs.rate"), v(&e, "http_reqs.rate"));
+        assert!(
+            rate > k6_rate && rate < 2.0 * k6_rate,
+            "{rate} vs {k6_rate}"
+        );
+    }
+
+    /// The sorted values of a metric's points in run.points.ndjson (setup left out), read with
+    /// serde_json::Value as an independent check of the stream reader.
+    fn samples_of(name: &str) -> Vec<f64> {
+        let text = std::fs::read_to_string(format!("{DIR}/run.points.ndjson")).expect("read");
+        let (metric, tag) = match name.split_once('{') {
+            Some((m, t)) => (m, t.trim_end_matches('}').split_once(':')),
+            None => (name, None),
+        };
+        let mut values: Vec<f64> = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).expect("json"))
+            .filter(|l| l["type"] == "Point" && l["metric"] == metric)
+            .filter(|l| l["data"]["tags"]["group"] != "::setup")
+            .filter(|l| tag.is_none_or(|(k, val)| l["data"]["tags"][k] == val))
+            .map(|l| l["data"]["value"].as_f64().expect("value"))
+            .collect();
+        values.sort_by(f64::total_cmp);
+        values
+    }
+
+    #[test]
+    fn a_gzipped_stream_reads_the_same() {
+        let plain = stream("run.points.ndjson");
+        let gz = stream("run.points.ndjson.gz");
+        assert_eq!(plain.metrics, gz.metrics);
+    }
+
+    #[test]
+    fn setup_samples_are_left_out() {
+        let s = stream("setup.points.ndjson");
+        let mut text = String::new();
+        std::fs::File::open(format!("{DIR}/setup.points.ndjson"))
+            .and_then(|mut f| f.read_to_string(&mut text))
+            .expect("read");
+        let requests = text
+            .lines()
+            .filter(|l| l.contains("\"metric\":\"http_reqs\"") && l.contains("Point"))
+            .count();
+        let in_setup = text
+            .lines()
+            .filter(|l| l.contains("\"metric\":\"http_reqs\"") && l.contains("::setup"))
+            .count();
+        assert_eq!(in_setup, 1);
+        assert_eq!(v(&s, "http_reqs.count"), (requests - in_setup) as f64);
+        assert!(!s.metrics.keys().any(|k| k.contains("::setup")));
+    }
+
+    #[test]
+    fn bad_streams_name_the_line() {
+        let metric = r#"{"type":"Metric","data":{"name":"x","type":"trend","contains":"time"},"metric":"x"}"#;
+        let point = r#"{"metric":"x","type":"Point","data":{"time":"2024-08-05T15:24:38.95+07:00","value":4,"tags":{}}}"#;
+        let e = err(&format!("{metric}\n{point}\n{}", &point[..40]));
+        assert!(e.contains("line 3 is truncated"), "{e}");
+        let e = err(&format!("{metric}\n{}\n", point.replace("4,", "-4,")));
+        assert!(
+            e.contains("line 2: field `data.value`") && e.contains("-4"),
+            "{e}"
+        );
+        let e = err(&format!("{metric}\n{}\n", point.replace("+07:00", "")));
+        assert!(e.contains("line 2: field `data.time`"), "{e}");
+        let e = err(&point.replace("\"x\"", "\"y\""));
+        assert!(e.contains("line 1: a point of `y` before"), "{e}");
+        let e = err("\u{1}\u{2}garbage\n");
+        assert!(e.contains("line 1: not a k6 JSON output line"), "{e}");
+        // A metric k6 described but never sampled is absent, not 0.
+        let p = parse_stream(&mut format!("{metric}\n").as_bytes()).expect("parse");
+        assert!(p.metrics.is_empty());
+    }
+
+    #[test]
+    fn any_key_order_and_time_offsets() {
+        let text = concat!(
+            r#"{"metric":"c","data":{"type":"counter","contains":"default","name":"c"},"type":"Metric"}"#,
+            "\n",
+            r#"{"data":{"value":3,"tags":null,"time":"2024-08-05T15:24:38.5+07:00"},"type":"Point","metric":"c"}"#,
+            "\n",
+            r#"{"type":"Point","metric":"c","data":{"time":"2024-08-05T08:24:40.5Z","value":1}}"#,
+        );
+        let p = parse_stream(&mut text.as_bytes()).expect("parse");
+        assert_eq!(v(&p, "c.count"), 4.0);
+        assert_eq!(v(&p, "c.rate"), 2.0);
+        assert_eq!(
+            rfc3339_ns("1970-01-01T00:00:01.000000001Z"),
+            Some(1_000_000_001)
+        );
+        assert_eq!(rfc3339_ns("2024-02-30"), None);
+    }
+
+    #[test]
+    fn every_shape_is_detected_and_read_by_load_file() {
+        for (file, detail) in [
+            ("run.points.ndjson", "k6 JSON stream"),
+            ("run.points.ndjson.gz", "k6 JSON stream"),
+            ("run.summary-export.json", "k6 summary export"),
+            ("run.handle-summary.json", "k6 handleSummary"),
+        ] {
+            let path = std::path::PathBuf::from(format!("{DIR}/{file}"));
+            for declared in [None, Some(super::super::Format::K6)] {
+                let r = super::super::load_file(&path, declared).expect(file);
+                assert_eq!(r.format, super::super::Format::K6);
+                assert_eq!(r.detail.as_deref(), Some(detail));
+            }
+        }
+        let e = super::super::load_file(
+            std::path::Path::new(&format!("{DIR}/run.points.ndjson")),
+            Some(super::super::Format::Artillery),
+        )
+        .expect_err("declared as another format");
+        assert!(
+            format!("{e:#}").contains("the content is k6 output"),
+            "{e:#}"
+        );
+    }
+
+    #[test]
+    fn bad_summaries_name_the_field() {
+        let e = format!(
+            "{:#}",
+            parse(r#"{"root_group":{},"metrics":{"m":{"type":"trend","values":{"p(95)":-1}}}}"#)
+                .expect_err("negative")
+        );
+        assert!(e.contains("metrics.m.p(95)"), "{e}");
+        let e = format!(
+            "{:#}",
+            parse(r#"{"root_group":{},"metrics":{"m":{"avg":"fast"}}}"#).expect_err("string")
+        );
+        assert!(e.contains("metrics.m.avg"), "{e}");
+    }
+}

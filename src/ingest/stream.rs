@@ -1,0 +1,164 @@
+//! Streamed inputs: recognising a raw result stream (k6 NDJSON, JMeter JTL) from its first bytes,
+//! and the bounded-memory distribution every streamed sample flows into.
+//!
+//! The one rule: nothing here holds more than a fixed head of a stream or a fixed-size histogram
+//! per series, so a 5 GB stream costs the memory of a 5 MB one.
+
+use std::io::{BufRead, Read};
+
+use anyhow::{Context, Result};
+use hdrhistogram::Histogram;
+
+use super::{k6, Format};
+use crate::model::{Measurement, Metrics, Unit};
+
+/// How many (decompressed) bytes of a file stream detection looks at.
+pub(crate) const HEAD_BYTES: u64 = 64 * 1024;
+
+/// Whether a format is read as a stream, line by line, rather than whole. k6 also has whole-file
+/// summary shapes: those are told apart by [`sniff_stream`] and read whole.
+pub(crate) fn streams(format: Format) -> bool {
+    matches!(format, Format::K6)
+}
+
+/// Reads the head of a stream for detection and gives back a reader that still yields every byte.
+pub(crate) fn split_head(mut reader: Box<dyn BufRead>) -> Result<(Vec<u8>, impl BufRead)> {
+    let mut head = Vec::with_capacity(HEAD_BYTES as usize);
+    reader
+        .by_ref()
+        .take(HEAD_BYTES)
+        .read_to_end(&mut head)
+        .context("cannot read (a truncated gzip file?)")?;
+    let rest = std::io::Cursor::new(head.clone()).chain(reader);
+    Ok((head, rest))
+}
+
+/// The streamed format the first bytes of a file show, if any. Binary data (a NUL byte, bytes
+/// that are not UTF-8) is no stream format, told at once.
+pub(crate) fn sniff_stream(head: &[u8]) -> Option<Format> {
+    if head.contains(&0) {
+        return None;
+    }
+    let text = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        // The head may end inside a multi-byte character; anything else is not text.
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok()?,
+        Err(_) => return None,
+    };
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    let first_line = text.lines().next().unwrap_or("");
+    if k6::is_stream_line(first_line) {
+        return Some(Format::K6);
+    }
+    None
+}
+
+/// Parses a stream of a streamed format.
+pub(crate) fn parse_stream(format: Format, reader: &mut dyn BufRead) -> Result<super::Parsed> {
+    match format {
+        Format::K6 => k6::parse_stream(reader),
+        other => anyhow::bail!("{other} is not read as a stream"),
+    }
+}
+
+/// The samples of one series: an HDR histogram of integer thousandths of the unit (microseconds
+/// for milliseconds, 3 significant figures), plus the exact count, sum, minimum and maximum.
+#[derive(Debug)]
+pub(crate) struct Distribution {
+    histogram: Histogram<u64>,
+    sum: f64,
+    min: f64,
+    max: f64,
+}
+
+/// The histogram holds values in thousandths of the metric's unit.
+const SCALE: f64 = 1000.0;
+
+impl Distribution {
+    pub(crate) fn new() -> Distribution {
+        Distribution {
+            // 3 significant figures: a percentile is within 0.1 % of the recorded value.
+            histogram: Histogram::new(3).expect("3 significant figures is a valid histogram"),
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
+    }
+
+    /// Records one sample; an error (for the caller to place) when it is not a finite,
+    /// non-negative number the histogram can hold.
+    pub(crate) fn record(&mut self, value: f64) -> std::result::Result<(), String> {
+        if !value.is_finite() || value < 0.0 {
+            return Err(format!(
+                "{value} is not a finite, non-negative sample value"
+            ));
+        }
+        let scaled = (value * SCALE).round();
+        if scaled >= (u64::MAX >> 2) as f64 {
+            return Err(format!("{value} is too large a sample value"));
+        }
+        self.histogram
+            .record(scaled as u64)
+            .map_err(|e| format!("{value} cannot be recorded: {e:?}"))?;
+        self.sum += value;
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+        Ok(())
+    }
+
+    pub(crate) fn count(&self) -> u64 {
+        self.histogram.len()
+    }
+
+    /// The value at a quantile (0..1), within the histogram's precision, never outside the
+    /// recorded minimum and maximum.
+    pub(crate) fn quantile(&self, q: f64) -> f64 {
+        let v = self.histogram.value_at_quantile(q) as f64 / SCALE;
+        v.clamp(self.min, self.max)
+    }
+
+    /// Adds `<prefix>.p50/.p90/.p95/.p99/.<mean>/.min/.max` in `unit` and `<prefix>.count`;
+    /// nothing for a series without samples.
+    pub(crate) fn emit(&self, prefix: &str, mean: &str, unit: Unit, metrics: &mut Metrics) {
+        let n = self.count();
+        if n == 0 {
+            return;
+        }
+        let mut put = |stat: &str, value: f64| {
+            metrics.insert(format!("{prefix}.{stat}"), Measurement::new(value, unit));
+        };
+        for (stat, q) in [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)] {
+            put(stat, self.quantile(q));
+        }
+        put(mean, self.sum / n as f64);
+        put("min", self.min);
+        put("max", self.max);
+        metrics.insert(format!("{prefix}.count"), Measurement::count(n as f64));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_and_unknown_heads_are_no_stream() {
+        assert_eq!(sniff_stream(b"\x00\x01\x02garbage"), None);
+        assert_eq!(sniff_stream(&[0xff, 0xfe, 0x41, 0x42]), None);
+        assert_eq!(sniff_stream(b"{\"aggregate\":{}}"), None);
+        assert_eq!(sniff_stream(b""), None);
+    }
+
+    #[test]
+    fn a_distribution_keeps_exact_extremes_and_precise_percentiles() {
+        let mut d = Distribution::new();
+        for v in 1..=1000 {
+            d.record(v as f64 * 1.5).expect("record");
+        }
+        assert_eq!(d.count(), 1000);
+        assert!((d.quantile(0.95) - 1425.0).abs() / 1425.0 < 0.001);
+        assert_eq!(d.quantile(1.0), 1500.0);
+        assert!(d.record(-1.0).is_err());
+        assert!(d.record(f64::NAN).is_err());
+    }
+}
