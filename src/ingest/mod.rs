@@ -13,6 +13,7 @@ mod hyperfine;
 mod json;
 mod k6;
 mod lighthouse;
+mod locust;
 mod prometheus;
 mod size_limit;
 mod stream;
@@ -45,6 +46,7 @@ pub enum Format {
     K6,
     Hyperfine,
     Autocannon,
+    Locust,
 }
 
 impl Format {
@@ -61,6 +63,7 @@ impl Format {
         Format::K6,
         Format::Hyperfine,
         Format::Autocannon,
+        Format::Locust,
     ];
 
     /// The name used in budgets, `--format` and output.
@@ -78,6 +81,7 @@ impl Format {
             Format::K6 => "k6",
             Format::Hyperfine => "hyperfine",
             Format::Autocannon => "autocannon",
+            Format::Locust => "locust",
         }
     }
 
@@ -376,6 +380,7 @@ fn parse(format: Format, path: &Path, text: &str) -> Result<Parsed> {
         Format::K6 => k6::parse(text),
         Format::Hyperfine => hyperfine::parse(text),
         Format::Autocannon => autocannon::parse(text),
+        Format::Locust => locust::parse(text),
     }
 }
 
@@ -436,6 +441,9 @@ pub fn sniff(text: &str) -> Result<Format, DetectError> {
         return Err(DetectError::Empty);
     }
     if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
+        if let Some(found) = locust::sniff(trimmed) {
+            return found;
+        }
         if prometheus::looks_like_exposition(trimmed) {
             return Ok(Format::Prometheus);
         }

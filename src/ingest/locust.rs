@@ -1,0 +1,364 @@
+//! Locust `--csv=<prefix>` statistics (`<prefix>_stats.csv`): one row per request name, plus the
+//! `Aggregated` row.
+//!
+//! The one rule: columns are found by their header name, never by position, and a value Locust
+//! writes as `N/A` or leaves empty is an absent metric, never 0.
+//!
+//! Metrics per row, named by the row's `Name` (the `Aggregated` row is `all`; a name that appears
+//! with several methods, `GET /api` and `POST /api`, is `<Type> <Name>` for each of them):
+//! `<name>.p50`, `.p66`, `.p75`, `.p80`, `.p90`, `.p95`, `.p98`, `.p99`, `.p99.9`, `.p99.99`
+//! (Locust's percentile columns, rounded by Locust to 2 significant digits), `.median`, `.mean`,
+//! `.min`, `.max` (ms); `.requests`, `.failures` (counts); `.failure_rate` (% of the row's requests);
+//! `.rps` (requests per second over the run). A row without requests has counts only: Locust writes
+//! its response times as 0, which are not response times.
+//!
+//! `<prefix>_stats_history.csv` is refused with a pointer to the `_stats.csv`: its percentiles
+//! are those of a moving window (the last seconds of the run), not of the run, so they would not
+//! mean what the same names mean here. `_failures.csv` and `_exceptions.csv` are refused likewise.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Result};
+
+use super::{non_negative, DetectError, Format, Parsed};
+use crate::model::{Measurement, Metrics, Unit};
+
+/// The percentile columns of Locust 2.x (`stats.py` `PERCENTILES_TO_REPORT`), and their metric stat.
+const PERCENTILES: [(&str, &str); 10] = [
+    ("50%", "p50"),
+    ("66%", "p66"),
+    ("75%", "p75"),
+    ("80%", "p80"),
+    ("90%", "p90"),
+    ("95%", "p95"),
+    ("98%", "p98"),
+    ("99%", "p99"),
+    ("99.9%", "p99.9"),
+    ("99.99%", "p99.99"),
+];
+
+/// The other columns read, by their Locust 2.47.0 header (lower-cased; older Locust's names after
+/// `|`), with their metric stat and unit.
+const COLUMNS: [(&str, &str, Unit); 5] = [
+    ("median response time", "median", Unit::Ms),
+    ("average response time", "mean", Unit::Ms),
+    ("min response time", "min", Unit::Ms),
+    ("max response time", "max", Unit::Ms),
+    ("requests/s", "rps", Unit::PerSecond),
+];
+
+/// Detection of Locust's CSV files from their header line: `Some` when it is one.
+pub(crate) fn sniff(text: &str) -> Option<Result<Format, DetectError>> {
+    let header = text.lines().next()?.replace('"', "");
+    if header.starts_with("Type,Name,Request Count") || header.starts_with("Method,Name,# requests")
+    {
+        return Some(Ok(Format::Locust));
+    }
+    if header.starts_with("Timestamp,User Count,") {
+        return Some(Err(DetectError::Unsupported(
+            "a Locust stats history (moving-window percentiles; perfgate reads the \
+             `<prefix>_stats.csv` Locust writes beside it)",
+        )));
+    }
+    if header.starts_with("Method,Name,Error,Occurrences") || header.starts_with("Count,Message,") {
+        return Some(Err(DetectError::Unsupported(
+            "a Locust failures/exceptions list (perfgate reads the `<prefix>_stats.csv` \
+             Locust writes beside it)",
+        )));
+    }
+    None
+}
+
+/// Reads a Locust `_stats.csv`.
+pub(crate) fn parse(text: &str) -> Result<Parsed> {
+    let rows = records(text.trim_start_matches('\u{feff}'))?;
+    let Some(((_, header), rows)) = rows.split_first() else {
+        bail!("the file has no header line");
+    };
+    let header: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
+    let column = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
+    let required = |names: &[&str]| {
+        column(names).ok_or_else(|| anyhow::anyhow!("the header has no `{}` column", names[0]))
+    };
+    let type_col = required(&["type", "method"])?;
+    let name_col = required(&["name"])?;
+    let requests_col = required(&["request count", "# requests"])?;
+    let failures_col = required(&["failure count", "# failures"])?;
+    if rows.is_empty() {
+        bail!("no rows below the header: Locust recorded no request");
+    }
+    let mut uses: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, row) in rows {
+        if let Some(name) = row.get(name_col) {
+            *uses.entry(name.as_str()).or_default() += 1;
+        }
+    }
+    let mut metrics = Metrics::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (line, row) in rows {
+        if row.len() != header.len() {
+            bail!(
+                "line {line}: {} fields, the header has {} (a truncated file?)",
+                row.len(),
+                header.len()
+            );
+        }
+        let (kind, name) = (row[type_col].as_str(), row[name_col].as_str());
+        let prefix = if kind.is_empty() && name == "Aggregated" {
+            "all".to_string()
+        } else if uses[name] > 1 {
+            format!("{kind} {name}")
+        } else {
+            name.to_string()
+        };
+        if let Some(first) = seen.insert(prefix.clone(), *line) {
+            bail!(
+                "line {line}: `{prefix}` is also the row on line {first}; its metrics would clash"
+            );
+        }
+        let value = |col: usize, what: &str| -> Result<Option<f64>> {
+            let raw = row[col].trim();
+            if raw.is_empty() || raw == "N/A" {
+                return Ok(None);
+            }
+            let v: f64 = raw.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "line {line}, column `{}`: `{raw}` is not a number",
+                    header[col]
+                )
+            })?;
+            non_negative(
+                &format!("line {line}, column `{}` ({what})", header[col]),
+                v,
+            )
+            .map(Some)
+        };
+        let requests = value(requests_col, &prefix)?;
+        let failures = value(failures_col, &prefix)?;
+        if let Some(n) = requests {
+            metrics.insert(format!("{prefix}.requests"), Measurement::count(n));
+        }
+        if let Some(f) = failures {
+            metrics.insert(format!("{prefix}.failures"), Measurement::count(f));
+        }
+        let has_requests = requests.is_some_and(|n| n > 0.0);
+        if let (Some(n), Some(f)) = (requests, failures) {
+            if f > n {
+                bail!("line {line}: {f} failures but {n} requests for `{prefix}`");
+            }
+            if has_requests {
+                metrics.insert(
+                    format!("{prefix}.failure_rate"),
+                    Measurement::new(f / n * 100.0, Unit::Percent),
+                );
+            }
+        }
+        for (col_name, stat, unit) in COLUMNS {
+            let Some(col) = column(&[col_name]) else {
+                continue;
+            };
+            if unit == Unit::Ms && !has_requests {
+                continue;
+            }
+            if let Some(v) = value(col, &prefix)? {
+                metrics.insert(format!("{prefix}.{stat}"), Measurement::new(v, unit));
+            }
+        }
+        if has_requests {
+            for (col_name, stat) in PERCENTILES {
+                if let Some(col) = column(&[col_name]) {
+                    if let Some(v) = value(col, &prefix)? {
+                        metrics.insert(format!("{prefix}.{stat}"), Measurement::ms(v));
+                    }
+                }
+            }
+        }
+    }
+    Ok(Parsed {
+        detail: Some(format!("Locust stats, {} rows", rows.len())),
+        metrics,
+        periods: Vec::new(),
+    })
+}
+
+/// Splits CSV text (Python's `csv` module dialect, as Locust writes it: fields quoted when they hold
+/// a comma, a quote or a line break, quotes doubled) into records with their first line number.
+/// Blank lines are skipped.
+fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>> {
+    let mut out = Vec::new();
+    let mut record: Vec<String> = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut line = 1;
+    let mut start = 1;
+    let mut chars = text.chars().peekable();
+    let mut at_field_start = true;
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                '\n' => {
+                    line += 1;
+                    field.push(c);
+                }
+                _ => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if at_field_start => {
+                quoted = true;
+                at_field_start = false;
+            }
+            ',' => {
+                record.push(std::mem::take(&mut field));
+                at_field_start = true;
+            }
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                if !(record.is_empty() && field.is_empty()) {
+                    record.push(std::mem::take(&mut field));
+                    out.push((start, std::mem::take(&mut record)));
+                }
+                line += 1;
+                start = line;
+                at_field_start = true;
+            }
+            _ => {
+                field.push(c);
+                at_field_start = false;
+            }
+        }
+    }
+    if quoted {
+        bail!("line {start}: a quoted field is not closed (a truncated file?)");
+    }
+    if !(record.is_empty() && field.is_empty()) {
+        record.push(field);
+        out.push((start, record));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/locust")
+            .join(name);
+        std::fs::read_to_string(path).expect("fixture")
+    }
+
+    fn get(p: &Parsed, name: &str) -> Measurement {
+        *p.metrics
+            .get(name)
+            .unwrap_or_else(|| panic!("no metric {name}"))
+    }
+
+    #[test]
+    fn per_name_rows_and_the_aggregated_row() {
+        let p = parse(&fixture("run_stats.csv")).expect("parses");
+        assert_eq!(p.detail.as_deref(), Some("Locust stats, 4 rows"));
+        assert_eq!(get(&p, "/ok.p50"), Measurement::ms(5.0));
+        assert_eq!(get(&p, "/ok.p99"), Measurement::ms(41.0));
+        assert_eq!(get(&p, "/ok.p99.9"), Measurement::ms(45.0));
+        assert_eq!(get(&p, "/ok.requests"), Measurement::count(110.0));
+        assert_eq!(get(&p, "/ok.mean"), Measurement::ms(5.712_963_154_548_396));
+        assert_eq!(get(&p, "/ok.min"), Measurement::ms(2.480_576_000_380_097));
+        assert_eq!(
+            get(&p, "/ok.rps"),
+            Measurement::new(55.087_274_298_122_175, Unit::PerSecond)
+        );
+        assert_eq!(get(&p, "/flaky.failures"), Measurement::count(11.0));
+        assert_eq!(
+            get(&p, "/flaky.failure_rate"),
+            Measurement::new(50.0, Unit::Percent)
+        );
+        // Quoted in the file because of its commas.
+        assert_eq!(
+            get(&p, "/search?q=a,b, sorted.max"),
+            Measurement::ms(45.932_132_999_951_136)
+        );
+        assert_eq!(get(&p, "all.requests"), Measurement::count(179.0));
+        assert_eq!(get(&p, "all.p95"), Measurement::ms(10.0));
+        let rate = get(&p, "all.failure_rate").value;
+        assert!((rate - 11.0 / 179.0 * 100.0).abs() < 1e-9, "{rate}");
+        assert!(!p.metrics.contains_key("all.p100"));
+    }
+
+    #[test]
+    fn detection_of_locust_files() {
+        assert!(matches!(
+            sniff(&fixture("run_stats.csv")),
+            Some(Ok(Format::Locust))
+        ));
+        for history in ["run_stats_history.csv", "run_failures.csv"] {
+            assert!(
+                matches!(
+                    sniff(&fixture(history)),
+                    Some(Err(DetectError::Unsupported(what))) if what.contains("_stats.csv")
+                ),
+                "{history}"
+            );
+        }
+        assert!(sniff("timeStamp,elapsed,label\n").is_none());
+    }
+
+    #[test]
+    fn same_name_with_two_methods_and_absent_values() {
+        let text = "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Requests/s,50%,99%\n\
+            GET,/api,2,0,3,3.5,3,4,1.0,3,4\n\
+            POST,/api,1,1,N/A,,7,7,0.5,N/A,N/A\n\
+            DELETE,/gone,0,0,0,0.0,0,0,0.0,N/A,N/A\n";
+        let p = parse(text).expect("parses");
+        assert_eq!(get(&p, "GET /api.p99"), Measurement::ms(4.0));
+        assert_eq!(get(&p, "POST /api.min"), Measurement::ms(7.0));
+        assert!(!p.metrics.contains_key("POST /api.median"));
+        assert!(!p.metrics.contains_key("POST /api.mean"));
+        assert!(!p.metrics.contains_key("POST /api.p50"));
+        // No requests: counts and rate only, no zero response times.
+        assert_eq!(get(&p, "/gone.requests"), Measurement::count(0.0));
+        assert!(!p.metrics.contains_key("/gone.max"));
+        assert!(!p.metrics.contains_key("/gone.failure_rate"));
+    }
+
+    #[test]
+    fn bad_input_names_the_line_and_column() {
+        let text = fixture("run_stats.csv");
+        let e = |t: &str| format!("{:#}", parse(t).expect_err("bad"));
+        let cut = &text[..text.find("/search").expect("row") + 3];
+        assert!(
+            e(cut).contains("a quoted field is not closed"),
+            "{}",
+            e(cut)
+        );
+        let short = e(&text[..text.find("GET,/ok").expect("row") + 20]);
+        assert!(
+            short.contains("line 3: ") && short.contains("a truncated file?"),
+            "{short}"
+        );
+        let wrong = e(&text.replace("GET,/ok,110,", "GET,/ok,many,"));
+        assert!(
+            wrong.contains("line 3, column `request count`: `many` is not a number"),
+            "{wrong}"
+        );
+        let nan = e(&text.replace("GET,/ok,110,0,5,", "GET,/ok,110,0,NaN,"));
+        assert!(
+            nan.contains("line 3, column `median response time`"),
+            "{nan}"
+        );
+        let negative = e(&text.replace("GET,/ok,110,0,5,", "GET,/ok,110,0,-5,"));
+        assert!(negative.contains("-5 is negative"), "{negative}");
+        let more = e(&text.replace("GET,/ok,110,0,", "GET,/ok,110,111,"));
+        assert!(more.contains("111 failures but 110 requests"), "{more}");
+        let missing = e(&text.replace("Request Count", "Requests"));
+        assert!(missing.contains("no `request count` column"), "{missing}");
+        assert!(e(text.lines().next().expect("header")).contains("no rows"));
+    }
+}
