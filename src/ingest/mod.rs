@@ -9,6 +9,7 @@ mod autocannon;
 mod bundle;
 mod dir;
 mod esbuild;
+mod gatling;
 mod hyperfine;
 mod json;
 mod k6;
@@ -47,6 +48,7 @@ pub enum Format {
     Hyperfine,
     Autocannon,
     Locust,
+    Gatling,
 }
 
 impl Format {
@@ -64,6 +66,7 @@ impl Format {
         Format::Hyperfine,
         Format::Autocannon,
         Format::Locust,
+        Format::Gatling,
     ];
 
     /// The name used in budgets, `--format` and output.
@@ -82,6 +85,7 @@ impl Format {
             Format::Hyperfine => "hyperfine",
             Format::Autocannon => "autocannon",
             Format::Locust => "locust",
+            Format::Gatling => "gatling",
         }
     }
 
@@ -381,6 +385,7 @@ fn parse(format: Format, path: &Path, text: &str) -> Result<Parsed> {
         Format::Hyperfine => hyperfine::parse(text),
         Format::Autocannon => autocannon::parse(text),
         Format::Locust => locust::parse(text),
+        Format::Gatling => gatling::parse(text),
     }
 }
 
@@ -441,7 +446,7 @@ pub fn sniff(text: &str) -> Result<Format, DetectError> {
         return Err(DetectError::Empty);
     }
     if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
-        if let Some(found) = locust::sniff(trimmed) {
+        if let Some(found) = locust::sniff(trimmed).or_else(|| gatling::sniff_text(trimmed)) {
             return found;
         }
         if prometheus::looks_like_exposition(trimmed) {
@@ -519,12 +524,8 @@ fn sniff_value(v: &Value) -> Result<Format, DetectError> {
             {
                 return Ok(Format::Webpack);
             }
-            if has("numberOfRequests")
-                || v.get("stats")
-                    .and_then(|s| s.get("numberOfRequests"))
-                    .is_some()
-            {
-                return Err(DetectError::Unsupported("Gatling statistics"));
+            if let Some(found) = gatling::sniff_value(v) {
+                return found;
             }
             if v.get("latency").and_then(|l| l.get("p97_5")).is_some()
                 || (has("requests") && has("throughput") && has("non2xx"))
@@ -605,6 +606,9 @@ fn sniff_prefix(text: &str) -> Result<Format, DetectError> {
     }
     if contains("non2xx") && contains("latency") {
         return Ok(Format::Autocannon);
+    }
+    if contains("numberOfRequests") {
+        return Ok(Format::Gatling);
     }
     Err(unknown())
 }

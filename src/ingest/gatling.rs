@@ -1,0 +1,357 @@
+//! Gatling report statistics: `js/stats.json` (every request and group of a run) and
+//! `js/global_stats.json` (the run's totals only).
+//!
+//! The one rule: Gatling's four percentile slots are configurable (`gatling.conf`
+//! `charting.indicators.percentile1..4`, default 50/75/95/99) and the file does not say which they
+//! are, so they are named `.percentiles1` … `.percentiles4`, as Gatling names them, never `.p95`:
+//! a guessed name would judge the wrong percentile without a word when the configuration differs.
+//!
+//! Metrics per request or group, named by its `path` (`home`, `checkout / pay`; the root group,
+//! "All Requests" or Gatling 2's "Global Information", is `all`), all from the `total` column
+//! (OK and KO responses together, as Gatling's report shows them):
+//! `<path>.mean`, `.min`, `.max`, `.stddev`, `.percentiles1` … `.percentiles4` (ms; absent when the
+//! entry has no requests, where Gatling writes 0), `.count` and `.ko` (counts), `.error_rate`
+//! (% of `.count` that is KO), `.rps` (mean requests per second over the run).
+//! A value written `"-"` (the `stats.js` convention for "none") is absent.
+//!
+//! `assertions.json` and the text `simulation.log` are detected and refused with a pointer to
+//! `js/stats.json` (the log would have to be re-aggregated into Gatling's own percentiles).
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Result};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{from_json, non_negative, DetectError, Format, Parsed};
+use crate::model::{Measurement, Metrics, Unit};
+
+/// One entry of `js/stats.json` as Gatling 3.9.3 writes it (also its root): a request or a group.
+#[derive(Debug, Deserialize)]
+struct Node {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    name: String,
+    /// `""` for the root; `group / request` inside a group.
+    path: Option<String>,
+    stats: Stats,
+    /// Keyed by `pathFormatted`; only on groups.
+    #[serde(default)]
+    contents: BTreeMap<String, Node>,
+}
+
+/// The statistics of one entry (and the whole of `js/global_stats.json`); times in ms.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Stats {
+    number_of_requests: Triple,
+    min_response_time: Option<Triple>,
+    max_response_time: Option<Triple>,
+    mean_response_time: Option<Triple>,
+    standard_deviation: Option<Triple>,
+    percentiles1: Option<Triple>,
+    percentiles2: Option<Triple>,
+    percentiles3: Option<Triple>,
+    percentiles4: Option<Triple>,
+    mean_number_of_requests_per_second: Option<Triple>,
+}
+
+/// A statistic over all responses, the OK ones and the KO ones.
+#[derive(Debug, Deserialize)]
+struct Triple {
+    total: Cell,
+    ko: Option<Cell>,
+}
+
+/// A number, or (in files converted from `stats.js`) a string: a number or `"-"` for none.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Cell {
+    Number(f64),
+    Text(String),
+}
+
+/// Detection of Gatling's JSON files from their top-level keys: `Some` when it is one.
+pub(crate) fn sniff_value(v: &Value) -> Option<Result<Format, DetectError>> {
+    let has = |k: &str| v.get(k).is_some();
+    if has("numberOfRequests")
+        || (v.get("type").and_then(Value::as_str) == Some("GROUP")
+            && v.get("stats")
+                .and_then(|s| s.get("numberOfRequests"))
+                .is_some())
+    {
+        return Some(Ok(Format::Gatling));
+    }
+    if has("simulationId") && has("assertions") {
+        return Some(Err(DetectError::Unsupported(
+            "Gatling assertions (perfgate reads the statistics: `js/stats.json` in the same report)",
+        )));
+    }
+    None
+}
+
+/// Detection of Gatling's text `simulation.log` from its first line.
+pub(crate) fn sniff_text(text: &str) -> Option<Result<Format, DetectError>> {
+    let first = text.lines().next()?;
+    ["RUN\t", "ASSERTION\t", "USER\t"]
+        .iter()
+        .any(|p| first.starts_with(p))
+        .then_some(Err(DetectError::Unsupported(
+            "a Gatling simulation.log (perfgate reads the statistics: `js/stats.json` in the \
+             report folder)",
+        )))
+}
+
+/// Reads `js/stats.json` or `js/global_stats.json`.
+pub(crate) fn parse(text: &str) -> Result<Parsed> {
+    let value: Value = from_json(text)?;
+    let mut metrics = Metrics::new();
+    let what = if value.get("stats").is_some() {
+        let root: Node = from_json(text)?;
+        let mut entries = 0;
+        walk(&root, "", true, &mut metrics, &mut entries)?;
+        format!("stats.json, {entries} entries")
+    } else {
+        let stats: Stats = from_json(text)?;
+        add(&stats, "all", "", &mut metrics)?;
+        "global_stats.json".to_string()
+    };
+    Ok(Parsed {
+        detail: Some(format!(
+            "Gatling {what}; percentiles1..4 = the configured slots (default p50/p75/p95/p99)"
+        )),
+        metrics,
+        periods: Vec::new(),
+    })
+}
+
+/// Adds a node's metrics and its contents', depth first; `at` is the node's JSON path for errors.
+fn walk(
+    node: &Node,
+    at: &str,
+    root: bool,
+    metrics: &mut Metrics,
+    entries: &mut usize,
+) -> Result<()> {
+    if let Some(kind) = &node.kind {
+        if kind != "GROUP" && kind != "REQUEST" {
+            bail!("field `{at}type`: `{kind}` is neither GROUP nor REQUEST");
+        }
+    }
+    let name = if root {
+        "all".to_string()
+    } else {
+        match node.path.as_deref() {
+            Some(p) if !p.is_empty() => p.to_string(),
+            _ => node.name.clone(),
+        }
+    };
+    let prefix = |k: &str| metrics.contains_key(&format!("{name}.{k}"));
+    if prefix("count") {
+        bail!("field `{at}path`: two entries are both `{name}`; their metrics would clash");
+    }
+    add(&node.stats, &name, &format!("{at}stats."), metrics)?;
+    *entries += 1;
+    for (key, child) in &node.contents {
+        walk(
+            child,
+            &format!("{at}contents.{key}."),
+            false,
+            metrics,
+            entries,
+        )?;
+    }
+    Ok(())
+}
+
+/// Adds one entry's metrics under `name`; `at` is the `stats` object's JSON path for errors.
+fn add(stats: &Stats, name: &str, at: &str, metrics: &mut Metrics) -> Result<()> {
+    let count = number(
+        &stats.number_of_requests.total,
+        &format!("{at}numberOfRequests.total"),
+    )?
+    .ok_or_else(|| anyhow::anyhow!("field `{at}numberOfRequests.total`: no request count"))?;
+    metrics.insert(format!("{name}.count"), Measurement::count(count));
+    let ko = match &stats.number_of_requests.ko {
+        Some(cell) => number(cell, &format!("{at}numberOfRequests.ko"))?,
+        None => None,
+    };
+    if let Some(ko) = ko {
+        if ko > count {
+            bail!("field `{at}numberOfRequests.ko`: {ko} KO but {count} requests in all");
+        }
+        metrics.insert(format!("{name}.ko"), Measurement::count(ko));
+        if count > 0.0 {
+            metrics.insert(
+                format!("{name}.error_rate"),
+                Measurement::new(ko / count * 100.0, Unit::Percent),
+            );
+        }
+    }
+    if let Some(rps) = &stats.mean_number_of_requests_per_second {
+        let field = format!("{at}meanNumberOfRequestsPerSecond.total");
+        if let Some(v) = number(&rps.total, &field)? {
+            metrics.insert(format!("{name}.rps"), Measurement::new(v, Unit::PerSecond));
+        }
+    }
+    if count == 0.0 {
+        return Ok(());
+    }
+    let times = [
+        ("mean", "meanResponseTime", &stats.mean_response_time),
+        ("min", "minResponseTime", &stats.min_response_time),
+        ("max", "maxResponseTime", &stats.max_response_time),
+        ("stddev", "standardDeviation", &stats.standard_deviation),
+        ("percentiles1", "percentiles1", &stats.percentiles1),
+        ("percentiles2", "percentiles2", &stats.percentiles2),
+        ("percentiles3", "percentiles3", &stats.percentiles3),
+        ("percentiles4", "percentiles4", &stats.percentiles4),
+    ];
+    for (stat, field, triple) in times {
+        if let Some(t) = triple {
+            if let Some(v) = number(&t.total, &format!("{at}{field}.total"))? {
+                metrics.insert(format!("{name}.{stat}"), Measurement::ms(v));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A cell's value: finite and not negative, `None` for `"-"`.
+fn number(cell: &Cell, field: &str) -> Result<Option<f64>> {
+    let v = match cell {
+        Cell::Number(v) => *v,
+        Cell::Text(t) if t.trim() == "-" => return Ok(None),
+        Cell::Text(t) => t
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("field `{field}`: `{t}` is not a number"))?,
+    };
+    non_negative(field, v).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/gatling")
+            .join(name);
+        std::fs::read_to_string(path).expect("fixture")
+    }
+
+    fn get(p: &Parsed, name: &str) -> Measurement {
+        *p.metrics
+            .get(name)
+            .unwrap_or_else(|| panic!("no metric {name}"))
+    }
+
+    #[test]
+    fn stats_json_per_request_and_group_path() {
+        let p = parse(&fixture("spec-stats.json")).expect("parses");
+        assert!(p
+            .detail
+            .as_deref()
+            .is_some_and(|d| d == "Gatling stats.json, 4 entries; percentiles1..4 = the configured slots (default p50/p75/p95/p99)"));
+        assert_eq!(get(&p, "all.count"), Measurement::count(180.0));
+        assert_eq!(get(&p, "all.ko"), Measurement::count(6.0));
+        assert_eq!(
+            get(&p, "all.error_rate"),
+            Measurement::new(6.0 / 180.0 * 100.0, Unit::Percent)
+        );
+        assert_eq!(get(&p, "all.percentiles3"), Measurement::ms(640.0));
+        assert_eq!(get(&p, "home.mean"), Measurement::ms(48.0));
+        assert_eq!(
+            get(&p, "home.error_rate"),
+            Measurement::new(0.0, Unit::Percent)
+        );
+        assert_eq!(get(&p, "home.rps"), Measurement::new(4.0, Unit::PerSecond));
+        assert_eq!(get(&p, "checkout.max"), Measurement::ms(1490.0));
+        assert_eq!(
+            get(&p, "checkout / pay.percentiles4"),
+            Measurement::ms(1310.0)
+        );
+        assert_eq!(get(&p, "checkout / pay.stddev"), Measurement::ms(190.0));
+        assert_eq!(get(&p, "checkout / pay.min"), Measurement::ms(80.0));
+        assert_eq!(
+            get(&p, "checkout / pay.error_rate"),
+            Measurement::new(10.0, Unit::Percent)
+        );
+        assert!(!p.metrics.contains_key("all.p95"));
+        assert_eq!(p.metrics.len(), 4 * 12);
+    }
+
+    #[test]
+    fn global_stats_is_the_root_alone() {
+        let p = parse(&fixture("spec-global_stats.json")).expect("parses");
+        let whole = parse(&fixture("spec-stats.json")).expect("parses");
+        assert_eq!(p.metrics.len(), 12);
+        for (name, m) in &p.metrics {
+            assert_eq!(whole.metrics.get(name), Some(m), "{name}");
+        }
+    }
+
+    #[test]
+    fn dashes_are_absent_and_no_requests_have_no_times() {
+        let text = r#"{"numberOfRequests":{"total":"3","ok":"3","ko":"-"},
+            "meanResponseTime":{"total":"12","ok":"12","ko":"-"},
+            "percentiles1":{"total":"-","ok":"-","ko":"-"}}"#;
+        let p = parse(text).expect("parses");
+        assert_eq!(get(&p, "all.mean"), Measurement::ms(12.0));
+        assert!(!p.metrics.contains_key("all.ko"));
+        assert!(!p.metrics.contains_key("all.percentiles1"));
+        let empty = parse(r#"{"numberOfRequests":{"total":0,"ok":0,"ko":0},"meanResponseTime":{"total":0,"ok":0,"ko":0}}"#)
+            .expect("parses");
+        assert_eq!(get(&empty, "all.count"), Measurement::count(0.0));
+        assert!(!empty.metrics.contains_key("all.mean"));
+        assert!(!empty.metrics.contains_key("all.error_rate"));
+    }
+
+    #[test]
+    fn detection() {
+        let v = |t: &str| serde_json::from_str::<Value>(t).expect("json");
+        let stats = v(&fixture("spec-stats.json"));
+        assert!(matches!(sniff_value(&stats), Some(Ok(Format::Gatling))));
+        let global = v(&fixture("spec-global_stats.json"));
+        assert!(matches!(sniff_value(&global), Some(Ok(Format::Gatling))));
+        let assertions = v(r#"{"simulation":"S","simulationId":"s-1","start":1,"assertions":[]}"#);
+        assert!(matches!(
+            sniff_value(&assertions),
+            Some(Err(DetectError::Unsupported(_)))
+        ));
+        assert!(matches!(
+            sniff_text("RUN\tLoadTest\tloadtest\t1682984382035\t\t3.9.3\n"),
+            Some(Err(DetectError::Unsupported(_)))
+        ));
+        assert!(sniff_text("Type,Name\n").is_none());
+    }
+
+    #[test]
+    fn bad_input_names_the_field() {
+        let text = fixture("spec-stats.json");
+        let e = |t: &str| format!("{:#}", parse(t).expect_err("bad"));
+        assert!(e(&text[..text.len() / 2]).contains("EOF while parsing"));
+        let home = "\"total\": 48,";
+        assert_eq!(text.matches(home).count(), 1);
+        let wrong = e(&text.replace(home, "\"total\": \"fast\","));
+        assert!(
+            wrong.contains("contents.req_home-f3f1a.stats.meanResponseTime.total")
+                && wrong.contains("`fast` is not a number"),
+            "{wrong}"
+        );
+        let negative = e(&text.replace(home, "\"total\": -48,"));
+        assert!(negative.contains("-48 is negative"), "{negative}");
+        let nan = e(&text.replace(home, "\"total\": \"NaN\","));
+        assert!(
+            nan.contains("meanResponseTime.total") && nan.contains("NaN"),
+            "{nan}"
+        );
+        let object = e(&text.replace(home, "\"total\": {},"));
+        assert!(object.contains("meanResponseTime.total"), "{object}");
+        let ko = e(r#"{"numberOfRequests":{"total":1,"ok":0,"ko":2}}"#);
+        assert!(ko.contains("2 KO but 1 requests"), "{ko}");
+        let missing = e(r#"{"name":"x","meanResponseTime":{"total":1}}"#);
+        assert!(missing.contains("numberOfRequests"), "{missing}");
+    }
+}
