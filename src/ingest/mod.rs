@@ -11,6 +11,7 @@ mod dir;
 mod esbuild;
 mod gatling;
 mod hyperfine;
+mod jmeter;
 mod json;
 mod k6;
 mod lighthouse;
@@ -45,6 +46,7 @@ pub enum Format {
     Prometheus,
     Json,
     K6,
+    Jmeter,
     Hyperfine,
     Autocannon,
     Locust,
@@ -63,6 +65,7 @@ impl Format {
         Format::Prometheus,
         Format::Json,
         Format::K6,
+        Format::Jmeter,
         Format::Hyperfine,
         Format::Autocannon,
         Format::Locust,
@@ -82,6 +85,7 @@ impl Format {
             Format::Prometheus => "prometheus",
             Format::Json => "json",
             Format::K6 => "k6",
+            Format::Jmeter => "jmeter",
             Format::Hyperfine => "hyperfine",
             Format::Autocannon => "autocannon",
             Format::Locust => "locust",
@@ -382,6 +386,7 @@ fn parse(format: Format, path: &Path, text: &str) -> Result<Parsed> {
         Format::Prometheus => prometheus::parse(text),
         Format::Json => json::parse(text),
         Format::K6 => k6::parse(text),
+        Format::Jmeter => bail!("a JMeter JTL is read as a stream"),
         Format::Hyperfine => hyperfine::parse(text),
         Format::Autocannon => autocannon::parse(text),
         Format::Locust => locust::parse(text),

@@ -9,7 +9,7 @@ use std::io::{BufRead, Read};
 use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
 
-use super::{k6, Format};
+use super::{jmeter, k6, Format};
 use crate::model::{Measurement, Metrics, Unit};
 
 /// How many (decompressed) bytes of a file stream detection looks at.
@@ -18,7 +18,7 @@ pub(crate) const HEAD_BYTES: u64 = 64 * 1024;
 /// Whether a format is read as a stream, line by line, rather than whole. k6 also has whole-file
 /// summary shapes: those are told apart by [`sniff_stream`] and read whole.
 pub(crate) fn streams(format: Format) -> bool {
-    matches!(format, Format::K6)
+    matches!(format, Format::K6 | Format::Jmeter)
 }
 
 /// Reads the head of a stream for detection and gives back a reader that still yields every byte.
@@ -50,6 +50,9 @@ pub(crate) fn sniff_stream(head: &[u8]) -> Option<Format> {
     if k6::is_stream_line(first_line) {
         return Some(Format::K6);
     }
+    if jmeter::looks_like_jtl(text) {
+        return Some(Format::Jmeter);
+    }
     None
 }
 
@@ -57,6 +60,7 @@ pub(crate) fn sniff_stream(head: &[u8]) -> Option<Format> {
 pub(crate) fn parse_stream(format: Format, reader: &mut dyn BufRead) -> Result<super::Parsed> {
     match format {
         Format::K6 => k6::parse_stream(reader),
+        Format::Jmeter => jmeter::parse_stream(reader),
         other => anyhow::bail!("{other} is not read as a stream"),
     }
 }
@@ -110,8 +114,8 @@ impl Distribution {
         self.histogram.len()
     }
 
-    /// The value at a quantile (0..1), within the histogram's precision, never outside the
-    /// recorded minimum and maximum.
+    /// The value at a quantile (0..1), nearest rank: the upper end of that sample's histogram
+    /// bucket (never below the sample, at most 0.1 % above it), never above the recorded maximum.
     pub(crate) fn quantile(&self, q: f64) -> f64 {
         let v = self.histogram.value_at_quantile(q) as f64 / SCALE;
         v.clamp(self.min, self.max)

@@ -1,0 +1,779 @@
+//! JMeter JTL results (the CSV of JMeter 2.x–5.x with or without its header row, and the XML
+//! variant), streamed record by record into one HDR histogram per label.
+//!
+//! The one rule: a sample is counted once. Transaction Controller parent rows (they repeat their
+//! children's time) are reported under their own label but left out of the `all.` totals.
+//!
+//! Metrics, per label and as `all.` over every sample: `.p50 .p90 .p95 .p99 .mean .min .max` (ms,
+//! from `elapsed`), `.count`, `.errors` (samples with `success` false), `.error_rate` (%) and
+//! `.throughput` (samples/s between the first sample's start and the last one's end, as JMeter's
+//! Aggregate Report computes it). At most [`MAX_LABELS`] labels are broken out (a label per URL
+//! would be the user's cardinality); further labels count in the totals and the detail.
+//! `timeStamp` must be epoch milliseconds (JMeter's default, not a `timestamp_format` pattern).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::BufRead;
+
+use anyhow::{bail, Context, Result};
+
+use super::stream::Distribution;
+use super::Parsed;
+use crate::model::{Measurement, Metrics, Unit};
+
+/// The most labels one file breaks out.
+const MAX_LABELS: usize = 256;
+
+/// JMeter 5.x's default CSV columns, in order (`jmeter.properties`, `jmeter.save.saveservice.*`):
+/// the column order of a file written without its header row.
+const DEFAULT_COLUMNS: [&str; 17] = [
+    "timeStamp",
+    "elapsed",
+    "label",
+    "responseCode",
+    "responseMessage",
+    "threadName",
+    "dataType",
+    "success",
+    "failureMessage",
+    "bytes",
+    "sentBytes",
+    "grpThreads",
+    "allThreads",
+    "URL",
+    "Latency",
+    "IdleTime",
+    "Connect",
+];
+
+/// What JMeter writes as a Transaction Controller parent's response message (TransactionController.java).
+const TRANSACTION_MESSAGE: &str = "Number of samples in transaction";
+
+/// Whether the head of a file is a JTL: XML `<testResults`, a CSV header naming `timeStamp`,
+/// `elapsed` and `label`, or a header-less row in JMeter's default column order.
+pub(crate) fn looks_like_jtl(head: &str) -> bool {
+    if head.starts_with('<') {
+        return (head.starts_with("<?xml") || head.starts_with("<testResults"))
+            && head.contains("<testResults");
+    }
+    let first = head.lines().next().unwrap_or("");
+    [b',', b'\t', b';'].iter().any(|&d| {
+        let mut fields = Vec::new();
+        split_record(first.as_bytes(), d, &mut fields);
+        let text = |i: usize| fields.get(i).map(|f: &Field| &first[f.start..f.end]);
+        let names: Vec<&str> = (0..fields.len()).filter_map(text).collect();
+        let header = ["timeStamp", "elapsed", "label"]
+            .iter()
+            .all(|c| names.contains(c));
+        header || is_headerless_row(&names)
+    })
+}
+
+/// A row in JMeter's default column order: epoch-ms first, `success` eighth.
+fn is_headerless_row(fields: &[&str]) -> bool {
+    fields.len() >= 10
+        && fields[0].len() >= 10
+        && fields[0].bytes().all(|b| b.is_ascii_digit())
+        && fields[1].bytes().all(|b| b.is_ascii_digit())
+        && matches!(fields[7], "true" | "false")
+}
+
+/// Reads a JTL, CSV or XML, from a stream.
+pub(crate) fn parse_stream(reader: &mut dyn BufRead) -> Result<Parsed> {
+    let starts_xml = loop {
+        let buf = reader.fill_buf().context("cannot read")?;
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => {
+                let xml = buf[i] == b'<';
+                break xml;
+            }
+            None if buf.is_empty() => bail!("the file is empty"),
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    };
+    let mut totals = Totals::default();
+    if starts_xml {
+        read_xml(reader, &mut totals)?;
+    } else {
+        read_csv(reader, &mut totals)?;
+    }
+    totals.finish()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Aggregation
+
+#[derive(Debug)]
+struct Series {
+    elapsed: Distribution,
+    errors: u64,
+    first_start: i64,
+    last_end: i64,
+}
+
+impl Series {
+    fn new() -> Series {
+        Series {
+            elapsed: Distribution::new(),
+            errors: 0,
+            first_start: i64::MAX,
+            last_end: i64::MIN,
+        }
+    }
+
+    fn add(&mut self, s: &Sample) -> std::result::Result<(), String> {
+        self.elapsed.record(s.elapsed as f64)?;
+        self.errors += u64::from(!s.success);
+        if let Some(ts) = s.timestamp {
+            self.first_start = self.first_start.min(ts);
+            self.last_end = self.last_end.max(ts.saturating_add(s.elapsed));
+        }
+        Ok(())
+    }
+
+    fn emit(&self, prefix: &str, out: &mut Metrics) {
+        let n = self.elapsed.count();
+        if n == 0 {
+            return;
+        }
+        self.elapsed.emit(prefix, "mean", Unit::Ms, out);
+        out.insert(
+            format!("{prefix}.errors"),
+            Measurement::count(self.errors as f64),
+        );
+        out.insert(
+            format!("{prefix}.error_rate"),
+            Measurement::new(self.errors as f64 / n as f64 * 100.0, Unit::Percent),
+        );
+        if self.last_end > self.first_start {
+            let seconds = (self.last_end - self.first_start) as f64 / 1000.0;
+            out.insert(
+                format!("{prefix}.throughput"),
+                Measurement::new(n as f64 / seconds, Unit::PerSecond),
+            );
+        }
+    }
+}
+
+struct Sample<'a> {
+    label: Cow<'a, str>,
+    elapsed: i64,
+    success: bool,
+    timestamp: Option<i64>,
+    transaction: bool,
+}
+
+#[derive(Default)]
+struct Totals {
+    all: Option<Series>,
+    labels: HashMap<String, Series>,
+    not_broken_out: u64,
+    transactions: u64,
+    shape: &'static str,
+}
+
+impl Totals {
+    fn add(&mut self, s: &Sample) -> std::result::Result<(), String> {
+        if s.transaction {
+            self.transactions += 1;
+        } else {
+            self.all.get_or_insert_with(Series::new).add(s)?;
+        }
+        if let Some(series) = self.labels.get_mut(s.label.as_ref()) {
+            series.add(s)?;
+        } else if self.labels.len() < MAX_LABELS {
+            let mut series = Series::new();
+            series.add(s)?;
+            self.labels.insert(s.label.to_string(), series);
+        } else {
+            self.not_broken_out += 1;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Parsed> {
+        let Some(all) = &self.all else {
+            bail!("no sample in the file");
+        };
+        let mut metrics = Metrics::new();
+        for (label, series) in &self.labels {
+            series.emit(label, &mut metrics);
+        }
+        // After the labels: a label named `all` must not shadow the totals.
+        all.emit("all", &mut metrics);
+        let mut detail = format!("JMeter JTL {}", self.shape);
+        if self.transactions > 0 {
+            detail += &format!(
+                "; {} Transaction Controller samples left out of `all.`",
+                self.transactions
+            );
+        }
+        if self.not_broken_out > 0 {
+            detail += &format!(
+                "; {} samples of labels beyond the first {MAX_LABELS} only in `all.`",
+                self.not_broken_out
+            );
+        }
+        Ok(Parsed {
+            detail: Some(detail),
+            metrics,
+            periods: Vec::new(),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV
+
+#[derive(Debug, Clone, Copy)]
+struct Field {
+    start: usize,
+    end: usize,
+    /// Quoted with `""` inside: the text needs unescaping.
+    escaped: bool,
+}
+
+/// Splits one RFC 4180 record into fields; `false` when a quoted field is still open at the end
+/// (the record goes on on the next line).
+fn split_record(rec: &[u8], delim: u8, fields: &mut Vec<Field>) -> bool {
+    fields.clear();
+    let mut i = 0;
+    loop {
+        if rec.get(i) == Some(&b'"') {
+            let start = i + 1;
+            let mut j = start;
+            let mut escaped = false;
+            loop {
+                match rec.get(j) {
+                    None => return false,
+                    Some(b'"') if rec.get(j + 1) == Some(&b'"') => {
+                        escaped = true;
+                        j += 2;
+                    }
+                    Some(b'"') => break,
+                    Some(_) => j += 1,
+                }
+            }
+            fields.push(Field {
+                start,
+                end: j,
+                escaped,
+            });
+            // Anything between the closing quote and the delimiter is not RFC 4180; skip it.
+            i = match rec[j..].iter().position(|&b| b == delim) {
+                Some(k) => j + k + 1,
+                None => return true,
+            };
+        } else {
+            let end = rec[i..]
+                .iter()
+                .position(|&b| b == delim)
+                .map_or(rec.len(), |k| i + k);
+            fields.push(Field {
+                start: i,
+                end,
+                escaped: false,
+            });
+            if end == rec.len() {
+                return true;
+            }
+            i = end + 1;
+        }
+    }
+}
+
+struct Columns {
+    timestamp: Option<usize>,
+    elapsed: usize,
+    label: usize,
+    success: usize,
+    message: Option<usize>,
+    data_type: Option<usize>,
+    url: Option<usize>,
+    count: usize,
+}
+
+impl Columns {
+    fn find(names: &[&str]) -> Result<Columns> {
+        let at = |name: &str| names.iter().position(|n| n.trim() == name);
+        let need = |name: &str| {
+            at(name).with_context(|| {
+                format!(
+                    "column `{name}` is missing from the header (it has: {})",
+                    names.join(", ")
+                )
+            })
+        };
+        Ok(Columns {
+            timestamp: at("timeStamp"),
+            elapsed: need("elapsed")?,
+            label: need("label")?,
+            success: need("success")?,
+            message: at("responseMessage"),
+            data_type: at("dataType"),
+            url: at("URL"),
+            count: names.len(),
+        })
+    }
+}
+
+fn read_csv(reader: &mut dyn BufRead, totals: &mut Totals) -> Result<()> {
+    let mut rec: Vec<u8> = Vec::with_capacity(1024);
+    let mut fields = Vec::with_capacity(32);
+    let mut line_no = 0u64;
+    let mut columns: Option<(u8, Columns)> = None;
+    loop {
+        rec.clear();
+        let start_line = line_no + 1;
+        // One record, across the lines a quoted field spans.
+        loop {
+            let n = reader
+                .read_until(b'\n', &mut rec)
+                .with_context(|| format!("line {}: cannot read", line_no + 1))?;
+            if n == 0 {
+                break;
+            }
+            line_no += 1;
+            if rec.last() != Some(&b'\n') {
+                break;
+            }
+            let delim = columns.as_ref().map_or(b',', |(d, _)| *d);
+            if split_record(trim_newline(&rec), delim, &mut fields) {
+                break;
+            }
+        }
+        if rec.is_empty() {
+            return Ok(());
+        }
+        let body = trim_newline(&rec);
+        if body.is_empty() {
+            continue;
+        }
+        let at_eof = reader.fill_buf().map(<[u8]>::is_empty).unwrap_or(true);
+        let text = std::str::from_utf8(body)
+            .with_context(|| format!("line {start_line}: not UTF-8 text"))?;
+        if columns.is_none() {
+            let (delim, cols, is_header) =
+                first_record(text).with_context(|| format!("line {start_line}"))?;
+            totals.shape = if is_header {
+                "CSV"
+            } else {
+                "CSV (no header row)"
+            };
+            columns = Some((delim, cols));
+            if is_header {
+                continue;
+            }
+        }
+        let Some((delim, cols)) = &columns else {
+            continue;
+        };
+        if !split_record(body, *delim, &mut fields) {
+            bail!(
+                "line {start_line}: the file ends inside a quoted field (truncated? was JMeter stopped while writing?)"
+            );
+        }
+        csv_sample(text, &fields, cols, start_line, at_eof, totals)?;
+    }
+}
+
+fn trim_newline(rec: &[u8]) -> &[u8] {
+    let rec = rec.strip_suffix(b"\n").unwrap_or(rec);
+    rec.strip_suffix(b"\r").unwrap_or(rec)
+}
+
+/// The delimiter and columns the first record shows, and whether it is a header.
+fn first_record(text: &str) -> Result<(u8, Columns, bool)> {
+    let mut fields = Vec::new();
+    for delim in [b',', b'\t', b';'] {
+        split_record(text.as_bytes(), delim, &mut fields);
+        let names: Vec<&str> = fields.iter().map(|f| &text[f.start..f.end]).collect();
+        if names.len() > 1 && names.contains(&"elapsed") {
+            return Ok((delim, Columns::find(&names)?, true));
+        }
+        if is_headerless_row(&names) {
+            let n = names.len().min(DEFAULT_COLUMNS.len());
+            let mut cols = Columns::find(&DEFAULT_COLUMNS[..n])?;
+            cols.count = names.len();
+            return Ok((delim, cols, false));
+        }
+    }
+    bail!("neither a JTL header row (timeStamp, elapsed, label, …) nor a row in JMeter's default column order")
+}
+
+fn csv_sample(
+    text: &str,
+    fields: &[Field],
+    cols: &Columns,
+    line: u64,
+    at_eof: bool,
+    totals: &mut Totals,
+) -> Result<()> {
+    if fields.len() < cols.count {
+        if at_eof {
+            bail!(
+                "line {line}: the last row is truncated ({} of {} fields; was JMeter stopped while writing?)",
+                fields.len(),
+                cols.count
+            );
+        }
+        bail!(
+            "line {line}: {} fields where the header has {}",
+            fields.len(),
+            cols.count
+        );
+    }
+    let raw = |i: usize| &text[fields[i].start..fields[i].end];
+    let value = |i: usize| -> Cow<str> {
+        if fields[i].escaped {
+            Cow::Owned(raw(i).replace("\"\"", "\""))
+        } else {
+            Cow::Borrowed(raw(i))
+        }
+    };
+    let int = |i: usize, name: &str| -> Result<i64> {
+        let s = raw(i).trim();
+        s.parse::<i64>()
+            .ok()
+            .filter(|v| *v >= 0)
+            .with_context(|| format!("line {line}: column `{name}`: `{s}` is not a non-negative whole number of milliseconds"))
+    };
+    let success = match raw(cols.success).trim() {
+        s if s.eq_ignore_ascii_case("true") => true,
+        s if s.eq_ignore_ascii_case("false") => false,
+        s => bail!("line {line}: column `success`: `{s}` is neither true nor false"),
+    };
+    let transaction = cols
+        .message
+        .is_some_and(|i| raw(i).starts_with(TRANSACTION_MESSAGE))
+        || (cols.url.is_some_and(|i| raw(i) == "null")
+            && cols.data_type.is_some_and(|i| raw(i).is_empty()));
+    let sample = Sample {
+        label: value(cols.label),
+        elapsed: int(cols.elapsed, "elapsed")?,
+        success,
+        timestamp: cols.timestamp.map(|i| int(i, "timeStamp")).transpose()?,
+        transaction,
+    };
+    totals
+        .add(&sample)
+        .map_err(|e| anyhow::anyhow!("line {line}: column `elapsed`: {e}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// XML
+
+/// Reads `<testResults>`: each `<httpSample>`/`<sample>` directly inside it is a sample, and so
+/// is each one directly inside a Transaction Controller parent; deeper ones (redirects, embedded
+/// resources) are parts of their parent's time.
+fn read_xml(reader: &mut dyn BufRead, totals: &mut Totals) -> Result<()> {
+    totals.shape = "XML";
+    let mut buf: Vec<u8> = Vec::with_capacity(1024);
+    let mut line_no = 1u64;
+    // Per open element: is it a sample, a Transaction Controller parent?
+    let mut stack: Vec<(bool, bool)> = Vec::new();
+    let mut in_results = false;
+    let mut closed = false;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'>', &mut buf)
+            .with_context(|| format!("line {line_no}: cannot read"))?;
+        if n == 0 {
+            break;
+        }
+        let tag_line = line_no + buf.iter().filter(|&&b| b == b'\n').count() as u64;
+        let Some(lt) = buf.iter().rposition(|&b| b == b'<') else {
+            line_no = tag_line;
+            if buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            bail!("line {line_no}: text outside a tag where XML JTL has none");
+        };
+        let line_of_tag = line_no + buf[..lt].iter().filter(|&&b| b == b'\n').count() as u64;
+        line_no = tag_line;
+        if buf.last() != Some(&b'>') {
+            bail!("line {line_of_tag}: the file ends inside a tag (truncated? was JMeter stopped while writing?)");
+        }
+        let tag = std::str::from_utf8(&buf[lt + 1..buf.len() - 1])
+            .with_context(|| format!("line {line_of_tag}: not UTF-8 text"))?;
+        if tag.starts_with('?') || tag.starts_with('!') {
+            continue;
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            if name.trim() == "testResults" {
+                closed = true;
+                in_results = false;
+            } else if stack.pop().is_none() {
+                bail!("line {line_of_tag}: `</{name}>` closes nothing");
+            }
+            continue;
+        }
+        let self_closing = tag.ends_with('/');
+        let tag = tag.trim_end_matches('/');
+        let name = tag
+            .split(|c: char| c.is_ascii_whitespace())
+            .next()
+            .unwrap_or("");
+        if name == "testResults" {
+            in_results = true;
+            continue;
+        }
+        if !in_results {
+            bail!("line {line_of_tag}: `<{name}>` outside `<testResults>`");
+        }
+        let is_sample = matches!(name, "httpSample" | "sample");
+        let mut transaction = false;
+        if is_sample {
+            let counted = match stack.last() {
+                None => true,
+                Some(&(_, parent_is_transaction)) => parent_is_transaction && stack.len() == 1,
+            };
+            let attr = |key: &str| attribute(tag, key);
+            transaction = attr("rm").is_some_and(|m| m.starts_with(TRANSACTION_MESSAGE));
+            if counted {
+                xml_sample(tag, transaction, line_of_tag, totals)?;
+            }
+        }
+        if !self_closing {
+            stack.push((is_sample, transaction));
+        }
+    }
+    if !closed {
+        bail!("line {line_no}: the file ends before `</testResults>` (truncated? was JMeter stopped while writing?)");
+    }
+    Ok(())
+}
+
+fn xml_sample(tag: &str, transaction: bool, line: u64, totals: &mut Totals) -> Result<()> {
+    let need = |key: &str, what: &str| {
+        attribute(tag, key)
+            .with_context(|| format!("line {line}: attribute `{key}` ({what}) is missing"))
+    };
+    let int = |key: &str, what: &str| -> Result<i64> {
+        let s = need(key, what)?;
+        s.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|v| *v >= 0)
+            .with_context(|| format!("line {line}: attribute `{key}` ({what}): `{s}` is not a non-negative whole number"))
+    };
+    let success = match need("s", "success")?.as_ref() {
+        "true" => true,
+        "false" => false,
+        s => bail!("line {line}: attribute `s` (success): `{s}` is neither true nor false"),
+    };
+    let sample = Sample {
+        label: need("lb", "label")?,
+        elapsed: int("t", "elapsed")?,
+        success,
+        timestamp: Some(int("ts", "timeStamp")?),
+        transaction,
+    };
+    totals
+        .add(&sample)
+        .map_err(|e| anyhow::anyhow!("line {line}: attribute `t`: {e}"))
+}
+
+/// An attribute's value, its XML entities decoded.
+fn attribute<'a>(tag: &'a str, key: &str) -> Option<Cow<'a, str>> {
+    let mut rest = tag;
+    loop {
+        let eq = rest.find("=\"")?;
+        let name = rest[..eq]
+            .rsplit(|c: char| c.is_ascii_whitespace())
+            .next()?;
+        let value_start = eq + 2;
+        let value_len = rest[value_start..].find('"')?;
+        let value = &rest[value_start..value_start + value_len];
+        if name == key {
+            return Some(decode_entities(value));
+        }
+        rest = &rest[value_start + value_len + 1..];
+    }
+}
+
+fn decode_entities(s: &str) -> Cow<'_, str> {
+    if !s.contains('&') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp..];
+        let Some(semi) = after.find(';') else {
+            out.push_str(after);
+            return Cow::Owned(out);
+        };
+        let entity = &after[1..semi];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => out.push(c),
+            None => out.push_str(&after[..=semi]),
+        }
+        rest = &after[semi + 1..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jmeter");
+    const SEARCH: &str = "search \"demo\", page 1";
+
+    fn read(file: &str) -> Result<Parsed> {
+        let mut reader = super::super::open(std::path::Path::new(&format!("{DIR}/{file}")))?;
+        parse_stream(&mut reader)
+    }
+
+    /// A percentile: the upper end of the sample's histogram bucket, within 0.1 % above it.
+    fn pct(p: &Parsed, name: &str, sample: f64) {
+        let got = v(p, name);
+        assert!(
+            got >= sample && got <= sample * 1.001,
+            "{name}: {got} vs {sample}"
+        );
+        assert_eq!(p.metrics[name].unit, Unit::Ms);
+    }
+
+    fn v(p: &Parsed, name: &str) -> f64 {
+        p.metrics
+            .get(name)
+            .unwrap_or_else(|| panic!("no metric {name} in {:?}", p.metrics.keys()))
+            .value
+    }
+
+    fn err(file: &str) -> String {
+        format!("{:#}", read(file).expect_err("an error"))
+    }
+
+    /// Values make-spec.py prints for the rows every spec file holds.
+    fn assert_spec_values(p: &Parsed) {
+        assert_eq!(v(p, "all.count"), 30.0);
+        assert_eq!(v(p, "all.errors"), 11.0);
+        assert!((v(p, "all.error_rate") - 36.666666666666664).abs() < 1e-9);
+        assert_eq!(p.metrics["all.error_rate"].unit, Unit::Percent);
+        pct(p, "all.p95", 95.0);
+        pct(p, "all.p50", 32.0);
+        pct(p, "all.p90", 80.0);
+        pct(p, "all.p99", 2000.0);
+        assert_eq!(v(p, "all.min"), 10.0);
+        assert_eq!(v(p, "all.max"), 2000.0);
+        assert_eq!(v(p, "all.mean"), 104.0);
+        assert!((v(p, "all.throughput") - 3.262642740619902).abs() < 1e-9);
+        assert_eq!(p.metrics["all.throughput"].unit, Unit::PerSecond);
+        assert_eq!(v(p, "meetings.count"), 10.0);
+        assert_eq!(v(p, "meetings.mean"), 33.5);
+        assert_eq!(v(p, "meetings.errors"), 0.0);
+        assert_eq!(v(p, "meeting 404.error_rate"), 100.0);
+        pct(p, &format!("{SEARCH}.p95"), 2000.0);
+        pct(p, &format!("{SEARCH}.p50"), 70.0);
+        assert_eq!(v(p, &format!("{SEARCH}.errors")), 1.0);
+        // The Transaction Controller parent: its own label, not in the totals.
+        assert_eq!(v(p, "browse.count"), 10.0);
+        assert_eq!(v(p, "browse.mean"), 48.0);
+        assert!(!p.metrics.contains_key("meetings-0.count"));
+    }
+
+    #[test]
+    fn default_columns_with_header() {
+        let p = read("spec-default-columns.csv").expect("parse");
+        assert_spec_values(&p);
+        assert_eq!(
+            p.detail.as_deref(),
+            Some("JMeter JTL CSV; 10 Transaction Controller samples left out of `all.`")
+        );
+    }
+
+    #[test]
+    fn every_csv_variant_and_the_xml_give_the_same_values() {
+        for file in [
+            "spec-no-header.csv",
+            "spec-custom-columns-tab.tsv",
+            "spec-semicolon.csv",
+            "spec-results.xml",
+        ] {
+            let p = read(file).unwrap_or_else(|e| panic!("{file}: {e:#}"));
+            assert_spec_values(&p);
+        }
+        let p = read("spec-no-header.csv").expect("parse");
+        assert!(p
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("no header row")));
+    }
+
+    #[test]
+    fn detection_and_load_file() {
+        for (file, head) in [
+            ("spec-default-columns.csv", true),
+            ("spec-no-header.csv", true),
+            ("spec-custom-columns-tab.tsv", true),
+            ("spec-semicolon.csv", true),
+            ("spec-results.xml", true),
+        ] {
+            let text = std::fs::read_to_string(format!("{DIR}/{file}")).expect("read");
+            assert_eq!(looks_like_jtl(&text), head, "{file}");
+            let r = super::super::load_file(std::path::Path::new(&format!("{DIR}/{file}")), None)
+                .expect(file);
+            assert_eq!(r.format, super::super::Format::Jmeter);
+        }
+        assert!(!looks_like_jtl("name,value\n1,2\n"));
+        assert!(!looks_like_jtl("<html><body>"));
+    }
+
+    #[test]
+    fn bad_input_is_named() {
+        let e = err("spec-truncated-last-row.csv");
+        assert!(
+            e.contains("line 43: the last row is truncated (7 of 17 fields"),
+            "{e}"
+        );
+        let e = err("spec-missing-success-column.csv");
+        assert!(
+            e.contains("column `success` is missing from the header"),
+            "{e}"
+        );
+        let e = format!(
+            "{:#}",
+            parse_stream(&mut &b"timeStamp,elapsed,label,success\n1700000000000,-3,a,true\n"[..])
+                .expect_err("negative")
+        );
+        assert!(e.contains("line 2: column `elapsed`: `-3`"), "{e}");
+        let e = format!(
+            "{:#}",
+            parse_stream(&mut &b"timeStamp,elapsed,label,success\n1700000000000,3,a,yes\n"[..])
+                .expect_err("not a boolean")
+        );
+        assert!(e.contains("line 2: column `success`: `yes`"), "{e}");
+        let e = format!(
+            "{:#}",
+            parse_stream(&mut &b"<testResults version=\"1.2\">\n<httpSample t=\"1\" ts=\"1\" s=\"true\" lb=\"a\"/>\n<httpSa"[..])
+                .expect_err("truncated xml")
+        );
+        assert!(e.contains("line 3: the file ends inside a tag"), "{e}");
+        let e = format!(
+            "{:#}",
+            parse_stream(&mut &b"timeStamp,elapsed,label,success\n"[..]).expect_err("no rows")
+        );
+        assert!(e.contains("no sample"), "{e}");
+    }
+}
