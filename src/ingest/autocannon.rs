@@ -273,4 +273,23 @@ mod tests {
             "{corrupt}"
         );
     }
+    #[test]
+    fn detected_by_content() {
+        use crate::ingest::{load_file, sniff, Format};
+        for name in ["ok.json", "all-403.json", "flaky.json"] {
+            let text = fixture(name);
+            assert_eq!(sniff(&text).ok(), Some(Format::Autocannon), "{name}");
+            assert_eq!(
+                sniff(&text[..text.len() / 2]).ok(),
+                Some(Format::Autocannon),
+                "{name} truncated"
+            );
+        }
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/autocannon/flaky.json");
+        assert_eq!(
+            load_file(&path, None).expect("loads").format,
+            Format::Autocannon
+        );
+    }
 }

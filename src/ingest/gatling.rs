@@ -354,4 +354,24 @@ mod tests {
         let missing = e(r#"{"name":"x","meanResponseTime":{"total":1}}"#);
         assert!(missing.contains("numberOfRequests"), "{missing}");
     }
+    #[test]
+    fn detected_by_content_through_load_file() {
+        use crate::ingest::{load_file, sniff};
+        for name in ["spec-stats.json", "spec-global_stats.json"] {
+            let text = fixture(name);
+            assert_eq!(sniff(&text).ok(), Some(Format::Gatling), "{name}");
+            assert_eq!(
+                sniff(&text[..text.len() / 2]).ok(),
+                Some(Format::Gatling),
+                "{name} truncated"
+            );
+            let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/gatling")
+                .join(name);
+            assert_eq!(
+                load_file(&path, None).expect("loads").format,
+                Format::Gatling
+            );
+        }
+    }
 }

@@ -284,4 +284,24 @@ mod tests {
         let none = e(r#"{"results":[{"command":"a","mean":1,"times":[],"exit_codes":[]}]}"#);
         assert!(none.contains("has no runs"), "{none}");
     }
+    #[test]
+    fn detected_by_content_and_the_times_are_the_samples_of_the_mean() {
+        use crate::ingest::{load_source, sniff, Format, Location, SourceSpec};
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/hyperfine/two-commands.json");
+        let text = std::fs::read_to_string(&path).expect("fixture");
+        assert_eq!(sniff(&text).ok(), Some(Format::Hyperfine));
+        assert_eq!(sniff(&text[..text.len() / 2]).ok(), Some(Format::Hyperfine));
+        let spec = SourceSpec {
+            format: None,
+            location: Location::Files(path.display().to_string()),
+        };
+        let source = load_source("bench", &spec).expect("loads");
+        let samples = &source.samples["sleep 0.02.mean"];
+        assert_eq!(samples.len(), 5);
+        assert!(close(samples[0], 21.550_342_5) && close(samples[4], 22.027_905_5));
+        let mean = samples.iter().sum::<f64>() / 5.0;
+        assert!(close(mean, source.metrics["sleep 0.02.mean"].value));
+        assert!(!source.samples.contains_key("sleep 0.02.median"));
+    }
 }

@@ -361,4 +361,19 @@ mod tests {
         assert!(missing.contains("no `request count` column"), "{missing}");
         assert!(e(text.lines().next().expect("header")).contains("no rows"));
     }
+    #[test]
+    fn detected_by_content_through_load_file() {
+        use crate::ingest::{load_file, sniff};
+        assert_eq!(sniff(&fixture("run_stats.csv")).ok(), Some(Format::Locust));
+        let dir =
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/locust");
+        let report = load_file(&dir.join("run_stats.csv"), None).expect("loads");
+        assert_eq!(report.format, Format::Locust);
+        assert_eq!(report.metrics["all.requests"], Measurement::count(179.0));
+        let history = format!(
+            "{:#}",
+            load_file(&dir.join("run_stats_history.csv"), None).expect_err("refused")
+        );
+        assert!(history.contains("_stats.csv"), "{history}");
+    }
 }
