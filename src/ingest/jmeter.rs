@@ -78,8 +78,9 @@ fn is_headerless_row(fields: &[&str]) -> bool {
         && matches!(fields[7], "true" | "false")
 }
 
-/// Reads a JTL, CSV or XML, from a stream.
-pub(crate) fn parse_stream(reader: &mut dyn BufRead) -> Result<Parsed> {
+/// Reads a JTL, CSV or XML, from a stream. `lenient`: a truncated last row is skipped and named
+/// in the detail.
+pub(crate) fn parse_stream(reader: &mut dyn BufRead, lenient: bool) -> Result<Parsed> {
     let starts_xml = loop {
         let buf = reader.fill_buf().context("cannot read")?;
         match buf.iter().position(|b| !b.is_ascii_whitespace()) {
@@ -94,7 +95,10 @@ pub(crate) fn parse_stream(reader: &mut dyn BufRead) -> Result<Parsed> {
             }
         }
     };
-    let mut totals = Totals::default();
+    let mut totals = Totals {
+        lenient,
+        ..Totals::default()
+    };
     if starts_xml {
         read_xml(reader, &mut totals)?;
     } else {
@@ -173,6 +177,9 @@ struct Totals {
     not_broken_out: u64,
     transactions: u64,
     shape: &'static str,
+    lenient: bool,
+    /// The line of a truncated last row skipped in lenient mode.
+    truncated: Option<u64>,
 }
 
 impl Totals {
@@ -210,6 +217,9 @@ impl Totals {
                 "; {} Transaction Controller samples left out of `all.`",
                 self.transactions
             );
+        }
+        if let Some(line) = self.truncated {
+            detail += &format!("; truncated last row at line {line} skipped");
         }
         if self.not_broken_out > 0 {
             detail += &format!(
@@ -372,6 +382,10 @@ fn read_csv(reader: &mut dyn BufRead, totals: &mut Totals) -> Result<()> {
             continue;
         };
         if !split_record(body, *delim, &mut fields) {
+            if totals.lenient {
+                totals.truncated = Some(start_line);
+                return Ok(());
+            }
             bail!(
                 "line {start_line}: the file ends inside a quoted field (truncated? was JMeter stopped while writing?)"
             );
@@ -413,6 +427,10 @@ fn csv_sample(
     totals: &mut Totals,
 ) -> Result<()> {
     if fields.len() < cols.count {
+        if at_eof && totals.lenient {
+            totals.truncated = Some(line);
+            return Ok(());
+        }
         if at_eof {
             bail!(
                 "line {line}: the last row is truncated ({} of {} fields; was JMeter stopped while writing?)",
@@ -496,6 +514,10 @@ fn read_xml(reader: &mut dyn BufRead, totals: &mut Totals) -> Result<()> {
         let line_of_tag = line_no + buf[..lt].iter().filter(|&&b| b == b'\n').count() as u64;
         line_no = tag_line;
         if buf.last() != Some(&b'>') {
+            if totals.lenient {
+                totals.truncated = Some(line_of_tag);
+                break;
+            }
             bail!("line {line_of_tag}: the file ends inside a tag (truncated? was JMeter stopped while writing?)");
         }
         let tag = std::str::from_utf8(&buf[lt + 1..buf.len() - 1])
@@ -542,7 +564,10 @@ fn read_xml(reader: &mut dyn BufRead, totals: &mut Totals) -> Result<()> {
             stack.push((is_sample, transaction));
         }
     }
-    if !closed {
+    if !closed && totals.truncated.is_none() && totals.lenient {
+        totals.truncated = Some(line_no);
+    }
+    if !closed && !totals.lenient {
         bail!("line {line_no}: the file ends before `</testResults>` (truncated? was JMeter stopped while writing?)");
     }
     Ok(())
@@ -641,7 +666,7 @@ mod tests {
 
     fn read(file: &str) -> Result<Parsed> {
         let mut reader = super::super::open(std::path::Path::new(&format!("{DIR}/{file}")))?;
-        parse_stream(&mut reader)
+        parse_stream(&mut reader, false)
     }
 
     /// A percentile: the upper end of the sample's histogram bucket, within 0.1 % above it.
@@ -747,6 +772,19 @@ mod tests {
             e.contains("line 43: the last row is truncated (7 of 17 fields"),
             "{e}"
         );
+        let mut reader = super::super::open(std::path::Path::new(&format!(
+            "{DIR}/spec-truncated-last-row.csv"
+        )))
+        .expect("open");
+        let p = parse_stream(&mut reader, true).expect("lenient");
+        assert_spec_values(&p);
+        assert!(
+            p.detail
+                .as_deref()
+                .is_some_and(|d| d.ends_with("; truncated last row at line 43 skipped")),
+            "{:?}",
+            p.detail
+        );
         let e = err("spec-missing-success-column.csv");
         assert!(
             e.contains("column `success` is missing from the header"),
@@ -754,25 +792,32 @@ mod tests {
         );
         let e = format!(
             "{:#}",
-            parse_stream(&mut &b"timeStamp,elapsed,label,success\n1700000000000,-3,a,true\n"[..])
-                .expect_err("negative")
+            parse_stream(
+                &mut &b"timeStamp,elapsed,label,success\n1700000000000,-3,a,true\n"[..],
+                false
+            )
+            .expect_err("negative")
         );
         assert!(e.contains("line 2: column `elapsed`: `-3`"), "{e}");
         let e = format!(
             "{:#}",
-            parse_stream(&mut &b"timeStamp,elapsed,label,success\n1700000000000,3,a,yes\n"[..])
-                .expect_err("not a boolean")
+            parse_stream(
+                &mut &b"timeStamp,elapsed,label,success\n1700000000000,3,a,yes\n"[..],
+                false
+            )
+            .expect_err("not a boolean")
         );
         assert!(e.contains("line 2: column `success`: `yes`"), "{e}");
         let e = format!(
             "{:#}",
-            parse_stream(&mut &b"<testResults version=\"1.2\">\n<httpSample t=\"1\" ts=\"1\" s=\"true\" lb=\"a\"/>\n<httpSa"[..])
+            parse_stream(&mut &b"<testResults version=\"1.2\">\n<httpSample t=\"1\" ts=\"1\" s=\"true\" lb=\"a\"/>\n<httpSa"[..], false)
                 .expect_err("truncated xml")
         );
         assert!(e.contains("line 3: the file ends inside a tag"), "{e}");
         let e = format!(
             "{:#}",
-            parse_stream(&mut &b"timeStamp,elapsed,label,success\n"[..]).expect_err("no rows")
+            parse_stream(&mut &b"timeStamp,elapsed,label,success\n"[..], false)
+                .expect_err("no rows")
         );
         assert!(e.contains("no sample"), "{e}");
     }

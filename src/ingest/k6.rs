@@ -391,7 +391,9 @@ struct StreamMetric {
 }
 
 /// Reads a `--out json` stream line by line; memory is bounded by the number of series.
-pub(crate) fn parse_stream(reader: &mut dyn BufRead) -> Result<Parsed> {
+/// `lenient`: a truncated last line is skipped and named in the detail.
+pub(crate) fn parse_stream(reader: &mut dyn BufRead, lenient: bool) -> Result<Parsed> {
+    let mut truncated = None;
     let mut metrics: HashMap<String, StreamMetric> = HashMap::new();
     let mut sub_series = 0usize;
     let mut not_broken_out = 0u64;
@@ -415,9 +417,15 @@ pub(crate) fn parse_stream(reader: &mut dyn BufRead) -> Result<Parsed> {
         }
         let line: Line = match serde_json::from_slice(bytes) {
             Ok(line) => line,
-            Err(e) if !complete && e.is_eof() => bail!(
-                "line {line_no} is truncated: the file ends mid-line (was k6 stopped while writing?)"
-            ),
+            Err(e) if !complete && e.is_eof() => {
+                if lenient {
+                    truncated = Some(line_no);
+                    break;
+                }
+                bail!(
+                    "line {line_no} is truncated: the file ends mid-line (was k6 stopped while writing?)"
+                )
+            }
             Err(e) => bail!("line {line_no}: not a k6 JSON output line: {e}"),
         };
         match line.kind {
@@ -475,7 +483,10 @@ pub(crate) fn parse_stream(reader: &mut dyn BufRead) -> Result<Parsed> {
                 let place = |e: String| anyhow::anyhow!("line {line_no}: field `data.value`: {e}");
                 metric.all.record(value).map_err(place)?;
                 for (values, tag_value) in metric.subs.iter_mut().zip(tags.values()) {
-                    let Some(tag_value) = tag_value else { continue };
+                    // The root group is `group:""`: no series for an empty value.
+                    let Some(tag_value) = tag_value.filter(|t| !t.is_empty()) else {
+                        continue;
+                    };
                     if let Some(series) = values.get_mut(tag_value) {
                         series.record(value).map_err(place)?;
                     } else if sub_series < MAX_SUB_SERIES {
@@ -508,14 +519,16 @@ pub(crate) fn parse_stream(reader: &mut dyn BufRead) -> Result<Parsed> {
             }
         }
     }
-    let detail = if not_broken_out > 0 {
-        format!(
-            "k6 JSON stream; {not_broken_out} samples' tag values beyond the first \
-             {MAX_SUB_SERIES} sub-metric series not broken out"
-        )
-    } else {
-        "k6 JSON stream".to_string()
-    };
+    let mut detail = "k6 JSON stream".to_string();
+    if not_broken_out > 0 {
+        detail += &format!(
+            "; {not_broken_out} samples' tag values beyond the first {MAX_SUB_SERIES} \
+             sub-metric series not broken out"
+        );
+    }
+    if let Some(line) = truncated {
+        detail += &format!("; truncated last line {line} skipped");
+    }
     Ok(Parsed {
         detail: Some(detail),
         metrics: out,
@@ -597,7 +610,7 @@ mod tests {
     fn stream(file: &str) -> Parsed {
         let mut reader =
             super::super::open(std::path::Path::new(&format!("{DIR}/{file}"))).expect("open");
-        parse_stream(&mut reader).expect("parse")
+        parse_stream(&mut reader, false).expect("parse")
     }
 
     fn summary(file: &str) -> Parsed {
@@ -614,7 +627,7 @@ mod tests {
     fn err(text: &str) -> String {
         format!(
             "{:#}",
-            parse_stream(&mut text.as_bytes()).expect_err("an error")
+            parse_stream(&mut text.as_bytes(), false).expect_err("an error")
         )
     }
 
@@ -792,6 +805,13 @@ mod tests {
         let point = r#"{"metric":"x","type":"Point","data":{"time":"2024-08-05T15:24:38.95+07:00","value":4,"tags":{}}}"#;
         let e = err(&format!("{metric}\n{point}\n{}", &point[..40]));
         assert!(e.contains("line 3 is truncated"), "{e}");
+        let cut = format!("{metric}\n{point}\n{}", &point[..40]);
+        let p = parse_stream(&mut cut.as_bytes(), true).expect("lenient");
+        assert_eq!(v(&p, "x.count"), 1.0);
+        assert_eq!(
+            p.detail.as_deref(),
+            Some("k6 JSON stream; truncated last line 3 skipped")
+        );
         let e = err(&format!("{metric}\n{}\n", point.replace("4,", "-4,")));
         assert!(
             e.contains("line 2: field `data.value`") && e.contains("-4"),
@@ -804,7 +824,7 @@ mod tests {
         let e = err("\u{1}\u{2}garbage\n");
         assert!(e.contains("line 1: not a k6 JSON output line"), "{e}");
         // A metric k6 described but never sampled is absent, not 0.
-        let p = parse_stream(&mut format!("{metric}\n").as_bytes()).expect("parse");
+        let p = parse_stream(&mut format!("{metric}\n").as_bytes(), false).expect("parse");
         assert!(p.metrics.is_empty());
     }
 
@@ -817,7 +837,7 @@ mod tests {
             "\n",
             r#"{"type":"Point","metric":"c","data":{"time":"2024-08-05T08:24:40.5Z","value":1}}"#,
         );
-        let p = parse_stream(&mut text.as_bytes()).expect("parse");
+        let p = parse_stream(&mut text.as_bytes(), false).expect("parse");
         assert_eq!(v(&p, "c.count"), 4.0);
         assert_eq!(v(&p, "c.rate"), 2.0);
         assert_eq!(

@@ -371,7 +371,10 @@ fn load_stream(path: &Path, declared: Option<Format>) -> Result<Option<(Format, 
         (Some(d), None) if stream::streams(d) && d != Format::K6 => d,
         _ => return Ok(None),
     };
-    Ok(Some((format, stream::parse_stream(format, &mut reader))))
+    Ok(Some((
+        format,
+        stream::parse_stream(format, &mut reader, false),
+    )))
 }
 
 fn parse(format: Format, path: &Path, text: &str) -> Result<Parsed> {

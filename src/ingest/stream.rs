@@ -56,11 +56,16 @@ pub(crate) fn sniff_stream(head: &[u8]) -> Option<Format> {
     None
 }
 
-/// Parses a stream of a streamed format.
-pub(crate) fn parse_stream(format: Format, reader: &mut dyn BufRead) -> Result<super::Parsed> {
+/// Parses a stream of a streamed format. `lenient`: a truncated last line or row (a run killed
+/// mid-write) is skipped and named in the detail instead of being an error.
+pub(crate) fn parse_stream(
+    format: Format,
+    reader: &mut dyn BufRead,
+    lenient: bool,
+) -> Result<super::Parsed> {
     match format {
-        Format::K6 => k6::parse_stream(reader),
-        Format::Jmeter => jmeter::parse_stream(reader),
+        Format::K6 => k6::parse_stream(reader, lenient),
+        Format::Jmeter => jmeter::parse_stream(reader, lenient),
         other => anyhow::bail!("{other} is not read as a stream"),
     }
 }
