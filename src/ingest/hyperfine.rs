@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::{from_json, non_negative_scaled, Parsed};
 use crate::model::{Measurement, Metrics, Unit};
@@ -51,8 +52,8 @@ struct BenchResult {
     /// One entry per run; `null` when the command was killed by a signal.
     #[serde(default)]
     exit_codes: Vec<Option<i32>>,
-    /// Only with `-P`/`-L` scans; values are strings.
-    parameters: Option<BTreeMap<String, String>>,
+    /// Only with `-P`/`-L` scans; values are strings in 1.15.0, read whatever their JSON type.
+    parameters: Option<BTreeMap<String, Value>>,
 }
 
 /// Reads a hyperfine `--export-json` file.
@@ -139,7 +140,13 @@ fn names(results: &[BenchResult]) -> Result<Vec<String>> {
     for (i, r) in results.iter().enumerate() {
         let name = match &r.parameters {
             Some(params) if uses[r.command.as_str()] > 1 && !params.is_empty() => {
-                let list: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let list: Vec<String> = params
+                    .iter()
+                    .map(|(k, v)| match v {
+                        Value::String(s) => format!("{k}={s}"),
+                        other => format!("{k}={other}"),
+                    })
+                    .collect();
                 format!("{} {{{}}}", r.command, list.join(","))
             }
             _ => r.command.clone(),
@@ -219,6 +226,11 @@ mod tests {
             .expect("parses")
             .metrics
             .contains_key("sleep 0.010.mean"));
+        let numbers = r#"{"results":[{"command":"a","mean":1,"times":[1],"parameters":{"n":1}},{"command":"a","mean":2,"times":[2],"parameters":{"n":2}}]}"#;
+        assert!(parse(numbers)
+            .expect("parses")
+            .metrics
+            .contains_key("a {n=2}.mean"));
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! (Locust's percentile columns, rounded by Locust to 2 significant digits), `.median`, `.mean`,
 //! `.min`, `.max` (ms); `.requests`, `.failures` (counts); `.failure_rate` (% of the row's requests);
 //! `.rps` (requests per second over the run). A row without requests has counts only: Locust writes
-//! its response times as 0, which are not response times.
+//! its response times as 0, which are not response times. Two rows that would get one name (a
+//! request literally named `all`) are an error, never an overwrite.
 //!
 //! `<prefix>_stats_history.csv` is refused with a pointer to the `_stats.csv`: its percentiles
 //! are those of a moving window (the last seconds of the run), not of the run, so they would not
