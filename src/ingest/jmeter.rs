@@ -12,12 +12,11 @@
 //! `timeStamp` must be epoch milliseconds (JMeter's default, not a `timestamp_format` pattern).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::io::BufRead;
 
 use anyhow::{bail, Context, Result};
 
-use super::stream::Distribution;
+use super::stream::{Distribution, FastMap};
 use super::Parsed;
 use crate::model::{Measurement, Metrics, Unit};
 
@@ -173,7 +172,7 @@ struct Sample<'a> {
 #[derive(Default)]
 struct Totals {
     all: Option<Series>,
-    labels: HashMap<String, Series>,
+    labels: FastMap<Series>,
     not_broken_out: u64,
     transactions: u64,
     shape: &'static str,

@@ -22,14 +22,13 @@
 //! not the load under test.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::io::BufRead;
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::stream::Distribution;
+use super::stream::{Distribution, FastMap};
 use super::{from_json, non_negative, Parsed};
 use crate::model::{Measurement, Metrics, Unit};
 
@@ -387,14 +386,14 @@ struct StreamMetric {
     unit: Unit,
     all: Series,
     /// Per tag of [`SUB_TAGS`], the series of each of its values.
-    subs: [HashMap<String, Series>; 6],
+    subs: [FastMap<Series>; 6],
 }
 
 /// Reads a `--out json` stream line by line; memory is bounded by the number of series.
 /// `lenient`: a truncated last line is skipped and named in the detail.
 pub(crate) fn parse_stream(reader: &mut dyn BufRead, lenient: bool) -> Result<Parsed> {
     let mut truncated = None;
-    let mut metrics: HashMap<String, StreamMetric> = HashMap::new();
+    let mut metrics: FastMap<StreamMetric> = FastMap::default();
     let mut sub_series = 0usize;
     let mut not_broken_out = 0u64;
     let mut first_ns = i128::MAX;
