@@ -399,6 +399,7 @@ pub(crate) fn parse_stream(reader: &mut dyn BufRead, lenient: bool) -> Result<Pa
     let mut first_ns = i128::MAX;
     let mut last_ns = i128::MIN;
     let mut buf = Vec::with_capacity(1024);
+    let mut last_time: Vec<u8> = Vec::with_capacity(40);
     let mut line_no = 0u64;
     loop {
         buf.clear();
@@ -474,11 +475,18 @@ pub(crate) fn parse_stream(reader: &mut dyn BufRead, lenient: bool) -> Result<Pa
                     .data
                     .time
                     .with_context(|| format!("line {line_no}: field `data.time`: missing"))?;
-                let ns = rfc3339_ns(&time).with_context(|| {
-                    format!("line {line_no}: field `data.time`: `{time}` is not an RFC 3339 time")
-                })?;
-                first_ns = first_ns.min(ns);
-                last_ns = last_ns.max(ns);
+                // k6 stamps every metric of one request with the same time: parse it once.
+                if time.as_bytes() != last_time.as_slice() {
+                    let ns = rfc3339_ns(&time).with_context(|| {
+                        format!(
+                            "line {line_no}: field `data.time`: `{time}` is not an RFC 3339 time"
+                        )
+                    })?;
+                    first_ns = first_ns.min(ns);
+                    last_ns = last_ns.max(ns);
+                    last_time.clear();
+                    last_time.extend_from_slice(time.as_bytes());
+                }
                 let place = |e: String| anyhow::anyhow!("line {line_no}: field `data.value`: {e}");
                 metric.all.record(value).map_err(place)?;
                 for (values, tag_value) in metric.subs.iter_mut().zip(tags.values()) {
@@ -571,8 +579,10 @@ fn rfc3339_ns(s: &str) -> Option<i128> {
         if digits.is_empty() {
             return None;
         }
-        for (k, d) in digits.iter().take(9).enumerate() {
-            frac_ns += i128::from(d - b'0') * 10i128.pow(8 - k as u32);
+        let mut scale = 100_000_000;
+        for d in digits.iter().take(9) {
+            frac_ns += i128::from(d - b'0') * scale;
+            scale /= 10;
         }
     }
     let offset_s: i64 = match b.get(i)? {
