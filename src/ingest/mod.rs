@@ -362,6 +362,13 @@ pub fn load_file(path: &Path, declared: Option<Format>) -> Result<Report> {
 fn load_stream(path: &Path, declared: Option<Format>) -> Result<Option<(Format, Result<Parsed>)>> {
     let (head, mut reader) =
         stream::split_head(open(path)?).with_context(|| path.display().to_string())?;
+    if stream::head_text(&head).is_none() {
+        bail!(
+            "{}: binary data (a NUL byte or bytes that are not UTF-8 in its first {} KiB), not a report perfgate reads",
+            path.display(),
+            stream::HEAD_BYTES / 1024
+        );
+    }
     let format = match (declared, stream::sniff_stream(&head)) {
         (Some(d), Some(found)) if d != found => bail!(
             "{}: declared as {d}, but the content is {found} output",

@@ -35,18 +35,23 @@ pub(crate) fn split_head(mut reader: Box<dyn BufRead>) -> Result<(Vec<u8>, impl 
     Ok((head, rest))
 }
 
-/// The streamed format the first bytes of a file show, if any. Binary data (a NUL byte, bytes
-/// that are not UTF-8) is no stream format, told at once.
-pub(crate) fn sniff_stream(head: &[u8]) -> Option<Format> {
+/// The head as text; `None` for binary data (a NUL byte, bytes that are not UTF-8), which no
+/// format perfgate reads is.
+pub(crate) fn head_text(head: &[u8]) -> Option<&str> {
     if head.contains(&0) {
         return None;
     }
-    let text = match std::str::from_utf8(head) {
-        Ok(text) => text,
+    match std::str::from_utf8(head) {
+        Ok(text) => Some(text),
         // The head may end inside a multi-byte character; anything else is not text.
-        Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok()?,
-        Err(_) => return None,
-    };
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok(),
+        Err(_) => None,
+    }
+}
+
+/// The streamed format the first bytes of a file show, if any.
+pub(crate) fn sniff_stream(head: &[u8]) -> Option<Format> {
+    let text = head_text(head)?;
     let text = text.trim_start_matches('\u{feff}').trim_start();
     let first_line = text.lines().next().unwrap_or("");
     if k6::is_stream_line(first_line) {
@@ -185,6 +190,19 @@ mod tests {
         assert_eq!(sniff_stream(&[0xff, 0xfe, 0x41, 0x42]), None);
         assert_eq!(sniff_stream(b"{\"aggregate\":{}}"), None);
         assert_eq!(sniff_stream(b""), None);
+    }
+
+    #[test]
+    fn binary_files_are_refused_from_their_head() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("garbage.bin");
+        let mut bytes = b"{\"type\":\"Metric\"".to_vec();
+        bytes.extend((0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+        std::fs::write(&path, bytes).expect("write");
+        for declared in [None, Some(Format::K6), Some(Format::Jmeter)] {
+            let e = super::super::load_file(&path, declared).expect_err("binary");
+            assert!(format!("{e:#}").contains("binary data"), "{e:#}");
+        }
     }
 
     #[test]
