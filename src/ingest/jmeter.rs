@@ -362,6 +362,11 @@ fn read_csv(reader: &mut dyn BufRead, totals: &mut Totals) -> Result<()> {
             continue;
         }
         let at_eof = reader.fill_buf().map(<[u8]>::is_empty).unwrap_or(true);
+        // A byte-order mark (a JTL re-saved by an editor) is not part of the first column's name.
+        let body = match columns {
+            None => body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body),
+            Some(_) => body,
+        };
         let text = std::str::from_utf8(body)
             .with_context(|| format!("line {start_line}: not UTF-8 text"))?;
         if columns.is_none() {
@@ -762,6 +767,21 @@ mod tests {
         }
         assert!(!looks_like_jtl("name,value\n1,2\n"));
         assert!(!looks_like_jtl("<html><body>"));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_header() {
+        let text = std::fs::read(format!("{DIR}/spec-default-columns.csv")).expect("read");
+        for text in [
+            text.clone(),
+            text.split_at(text.iter().position(|&b| b == b'\n').expect("header") + 1)
+                .1
+                .to_vec(),
+        ] {
+            let with_bom = [b"\xef\xbb\xbf".as_slice(), &text].concat();
+            let p = parse_stream(&mut with_bom.as_slice(), false).expect("parse");
+            assert_spec_values(&p);
+        }
     }
 
     #[test]
