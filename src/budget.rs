@@ -432,7 +432,14 @@ fn read_sources(value: Option<&toml::Value>, p: &mut Vec<String>) -> BTreeMap<St
                 }
             }
         };
-        out.insert(name.clone(), SourceSpec { format, location });
+        out.insert(
+            name.clone(),
+            SourceSpec {
+                format,
+                location,
+                lenient: false,
+            },
+        );
     }
     if out.is_empty() && p.is_empty() {
         p.push("`sources`: no source declared (add a `[sources.<name>]` table)".into());

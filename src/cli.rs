@@ -56,6 +56,10 @@ pub struct UpdateArgs {
     /// Read a source from another path than the budget says (repeatable).
     #[arg(long = "input", value_name = "SOURCE=PATH", value_parser = parse_input)]
     pub inputs: Vec<(String, String)>,
+    /// Skip a truncated last line of a streamed report (k6 `--out json`, a JMeter JTL written by a
+    /// run that was killed) instead of refusing it; the skipped line is named in the output.
+    #[arg(long)]
+    pub lenient: bool,
 
     /// The commit measured [default: $GITHUB_SHA, else `git rev-parse HEAD`].
     #[arg(long, value_name = "SHA")]
@@ -98,6 +102,10 @@ pub struct CheckArgs {
     /// Read a source from another path than the budget says (repeatable).
     #[arg(long = "input", value_name = "SOURCE=PATH", value_parser = parse_input)]
     pub inputs: Vec<(String, String)>,
+    /// Skip a truncated last line of a streamed report (k6 `--out json`, a JMeter JTL written by a
+    /// run that was killed) instead of refusing it; the skipped line is named in the output.
+    #[arg(long)]
+    pub lenient: bool,
 
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
@@ -189,6 +197,10 @@ pub struct MetricsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Skip a truncated last line of a streamed report (k6 `--out json`, a JMeter JTL written by a
+    /// run that was killed) instead of refusing it; the skipped line is named in the output.
+    #[arg(long)]
+    pub lenient: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -71,7 +71,7 @@ struct Current {
 }
 
 /// Reads the budget and every source it names (all of them, so every problem is reported at once).
-fn read_current(budget_path: &Path, inputs: &[(String, String)]) -> Result<Current> {
+fn read_current(budget_path: &Path, inputs: &[(String, String)], lenient: bool) -> Result<Current> {
     let mut budget = budget::load_budget(budget_path)?;
     for (name, path) in inputs {
         let Some(spec) = budget.sources.get_mut(name) else {
@@ -86,6 +86,9 @@ fn read_current(budget_path: &Path, inputs: &[(String, String)]) -> Result<Curre
             );
         };
         spec.location = Location::Files(path.clone());
+    }
+    for spec in budget.sources.values_mut() {
+        spec.lenient = lenient;
     }
     let mut read = BTreeMap::new();
     let mut sources = Vec::new();
@@ -153,7 +156,7 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
     // The run's context is needed to post, and recorded in the JSON verdict for `perfgate comment`.
     let context =
         (actions.names_a_run() || args.comment == CommentMode::Always).then(|| actions.context());
-    let current = read_current(&args.budget, &args.inputs)?;
+    let current = read_current(&args.budget, &args.inputs, args.lenient)?;
     let path = baseline_path(args.baseline.as_deref(), &current.budget);
     let history = baseline::load_baseline(&path, &current.budget.gate.name)?;
     let verdict = judge::judge(&current.budget, &current.observed, history.as_ref());
@@ -547,7 +550,7 @@ fn fit_bytes(text: &str, max: usize) -> Option<String> {
 
 fn baseline_update(args: UpdateArgs) -> Result<ExitCode> {
     // Everything that can fail about the reports fails here, before the file is touched.
-    let current = read_current(&args.budget, &args.inputs)?;
+    let current = read_current(&args.budget, &args.inputs, args.lenient)?;
     let path = baseline_path(args.baseline.as_deref(), &current.budget);
     let run = BaselineRun {
         commit: args.commit.or_else(commit_of_checkout),
@@ -637,7 +640,7 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode> {
     };
     let mut reports = Vec::with_capacity(args.files.len());
     for path in &args.files {
-        reports.push(ingest::load_file(path, format)?);
+        reports.push(ingest::load_file(path, format, args.lenient)?);
     }
     let out = if args.json {
         let files: Vec<serde_json::Value> = reports

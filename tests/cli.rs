@@ -777,3 +777,36 @@ fn gzip_reports_are_read_transparently() {
             "cut.json.gz: cannot read (a truncated gzip file?)",
         ));
 }
+
+#[test]
+fn lenient_skips_a_truncated_last_line_of_a_stream_and_says_so() {
+    let c = Case::new();
+    let metric = r#"{"type":"Metric","data":{"name":"http_req_duration","type":"trend","contains":"time","thresholds":[],"submetrics":null},"metric":"http_req_duration"}"#;
+    let point = |ms: f64| {
+        format!(
+            r#"{{"metric":"http_req_duration","type":"Point","data":{{"time":"2026-11-26T12:00:00.000001+01:00","value":{ms},"tags":{{"status":"200"}}}}}}"#
+        )
+    };
+    let cut = &point(900.0)[..60];
+    c.file(
+        "run.ndjson",
+        &format!("{metric}\n{}\n{}\n{cut}", point(100.0), point(120.0)),
+    );
+    c.perfgate(&["metrics", "run.ndjson"])
+        .code(2)
+        .stderr(predicate::str::contains("line 4 is truncated"));
+    c.perfgate(&["metrics", "--lenient", "run.ndjson"])
+        .code(0)
+        .stdout(predicate::str::contains("truncated last line 4 skipped"))
+        .stdout(predicate::str::is_match(r"http_req_duration\.count +2\n").expect("regex"));
+    c.file(
+        "budget.toml",
+        "[sources.load]\npath = \"run.ndjson\"\n[[budget]]\nmetric = \"load.http_req_duration.max\"\ntarget = \"< 200ms\"\n",
+    );
+    c.check(&[])
+        .code(2)
+        .stderr(predicate::str::contains("line 4 is truncated"));
+    c.check(&["--lenient"])
+        .code(0)
+        .stdout(predicate::str::contains("truncated last line 4 skipped"));
+}

@@ -87,6 +87,7 @@ fn answer(mut stream: TcpStream) {
 
 fn spec(url: &str, queries: &[(&str, &str)], timeout: Duration) -> SourceSpec {
     SourceSpec {
+        lenient: false,
         format: Some(Format::Prometheus),
         location: Location::PrometheusApi {
             url: url.to_string(),

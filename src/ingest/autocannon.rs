@@ -288,7 +288,7 @@ mod tests {
         let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/autocannon/flaky.json");
         assert_eq!(
-            load_file(&path, None).expect("loads").format,
+            load_file(&path, None, false).expect("loads").format,
             Format::Autocannon
         );
     }

@@ -369,7 +369,7 @@ mod tests {
                 .join("tests/fixtures/gatling")
                 .join(name);
             assert_eq!(
-                load_file(&path, None).expect("loads").format,
+                load_file(&path, None, false).expect("loads").format,
                 Format::Gatling
             );
         }

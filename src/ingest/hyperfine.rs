@@ -305,6 +305,7 @@ mod tests {
         assert_eq!(sniff(&text).ok(), Some(Format::Hyperfine));
         assert_eq!(sniff(&text[..text.len() / 2]).ok(), Some(Format::Hyperfine));
         let spec = SourceSpec {
+            lenient: false,
             format: None,
             location: Location::Files(path.display().to_string()),
         };

@@ -761,8 +761,12 @@ mod tests {
         ] {
             let text = std::fs::read_to_string(format!("{DIR}/{file}")).expect("read");
             assert_eq!(looks_like_jtl(&text), head, "{file}");
-            let r = super::super::load_file(std::path::Path::new(&format!("{DIR}/{file}")), None)
-                .expect(file);
+            let r = super::super::load_file(
+                std::path::Path::new(&format!("{DIR}/{file}")),
+                None,
+                false,
+            )
+            .expect(file);
             assert_eq!(r.format, super::super::Format::Jmeter);
         }
         assert!(!looks_like_jtl("name,value\n1,2\n"));

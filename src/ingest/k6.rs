@@ -866,7 +866,7 @@ mod tests {
         ] {
             let path = std::path::PathBuf::from(format!("{DIR}/{file}"));
             for declared in [None, Some(super::super::Format::K6)] {
-                let r = super::super::load_file(&path, declared).expect(file);
+                let r = super::super::load_file(&path, declared, false).expect(file);
                 assert_eq!(r.format, super::super::Format::K6);
                 assert_eq!(r.detail.as_deref(), Some(detail));
             }
@@ -874,6 +874,7 @@ mod tests {
         let e = super::super::load_file(
             std::path::Path::new(&format!("{DIR}/run.points.ndjson")),
             Some(super::super::Format::Artillery),
+            false,
         )
         .expect_err("declared as another format");
         assert!(

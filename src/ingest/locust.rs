@@ -368,12 +368,12 @@ mod tests {
         assert_eq!(sniff(&fixture("run_stats.csv")).ok(), Some(Format::Locust));
         let dir =
             std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/locust");
-        let report = load_file(&dir.join("run_stats.csv"), None).expect("loads");
+        let report = load_file(&dir.join("run_stats.csv"), None, false).expect("loads");
         assert_eq!(report.format, Format::Locust);
         assert_eq!(report.metrics["all.requests"], Measurement::count(179.0));
         let history = format!(
             "{:#}",
-            load_file(&dir.join("run_stats_history.csv"), None).expect_err("refused")
+            load_file(&dir.join("run_stats_history.csv"), None, false).expect_err("refused")
         );
         assert!(history.contains("_stats.csv"), "{history}");
     }

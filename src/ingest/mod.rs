@@ -155,6 +155,9 @@ pub enum Location {
 pub struct SourceSpec {
     pub format: Option<Format>,
     pub location: Location,
+    /// Skip a truncated last line of a streamed report (a run killed mid-write) instead of
+    /// refusing the file; the skipped line is named in the report's detail.
+    pub lenient: bool,
 }
 
 /// A source read: every run, and the metrics that represent them.
@@ -209,7 +212,8 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
             let mut reports = Vec::with_capacity(paths.len());
             for path in paths {
                 reports.push(
-                    load_file(&path, spec.format).with_context(|| format!("source `{name}`"))?,
+                    load_file(&path, spec.format, spec.lenient)
+                        .with_context(|| format!("source `{name}`"))?,
                 );
             }
             reports
@@ -306,7 +310,8 @@ fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
 }
 
 /// Reads one file in the given format, or in the format its content shows.
-pub fn load_file(path: &Path, declared: Option<Format>) -> Result<Report> {
+/// `lenient`: see [`SourceSpec::lenient`].
+pub fn load_file(path: &Path, declared: Option<Format>, lenient: bool) -> Result<Report> {
     let (format, parsed) = if path.is_dir() {
         match declared {
             None | Some(Format::Dir) => (Format::Dir, dir::load(path)),
@@ -315,7 +320,7 @@ pub fn load_file(path: &Path, declared: Option<Format>) -> Result<Report> {
                 path.display()
             ),
         }
-    } else if let Some((format, parsed)) = load_stream(path, declared)? {
+    } else if let Some((format, parsed)) = load_stream(path, declared, lenient)? {
         (format, parsed)
     } else {
         let text = read_text(path)?;
@@ -359,7 +364,11 @@ pub fn load_file(path: &Path, declared: Option<Format>) -> Result<Report> {
 /// Reads a file as a stream (line by line, never whole) when its first bytes show a streamed
 /// format, or it is declared as one that has no whole-file shape; `None` sends it down the
 /// whole-file path (k6's JSON summaries, every other format).
-fn load_stream(path: &Path, declared: Option<Format>) -> Result<Option<(Format, Result<Parsed>)>> {
+fn load_stream(
+    path: &Path,
+    declared: Option<Format>,
+    lenient: bool,
+) -> Result<Option<(Format, Result<Parsed>)>> {
     let (head, mut reader) =
         stream::split_head(open(path)?).with_context(|| path.display().to_string())?;
     if stream::head_text(&head).is_none() {
@@ -380,7 +389,7 @@ fn load_stream(path: &Path, declared: Option<Format>) -> Result<Option<(Format, 
     };
     Ok(Some((
         format,
-        stream::parse_stream(format, &mut reader, false),
+        stream::parse_stream(format, &mut reader, lenient),
     )))
 }
 
@@ -682,6 +691,7 @@ mod tests {
             .expect("write");
         }
         let spec = |glob: &str| SourceSpec {
+            lenient: false,
             format: None,
             location: Location::Files(dir.path().join(glob).display().to_string()),
         };

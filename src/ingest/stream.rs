@@ -200,7 +200,7 @@ mod tests {
         bytes.extend((0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
         std::fs::write(&path, bytes).expect("write");
         for declared in [None, Some(Format::K6), Some(Format::Jmeter)] {
-            let e = super::super::load_file(&path, declared).expect_err("binary");
+            let e = super::super::load_file(&path, declared, false).expect_err("binary");
             assert!(format!("{e:#}").contains("binary data"), "{e:#}");
         }
     }
