@@ -15,6 +15,7 @@ use crate::budget::{units_agree, Budget, OnRegression, Rule, RuleInput, Threshol
 use crate::derive::closest_hint;
 use crate::model::{Metrics, Unit};
 use crate::stats::{self, Call, Candidate, Method, Observation};
+use hdrhistogram::Histogram;
 
 /// pass < warn < fail: the verdict of a gate is its worst metric's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -44,6 +45,8 @@ pub struct SourceMetrics {
     pub samples: BTreeMap<String, Vec<f64>>,
     /// How many runs (report files) the source read.
     pub runs: usize,
+    /// Per series, the source's sample distribution where it has one.
+    pub distributions: BTreeMap<String, Histogram<u64>>,
 }
 
 /// A rule's current value, bound and in the unit its thresholds use.
@@ -55,6 +58,9 @@ pub struct Observed {
     pub samples: Vec<f64>,
     /// How many runs (report files) the value comes from; 1 for derived metrics.
     pub runs: usize,
+    /// For a quantile metric of a series with a distribution (`http_req_duration.p95`): the
+    /// quantile (0.95) and the series' histogram, for the distribution-free quantile test.
+    pub distribution: Option<(f64, Histogram<u64>)>,
 }
 
 /// One metric's judgement.
@@ -151,6 +157,7 @@ pub fn observe(
         .collect();
     for rule in &budget.rules {
         let at = format!("`{}` (budget line {})", rule.id, rule.line);
+        let mut distribution = None;
         let (value, unit, samples, runs) = match &rule.input {
             RuleInput::Source { source, metric } => {
                 let Some(src) = sources.get(source) else {
@@ -165,6 +172,8 @@ pub fn observe(
                     continue;
                 };
                 let samples = src.samples.get(metric).cloned().unwrap_or_default();
+                distribution = quantile_series(metric)
+                    .and_then(|(series, q)| src.distributions.get(series).map(|h| (q, h.clone())));
                 (m.value, m.unit, samples, src.runs)
             }
             RuleInput::Derived(expr) => match expr.eval(&plain) {
@@ -176,7 +185,7 @@ pub fn observe(
             },
         };
         match bind_unit(rule, value, unit, samples, runs) {
-            Ok(o) => observed.push(o),
+            Ok(o) => observed.push(Observed { distribution, ..o }),
             Err(e) => problems.push(format!("{at}: {e}")),
         }
     }
@@ -185,6 +194,20 @@ pub fn observe(
     } else {
         Err(problems)
     }
+}
+
+/// `http_req_duration.p95` → (`http_req_duration`, 0.95): the quantile metrics the streamed
+/// readers emit beside each series' distribution.
+fn quantile_series(metric: &str) -> Option<(&str, f64)> {
+    let (series, stat) = metric.rsplit_once('.')?;
+    let q = match stat {
+        "p50" => 0.5,
+        "p90" => 0.9,
+        "p95" => 0.95,
+        "p99" => 0.99,
+        _ => return None,
+    };
+    Some((series, q))
 }
 
 /// Applies a rule's declared unit to a plain number and checks the unit fits the thresholds.
@@ -239,6 +262,7 @@ fn bind_unit(
         unit,
         samples,
         runs,
+        distribution: None,
     })
 }
 
@@ -322,15 +346,16 @@ fn compare_all(
         let current = Observation {
             value: o.value,
             samples: &o.samples,
-            histogram: None,
+            histogram: o.distribution.as_ref().map(|(_, h)| h),
         };
         let alpha = 1.0 - rule.confidence;
-        let comparison = stats::compare(
+        let comparison = stats::compare_quantile(
             &history,
             &current,
             rule.lower_is_better(),
             alpha,
             rule.regression,
+            o.distribution.as_ref().map(|(q, _)| *q),
         );
         slots.push(Some((
             candidates.len(),
@@ -402,6 +427,7 @@ mod tests {
             metrics: pairs.into_iter().collect(),
             samples: BTreeMap::new(),
             runs: 1,
+            distributions: BTreeMap::new(),
         };
         BTreeMap::from([
             (

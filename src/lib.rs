@@ -113,6 +113,7 @@ fn read_current(budget_path: &Path, inputs: &[(String, String)], lenient: bool) 
                         runs: source.reports.len(),
                         metrics: source.metrics,
                         samples: source.samples,
+                        distributions: source.distributions,
                     },
                 );
             }
@@ -552,26 +553,26 @@ fn baseline_update(args: UpdateArgs) -> Result<ExitCode> {
     // Everything that can fail about the reports fails here, before the file is touched.
     let current = read_current(&args.budget, &args.inputs, args.lenient)?;
     let path = baseline_path(args.baseline.as_deref(), &current.budget);
+    let mut metrics = BTreeMap::new();
+    for (rule, o) in current.budget.rules.iter().zip(&current.observed) {
+        let histogram = match &o.distribution {
+            Some((_, h)) => Some(baseline::encode_histogram(h)?),
+            None => None,
+        };
+        metrics.insert(
+            rule.id.clone(),
+            BaselineMetric {
+                value: o.value,
+                unit: o.unit,
+                samples: o.samples.clone(),
+                histogram,
+            },
+        );
+    }
     let run = BaselineRun {
         commit: args.commit.or_else(commit_of_checkout),
         time: Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()),
-        metrics: current
-            .budget
-            .rules
-            .iter()
-            .zip(&current.observed)
-            .map(|(rule, o)| {
-                (
-                    rule.id.clone(),
-                    BaselineMetric {
-                        value: o.value,
-                        unit: o.unit,
-                        samples: o.samples.clone(),
-                        histogram: None,
-                    },
-                )
-            })
-            .collect(),
+        metrics,
     };
     let file = baseline::append_run(&path, &current.budget.gate.name, run, args.keep)?;
     eprintln!(

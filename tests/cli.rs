@@ -810,3 +810,59 @@ fn lenient_skips_a_truncated_last_line_of_a_stream_and_says_so() {
         .code(0)
         .stdout(predicate::str::contains("truncated last line 4 skipped"));
 }
+
+/// A k6 `--out json` stream of `n` request durations spread evenly over `[base, 1.5 × base)`.
+fn k6_stream(base: f64, n: usize) -> String {
+    let mut s = String::from(
+        r#"{"type":"Metric","data":{"name":"http_req_duration","type":"trend","contains":"time","thresholds":[],"submetrics":null},"metric":"http_req_duration"}"#,
+    );
+    s.push('\n');
+    for i in 0..n {
+        let ms = base * (1.0 + 0.5 * (i * 37 % n) as f64 / n as f64);
+        s.push_str(&format!(
+            r#"{{"metric":"http_req_duration","type":"Point","data":{{"time":"2026-11-26T12:00:{:02}.000001+01:00","value":{ms},"tags":{{"status":"200"}}}}}}"#,
+            i % 60
+        ));
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn streamed_distributions_go_into_the_baseline_and_the_quantile_test() {
+    let c = Case::new();
+    c.file(
+        "budget.toml",
+        "[gate]\nname = \"k6\"\n[sources.load]\npath = \"run.ndjson\"\n[[budget]]\nmetric = \"load.http_req_duration.p95\"\ntarget = \"< 500ms\"\n",
+    );
+    for base in [100.0, 102.0, 98.0, 101.0] {
+        c.file("run.ndjson", &k6_stream(base, 400));
+        c.perfgate(&["baseline", "update", "--budget", "budget.toml"])
+            .code(0);
+    }
+    let b: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(c.dir.path().join("baselines/k6.json")).expect("baseline"),
+    )
+    .expect("JSON");
+    let stored = &b["runs"][3]["metrics"]["load.http_req_duration.p95"];
+    assert!(
+        stored["histogram"].as_str().is_some_and(|h| h.len() > 20),
+        "{stored}"
+    );
+
+    c.file("run.ndjson", &k6_stream(99.0, 400));
+    let m = &c.check_json(0)["metrics"][0];
+    assert_eq!(m["baseline"]["method"], "histogram-quantile", "{m}");
+    assert_eq!(m["baseline"]["regression"], false, "{m}");
+
+    c.file("run.ndjson", &k6_stream(140.0, 400));
+    let m = &c.check_json(1)["metrics"][0];
+    assert_eq!(
+        (
+            m["baseline"]["method"].as_str(),
+            m["baseline"]["regression"].as_bool()
+        ),
+        (Some("histogram-quantile"), Some(true)),
+        "{m}"
+    );
+}

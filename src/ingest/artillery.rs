@@ -196,6 +196,7 @@ fn parse_v2(aggregate: &ArtilleryPeriod, intermediate: &[ArtilleryPeriod]) -> Re
         }),
         metrics,
         periods,
+        distributions: Default::default(),
     })
 }
 
@@ -240,6 +241,7 @@ fn parse_v1(aggregate: &ArtilleryPeriod, intermediate: &[ArtilleryPeriod]) -> Re
         }),
         metrics,
         periods,
+        distributions: Default::default(),
     })
 }
 

@@ -163,6 +163,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         detail: Some(detail),
         metrics,
         periods: Vec::new(),
+        distributions: Default::default(),
     })
 }
 

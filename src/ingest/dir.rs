@@ -55,6 +55,7 @@ pub(crate) fn load(path: &Path) -> Result<Parsed> {
         detail: Some("directory".to_string()),
         metrics,
         periods: Vec::new(),
+        distributions: Default::default(),
     })
 }
 

@@ -120,6 +120,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
         detail: Some(bundle::detail("esbuild metafile".to_string(), &notes)),
         metrics,
         periods: Vec::new(),
+        distributions: Default::default(),
     })
 }
 

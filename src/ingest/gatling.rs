@@ -122,6 +122,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         )),
         metrics,
         periods: Vec::new(),
+        distributions: Default::default(),
     })
 }
 

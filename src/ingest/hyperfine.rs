@@ -126,6 +126,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         detail: Some(detail),
         metrics,
         periods,
+        distributions: Default::default(),
     })
 }
 

@@ -12,6 +12,7 @@
 //! `timeStamp` must be epoch milliseconds (JMeter's default, not a `timestamp_format` pattern).
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io::BufRead;
 
 use anyhow::{bail, Context, Result};
@@ -205,11 +206,14 @@ impl Totals {
             bail!("no sample in the file");
         };
         let mut metrics = Metrics::new();
+        let mut distributions = BTreeMap::new();
         for (label, series) in &self.labels {
             series.emit(label, &mut metrics);
+            distributions.insert(label.clone(), series.elapsed.histogram().clone());
         }
         // After the labels: a label named `all` must not shadow the totals.
         all.emit("all", &mut metrics);
+        distributions.insert("all".to_string(), all.elapsed.histogram().clone());
         let mut detail = format!("JMeter JTL {}", self.shape);
         if self.transactions > 0 {
             detail += &format!(
@@ -230,6 +234,7 @@ impl Totals {
             detail: Some(detail),
             metrics,
             periods: Vec::new(),
+            distributions,
         })
     }
 }

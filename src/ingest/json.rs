@@ -49,6 +49,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         detail: file.tool.filter(|t| !t.trim().is_empty()),
         metrics,
         periods: Vec::new(),
+        distributions: Default::default(),
     })
 }
 

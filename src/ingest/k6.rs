@@ -22,6 +22,7 @@
 //! not the load under test.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io::BufRead;
 
 use anyhow::{bail, Context, Result};
@@ -125,6 +126,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         detail: Some(detail.into()),
         metrics: out,
         periods: Vec::new(),
+        distributions: Default::default(),
     })
 }
 
@@ -526,6 +528,19 @@ pub(crate) fn parse_stream(reader: &mut dyn BufRead, lenient: bool) -> Result<Pa
             }
         }
     }
+    let mut distributions = BTreeMap::new();
+    for (name, metric) in &metrics {
+        if let Series::Trend(d) = &metric.all {
+            distributions.insert(name.clone(), d.histogram().clone());
+        }
+        for (tag, values) in SUB_TAGS.iter().zip(&metric.subs) {
+            for (value, series) in values {
+                if let Series::Trend(d) = series {
+                    distributions.insert(format!("{name}{{{tag}:{value}}}"), d.histogram().clone());
+                }
+            }
+        }
+    }
     let mut detail = "k6 JSON stream".to_string();
     if not_broken_out > 0 {
         detail += &format!(
@@ -540,6 +555,7 @@ pub(crate) fn parse_stream(reader: &mut dyn BufRead, lenient: bool) -> Result<Pa
         detail: Some(detail),
         metrics: out,
         periods: Vec::new(),
+        distributions,
     })
 }
 

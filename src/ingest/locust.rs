@@ -179,6 +179,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         detail: Some(format!("Locust stats, {} rows", rows.len())),
         metrics,
         periods: Vec::new(),
+        distributions: Default::default(),
     })
 }
 

@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use hdrhistogram::Histogram;
 use serde_json::Value;
 
 use crate::model::{median, Measurement, Metrics};
@@ -124,6 +125,11 @@ pub struct Parsed {
     /// Time slices of the run, oldest first, where the tool writes them (Artillery's intermediate
     /// periods). Kept for baselines; the verdict judges `metrics`.
     pub periods: Vec<Metrics>,
+    /// The run's latency (or size) distributions where the tool gives every sample (k6's stream,
+    /// JMeter's JTL): series name (`http_req_duration`, `http_req_duration{status:200}`, a JTL
+    /// label) → histogram of integer thousandths of the unit (microseconds for milliseconds).
+    /// Its quantile metrics are `<series>.p50` … `<series>.p99`.
+    pub distributions: BTreeMap<String, Histogram<u64>>,
 }
 
 /// One report: one file (or one Prometheus query round) read as one run.
@@ -135,6 +141,8 @@ pub struct Report {
     pub detail: Option<String>,
     pub metrics: Metrics,
     pub periods: Vec<Metrics>,
+    /// See [`Parsed::distributions`].
+    pub distributions: BTreeMap<String, Histogram<u64>>,
 }
 
 /// Where a source's data comes from, as a budget describes it.
@@ -172,6 +180,8 @@ pub struct Source {
     /// cut into time slices (Artillery's intermediate periods), every slice's value where at least
     /// two slices carry the metric. What the statistics compare when they have more than one value.
     pub samples: BTreeMap<String, Vec<f64>>,
+    /// Per series, the samples of every run together (see [`Parsed::distributions`]).
+    pub distributions: BTreeMap<String, Histogram<u64>>,
 }
 
 /// Why the format of a file could not be told, for the caller to branch on.
@@ -205,6 +215,7 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
                 detail: parsed.detail,
                 metrics: parsed.metrics,
                 periods: parsed.periods,
+                distributions: parsed.distributions,
             }]
         }
         Location::Files(pattern) => {
@@ -234,12 +245,26 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
     if let [report] = reports.as_slice() {
         samples = period_samples(&report.periods);
     }
+    let mut distributions: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
+    for report in &reports {
+        for (series, h) in &report.distributions {
+            match distributions.get_mut(series) {
+                Some(all) => all.add(h).with_context(|| {
+                    format!("source `{name}`: merging the runs' distributions of `{series}`")
+                })?,
+                None => {
+                    distributions.insert(series.clone(), h.clone());
+                }
+            }
+        }
+    }
     Ok(Source {
         name: name.to_string(),
         format,
         reports,
         metrics,
         samples,
+        distributions,
     })
 }
 
@@ -358,6 +383,7 @@ pub fn load_file(path: &Path, declared: Option<Format>, lenient: bool) -> Result
         detail: parsed.detail,
         metrics: parsed.metrics,
         periods: parsed.periods,
+        distributions: parsed.distributions,
     })
 }
 

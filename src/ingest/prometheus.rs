@@ -50,12 +50,14 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
             detail: Some(format!("Prometheus query API ({result_type})")),
             metrics,
             periods: Vec::new(),
+            distributions: Default::default(),
         })
     } else {
         Ok(Parsed {
             detail: Some("Prometheus exposition text".to_string()),
             metrics: parse_exposition(text)?,
             periods: Vec::new(),
+            distributions: Default::default(),
         })
     }
 }
@@ -270,6 +272,7 @@ pub(crate) fn query_live(
         detail: Some(format!("Prometheus {shown}")),
         metrics,
         periods: Vec::new(),
+        distributions: Default::default(),
     })
 }
 

@@ -87,6 +87,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         detail: Some("size-limit".to_string()),
         metrics,
         periods: Vec::new(),
+        distributions: Default::default(),
     })
 }
 

@@ -162,6 +162,11 @@ impl Distribution {
 
     /// Adds `<prefix>.p50/.p90/.p95/.p99/.<mean>/.min/.max` in `unit` and `<prefix>.count`;
     /// nothing for a series without samples.
+    /// The histogram, for baselines: integer thousandths of the unit.
+    pub(crate) fn histogram(&self) -> &Histogram<u64> {
+        &self.histogram
+    }
+
     pub(crate) fn emit(&self, prefix: &str, mean: &str, unit: Unit, metrics: &mut Metrics) {
         let n = self.count();
         if n == 0 {

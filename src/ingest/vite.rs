@@ -92,6 +92,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
         detail: Some("vite manifest".to_string()),
         metrics,
         periods: Vec::new(),
+        distributions: Default::default(),
     })
 }
 

@@ -138,6 +138,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
         detail: Some(bundle::detail(head, &notes)),
         metrics,
         periods: Vec::new(),
+        distributions: Default::default(),
     })
 }
 
