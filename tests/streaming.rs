@@ -96,6 +96,13 @@ fn a_stream_larger_than_the_memory_budget_is_read_in_bounded_memory() {
         "peak RSS {peak_kib} KiB on a {size}-byte stream"
     );
 
+    // The read takes seconds, but stderr is a pipe here: no progress bar, nothing but GNU time's line.
+    assert_eq!(
+        stderr.lines().filter(|l| !l.starts_with("peak ")).count(),
+        0,
+        "{stderr}"
+    );
+
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let m = &v["files"][0]["metrics"];
     assert_eq!(m["http_reqs.count"]["value"], requests as f64);

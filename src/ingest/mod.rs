@@ -395,8 +395,8 @@ fn load_stream(
     declared: Option<Format>,
     lenient: bool,
 ) -> Result<Option<(Format, Result<Parsed>)>> {
-    let (head, mut reader) =
-        stream::split_head(open(path)?).with_context(|| path.display().to_string())?;
+    let (head, mut reader) = stream::split_head(open_with_progress(path)?)
+        .with_context(|| path.display().to_string())?;
     if stream::head_text(&head).is_none() {
         bail!(
             "{}: binary data (a NUL byte or bytes that are not UTF-8 in its first {} KiB), not a report perfgate reads",
@@ -475,7 +475,21 @@ fn read_text(path: &Path) -> Result<String> {
 pub(crate) fn open(path: &Path) -> Result<Box<dyn BufRead>> {
     let file =
         std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    let mut reader = BufReader::with_capacity(1 << 16, file);
+    decode(path, file)
+}
+
+/// As [`open`], with a progress bar on stderr for a read that takes longer than a moment
+/// ([`stream::Progress`]).
+fn open_with_progress(path: &Path) -> Result<Box<dyn BufRead>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    decode(path, stream::Progress::new(file, len, path))
+}
+
+/// Buffers a raw reader, gunzipping it when it starts with gzip's magic bytes.
+fn decode(path: &Path, raw: impl Read + 'static) -> Result<Box<dyn BufRead>> {
+    let mut reader = BufReader::with_capacity(1 << 16, raw);
     let magic = reader
         .fill_buf()
         .with_context(|| format!("{}: cannot read", path.display()))?;

@@ -6,10 +6,12 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::io::{BufRead, Read};
+use std::io::{BufRead, IsTerminal, Read};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{jmeter, k6, Format};
 use crate::model::{Measurement, Metrics, Unit};
@@ -74,6 +76,62 @@ pub(crate) fn parse_stream(
         Format::K6 => k6::parse_stream(reader, lenient),
         Format::Jmeter => jmeter::parse_stream(reader, lenient),
         other => anyhow::bail!("{other} is not read as a stream"),
+    }
+}
+
+/// How long a read goes before its progress bar appears: shorter reads are over before a bar
+/// would be worth the flicker.
+const PROGRESS_AFTER: Duration = Duration::from_secs(1);
+
+/// A raw file reader that shows, on stderr, how far through the file it is, once reading has
+/// taken longer than [`PROGRESS_AFTER`], and only when stderr is a terminal: CI logs and pipes
+/// never see it. It counts the file's own bytes, so a gzip stream's bar follows the compressed
+/// file.
+pub(crate) struct Progress<R> {
+    inner: R,
+    bar: ProgressBar,
+    started: Instant,
+    shown: bool,
+    read: u64,
+}
+
+impl<R: Read> Progress<R> {
+    pub(crate) fn new(inner: R, len: u64, path: &std::path::Path) -> Progress<R> {
+        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
+        if let Ok(style) = ProgressStyle::with_template(
+            "{msg} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+        ) {
+            bar.set_style(style);
+        }
+        bar.set_message(path.display().to_string());
+        Progress {
+            inner,
+            bar,
+            started: Instant::now(),
+            shown: false,
+            read: 0,
+        }
+    }
+}
+
+impl<R: Read> Read for Progress<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if !self.shown && self.started.elapsed() >= PROGRESS_AFTER {
+            self.shown = true;
+            if std::io::stderr().is_terminal() {
+                self.bar.set_draw_target(ProgressDrawTarget::stderr());
+            }
+        }
+        self.bar.set_position(self.read);
+        Ok(n)
+    }
+}
+
+impl<R> Drop for Progress<R> {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
     }
 }
 
