@@ -210,7 +210,8 @@ mod tests {
 
     #[test]
     fn built_site_total_and_what_index_html_loads() {
-        let site = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dir/site");
+        // A built folder: the vite fixture's whole outDir, read as a plain directory.
+        let site = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vite/dist");
         let p = load(&site).expect("reads");
         assert_eq!(p.detail.as_deref(), Some("directory"));
         // The vite build's 7 assets (136318 B) + index.html (667 B); .vite/manifest.json skipped.
