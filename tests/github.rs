@@ -8,10 +8,7 @@
 //! a fault — before or after applying it. It listens on 127.0.0.1 only.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use perfgate::github::{
@@ -19,6 +16,9 @@ use perfgate::github::{
     MAX_COMMENT_CHARS, TRUNCATION_NOTE,
 };
 use serde_json::{json, Value};
+
+mod common;
+use common::http::{self, Answer};
 
 const TOKEN: &str = "ghs_16C7e42F292c6912E7710c838347Ae178B4a";
 const OWNER: &str = "octo-org";
@@ -72,19 +72,13 @@ struct Fake {
 
 impl Fake {
     fn start() -> Fake {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-        let base = format!("http://{}", listener.local_addr().expect("local address"));
         let state = Arc::new(Mutex::new(State {
             next_id: 1,
             ..State::default()
         }));
-        let (st, b) = (state.clone(), base.clone());
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let (st, b) = (st.clone(), b.clone());
-                thread::spawn(move || serve(stream, &st, &b));
-            }
+        let st = state.clone();
+        let base = http::serve(move |base, r| {
+            respond(&st, base, &r.method, &r.target, &r.headers, &r.body)
         });
         Fake { base, state }
     }
@@ -167,87 +161,6 @@ fn body(gate: &str, text: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // The fake server
 
-fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) {
-    let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
-    let mut writer = stream;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = line.split_whitespace();
-        let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-            return;
-        };
-        let (method, target) = (method.to_owned(), target.to_owned());
-        let mut headers = BTreeMap::new();
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
-            }
-        }
-        let body = read_body(&mut reader, &headers);
-        let (status, extra, text) = respond(state, base, &method, &target, &headers, &body);
-        let reason = match status {
-            200 => "OK",
-            201 => "Created",
-            204 => "No Content",
-            401 => "Unauthorized",
-            403 => "Forbidden",
-            404 => "Not Found",
-            429 => "Too Many Requests",
-            502 => "Bad Gateway",
-            503 => "Service Unavailable",
-            _ => "Status",
-        };
-        let mut head = format!(
-            "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\n",
-            text.len()
-        );
-        for (k, v) in extra {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        head.push_str("\r\n");
-        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(text.as_bytes()).is_err()
-        {
-            return;
-        }
-    }
-}
-
-fn read_body(reader: &mut BufReader<TcpStream>, headers: &BTreeMap<String, String>) -> String {
-    let mut bytes = Vec::new();
-    if headers
-        .get("transfer-encoding")
-        .is_some_and(|v| v.contains("chunked"))
-    {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size).expect("read a chunk size");
-            let n = usize::from_str_radix(size.trim(), 16).expect("chunk size in hex");
-            let mut chunk = vec![0; n + 2];
-            reader.read_exact(&mut chunk).expect("read the body");
-            if n == 0 {
-                break;
-            }
-            bytes.extend_from_slice(&chunk[..n]);
-        }
-    } else if let Some(n) = headers.get("content-length") {
-        let mut buf = vec![0; n.parse().expect("content-length")];
-        reader.read_exact(&mut buf).expect("read the body");
-        bytes = buf;
-    }
-    String::from_utf8(bytes).expect("utf-8 body")
-}
-
 fn comment_json(base: &str, c: &Comment) -> Value {
     json!({
         "id": c.id,
@@ -271,8 +184,6 @@ fn query(target: &str, key: &str) -> Option<usize> {
         .find(|(k, _)| *k == key)
         .and_then(|(_, v)| v.parse().ok())
 }
-
-type Answer = (u16, Vec<(String, String)>, String);
 
 fn respond(
     state: &Mutex<State>,
@@ -825,7 +736,7 @@ fn every_error() -> Vec<CommentError> {
 
     // Nobody listening.
     let port = {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         l.local_addr().expect("local address").port()
     };
     let ctx = context_at(&format!("http://127.0.0.1:{port}"), TOKEN);

@@ -2,21 +2,21 @@
 //! annotations and `perfgate comment --verdict`, against a local fake of GitHub's REST API on
 //! 127.0.0.1 (pointed at with `GITHUB_API_URL`) and a temp `GITHUB_EVENT_PATH` payload.
 //!
-//! The fake is the part of tests/github.rs's server that these runs use: list the issue's
-//! comments, create, update, answer a request with a fault, check `Authorization` and record
-//! every request.
+//! The fake (over tests/common/http.rs) is the part of tests/github.rs's GitHub that these runs
+//! use: list the comments, create, update, answer a request with a fault, check
+//! `Authorization` and record every request.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::thread;
 
 use assert_cmd::Command;
 use serde_json::{json, Value};
 use tempfile::TempDir;
+
+mod common;
+use common::http;
 
 const TOKEN: &str = "ghs_16C7e42F292c6912E7710c838347Ae178B4a";
 const REPOSITORY: &str = "octo-org/hello-world";
@@ -67,19 +67,14 @@ struct Fake {
 
 impl Fake {
     fn start() -> Fake {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-        let base = format!("http://{}", listener.local_addr().expect("local address"));
         let state = Arc::new(Mutex::new(State {
             next_id: 1001,
             ..State::default()
         }));
         let st = state.clone();
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let st = st.clone();
-                thread::spawn(move || serve(stream, &st));
-            }
+        let base = http::serve(move |_, r| {
+            let (status, text) = respond(&st, &r.method, &r.target, &r.headers, &r.body);
+            (status, Vec::new(), text)
         });
         Fake { base, state }
     }
@@ -102,72 +97,6 @@ impl Fake {
             .filter(|r| r.method != "GET")
             .collect()
     }
-}
-
-fn serve(stream: TcpStream, state: &Mutex<State>) {
-    let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
-    let mut writer = stream;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = line.split_whitespace();
-        let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-            return;
-        };
-        let (method, target) = (method.to_owned(), target.to_owned());
-        let mut headers = BTreeMap::new();
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
-            }
-        }
-        let body = read_body(&mut reader, &headers);
-        let (status, text) = respond(state, &method, &target, &headers, &body);
-        let head = format!(
-            "HTTP/1.1 {status} {}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\n\r\n",
-            if status < 300 { "OK" } else { "Error" },
-            text.len()
-        );
-        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(text.as_bytes()).is_err()
-        {
-            return;
-        }
-    }
-}
-
-fn read_body(reader: &mut BufReader<TcpStream>, headers: &BTreeMap<String, String>) -> String {
-    let mut bytes = Vec::new();
-    if headers
-        .get("transfer-encoding")
-        .is_some_and(|v| v.contains("chunked"))
-    {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size).expect("read a chunk size");
-            let n = usize::from_str_radix(size.trim(), 16).expect("chunk size in hex");
-            let mut chunk = vec![0; n + 2];
-            reader.read_exact(&mut chunk).expect("read the body");
-            if n == 0 {
-                break;
-            }
-            bytes.extend_from_slice(&chunk[..n]);
-        }
-    } else if let Some(n) = headers.get("content-length") {
-        let mut buf = vec![0; n.parse().expect("content-length")];
-        reader.read_exact(&mut buf).expect("read the body");
-        bytes = buf;
-    }
-    String::from_utf8(bytes).expect("utf-8 body")
 }
 
 fn comment_json(c: &Comment) -> Value {

@@ -1,0 +1,131 @@
+//! A minimal HTTP/1.1 server on 127.0.0.1 for the tests that stand in for GitHub's REST API:
+//! keep-alive connections, one thread each, `Content-Length` or chunked request bodies. What
+//! each request gets is up to the test's handler.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::thread;
+
+/// A request as the handler sees it; header names are lower-cased.
+pub struct Incoming {
+    pub method: String,
+    pub target: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+}
+
+/// Status, extra headers and a JSON body.
+pub type Answer = (u16, Vec<(String, String)>, String);
+
+/// Listens on a free 127.0.0.1 port and answers every request with `handler(base, request)`,
+/// `base` being the server's own `http://127.0.0.1:<port>`. Returns that base.
+pub fn serve<H>(handler: H) -> String
+where
+    H: Fn(&str, &Incoming) -> Answer + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    let base = format!("http://{}", listener.local_addr().expect("local address"));
+    let handler = Arc::new(handler);
+    let b = base.clone();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let (handler, b) = (handler.clone(), b.clone());
+            thread::spawn(move || connection(stream, &b, &*handler));
+        }
+    });
+    base
+}
+
+fn connection(stream: TcpStream, base: &str, handler: &dyn Fn(&str, &Incoming) -> Answer) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
+    let mut writer = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
+            return;
+        };
+        let (method, target) = (method.to_owned(), target.to_owned());
+        let mut headers = BTreeMap::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+            }
+        }
+        let body = read_body(&mut reader, &headers);
+        let request = Incoming {
+            method,
+            target,
+            headers,
+            body,
+        };
+        let (status, extra, text) = handler(base, &request);
+        let mut head = format!(
+            "HTTP/1.1 {status} {}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\n",
+            reason(status),
+            text.len()
+        );
+        for (k, v) in extra {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(text.as_bytes()).is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+fn read_body(reader: &mut BufReader<TcpStream>, headers: &BTreeMap<String, String>) -> String {
+    let mut bytes = Vec::new();
+    if headers
+        .get("transfer-encoding")
+        .is_some_and(|v| v.contains("chunked"))
+    {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size).expect("read a chunk size");
+            let n = usize::from_str_radix(size.trim(), 16).expect("chunk size in hex");
+            let mut chunk = vec![0; n + 2];
+            reader.read_exact(&mut chunk).expect("read the body");
+            if n == 0 {
+                break;
+            }
+            bytes.extend_from_slice(&chunk[..n]);
+        }
+    } else if let Some(n) = headers.get("content-length") {
+        let mut buf = vec![0; n.parse().expect("content-length")];
+        reader.read_exact(&mut buf).expect("read the body");
+        bytes = buf;
+    }
+    String::from_utf8(bytes).expect("utf-8 body")
+}
