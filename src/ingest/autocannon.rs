@@ -172,17 +172,10 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
-        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/autocannon")
-            .join(name);
-        std::fs::read_to_string(path).expect("fixture")
+        crate::ingest::testing::fixture("autocannon", name)
     }
 
-    fn get(p: &Parsed, name: &str) -> Measurement {
-        *p.metrics
-            .get(name)
-            .unwrap_or_else(|| panic!("no metric {name}"))
-    }
+    use crate::ingest::testing::metric as get;
 
     #[test]
     fn a_clean_run() {

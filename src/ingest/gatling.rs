@@ -236,17 +236,10 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
-        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/gatling")
-            .join(name);
-        std::fs::read_to_string(path).expect("fixture")
+        crate::ingest::testing::fixture("gatling", name)
     }
 
-    fn get(p: &Parsed, name: &str) -> Measurement {
-        *p.metrics
-            .get(name)
-            .unwrap_or_else(|| panic!("no metric {name}"))
-    }
+    use crate::ingest::testing::metric as get;
 
     #[test]
     fn stats_json_per_request_and_group_path() {

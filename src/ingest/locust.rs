@@ -251,17 +251,10 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
-        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/locust")
-            .join(name);
-        std::fs::read_to_string(path).expect("fixture")
+        crate::ingest::testing::fixture("locust", name)
     }
 
-    fn get(p: &Parsed, name: &str) -> Measurement {
-        *p.metrics
-            .get(name)
-            .unwrap_or_else(|| panic!("no metric {name}"))
-    }
+    use crate::ingest::testing::metric as get;
 
     #[test]
     fn per_name_rows_and_the_aggregated_row() {

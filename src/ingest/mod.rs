@@ -19,6 +19,8 @@ mod locust;
 mod prometheus;
 mod size_limit;
 mod stream;
+#[cfg(test)]
+mod testing;
 mod vite;
 mod webpack;
 
