@@ -24,12 +24,14 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::BufRead;
+use std::ops::{ControlFlow, Range};
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::stream::{Distribution, FastMap};
+use super::scan::Scan;
+use super::stream::{for_each_line, Distribution, FastMap};
 use super::{from_json, non_negative, Parsed};
 use crate::model::{Measurement, Metrics, Unit};
 
@@ -382,47 +384,411 @@ impl Series {
     }
 }
 
+/// A tag's value on the point being read: an index into that tag's values seen so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TagValue {
+    /// No such tag, or an empty value (the root group is `group:""`): no series.
+    Absent,
+    Value(usize),
+    /// Beyond the tag's first [`MAX_SUB_SERIES`] values. No sub-series can be made for it: each
+    /// earlier value made one at its first point or found the cap reached.
+    Unlisted,
+}
+
 #[derive(Debug)]
 struct StreamMetric {
+    name: String,
     kind: Kind,
     unit: Unit,
     all: Series,
-    /// Per tag of [`SUB_TAGS`], the series of each of its values.
-    subs: [FastMap<Series>; 6],
+    /// Per tag of [`SUB_TAGS`], indexed by the tag's value: the value's series in
+    /// [`Stream::series`].
+    subs: [Vec<Option<usize>>; 6],
+}
+
+/// What a stream has shown so far; memory is bounded by the number of series.
+struct Stream {
+    index: FastMap<usize, Box<[u8]>>,
+    metrics: Vec<StreamMetric>,
+    /// Every sub-metric series, at most [`MAX_SUB_SERIES`].
+    series: Vec<Series>,
+    /// Per tag of [`SUB_TAGS`], its values in order of appearance, at most [`MAX_SUB_SERIES`].
+    values: [FastMap<usize>; 6],
+    value_names: [Vec<String>; 6],
+    /// The tags of the point being read.
+    tags: [TagValue; 6],
+    in_setup: bool,
+    not_broken_out: u64,
+    first_ns: i128,
+    last_ns: i128,
+    last_time: Vec<u8>,
+}
+
+impl Stream {
+    fn new() -> Stream {
+        Stream {
+            index: FastMap::default(),
+            metrics: Vec::new(),
+            series: Vec::new(),
+            values: Default::default(),
+            value_names: Default::default(),
+            tags: [TagValue::Absent; 6],
+            in_setup: false,
+            not_broken_out: 0,
+            first_ns: i128::MAX,
+            last_ns: i128::MIN,
+            last_time: Vec::with_capacity(40),
+        }
+    }
+
+    /// A Metric line: the first description of a name counts.
+    fn describe(&mut self, line: &Line, line_no: u64) -> Result<()> {
+        if self.index.contains_key(line.metric.as_bytes()) {
+            return Ok(());
+        }
+        let kind = match line.data.metric_type.as_deref() {
+            Some("trend") => Kind::Trend,
+            Some("counter") => Kind::Counter,
+            Some("rate") => Kind::Rate,
+            Some("gauge") => Kind::Gauge,
+            Some(other) => {
+                bail!("line {line_no}: field `data.type`: `{other}` is not a k6 metric type")
+            }
+            None => bail!("line {line_no}: field `data.type`: missing"),
+        };
+        let unit = contains_unit(line.data.contains.as_deref().unwrap_or("default"));
+        self.index
+            .insert(line.metric.as_bytes().into(), self.metrics.len());
+        self.metrics.push(StreamMetric {
+            name: line.metric.to_string(),
+            kind,
+            unit,
+            all: Series::new(kind),
+            subs: Default::default(),
+        });
+        Ok(())
+    }
+
+    /// Makes `values` (of [`SUB_TAGS`]) the tags of the points that follow.
+    fn set_tags(&mut self, values: [Option<&str>; 6]) {
+        self.in_setup = matches!(values[5], Some("::setup" | "::teardown"));
+        for (slot, value) in values.into_iter().enumerate() {
+            self.tags[slot] = match value {
+                // Setup and teardown points are skipped: their tags take no place among the
+                // tag's values.
+                _ if self.in_setup => TagValue::Absent,
+                None | Some("") => TagValue::Absent,
+                Some(value) => {
+                    if let Some(&i) = self.values[slot].get(value) {
+                        TagValue::Value(i)
+                    } else if self.value_names[slot].len() < MAX_SUB_SERIES {
+                        let i = self.value_names[slot].len();
+                        self.values[slot].insert(value.to_string(), i);
+                        self.value_names[slot].push(value.to_string());
+                        TagValue::Value(i)
+                    } else {
+                        TagValue::Unlisted
+                    }
+                }
+            };
+        }
+    }
+
+    /// A Point line, with the tags last set.
+    fn point(
+        &mut self,
+        name: &[u8],
+        time: Option<&[u8]>,
+        value: Option<f64>,
+        line_no: u64,
+    ) -> Result<()> {
+        let Some(&m) = self.index.get(name) else {
+            bail!(
+                "line {line_no}: a point of `{}` before the line describing that metric",
+                String::from_utf8_lossy(name)
+            );
+        };
+        if self.in_setup {
+            return Ok(());
+        }
+        let value =
+            value.with_context(|| format!("line {line_no}: field `data.value`: missing"))?;
+        let time = time.with_context(|| format!("line {line_no}: field `data.time`: missing"))?;
+        // k6 stamps every metric of one request with the same time: parse it once.
+        if time != self.last_time.as_slice() {
+            let ns = rfc3339_ns(time).with_context(|| {
+                format!(
+                    "line {line_no}: field `data.time`: `{}` is not an RFC 3339 time",
+                    String::from_utf8_lossy(time)
+                )
+            })?;
+            self.first_ns = self.first_ns.min(ns);
+            self.last_ns = self.last_ns.max(ns);
+            self.last_time.clear();
+            self.last_time.extend_from_slice(time);
+        }
+        let place = |e: String| anyhow::anyhow!("line {line_no}: field `data.value`: {e}");
+        let metric = &mut self.metrics[m];
+        metric.all.record(value).map_err(place)?;
+        for (slot, tag) in self.tags.iter().enumerate() {
+            let v = match *tag {
+                TagValue::Absent => continue,
+                TagValue::Unlisted => {
+                    self.not_broken_out += 1;
+                    continue;
+                }
+                TagValue::Value(v) => v,
+            };
+            let subs = &mut metric.subs[slot];
+            if subs.len() <= v {
+                subs.resize(v + 1, None);
+            }
+            match subs[v] {
+                Some(i) => self.series[i].record(value).map_err(place)?,
+                None if self.series.len() < MAX_SUB_SERIES => {
+                    let mut series = Series::new(metric.kind);
+                    series.record(value).map_err(place)?;
+                    subs[v] = Some(self.series.len());
+                    self.series.push(series);
+                }
+                None => self.not_broken_out += 1,
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self, truncated: Option<u64>) -> Result<Parsed> {
+        if self.metrics.is_empty() {
+            bail!("no k6 metric in the stream");
+        }
+        let span_s =
+            (self.last_ns > self.first_ns).then(|| (self.last_ns - self.first_ns) as f64 / 1e9);
+        let mut out = Metrics::new();
+        let mut distributions = BTreeMap::new();
+        let mut put = |name: String, series: &Series, unit: Unit| {
+            series.emit(&name, unit, span_s, &mut out);
+            if let Series::Trend(d) = series {
+                distributions.insert(name, d.histogram().clone());
+            }
+        };
+        for metric in &self.metrics {
+            put(metric.name.clone(), &metric.all, metric.unit);
+            for (slot, subs) in metric.subs.iter().enumerate() {
+                for (v, series) in subs.iter().enumerate() {
+                    if let Some(i) = *series {
+                        let name = format!(
+                            "{}{{{}:{}}}",
+                            metric.name, SUB_TAGS[slot], self.value_names[slot][v]
+                        );
+                        put(name, &self.series[i], metric.unit);
+                    }
+                }
+            }
+        }
+        let mut detail = "k6 JSON stream".to_string();
+        if self.not_broken_out > 0 {
+            detail += &format!(
+                "; {} samples' tag values beyond the first {MAX_SUB_SERIES} \
+                 sub-metric series not broken out",
+                self.not_broken_out
+            );
+        }
+        if let Some(line) = truncated {
+            detail += &format!("; truncated last line {line} skipped");
+        }
+        Ok(Parsed {
+            detail: Some(detail),
+            metrics: out,
+            periods: Vec::new(),
+            distributions,
+        })
+    }
+}
+
+/// A Point line as the byte scanner read it: where its strings are in the (trimmed) line.
+struct FastPoint {
+    metric: Range<u32>,
+    time: Range<u32>,
+    value: f64,
+    tags: FastTags,
+}
+
+enum FastTags {
+    Absent,
+    /// The same bytes as the previous line's tags.
+    Same,
+    /// The tags object, and the values of [`SUB_TAGS`] in it.
+    New {
+        raw: Range<u32>,
+        values: [Option<Range<u32>>; 6],
+    },
+}
+
+/// The scan of the reading thread: what it can read of each line without the stream's state.
+/// It remembers the last tags it read, which k6 repeats for every metric of a request.
+#[derive(Default)]
+struct Scanner {
+    tags: Vec<u8>,
+}
+
+impl Scanner {
+    /// Reads a Point line with the byte scanner ([`Scan`]); `None` for anything it does not take
+    /// (Metric lines, escapes, odd shapes, errors), which serde_json then reads in order.
+    fn scan(&mut self, line: &[u8]) -> Option<FastPoint> {
+        let line = line.trim_ascii();
+        let point = scan_k6_layout(line, &self.tags).or_else(|| scan_any_layout(line, &self.tags));
+        match &point {
+            Some(FastPoint {
+                tags: FastTags::Same,
+                ..
+            }) => {}
+            Some(FastPoint {
+                tags: FastTags::New { raw, .. },
+                ..
+            }) => {
+                self.tags.clear();
+                self.tags
+                    .extend_from_slice(&line[raw.start as usize..raw.end as usize]);
+            }
+            _ => self.tags.clear(),
+        }
+        point
+    }
+}
+
+/// A Point line exactly as k6 writes it, key for key and without spaces:
+/// `{"metric":"…","type":"Point","data":{"time":"…","value":…,"tags":{…}}}`.
+fn scan_k6_layout(line: &[u8], previous_tags: &[u8]) -> Option<FastPoint> {
+    let mut s = Scan::new(line);
+    s.literal(br#"{"metric":""#)?;
+    let metric = s.string_rest()?;
+    std::str::from_utf8(metric).ok()?;
+    s.literal(br#","type":"Point","data":{"time":""#)?;
+    let time = s.string_rest().filter(|t| t.is_ascii())?;
+    s.literal(br#","value":"#)?;
+    let value = s.number()?;
+    let tags = match s.literal(br#","tags":"#) {
+        Some(()) => scan_tags(&mut s, previous_tags)?,
+        None => FastTags::Absent,
+    };
+    s.literal(b"}}")?;
+    s.at_end().then(|| FastPoint {
+        metric: s.span(metric),
+        time: s.span(time),
+        value,
+        tags,
+    })
+}
+
+/// A Point line with its keys in any order, with whitespace and keys perfgate does not read.
+fn scan_any_layout(line: &[u8], previous_tags: &[u8]) -> Option<FastPoint> {
+    let mut s = Scan::new(line);
+    let (mut metric, mut point, mut data) = (None, false, None);
+    s.object(|s, key| {
+        match key {
+            b"metric" if metric.is_none() => metric = Some(s.string()?),
+            b"type" if !point => {
+                point = s.raw_string()? == b"Point";
+                if !point {
+                    return None;
+                }
+            }
+            b"data" if data.is_none() => data = Some(scan_point_data(s, previous_tags)?),
+            b"metric" | b"type" | b"data" => return None,
+            _ => s.skip_value()?,
+        }
+        Some(())
+    })?;
+    if !point || !s.at_end() {
+        return None;
+    }
+    let (time, value, tags) = data?;
+    Some(FastPoint {
+        metric: s.span(metric?.as_bytes()),
+        time: s.span(time?),
+        value: value?,
+        tags,
+    })
+}
+
+type FastData<'a> = (Option<&'a [u8]>, Option<f64>, FastTags);
+
+fn scan_point_data<'a>(s: &mut Scan<'a>, previous_tags: &[u8]) -> Option<FastData<'a>> {
+    let (mut time, mut value, mut tags) = (None, None, None);
+    s.object(|s, key| {
+        match key {
+            b"time" if time.is_none() => time = Some(s.raw_string().filter(|t| t.is_ascii())?),
+            b"value" if value.is_none() => value = Some(s.number()?),
+            b"tags" if tags.is_none() => tags = Some(scan_tags(s, previous_tags)?),
+            // A Point's data has no `type` or `contains`: serde_json decides what they mean.
+            b"time" | b"value" | b"tags" | b"type" | b"contains" => return None,
+            _ => s.skip_value()?,
+        }
+        Some(())
+    })?;
+    Some((time, value, tags.unwrap_or(FastTags::Absent)))
+}
+
+fn scan_tags(s: &mut Scan, previous: &[u8]) -> Option<FastTags> {
+    if !previous.is_empty() && s.rest().starts_with(previous) {
+        s.advance(previous.len());
+        return Some(FastTags::Same);
+    }
+    s.rest();
+    let start = s.offset();
+    let mut values = [const { None }; 6];
+    s.object(|s, key| {
+        let value = s.string()?;
+        if let Some(i) = SUB_TAGS.iter().position(|t| t.as_bytes() == key) {
+            if values[i].replace(s.span(value.as_bytes())).is_some() {
+                return None;
+            }
+        }
+        Some(())
+    })?;
+    Some(FastTags::New {
+        raw: s.span(s.since(start)),
+        values,
+    })
 }
 
 /// Reads a `--out json` stream line by line; memory is bounded by the number of series.
 /// `lenient`: a truncated last line is skipped and named in the detail.
-pub(crate) fn parse_stream(reader: &mut dyn BufRead, lenient: bool) -> Result<Parsed> {
+pub(crate) fn parse_stream(reader: &mut (dyn BufRead + Send), lenient: bool) -> Result<Parsed> {
+    let mut stream = Stream::new();
     let mut truncated = None;
-    let mut metrics: FastMap<StreamMetric> = FastMap::default();
-    let mut sub_series = 0usize;
-    let mut not_broken_out = 0u64;
-    let mut first_ns = i128::MAX;
-    let mut last_ns = i128::MIN;
-    let mut buf = Vec::with_capacity(1024);
-    let mut last_time: Vec<u8> = Vec::with_capacity(40);
-    let mut line_no = 0u64;
-    loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .with_context(|| format!("line {}: cannot read", line_no + 1))?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        let complete = buf.last() == Some(&b'\n');
-        let bytes = buf.trim_ascii();
+    let mut scanner = Scanner::default();
+    let scan = move |line: &[u8]| scanner.scan(line);
+    for_each_line(reader, scan, |line, scanned| {
+        let (line_no, bytes) = (line.number, line.bytes.trim_ascii());
         if bytes.is_empty() {
-            continue;
+            return Ok(ControlFlow::Continue(()));
         }
-        let line: Line = match serde_json::from_slice(bytes) {
-            Ok(line) => line,
-            Err(e) if !complete && e.is_eof() => {
+        if let Some(point) = scanned {
+            let at = |r: &Range<u32>| &bytes[r.start as usize..r.end as usize];
+            match &point.tags {
+                FastTags::Same => {}
+                FastTags::Absent => stream.set_tags([None; 6]),
+                FastTags::New { values, .. } => stream.set_tags(
+                    values
+                        .each_ref()
+                        .map(|v| v.as_ref().and_then(|r| std::str::from_utf8(at(r)).ok())),
+                ),
+            }
+            stream.point(
+                at(&point.metric),
+                Some(at(&point.time)),
+                Some(point.value),
+                line_no,
+            )?;
+            return Ok(ControlFlow::Continue(()));
+        }
+        let parsed: Line = match serde_json::from_slice(bytes) {
+            Ok(parsed) => parsed,
+            Err(e) if !line.complete && e.is_eof() => {
                 if lenient {
                     truncated = Some(line_no);
-                    break;
+                    return Ok(ControlFlow::Break(()));
                 }
                 bail!(
                     "line {line_no} is truncated: the file ends mid-line (was k6 stopped while writing?)"
@@ -430,139 +796,27 @@ pub(crate) fn parse_stream(reader: &mut dyn BufRead, lenient: bool) -> Result<Pa
             }
             Err(e) => bail!("line {line_no}: not a k6 JSON output line: {e}"),
         };
-        match line.kind {
-            LineKind::Metric => {
-                if metrics.contains_key(line.metric.as_ref()) {
-                    continue;
-                }
-                let kind = match line.data.metric_type.as_deref() {
-                    Some("trend") => Kind::Trend,
-                    Some("counter") => Kind::Counter,
-                    Some("rate") => Kind::Rate,
-                    Some("gauge") => Kind::Gauge,
-                    Some(other) => {
-                        bail!(
-                            "line {line_no}: field `data.type`: `{other}` is not a k6 metric type"
-                        )
-                    }
-                    None => bail!("line {line_no}: field `data.type`: missing"),
-                };
-                let unit = contains_unit(line.data.contains.as_deref().unwrap_or("default"));
-                metrics.insert(
-                    line.metric.into_owned(),
-                    StreamMetric {
-                        kind,
-                        unit,
-                        all: Series::new(kind),
-                        subs: Default::default(),
-                    },
-                );
-            }
+        match parsed.kind {
+            LineKind::Metric => stream.describe(&parsed, line_no)?,
             LineKind::Point => {
-                let Some(metric) = metrics.get_mut(line.metric.as_ref()) else {
-                    bail!(
-                        "line {line_no}: a point of `{}` before the line describing that metric",
-                        line.metric
-                    );
-                };
-                let tags = line.data.tags.unwrap_or_default();
-                if matches!(tags.group.as_deref(), Some("::setup" | "::teardown")) {
-                    continue;
-                }
-                let value = line
-                    .data
-                    .value
-                    .with_context(|| format!("line {line_no}: field `data.value`: missing"))?;
-                let time = line
-                    .data
-                    .time
-                    .with_context(|| format!("line {line_no}: field `data.time`: missing"))?;
-                // k6 stamps every metric of one request with the same time: parse it once.
-                if time.as_bytes() != last_time.as_slice() {
-                    let ns = rfc3339_ns(&time).with_context(|| {
-                        format!(
-                            "line {line_no}: field `data.time`: `{time}` is not an RFC 3339 time"
-                        )
-                    })?;
-                    first_ns = first_ns.min(ns);
-                    last_ns = last_ns.max(ns);
-                    last_time.clear();
-                    last_time.extend_from_slice(time.as_bytes());
-                }
-                let place = |e: String| anyhow::anyhow!("line {line_no}: field `data.value`: {e}");
-                metric.all.record(value).map_err(place)?;
-                for (values, tag_value) in metric.subs.iter_mut().zip(tags.values()) {
-                    // The root group is `group:""`: no series for an empty value.
-                    let Some(tag_value) = tag_value.filter(|t| !t.is_empty()) else {
-                        continue;
-                    };
-                    if let Some(series) = values.get_mut(tag_value) {
-                        series.record(value).map_err(place)?;
-                    } else if sub_series < MAX_SUB_SERIES {
-                        let mut series = Series::new(metric.kind);
-                        series.record(value).map_err(place)?;
-                        values.insert(tag_value.to_string(), series);
-                        sub_series += 1;
-                    } else {
-                        not_broken_out += 1;
-                    }
-                }
+                let tags = parsed.data.tags.unwrap_or_default();
+                stream.set_tags(tags.values());
+                stream.point(
+                    parsed.metric.as_bytes(),
+                    parsed.data.time.as_deref().map(str::as_bytes),
+                    parsed.data.value,
+                    line_no,
+                )?;
             }
         }
-    }
-    if metrics.is_empty() {
-        bail!("no k6 metric in the stream");
-    }
-    let span_s = (last_ns > first_ns).then(|| (last_ns - first_ns) as f64 / 1e9);
-    let mut out = Metrics::new();
-    for (name, metric) in &metrics {
-        metric.all.emit(name, metric.unit, span_s, &mut out);
-        for (tag, values) in SUB_TAGS.iter().zip(&metric.subs) {
-            for (value, series) in values {
-                series.emit(
-                    &format!("{name}{{{tag}:{value}}}"),
-                    metric.unit,
-                    span_s,
-                    &mut out,
-                );
-            }
-        }
-    }
-    let mut distributions = BTreeMap::new();
-    for (name, metric) in &metrics {
-        if let Series::Trend(d) = &metric.all {
-            distributions.insert(name.clone(), d.histogram().clone());
-        }
-        for (tag, values) in SUB_TAGS.iter().zip(&metric.subs) {
-            for (value, series) in values {
-                if let Series::Trend(d) = series {
-                    distributions.insert(format!("{name}{{{tag}:{value}}}"), d.histogram().clone());
-                }
-            }
-        }
-    }
-    let mut detail = "k6 JSON stream".to_string();
-    if not_broken_out > 0 {
-        detail += &format!(
-            "; {not_broken_out} samples' tag values beyond the first {MAX_SUB_SERIES} \
-             sub-metric series not broken out"
-        );
-    }
-    if let Some(line) = truncated {
-        detail += &format!("; truncated last line {line} skipped");
-    }
-    Ok(Parsed {
-        detail: Some(detail),
-        metrics: out,
-        periods: Vec::new(),
-        distributions,
-    })
+        Ok(ControlFlow::Continue(()))
+    })?;
+    stream.finish(truncated)
 }
 
 /// Nanoseconds since the Unix epoch of an RFC 3339 time as k6 writes it
 /// (`2024-08-05T15:24:38.952806+07:00`, `…Z`, up to nanosecond precision).
-fn rfc3339_ns(s: &str) -> Option<i128> {
-    let b = s.as_bytes();
+fn rfc3339_ns(b: &[u8]) -> Option<i128> {
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let part = b.get(r)?;
         if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
@@ -804,6 +1058,120 @@ mod tests {
         assert_eq!(plain.metrics, gz.metrics);
     }
 
+    /// Point lines in every shape the scanner should take: k6's own, reordered, spaced, with
+    /// keys it skips, without tags.
+    fn point_lines() -> Vec<String> {
+        let mut lines: Vec<String> = std::fs::read_to_string(format!("{DIR}/run.points.ndjson"))
+            .expect("read")
+            .lines()
+            .filter(|l| l.contains(r#""type":"Point""#))
+            .step_by(40)
+            .map(str::to_string)
+            .collect();
+        lines.extend([
+            r#" { "data" : { "tags" : { "status" : "200", "zone": "eu" , "name":"né" }, "value" : -1.5e-3 , "time" : "2024-08-05T15:24:38.952806+07:00", "metadata": {"vu": "3", "n": [1, {"a": null}, true, false]} } , "type" : "Point", "extra": 7, "metric" : "m" } "#.to_string(),
+            r#"{"metric":"m","type":"Point","data":{"time":"2024-08-05T08:24:40.5Z","value":0}}"#.to_string(),
+            r#"{"metric":"m","type":"Point","data":{"time":"2024-08-05T08:24:40.5Z","value":12,"tags":{}}}"#.to_string(),
+        ]);
+        lines
+    }
+
+    /// The byte scanner is only a fast path: whatever it takes, serde_json reads the same way,
+    /// down to the bits of the value; everything else it leaves to serde_json. Checked on real
+    /// and hand-made lines, every prefix of them, and every byte of them replaced by each of a
+    /// set of bytes that matter to JSON.
+    #[test]
+    fn the_byte_scanner_agrees_with_serde_json_or_leaves_the_line_to_it() {
+        let (mut cases, mut taken) = (0, 0);
+        for line in point_lines() {
+            let line = line.as_bytes();
+            assert!(
+                Scanner::default().scan(line).is_some(),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+            let mut variants = vec![line.to_vec()];
+            variants.extend((0..line.len()).map(|cut| line[..cut].to_vec()));
+            for at in 0..line.len() {
+                for b in *b" \"\\{}[],:0-e.xn\x01\xff" {
+                    let mut v = line.to_vec();
+                    v[at] = b;
+                    variants.push(v);
+                }
+            }
+            for v in variants {
+                cases += 1;
+                let Some(p) = Scanner::default().scan(&v) else {
+                    continue;
+                };
+                taken += 1;
+                let trimmed = v.trim_ascii();
+                let shown = String::from_utf8_lossy(&v);
+                let l: Line = serde_json::from_slice(trimmed)
+                    .unwrap_or_else(|e| panic!("taken, but serde_json refuses {shown}: {e}"));
+                assert!(matches!(l.kind, LineKind::Point), "{shown}");
+                let at = |r: &Range<u32>| &trimmed[r.start as usize..r.end as usize];
+                assert_eq!(at(&p.metric), l.metric.as_bytes(), "{shown}");
+                assert_eq!(Some(at(&p.time)), l.data.time.as_deref().map(str::as_bytes));
+                assert_eq!(
+                    Some(p.value.to_bits()),
+                    l.data.value.map(f64::to_bits),
+                    "{shown}"
+                );
+                let tags = l.data.tags.unwrap_or_default();
+                let scanned: [Option<&[u8]>; 6] = match &p.tags {
+                    FastTags::New { values, .. } => values.each_ref().map(|v| v.as_ref().map(at)),
+                    FastTags::Absent => [None; 6],
+                    FastTags::Same => panic!("a fresh scanner has no tags to repeat"),
+                };
+                assert_eq!(
+                    scanned,
+                    tags.values().map(|t| t.map(str::as_bytes)),
+                    "{shown}"
+                );
+            }
+        }
+        // Most variants are broken JSON; some still are Point lines (a digit for a digit, a
+        // space for a space).
+        assert!(taken > 100 && taken < cases / 2, "{taken} of {cases}");
+    }
+
+    /// The stream read with the scanner equals the stream read by serde_json alone: the same
+    /// text with every Point's `"Point"` spelt with an escape, which the scanner never takes.
+    #[test]
+    fn a_stream_reads_the_same_with_and_without_the_byte_scanner() {
+        for file in ["run.points.ndjson", "setup.points.ndjson"] {
+            let text = std::fs::read_to_string(format!("{DIR}/{file}")).expect("read");
+            let slow = text.replace(r#""type":"Point""#, r#""type":"\u0050oint""#);
+            assert_ne!(text, slow);
+            let fast = parse_stream(&mut text.as_bytes(), false).expect("fast");
+            let slow = parse_stream(&mut slow.as_bytes(), false).expect("slow");
+            assert_eq!(fast.metrics, slow.metrics, "{file}");
+            assert_eq!(fast.distributions, slow.distributions, "{file}");
+            assert_eq!(fast.detail, slow.detail, "{file}");
+        }
+    }
+
+    #[test]
+    fn the_scanner_knows_a_requests_repeated_tags() {
+        let lines: Vec<String> = std::fs::read_to_string(format!("{DIR}/run.points.ndjson"))
+            .expect("read")
+            .lines()
+            .filter(|l| l.contains(r#""type":"Point""#))
+            .map(str::to_string)
+            .collect();
+        let mut scanner = Scanner::default();
+        let (mut same, mut new) = (0, 0);
+        for line in &lines {
+            match scanner.scan(line.as_bytes()).expect("a k6 line").tags {
+                FastTags::Same => same += 1,
+                FastTags::New { .. } => new += 1,
+                FastTags::Absent => {}
+            }
+        }
+        assert!(same > 3 * new, "{same} repeated, {new} new");
+    }
+
     #[test]
     fn setup_samples_are_left_out() {
         let s = stream("setup.points.ndjson");
@@ -866,10 +1234,10 @@ mod tests {
         assert_eq!(v(&p, "c.count"), 4.0);
         assert_eq!(v(&p, "c.rate"), 2.0);
         assert_eq!(
-            rfc3339_ns("1970-01-01T00:00:01.000000001Z"),
+            rfc3339_ns(b"1970-01-01T00:00:01.000000001Z"),
             Some(1_000_000_001)
         );
-        assert_eq!(rfc3339_ns("2024-02-30"), None);
+        assert_eq!(rfc3339_ns(b"2024-02-30"), None);
     }
 
     #[test]

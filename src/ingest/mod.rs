@@ -17,6 +17,7 @@ mod k6;
 mod lighthouse;
 mod locust;
 mod prometheus;
+mod scan;
 mod size_limit;
 mod stream;
 #[cfg(test)]
@@ -474,15 +475,18 @@ fn read_text(path: &Path) -> Result<String> {
 
 /// Opens a file for reading, gunzipping it on the fly when it starts with gzip's magic bytes
 /// (`1f 8b`, RFC 1952): CI jobs often keep their reports compressed.
-pub(crate) fn open(path: &Path) -> Result<Box<dyn BufRead>> {
+pub(crate) fn open(path: &Path) -> Result<Reader> {
     let file =
         std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
     decode(path, file)
 }
 
+/// A report's bytes, decompressed; `Send`, so a stream is read on a thread of its own.
+pub(crate) type Reader = Box<dyn BufRead + Send>;
+
 /// As [`open`], with a progress bar on stderr for a read that takes longer than a moment
 /// ([`stream::Progress`]).
-fn open_with_progress(path: &Path) -> Result<Box<dyn BufRead>> {
+fn open_with_progress(path: &Path) -> Result<Reader> {
     let file =
         std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -490,7 +494,7 @@ fn open_with_progress(path: &Path) -> Result<Box<dyn BufRead>> {
 }
 
 /// Buffers a raw reader, gunzipping it when it starts with gzip's magic bytes.
-fn decode(path: &Path, raw: impl Read + 'static) -> Result<Box<dyn BufRead>> {
+fn decode(path: &Path, raw: impl Read + Send + 'static) -> Result<Reader> {
     let mut reader = BufReader::with_capacity(1 << 16, raw);
     let magic = reader
         .fill_buf()

@@ -7,9 +7,11 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufRead, IsTerminal, Read};
+use std::ops::ControlFlow;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -26,7 +28,7 @@ pub(crate) fn streams(format: Format) -> bool {
 }
 
 /// Reads the head of a stream for detection and gives back a reader that still yields every byte.
-pub(crate) fn split_head(mut reader: Box<dyn BufRead>) -> Result<(Vec<u8>, impl BufRead)> {
+pub(crate) fn split_head(mut reader: super::Reader) -> Result<(Vec<u8>, impl BufRead + Send)> {
     let mut head = Vec::with_capacity(HEAD_BYTES as usize);
     reader
         .by_ref()
@@ -69,13 +71,180 @@ pub(crate) fn sniff_stream(head: &[u8]) -> Option<Format> {
 /// mid-write) is skipped and named in the detail instead of being an error.
 pub(crate) fn parse_stream(
     format: Format,
-    reader: &mut dyn BufRead,
+    reader: &mut (dyn BufRead + Send),
     lenient: bool,
 ) -> Result<super::Parsed> {
     match format {
         Format::K6 => k6::parse_stream(reader, lenient),
         Format::Jmeter => jmeter::parse_stream(reader, lenient),
         other => anyhow::bail!("{other} is not read as a stream"),
+    }
+}
+
+/// The longest line a stream may have: a bound on memory for a file with no newline in it.
+pub(crate) const MAX_LINE: usize = 16 << 20;
+
+/// How much of a stream is read at once.
+const BLOCK: usize = 1 << 18;
+
+/// Blocks read ahead of the line being aggregated.
+const BLOCKS_AHEAD: usize = 4;
+
+/// One line: its 1-based number, its bytes without the newline, and whether a newline ended it
+/// (only the last line of a file may lack one).
+pub(crate) struct Line<'a> {
+    pub(crate) number: u64,
+    pub(crate) bytes: &'a [u8],
+    pub(crate) complete: bool,
+}
+
+/// Whole lines of a stream, and what the reading thread's scan made of each.
+struct Batch<T> {
+    bytes: Vec<u8>,
+    /// Where each line ends (newline excluded) and its scan; a line starts after the one before.
+    lines: Vec<(usize, T)>,
+    /// The last line ends the stream without a newline.
+    last_incomplete: bool,
+}
+
+/// Reads a stream on two threads and hands each line, in order, to `each`, until the end or
+/// until `each` breaks or fails.
+///
+/// A thread of its own reads (and decompresses) the stream in blocks, cuts them into lines and
+/// runs `scan` on each line — the stateless part of parsing — while this thread runs `each`, the
+/// part that must see the lines in order. Lines are cut in place; only the part of a line that
+/// crosses a block's end is copied. A line is at most [`MAX_LINE`] bytes, so a file without
+/// newlines cannot take all memory.
+pub(crate) fn for_each_line<T: Send>(
+    reader: &mut (dyn BufRead + Send),
+    scan: impl FnMut(&[u8]) -> T + Send,
+    mut each: impl FnMut(Line, T) -> Result<ControlFlow<()>>,
+) -> Result<()> {
+    std::thread::scope(|scope| {
+        let (full, received) = mpsc::sync_channel::<Result<Batch<T>, ReadError>>(BLOCKS_AHEAD);
+        let (recycle, spare) = mpsc::channel::<Batch<T>>();
+        scope.spawn(move || read_lines(reader, scan, &full, &spare));
+        let mut line_no = 0u64;
+        for batch in received.iter() {
+            let mut batch = match batch {
+                Ok(batch) => batch,
+                Err(ReadError::Io(e)) => {
+                    return Err(e).with_context(|| format!("line {}: cannot read", line_no + 1))
+                }
+                Err(ReadError::TooLong) => bail!(
+                    "line {} is longer than {} MiB: not a line of a result stream",
+                    line_no + 1,
+                    MAX_LINE >> 20
+                ),
+            };
+            let count = batch.lines.len();
+            let mut start = 0;
+            for (i, (end, scanned)) in batch.lines.drain(..).enumerate() {
+                line_no += 1;
+                let line = Line {
+                    number: line_no,
+                    bytes: &batch.bytes[start..end],
+                    complete: !(batch.last_incomplete && i + 1 == count),
+                };
+                if each(line, scanned)?.is_break() {
+                    return Ok(());
+                }
+                start = end + 1;
+            }
+            // The reader may be done already; then the batch is simply dropped.
+            let _ = recycle.send(batch);
+        }
+        Ok(())
+    })
+}
+
+/// Why the reading thread stopped early.
+enum ReadError {
+    Io(std::io::Error),
+    /// The next line is longer than [`MAX_LINE`].
+    TooLong,
+}
+
+/// The reading thread of [`for_each_line`]: fills blocks (reusing those handed back), cuts them
+/// at their last newline and scans their lines, until the end of the stream, an error, or the
+/// other thread hanging up.
+fn read_lines<T>(
+    reader: &mut (dyn BufRead + Send),
+    mut scan: impl FnMut(&[u8]) -> T,
+    full: &mpsc::SyncSender<Result<Batch<T>, ReadError>>,
+    spare: &mpsc::Receiver<Batch<T>>,
+) {
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let mut batch = spare.try_recv().unwrap_or_else(|_| Batch {
+            bytes: Vec::with_capacity(BLOCK),
+            lines: Vec::new(),
+            last_incomplete: false,
+        });
+        batch.lines.clear();
+        let bytes = &mut batch.bytes;
+        bytes.clear();
+        bytes.append(&mut carry);
+        // Read until a block holds a newline; everything before `searched` holds none.
+        let mut searched = 0;
+        let mut filled = bytes.len();
+        bytes.resize(filled + BLOCK, 0);
+        let mut failed = None;
+        let (eof, cut) = loop {
+            match reader.read(&mut bytes[filled..]) {
+                Ok(0) => break (true, filled),
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // The whole lines read so far go first, so the error names the right line.
+                    failed = Some(e);
+                    let end = memchr::memrchr(b'\n', &bytes[searched..filled]);
+                    break (true, end.map_or(0, |i| searched + i + 1));
+                }
+            }
+            if filled < bytes.len() {
+                continue;
+            }
+            if let Some(i) = memchr::memrchr(b'\n', &bytes[searched..]) {
+                break (false, searched + i + 1);
+            }
+            if filled > MAX_LINE {
+                let _ = full.send(Err(ReadError::TooLong));
+                return;
+            }
+            searched = filled;
+            bytes.resize(filled + BLOCK, 0);
+        };
+        bytes.truncate(filled);
+        carry.extend_from_slice(&bytes[cut..]);
+        bytes.truncate(cut);
+        let mut start = 0;
+        let mut too_long = false;
+        while start < bytes.len() {
+            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+            if end - start > MAX_LINE {
+                too_long = true;
+                break;
+            }
+            batch.lines.push((end, scan(&bytes[start..end])));
+            start = end + 1;
+        }
+        batch.last_incomplete =
+            eof && failed.is_none() && !too_long && bytes.last().is_some_and(|&b| b != b'\n');
+        if !batch.lines.is_empty() && full.send(Ok(batch)).is_err() {
+            return;
+        }
+        if too_long {
+            let _ = full.send(Err(ReadError::TooLong));
+            return;
+        }
+        if let Some(e) = failed {
+            let _ = full.send(Err(ReadError::Io(e)));
+            return;
+        }
+        if eof {
+            return;
+        }
     }
 }
 
@@ -138,7 +307,7 @@ impl<R> Drop for Progress<R> {
 /// A map keyed by the short strings of a stream (metric names, tag values, labels), looked up
 /// once or more per sample: FNV-1a hashes them several times faster than the default SipHash,
 /// and the keys come from the user's own files, not from an adversary.
-pub(crate) type FastMap<V> = HashMap<String, V, BuildHasherDefault<Fnv>>;
+pub(crate) type FastMap<V, K = String> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
 /// The 64-bit FNV-1a hash.
 #[derive(Debug)]
@@ -266,6 +435,118 @@ mod tests {
             let e = super::super::load_file(&path, declared, false).expect_err("binary");
             assert!(format!("{e:#}").contains("binary data"), "{e:#}");
         }
+    }
+
+    /// A reader that gives at most `chunk` bytes per read, and fails after `fail_after` bytes.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        chunk: usize,
+        fail_after: usize,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.at >= self.fail_after {
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            let n = buf.len().min(self.chunk).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    fn trickle(data: &[u8], chunk: usize) -> std::io::BufReader<Trickle> {
+        std::io::BufReader::new(Trickle {
+            data: data.to_vec(),
+            at: 0,
+            chunk,
+            fail_after: usize::MAX,
+        })
+    }
+
+    /// Every line `for_each_line` hands over, with its number and completeness, and the scan of
+    /// the reading thread (here: the line's length).
+    fn lines_of(reader: &mut (dyn BufRead + Send)) -> Result<Vec<(u64, Vec<u8>, bool)>> {
+        let mut seen = Vec::new();
+        for_each_line(reader, <[u8]>::len, |line, len| {
+            assert_eq!(line.bytes.len(), len);
+            seen.push((line.number, line.bytes.to_vec(), line.complete));
+            Ok(ControlFlow::Continue(()))
+        })?;
+        Ok(seen)
+    }
+
+    #[test]
+    fn lines_cross_block_boundaries_whole_and_in_order() {
+        // Lines from empty to several blocks long, so every way a line meets a block's end
+        // happens, read whole and in reads of a few bytes.
+        let mut text = Vec::new();
+        let mut expected = Vec::new();
+        for i in 0..400usize {
+            let len = (i * 7919) % 9000 + if i % 97 == 0 { 3 * BLOCK } else { 0 };
+            let line: Vec<u8> = (0..len).map(|j| b'a' + ((i + j) % 26) as u8).collect();
+            text.extend_from_slice(&line);
+            text.push(b'\n');
+            expected.push((i as u64 + 1, line, true));
+        }
+        for chunk in [usize::MAX, 4093, 7] {
+            let got = lines_of(&mut trickle(&text, chunk)).expect("lines");
+            assert!(got == expected, "chunk {chunk}");
+        }
+        text.extend_from_slice(b"no newline");
+        expected.push((401, b"no newline".to_vec(), false));
+        assert!(lines_of(&mut trickle(&text, 65_536)).expect("lines") == expected);
+        assert!(lines_of(&mut &b""[..]).expect("empty").is_empty());
+        let crlf = lines_of(&mut &b"a\r\n\nb"[..]).expect("crlf");
+        assert_eq!(crlf.len(), 3);
+        assert_eq!(crlf[0].1, b"a\r");
+    }
+
+    #[test]
+    fn a_line_without_end_and_a_failing_read_are_errors_naming_the_line() {
+        let mut text = b"first\nsecond\n".to_vec();
+        text.resize(text.len() + MAX_LINE + 10, b'x');
+        let e = lines_of(&mut trickle(&text, usize::MAX)).map(|lines| lines.len());
+        let e = format!("{:#}", e.expect_err("too long"));
+        assert!(
+            e.contains("line 3") && e.contains("longer than 16 MiB"),
+            "{e}"
+        );
+        let mut failing = std::io::BufReader::new(Trickle {
+            data: b"one\ntwo\nthree".to_vec(),
+            at: 0,
+            chunk: 3,
+            fail_after: 6,
+        });
+        let e = lines_of(&mut failing).map(|lines| lines.len());
+        let e = format!("{:#}", e.expect_err("read error"));
+        assert!(
+            e.contains("line 2: cannot read") && e.contains("disk on fire"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn breaking_off_stops_the_reading_thread() {
+        // Far more lines than the blocks read ahead: the reader must stop once nobody listens.
+        let text = "line\n".repeat(2_000_000);
+        let mut seen = 0;
+        for_each_line(
+            &mut text.as_bytes(),
+            |_| (),
+            |line, ()| {
+                seen += 1;
+                Ok(if line.number == 3 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                })
+            },
+        )
+        .expect("break");
+        assert_eq!(seen, 3);
     }
 
     #[test]
