@@ -4,6 +4,8 @@
 # straightforward streaming Python script computing the same p95/p99/error rate.
 #
 # Usage: benches/k6_stream.sh [REQUESTS]        (default 300000: ~2.1M points, ~650 MB)
+# Each contender runs RUNS times (default 3), interleaved; the median time and the largest peak
+# RSS are reported. A gzip copy of the stream is timed too (perfgate against zcat).
 # Needs: a release build (`cargo build --release`), python3, /usr/bin/time (GNU time).
 # The stream is generated with a fixed seed into $BENCH_DIR (default /tmp/perfgate-bench) and
 # reused when present. Not part of CI: it takes minutes and a lot of disk.
@@ -22,28 +24,53 @@ if [ ! -s "$STREAM" ]; then
 fi
 size=$(stat -c %s "$STREAM")
 
-# One timed run: prints "seconds max_rss_kib".
+if [ ! -s "$STREAM.gz" ]; then
+  gzip -1 -c "$STREAM" > "$STREAM.gz.tmp" && mv "$STREAM.gz.tmp" "$STREAM.gz"
+fi
+RUNS=${RUNS:-3}
+
+# One timed run of NAME COMMAND...: appends "NAME seconds max_rss_kib" to $results and keeps the
+# command's output in $DIR/NAME.out.
 measure() {
-  local out
-  out=$( { /usr/bin/time -f '%e %M' "$@" > /dev/null; } 2>&1 | tail -n 1 )
-  echo "$out"
+  local name=$1 out
+  shift
+  out=$( { /usr/bin/time -f '%e %M' "$@" > "$DIR/$name.out"; } 2>&1 | tail -n 1 )
+  echo "$name $out" >> "$results"
 }
 
-cat "$STREAM" > /dev/null   # the page cache holds the file for every contender alike
-read -r wc_s wc_kib < <(measure wc -l "$STREAM")
-read -r py_s py_kib < <(measure python3 "$ROOT/benches/k6_stream_ref.py" "$STREAM")
-read -r pg_s pg_kib < <(measure "$PERFGATE" metrics --format k6 "$STREAM")
+cat "$STREAM" "$STREAM.gz" > /dev/null   # the page cache holds both files for every contender alike
+results=$(mktemp)
+for run in $(seq "$RUNS"); do
+  measure wc wc -l "$STREAM"
+  measure python python3 "$ROOT/benches/k6_stream_ref.py" "$STREAM"
+  measure perfgate "$PERFGATE" metrics --format k6 "$STREAM"
+  measure zcat zcat "$STREAM.gz"
+  measure perfgate-gz "$PERFGATE" metrics --format k6 "$STREAM.gz"
+done
 
-python3 - "$size" "$wc_s" "$wc_kib" "$py_s" "$py_kib" "$pg_s" "$pg_kib" <<'PY'
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+echo "machine: $(nproc) cores, ${cpu:-unknown CPU}, $(uname -sr); $RUNS runs each, median time"
+python3 - "$size" "$(stat -c %s "$STREAM.gz")" "$results" <<'PY'
+import statistics
 import sys
-size, wc_s, wc_kib, py_s, py_kib, pg_s, pg_kib = map(float, sys.argv[1:])
-mb = size / 1e6
-print(f"stream: {mb:.0f} MB")
-print(f"{'tool':<12}{'seconds':>10}{'MB/s':>10}{'peak RSS MiB':>15}")
-for name, s, kib in (("wc -l", wc_s, wc_kib), ("python", py_s, py_kib), ("perfgate", pg_s, pg_kib)):
-    print(f"{name:<12}{s:>10.2f}{mb / max(s, 1e-9):>10.0f}{kib / 1024:>15.1f}")
-print(f"perfgate throughput / wc -l: {wc_s / max(pg_s, 1e-9):.3f}  (target >= 0.1)")
-print(f"perfgate speed-up over python: {py_s / max(pg_s, 1e-9):.1f}x  (target >= 11x)")
-print(f"perfgate peak memory: {pg_kib / 1024:.1f} MiB  (target <= 64 MiB)")
+size, gz_size, path = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+runs = {}
+for line in open(path):
+    name, s, kib = line.split()
+    runs.setdefault(name, []).append((float(s), float(kib)))
+t = {n: statistics.median(s for s, _ in r) for n, r in runs.items()}
+rss = {n: max(k for _, k in r) / 1024 for n, r in runs.items()}
+print(f"stream: {size / 1e6:.0f} MB ({gz_size / 1e6:.0f} MB gzipped)")
+print(f"{'tool':<34}{'seconds':>9}{'MB/s':>9}{'peak RSS MiB':>14}")
+for name, label in (("wc", "wc -l"), ("python", "python (json.loads per line)"),
+                    ("perfgate", "perfgate metrics"), ("zcat", "zcat (.gz)"),
+                    ("perfgate-gz", "perfgate metrics (.gz)")):
+    print(f"{label:<34}{t[name]:>9.2f}{size / 1e6 / max(t[name], 1e-9):>9.0f}{rss[name]:>14.1f}")
+print(f"perfgate throughput / wc -l: {t['wc'] / max(t['perfgate'], 1e-9):.3f}  (target >= 0.1)")
+print(f"perfgate speed-up over python: {t['python'] / max(t['perfgate'], 1e-9):.1f}x  (target >= 11x)")
+print(f"perfgate peak memory: {max(rss['perfgate'], rss['perfgate-gz']):.1f} MiB  (target <= 64 MiB)")
 PY
-"$PERFGATE" metrics --format k6 "$STREAM" | grep -E '^  http_req_duration\.p9[59] |^  http_req_failed\.rate ' >&2 || true
+rm -f "$results"
+echo "the same numbers from python (exact) and perfgate (HDR histogram, within 0.1 %):"
+cat "$DIR/python.out"
+grep -E '^  http_req_duration\.p9[59] |^  http_req_failed\.rate ' "$DIR/perfgate.out" | tr -s ' '
