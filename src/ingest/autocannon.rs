@@ -152,15 +152,17 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
             Measurement::new(failed / outcomes * 100.0, Unit::Percent),
         );
     }
-    let mut detail = "autocannon".to_string();
+    // Shown after the format's name: "autocannon (2 connections, 2.01 s)".
+    let mut detail = Vec::new();
     if let (Some(c), Some(d)) = (r.connections, r.duration) {
-        detail.push_str(&format!(", {c} connections, {d} s"));
+        let plural = if c == 1.0 { "" } else { "s" };
+        detail.push(format!("{c} connection{plural}, {d} s"));
     }
     if outcomes == 0.0 {
-        detail.push_str(", no request completed");
+        detail.push("no request completed".to_string());
     }
     Ok(Parsed {
-        detail: Some(detail),
+        detail: (!detail.is_empty()).then(|| detail.join(", ")),
         metrics,
         periods: Vec::new(),
         distributions: Default::default(),
@@ -180,10 +182,7 @@ mod tests {
     #[test]
     fn a_clean_run() {
         let p = parse(&fixture("ok.json")).expect("parses");
-        assert_eq!(
-            p.detail.as_deref(),
-            Some("autocannon, 2 connections, 2.01 s")
-        );
+        assert_eq!(p.detail.as_deref(), Some("2 connections, 2.01 s"));
         assert_eq!(get(&p, "latency.p50"), Measurement::ms(2.0));
         assert_eq!(get(&p, "latency.p97_5"), Measurement::ms(3.0));
         assert_eq!(get(&p, "latency.p99"), Measurement::ms(4.0));
@@ -240,7 +239,7 @@ mod tests {
         assert!(!p.metrics.contains_key("error_rate"));
         assert_eq!(
             p.detail.as_deref(),
-            Some("autocannon, 1 connections, 1 s, no request completed")
+            Some("1 connection, 1 s, no request completed")
         );
     }
 

@@ -117,10 +117,12 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
             ));
         }
     }
-    let mut detail = "hyperfine".to_string();
-    if !failures.is_empty() {
+    // Shown after the format's name: "hyperfine (2 commands; …)".
+    let commands = export.results.len();
+    let mut detail = format!("{commands} command{}", if commands == 1 { "" } else { "s" });
+    for failure in failures {
         detail.push_str("; ");
-        detail.push_str(&failures.join("; "));
+        detail.push_str(&failure);
     }
     Ok(Parsed {
         detail: Some(detail),
@@ -190,7 +192,7 @@ mod tests {
     #[test]
     fn two_commands_in_ms_with_times_as_periods() {
         let p = read("two-commands.json").expect("parses");
-        assert_eq!(p.detail.as_deref(), Some("hyperfine"));
+        assert_eq!(p.detail.as_deref(), Some("2 commands"));
         assert!(close(ms(&p, "sleep 0.01.mean"), 11.739_802_500_000_002));
         assert!(close(ms(&p, "sleep 0.01.median"), 11.709_938_500_000_001));
         assert!(close(ms(&p, "sleep 0.01.min"), 11.652_257_5));
@@ -248,7 +250,7 @@ mod tests {
         let p = read("failing-ignored.json").expect("parses");
         assert_eq!(
             p.detail.as_deref(),
-            Some("hyperfine; `sh -c \"exit 3\"` failed (non-zero exit or signal) in 3 of 3 runs")
+            Some("2 commands; `sh -c \"exit 3\"` failed (non-zero exit or signal) in 3 of 3 runs")
         );
         assert!(close(
             ms(&p, "sh -c \"exit 3\".mean"),
