@@ -6,14 +6,14 @@
 //! with its history, calling a regression only when it is both beyond the rule's slack and
 //! significant for the budget as a whole.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::baseline::BaselineFile;
 use crate::budget::{units_agree, Budget, OnRegression, Rule, RuleInput, Threshold};
 use crate::derive::closest_hint;
-use crate::model::{Metrics, Unit};
+use crate::model::{has_series, Metrics, Unit};
 use crate::stats::{self, Call, Candidate, Method, Observation};
 use hdrhistogram::Histogram;
 
@@ -47,6 +47,8 @@ pub struct SourceMetrics {
     pub runs: usize,
     /// Per series, the source's sample distribution where it has one.
     pub distributions: BTreeMap<String, Histogram<u64>>,
+    /// Series the source describes but holds no sample of.
+    pub no_data: BTreeSet<String>,
 }
 
 /// A rule's current value, bound and in the unit its thresholds use.
@@ -142,6 +144,19 @@ impl Verdict {
     }
 }
 
+/// Why a metric a source does not produce is missing, when the source knows its series but holds
+/// no sample of it: a metric described and never sampled, or a sub-metric (`metric{tag:value}`)
+/// whose tag value no sample had. `None` for a name the source does not know.
+fn no_data(metric: &str, src: &SourceMetrics) -> Option<String> {
+    let (series, _stat) = metric.rsplit_once('.')?;
+    if src.no_data.contains(series) {
+        return Some(format!("describes `{series}` but holds no sample of it"));
+    }
+    let (base, tag) = series.strip_suffix('}')?.split_once('{')?;
+    let known = src.no_data.contains(base) || has_series(&src.metrics, base);
+    known.then(|| format!("holds no sample of `{base}` with the tag `{tag}`"))
+}
+
 /// Binds every rule of the budget to its current value. Errors list every rule that cannot be bound:
 /// a metric its source does not produce (with the closest names), an expression that fails, a unit
 /// that does not fit the thresholds.
@@ -165,10 +180,13 @@ pub fn observe(
                     continue;
                 };
                 let Some(m) = src.metrics.get(metric) else {
-                    problems.push(format!(
-                        "{at}: source `{source}` has no metric `{metric}`{}",
-                        closest_hint(metric, src.metrics.keys().map(String::as_str))
-                    ));
+                    problems.push(match no_data(metric, src) {
+                        Some(why) => format!("{at}: no data: source `{source}` {why}"),
+                        None => format!(
+                            "{at}: source `{source}` has no metric `{metric}`{}",
+                            closest_hint(metric, src.metrics.keys().map(String::as_str))
+                        ),
+                    });
                     continue;
                 };
                 let samples = src.samples.get(metric).cloned().unwrap_or_default();
@@ -428,6 +446,7 @@ mod tests {
             samples: BTreeMap::new(),
             runs: 1,
             distributions: BTreeMap::new(),
+            no_data: BTreeSet::new(),
         };
         BTreeMap::from([
             (

@@ -114,6 +114,7 @@ fn read_current(budget_path: &Path, inputs: &[(String, String)], lenient: bool) 
                         metrics: source.metrics,
                         samples: source.samples,
                         distributions: source.distributions,
+                        no_data: source.no_data,
                     },
                 );
             }

@@ -104,6 +104,15 @@ impl Measurement {
 /// Metric name → value. Names are opaque strings (they hold dots, slashes, URLs): never split them.
 pub type Metrics = BTreeMap<String, Measurement>;
 
+/// Whether `metrics` holds a statistic of a distribution's series, named `<series>.<stat>` (k6's
+/// `http_req_duration.p95`, a JTL label's `login.mean`) with a stat without dots.
+pub fn has_series(metrics: &Metrics, series: &str) -> bool {
+    metrics
+        .keys()
+        .filter_map(|k| k.strip_prefix(series)?.strip_prefix('.'))
+        .any(|stat| !stat.contains('.'))
+}
+
 /// Comparison operator of a threshold. `<`/`<=` mean lower is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {

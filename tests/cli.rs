@@ -313,6 +313,58 @@ fn a_missing_metric_is_exit_2_with_the_closest_names() {
 }
 
 #[test]
+fn a_metric_without_samples_is_no_data_and_exit_2_never_a_pass() {
+    let c = Case::new();
+    let metric = |name: &str, kind: &str, contains: &str| {
+        format!(
+            r#"{{"type":"Metric","data":{{"name":"{name}","type":"{kind}","contains":"{contains}","thresholds":[],"submetrics":null}},"metric":"{name}"}}"#
+        )
+    };
+    let point = r#"{"metric":"http_req_duration","type":"Point","data":{"time":"2026-11-26T20:51:21.5Z","value":12,"tags":{"status":"200"}}}"#;
+    c.file(
+        "k6.ndjson",
+        &format!(
+            "{}\n{}\n{point}\n",
+            metric("http_req_duration", "trend", "time"),
+            metric("http_req_failed", "rate", "default"),
+        ),
+    );
+    c.file(
+        "budget.toml",
+        r#"
+[gate]
+name = "test"
+
+[sources.load]
+path = "k6.ndjson"
+
+[[budget]]
+metric = "load.http_req_failed.rate"
+target = "< 1%"
+
+[[budget]]
+metric = "load.http_req_duration{status:500}.p95"
+target = "< 500ms"
+
+[[budget]]
+metric = "load.http_req_duration{status:200}.p95"
+target = "< 500ms"
+"#,
+    );
+    c.check(&[])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`load.http_req_failed.rate` (budget line 8): no data: source `load` describes \
+             `http_req_failed` but holds no sample of it",
+        ))
+        .stderr(predicate::str::contains(
+            "`load.http_req_duration{status:500}.p95` (budget line 12): no data: source `load` \
+             holds no sample of `http_req_duration` with the tag `status:500`",
+        ))
+        .stderr(predicate::str::contains("status:200").not());
+}
+
+#[test]
 fn budget_problems_are_all_reported_at_once() {
     let c = case(150.0, 5.0);
     c.file(

@@ -197,6 +197,7 @@ fn parse_v2(aggregate: &ArtilleryPeriod, intermediate: &[ArtilleryPeriod]) -> Re
         metrics,
         periods,
         distributions: Default::default(),
+        no_data: Default::default(),
     })
 }
 
@@ -242,6 +243,7 @@ fn parse_v1(aggregate: &ArtilleryPeriod, intermediate: &[ArtilleryPeriod]) -> Re
         metrics,
         periods,
         distributions: Default::default(),
+        no_data: Default::default(),
     })
 }
 

@@ -56,6 +56,7 @@ pub(crate) fn load(path: &Path) -> Result<Parsed> {
         metrics,
         periods: Vec::new(),
         distributions: Default::default(),
+        no_data: Default::default(),
     })
 }
 

@@ -121,6 +121,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
         metrics,
         periods: Vec::new(),
         distributions: Default::default(),
+        no_data: Default::default(),
     })
 }
 

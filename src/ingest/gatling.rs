@@ -123,6 +123,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         metrics,
         periods: Vec::new(),
         distributions: Default::default(),
+        no_data: Default::default(),
     })
 }
 

@@ -129,6 +129,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         metrics,
         periods,
         distributions: Default::default(),
+        no_data: Default::default(),
     })
 }
 

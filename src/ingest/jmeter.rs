@@ -235,6 +235,7 @@ impl Totals {
             metrics,
             periods: Vec::new(),
             distributions,
+            no_data: Default::default(),
         })
     }
 }

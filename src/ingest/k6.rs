@@ -129,6 +129,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         metrics: out,
         periods: Vec::new(),
         distributions: Default::default(),
+        no_data: Default::default(),
     })
 }
 
@@ -360,6 +361,13 @@ impl Series {
         Ok(())
     }
 
+    fn is_empty(&self) -> bool {
+        match self {
+            Series::Trend(d) => d.count() == 0,
+            Series::Counter { n, .. } | Series::Rate { n, .. } | Series::Gauge { n, .. } => *n == 0,
+        }
+    }
+
     fn emit(&self, name: &str, unit: Unit, span_s: Option<f64>, out: &mut Metrics) {
         match self {
             Series::Trend(d) => d.emit(name, "avg", unit, out),
@@ -585,6 +593,12 @@ impl Stream {
                 }
             }
         }
+        let no_data = self
+            .metrics
+            .iter()
+            .filter(|m| m.all.is_empty())
+            .map(|m| m.name.clone())
+            .collect();
         let mut detail = "k6 JSON stream".to_string();
         if self.not_broken_out > 0 {
             detail += &format!(
@@ -601,6 +615,7 @@ impl Stream {
             metrics: out,
             periods: Vec::new(),
             distributions,
+            no_data,
         })
     }
 }
@@ -1219,6 +1234,10 @@ mod tests {
         // A metric k6 described but never sampled is absent, not 0.
         let p = parse_stream(&mut format!("{metric}\n").as_bytes(), false).expect("parse");
         assert!(p.metrics.is_empty());
+        assert_eq!(
+            p.no_data,
+            std::collections::BTreeSet::from(["x".to_string()])
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ mod testing;
 mod vite;
 mod webpack;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -35,7 +35,7 @@ use anyhow::{bail, Context, Result};
 use hdrhistogram::Histogram;
 use serde_json::Value;
 
-use crate::model::{median, Measurement, Metrics};
+use crate::model::{has_series, median, Measurement, Metrics};
 
 /// Every input format perfgate reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -133,6 +133,9 @@ pub struct Parsed {
     /// label) → histogram of integer thousandths of the unit (microseconds for milliseconds).
     /// Its quantile metrics are `<series>.p50` … `<series>.p99`.
     pub distributions: BTreeMap<String, Histogram<u64>>,
+    /// Series the report names but holds no sample of (a k6 metric the stream describes and never
+    /// samples): a rule on one is "no data", not a misspelt name.
+    pub no_data: BTreeSet<String>,
 }
 
 /// One report: one file (or one Prometheus query round) read as one run.
@@ -146,6 +149,8 @@ pub struct Report {
     pub periods: Vec<Metrics>,
     /// See [`Parsed::distributions`].
     pub distributions: BTreeMap<String, Histogram<u64>>,
+    /// See [`Parsed::no_data`].
+    pub no_data: BTreeSet<String>,
 }
 
 /// Where a source's data comes from, as a budget describes it.
@@ -185,6 +190,8 @@ pub struct Source {
     pub samples: BTreeMap<String, Vec<f64>>,
     /// Per series, the samples of every run together (see [`Parsed::distributions`]).
     pub distributions: BTreeMap<String, Histogram<u64>>,
+    /// The series no run holds a sample of (see [`Parsed::no_data`]).
+    pub no_data: BTreeSet<String>,
 }
 
 /// Why the format of a file could not be told, for the caller to branch on.
@@ -219,6 +226,7 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
                 metrics: parsed.metrics,
                 periods: parsed.periods,
                 distributions: parsed.distributions,
+                no_data: parsed.no_data,
             }]
         }
         Location::Files(pattern) => {
@@ -261,6 +269,13 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
             }
         }
     }
+    // A series is no data only when no run has a sample of it.
+    let no_data = reports
+        .iter()
+        .flat_map(|r| &r.no_data)
+        .filter(|series| !reports.iter().any(|r| has_series(&r.metrics, series)))
+        .cloned()
+        .collect();
     Ok(Source {
         name: name.to_string(),
         format,
@@ -268,6 +283,7 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
         metrics,
         samples,
         distributions,
+        no_data,
     })
 }
 
@@ -387,6 +403,7 @@ pub fn load_file(path: &Path, declared: Option<Format>, lenient: bool) -> Result
         metrics: parsed.metrics,
         periods: parsed.periods,
         distributions: parsed.distributions,
+        no_data: parsed.no_data,
     })
 }
 

@@ -51,6 +51,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
             metrics,
             periods: Vec::new(),
             distributions: Default::default(),
+            no_data: Default::default(),
         })
     } else {
         Ok(Parsed {
@@ -58,6 +59,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
             metrics: parse_exposition(text)?,
             periods: Vec::new(),
             distributions: Default::default(),
+            no_data: Default::default(),
         })
     }
 }
@@ -273,6 +275,7 @@ pub(crate) fn query_live(
         metrics,
         periods: Vec::new(),
         distributions: Default::default(),
+        no_data: Default::default(),
     })
 }
 

@@ -88,6 +88,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         metrics,
         periods: Vec::new(),
         distributions: Default::default(),
+        no_data: Default::default(),
     })
 }
 
