@@ -655,6 +655,7 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode> {
                     "metrics": r.metrics.iter().map(|(k, m)| {
                         (k.clone(), serde_json::json!({"value": m.value, "unit": m.unit.symbol()}))
                     }).collect::<serde_json::Map<_, _>>(),
+                    "no_data": r.no_data,
                 })
             })
             .collect();
@@ -687,6 +688,10 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode> {
                     format!(" {}", m.unit.symbol())
                 };
                 s.push_str(&format!("  {name:<width$}  {}{unit}\n", m.value));
+            }
+            if !r.no_data.is_empty() {
+                let names: Vec<String> = r.no_data.iter().map(|n| format!("`{n}`")).collect();
+                s.push_str(&format!("  no samples of {}\n", names.join(", ")));
             }
         }
         s

@@ -362,6 +362,18 @@ target = "< 500ms"
              holds no sample of `http_req_duration` with the tag `status:500`",
         ))
         .stderr(predicate::str::contains("status:200").not());
+    c.perfgate(&["metrics", "k6.ndjson"])
+        .code(0)
+        .stdout(predicate::str::contains(
+            "  no samples of `http_req_failed`\n",
+        ));
+    let out = c.perfgate(&["metrics", "--json", "k6.ndjson"]).code(0);
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.get_output().stdout).expect("valid JSON");
+    assert_eq!(
+        json["files"][0]["no_data"],
+        serde_json::json!(["http_req_failed"])
+    );
 }
 
 #[test]
