@@ -81,8 +81,10 @@ pub(crate) fn parse_stream(
     }
 }
 
-/// The longest line a stream may have: a bound on memory for a file with no newline in it.
-pub(crate) const MAX_LINE: usize = 16 << 20;
+/// The longest line a stream may have: a bound on memory for a file with no newline in it, and
+/// for the blocks in flight between the two threads (each holds whole lines). A k6 point is a few
+/// hundred bytes, a JTL row less.
+pub(crate) const MAX_LINE: usize = 4 << 20;
 
 /// How much of a stream is read at once.
 const BLOCK: usize = 1 << 18;
@@ -511,7 +513,7 @@ mod tests {
         let e = lines_of(&mut trickle(&text, usize::MAX)).map(|lines| lines.len());
         let e = format!("{:#}", e.expect_err("too long"));
         assert!(
-            e.contains("line 3") && e.contains("longer than 16 MiB"),
+            e.contains("line 3") && e.contains("longer than 4 MiB"),
             "{e}"
         );
         let mut failing = std::io::BufReader::new(Trickle {
