@@ -672,7 +672,8 @@ impl Scanner {
 }
 
 /// A Point line exactly as k6 writes it, key for key and without spaces:
-/// `{"metric":"…","type":"Point","data":{"time":"…","value":…,"tags":{…}}}`.
+/// `{"metric":"…","type":"Point","data":{"time":"…","value":…,"tags":{…}}}`, where the script
+/// set metadata with a `"metadata":{…}` after the tags.
 fn scan_k6_layout(line: &[u8], previous_tags: &[u8]) -> Option<FastPoint> {
     let mut s = Scan::new(line);
     s.literal(br#"{"metric":""#)?;
@@ -686,6 +687,9 @@ fn scan_k6_layout(line: &[u8], previous_tags: &[u8]) -> Option<FastPoint> {
         Some(()) => scan_tags(&mut s, previous_tags)?,
         None => FastTags::Absent,
     };
+    if s.literal(br#","metadata":"#).is_some() {
+        s.skip_value()?;
+    }
     s.literal(b"}}")?;
     s.at_end().then(|| FastPoint {
         metric: s.span(metric),
@@ -1086,6 +1090,7 @@ mod tests {
         lines.extend([
             r#" { "data" : { "tags" : { "status" : "200", "zone": "eu" , "name":"né" }, "value" : -1.5e-3 , "time" : "2024-08-05T15:24:38.952806+07:00", "metadata": {"vu": "3", "n": [1, {"a": null}, true, false]} } , "type" : "Point", "extra": 7, "metric" : "m" } "#.to_string(),
             r#"{"metric":"m","type":"Point","data":{"time":"2024-08-05T08:24:40.5Z","value":0}}"#.to_string(),
+            r#"{"metric":"m","type":"Point","data":{"time":"2024-08-05T08:24:40.5Z","value":3.25,"tags":{"status":"200"},"metadata":{"trace_id":"abc123"}}}"#.to_string(),
             r#"{"metric":"m","type":"Point","data":{"time":"2024-08-05T08:24:40.5Z","value":12,"tags":{}}}"#.to_string(),
         ]);
         lines
