@@ -343,6 +343,8 @@ fn read_csv(reader: &mut dyn BufRead, totals: &mut Totals) -> Result<()> {
     loop {
         rec.clear();
         let start_line = line_no + 1;
+        // Whether `fields` already holds this record, split with the file's own delimiter.
+        let mut split = false;
         // One record, across the lines a quoted field spans.
         loop {
             let n = reader
@@ -357,6 +359,7 @@ fn read_csv(reader: &mut dyn BufRead, totals: &mut Totals) -> Result<()> {
             }
             let delim = columns.as_ref().map_or(b',', |(d, _)| *d);
             if split_record(trim_newline(&rec), delim, &mut fields) {
+                split = columns.is_some();
                 break;
             }
         }
@@ -391,7 +394,7 @@ fn read_csv(reader: &mut dyn BufRead, totals: &mut Totals) -> Result<()> {
         let Some((delim, cols)) = &columns else {
             continue;
         };
-        if !split_record(body, *delim, &mut fields) {
+        if !split && !split_record(body, *delim, &mut fields) {
             if totals.lenient {
                 totals.truncated = Some(start_line);
                 return Ok(());
