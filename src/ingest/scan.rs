@@ -31,7 +31,8 @@ impl<'a> Scan<'a> {
         self.bytes.get(self.at).copied()
     }
 
-    fn expect(&mut self, byte: u8) -> Option<()> {
+    /// Steps over `byte`, the next byte that is not whitespace; `None` if another comes.
+    fn consume(&mut self, byte: u8) -> Option<()> {
         (self.peek()? == byte).then(|| self.at += 1)
     }
 
@@ -79,7 +80,7 @@ impl<'a> Scan<'a> {
 
     /// A string without escapes or control characters, as its raw bytes (not yet UTF-8 checked).
     pub(crate) fn raw_string(&mut self) -> Option<&'a [u8]> {
-        self.expect(b'"')?;
+        self.consume(b'"')?;
         self.string_rest()
     }
 
@@ -155,7 +156,7 @@ impl<'a> Scan<'a> {
         &mut self,
         mut field: impl FnMut(&mut Scan<'a>, &'a [u8]) -> Option<()>,
     ) -> Option<()> {
-        self.expect(b'{')?;
+        self.consume(b'{')?;
         if self.peek()? == b'}' {
             self.at += 1;
             return Some(());
@@ -165,7 +166,7 @@ impl<'a> Scan<'a> {
             if !key.is_ascii() {
                 return None;
             }
-            self.expect(b':')?;
+            self.consume(b':')?;
             field(self, key)?;
             match self.peek()? {
                 b',' => self.at += 1,
