@@ -80,7 +80,11 @@ fn is_headerless_row(fields: &[&str]) -> bool {
 
 /// Reads a JTL, CSV or XML, from a stream. `lenient`: a truncated last row is skipped and named
 /// in the detail.
-pub(crate) fn parse_stream(reader: &mut dyn BufRead, lenient: bool) -> Result<Parsed> {
+pub(crate) fn parse_stream(reader: &mut (dyn BufRead + Send), lenient: bool) -> Result<Parsed> {
+    super::stream::read_ahead(reader, |reader| parse_read_ahead(reader, lenient))
+}
+
+fn parse_read_ahead(reader: &mut dyn BufRead, lenient: bool) -> Result<Parsed> {
     let starts_xml = loop {
         let buf = reader.fill_buf().context("cannot read")?;
         match buf.iter().position(|b| !b.is_ascii_whitespace()) {

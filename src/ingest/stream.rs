@@ -250,6 +250,91 @@ fn read_lines<T>(
     }
 }
 
+/// Runs `parse` on the stream while a thread of its own reads (and decompresses) the stream ahead
+/// of it, in blocks: for formats parsed as a whole byte stream (JMeter's JTL, whose quoted fields
+/// may span lines) rather than line by line. Memory: at most [`BLOCKS_AHEAD`] blocks in flight.
+pub(crate) fn read_ahead<R>(
+    reader: &mut (dyn BufRead + Send),
+    parse: impl FnOnce(&mut dyn BufRead) -> R,
+) -> R {
+    std::thread::scope(|scope| {
+        let (full, received) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(BLOCKS_AHEAD);
+        let (recycle, spare) = mpsc::channel::<Vec<u8>>();
+        scope.spawn(move || loop {
+            let mut block = spare.try_recv().unwrap_or_default();
+            block.resize(BLOCK, 0);
+            let read = loop {
+                match reader.read(&mut block) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    other => break other,
+                }
+            };
+            let last = !matches!(read, Ok(n) if n > 0);
+            let sent = read.map(|n| {
+                block.truncate(n);
+                block
+            });
+            if full.send(sent).is_err() || last {
+                return;
+            }
+        });
+        let mut ahead = ReadAhead {
+            received,
+            recycle,
+            block: Vec::new(),
+            at: 0,
+            done: false,
+        };
+        // Dropping `ahead` (its receiver) stops the reading thread if `parse` ends early.
+        parse(&mut ahead)
+    })
+}
+
+/// The parsing side of [`read_ahead`]: the blocks the reading thread sends, as a `BufRead`.
+struct ReadAhead {
+    received: mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    recycle: mpsc::Sender<Vec<u8>>,
+    block: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for ReadAhead {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        while self.at == self.block.len() && !self.done {
+            match self.received.recv() {
+                Ok(Ok(block)) if !block.is_empty() => {
+                    let used = std::mem::replace(&mut self.block, block);
+                    // The reader may be done already; then the block is simply dropped.
+                    let _ = self.recycle.send(used);
+                    self.at = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                // The end of the stream, or a reading thread that is gone.
+                Ok(Ok(_)) | Err(_) => self.done = true,
+            }
+        }
+        Ok(&self.block[self.at..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.at = (self.at + n).min(self.block.len());
+    }
+}
+
 /// How long a read goes before its progress bar appears: shorter reads are over before a bar
 /// would be worth the flicker.
 const PROGRESS_AFTER: Duration = Duration::from_secs(1);
@@ -549,6 +634,36 @@ mod tests {
         )
         .expect("break");
         assert_eq!(seen, 3);
+    }
+
+    #[test]
+    fn reading_ahead_yields_every_byte_and_passes_errors_on() {
+        let data: Vec<u8> = (0..3 * BLOCK + 12_345)
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
+        for chunk in [usize::MAX, 5000, 3] {
+            let mut reader = trickle(&data, chunk);
+            let got = read_ahead(&mut reader, |r| {
+                let mut all = Vec::new();
+                r.read_to_end(&mut all).map(|_| all)
+            });
+            assert!(got.expect("read") == data, "chunk {chunk}");
+        }
+        let mut failing = std::io::BufReader::new(Trickle {
+            data: data.clone(),
+            at: 0,
+            chunk: 1000,
+            fail_after: 5000,
+        });
+        let got = read_ahead(&mut failing, |r| {
+            let mut all = Vec::new();
+            r.read_to_end(&mut all).map(|_| all.len())
+        });
+        assert!(got.expect_err("fails").to_string().contains("disk on fire"));
+        // A parser that stops early leaves the reading thread to stop too.
+        let big = vec![b'x'; 40 * BLOCK];
+        let first = read_ahead(&mut &big[..], |r| r.fill_buf().map(|b| b.len()));
+        assert_eq!(first.expect("read"), BLOCK);
     }
 
     #[test]
