@@ -81,15 +81,15 @@ pub(crate) fn parse_stream(
     }
 }
 
-/// The longest line a stream may have: a bound on memory for a file with no newline in it, and
-/// for the blocks in flight between the two threads (each holds whole lines). A k6 point is a few
-/// hundred bytes, a JTL row less.
+/// The longest line [`for_each_line`] takes: a bound on memory for a file with no newline in it,
+/// and for the blocks in flight between its two threads (each holds whole lines). A k6 point is a
+/// few hundred bytes.
 pub(crate) const MAX_LINE: usize = 4 << 20;
 
 /// How much of a stream is read at once.
 const BLOCK: usize = 1 << 18;
 
-/// Blocks read ahead of the line being aggregated.
+/// Blocks read ahead of the parser.
 const BLOCKS_AHEAD: usize = 4;
 
 /// One line: its 1-based number, its bytes without the newline, and whether a newline ended it
@@ -113,8 +113,8 @@ struct Batch<T> {
 /// until `each` breaks or fails.
 ///
 /// A thread of its own reads (and decompresses) the stream in blocks, cuts them into lines and
-/// runs `scan` on each line — the stateless part of parsing — while this thread runs `each`, the
-/// part that must see the lines in order. Lines are cut in place; only the part of a line that
+/// runs `scan` on each line — the part of parsing that needs none of `each`'s state — while this
+/// thread runs `each`, the part that must see the lines in order. Lines are cut in place; only the part of a line that
 /// crosses a block's end is copied. A line is at most [`MAX_LINE`] bytes, so a file without
 /// newlines cannot take all memory.
 pub(crate) fn for_each_line<T: Send>(
