@@ -1,14 +1,11 @@
 //! The sticky comment against a local fake of GitHub's REST API, driven through the real octocrab
 //! client in `perfgate::github`.
 //!
-//! The fake (std `TcpListener`, one thread per connection, HTTP/1.1 keep-alive) speaks what perfgate
-//! uses: list issue comments with `per_page`/`page` and a `Link` header whose URLs, like GitHub's,
-//! point at `/repositories/{id}/…`, create, update (PATCH, and POST, which GitHub also accepts) and
-//! delete; it checks `Authorization`, records every request, and can be told to answer a request with
-//! a fault — before or after applying it. It listens on 127.0.0.1 only.
+//! The fake (tests/common/github.rs, over tests/common/http.rs) speaks what perfgate uses and can
+//! be told to answer a request with a fault — before or after applying it. It listens on
+//! 127.0.0.1 only.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use perfgate::github::{
@@ -18,105 +15,13 @@ use perfgate::github::{
 use serde_json::{json, Value};
 
 mod common;
-use common::http::{self, Answer};
 
-const TOKEN: &str = "ghs_16C7e42F292c6912E7710c838347Ae178B4a";
-const OWNER: &str = "octo-org";
-const REPO: &str = "hello-world";
-const REPO_ID: u64 = 1_296_269;
-const PR: u64 = 12;
-const BOT: &str = "github-actions[bot]";
+use common::github::{
+    Fake, Fault, Request, BASE, BOT, HEAD, MERGE, OWNER, PR, REPO, REPO_ID, TOKEN,
+};
 
-#[derive(Clone)]
-struct Comment {
-    id: u64,
-    login: String,
-    body: String,
-}
-
-#[derive(Clone, Debug)]
-struct Request {
-    method: String,
-    target: String,
-    authorized: bool,
-    headers: BTreeMap<String, String>,
-    body: String,
-}
-
-/// An answer the fake gives instead of the normal one, `times` times, to requests of `method` whose
-/// target contains `path`. `{auth}` in `body` is replaced by the request's Authorization header, as a
-/// careless proxy might echo it.
-struct Fault {
-    method: &'static str,
-    path: &'static str,
-    status: u16,
-    headers: Vec<(&'static str, String)>,
-    body: String,
-    /// Apply the request (e.g. create the comment) and then answer with the fault.
-    landed: bool,
-    times: usize,
-}
-
-#[derive(Default)]
-struct State {
-    comments: Vec<Comment>,
-    next_id: u64,
-    requests: Vec<Request>,
-    faults: Vec<Fault>,
-}
-
-struct Fake {
-    base: String,
-    state: Arc<Mutex<State>>,
-}
-
-impl Fake {
-    fn start() -> Fake {
-        let state = Arc::new(Mutex::new(State {
-            next_id: 1,
-            ..State::default()
-        }));
-        let st = state.clone();
-        let base = http::serve(move |base, r| {
-            respond(&st, base, &r.method, &r.target, &r.headers, &r.body)
-        });
-        Fake { base, state }
-    }
-
-    fn seed(&self, login: &str, body: &str) -> u64 {
-        let mut s = self.state.lock().expect("state lock");
-        let id = s.next_id;
-        s.next_id += 1;
-        s.comments.push(Comment {
-            id,
-            login: login.into(),
-            body: body.into(),
-        });
-        id
-    }
-
-    fn fault(&self, fault: Fault) {
-        self.state.lock().expect("state lock").faults.push(fault);
-    }
-
-    fn comments(&self) -> Vec<Comment> {
-        self.state.lock().expect("state lock").comments.clone()
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.state.lock().expect("state lock").requests.clone()
-    }
-
-    fn count(&self, method: &str) -> usize {
-        self.requests()
-            .iter()
-            .filter(|r| r.method == method)
-            .count()
-    }
-
-    fn context(&self) -> Context {
-        context_at(&self.base, TOKEN)
-    }
+fn context(fake: &Fake) -> Context {
+    context_at(&fake.base, TOKEN)
 }
 
 fn context_at(api_url: &str, token: &str) -> Context {
@@ -125,7 +30,7 @@ fn context_at(api_url: &str, token: &str) -> Context {
         ("GITHUB_API_URL", api_url),
         ("GITHUB_REPOSITORY", "octo-org/hello-world"),
         ("GITHUB_EVENT_NAME", "pull_request"),
-        ("GITHUB_SHA", "c4295bd74fb0f4fbb18f3e1e1f1d1b2c0b6f3c3d"),
+        ("GITHUB_SHA", MERGE),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -135,8 +40,8 @@ fn context_at(api_url: &str, token: &str) -> Context {
         "number": PR,
         "pull_request": {
             "number": PR,
-            "head": {"sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821", "ref": "changes"},
-            "base": {"sha": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", "ref": "main"}
+            "head": {"sha": HEAD, "ref": "changes"},
+            "base": {"sha": BASE, "ref": "main"}
         }
     })
     .to_string();
@@ -159,168 +64,13 @@ fn body(gate: &str, text: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The fake server
-
-fn comment_json(base: &str, c: &Comment) -> Value {
-    json!({
-        "id": c.id,
-        "node_id": format!("IC_kwDO{}", c.id),
-        "url": format!("{base}/repos/{OWNER}/{REPO}/issues/comments/{}", c.id),
-        "html_url": format!("https://github.com/{OWNER}/{REPO}/pull/{PR}#issuecomment-{}", c.id),
-        "issue_url": format!("{base}/repos/{OWNER}/{REPO}/issues/{PR}"),
-        "body": c.body,
-        "user": {"login": c.login, "id": 41898282,
-                 "type": if c.login.ends_with("[bot]") { "Bot" } else { "User" }},
-        "created_at": "2026-01-02T03:04:05Z",
-        "updated_at": "2026-01-02T03:04:05Z",
-        "author_association": "NONE"
-    })
-}
-
-fn query(target: &str, key: &str) -> Option<usize> {
-    let (_, q) = target.split_once('?')?;
-    q.split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == key)
-        .and_then(|(_, v)| v.parse().ok())
-}
-
-fn respond(
-    state: &Mutex<State>,
-    base: &str,
-    method: &str,
-    target: &str,
-    headers: &BTreeMap<String, String>,
-    body: &str,
-) -> Answer {
-    let mut s = state.lock().expect("state lock");
-    let auth = headers.get("authorization").cloned().unwrap_or_default();
-    let authorized = auth == format!("Bearer {TOKEN}");
-    s.requests.push(Request {
-        method: method.into(),
-        target: target.into(),
-        authorized,
-        headers: headers.clone(),
-        body: body.into(),
-    });
-    if !authorized {
-        let msg = json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"});
-        return (401, vec![], msg.to_string());
-    }
-    let fault = s
-        .faults
-        .iter_mut()
-        .find(|f| f.times > 0 && f.method == method && target.contains(f.path))
-        .map(|f| {
-            f.times -= 1;
-            let headers = f
-                .headers
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.clone()))
-                .collect::<Vec<_>>();
-            (f.status, headers, f.body.replace("{auth}", &auth), f.landed)
-        });
-    match fault {
-        Some((status, headers, text, false)) => (status, headers, text),
-        Some((status, headers, text, true)) => {
-            route(&mut s, base, method, target, body);
-            (status, headers, text)
-        }
-        None => route(&mut s, base, method, target, body),
-    }
-}
-
-fn not_found() -> Answer {
-    let msg = json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"});
-    (404, vec![], msg.to_string())
-}
-
-fn route(s: &mut State, base: &str, method: &str, target: &str, body: &str) -> Answer {
-    let path = target.split('?').next().unwrap_or("");
-    let list_paths = [
-        format!("/repos/{OWNER}/{REPO}/issues/{PR}/comments"),
-        format!("/repositories/{REPO_ID}/issues/{PR}/comments"),
-    ];
-    let by_id = format!("/repos/{OWNER}/{REPO}/issues/comments/");
-    let new_body = || -> String {
-        serde_json::from_str::<Value>(body).expect("request body JSON")["body"]
-            .as_str()
-            .expect("a `body` string")
-            .to_owned()
-    };
-    if method == "GET" && list_paths.iter().any(|p| p == path) {
-        let per_page = query(target, "per_page").unwrap_or(30).clamp(1, 100);
-        let page = query(target, "page").unwrap_or(1).max(1);
-        let last = s.comments.len().div_ceil(per_page).max(1);
-        let items: Vec<Value> = s
-            .comments
-            .iter()
-            .skip((page - 1) * per_page)
-            .take(per_page)
-            .map(|c| comment_json(base, c))
-            .collect();
-        let link = |p: usize, rel: &str| {
-            format!(
-                "<{base}/repositories/{REPO_ID}/issues/{PR}/comments?per_page={per_page}&page={p}>; rel=\"{rel}\""
-            )
-        };
-        let mut rels = Vec::new();
-        if page > 1 {
-            rels.push(link(page - 1, "prev"));
-        }
-        if page < last {
-            rels.push(link(page + 1, "next"));
-            rels.push(link(last, "last"));
-        }
-        if page > 1 {
-            rels.push(link(1, "first"));
-        }
-        let headers = if rels.is_empty() {
-            vec![]
-        } else {
-            vec![("link".to_owned(), rels.join(", "))]
-        };
-        return (200, headers, Value::Array(items).to_string());
-    }
-    if method == "POST" && path == list_paths[0] {
-        let c = Comment {
-            id: s.next_id,
-            login: BOT.into(),
-            body: new_body(),
-        };
-        s.next_id += 1;
-        let json = comment_json(base, &c);
-        s.comments.push(c);
-        return (201, vec![], json.to_string());
-    }
-    if let Some(id) = path
-        .strip_prefix(&by_id)
-        .and_then(|id| id.parse::<u64>().ok())
-    {
-        let Some(at) = s.comments.iter().position(|c| c.id == id) else {
-            return not_found();
-        };
-        // GitHub documents PATCH; like GitHub, the fake accepts POST for it too.
-        if method == "PATCH" || method == "POST" {
-            s.comments[at].body = new_body();
-            return (200, vec![], comment_json(base, &s.comments[at]).to_string());
-        }
-        if method == "DELETE" {
-            s.comments.remove(at);
-            return (204, vec![], String::new());
-        }
-    }
-    not_found()
-}
-
-// ---------------------------------------------------------------------------------------------
 // Tests
 
 #[test]
 fn no_comment_yet_makes_exactly_one_post() {
     let fake = Fake::start();
     fake.seed("octocat", "Looks good to me");
-    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap();
+    let posted = upsert_comment(&context(&fake), "prod", &body("prod", "pass"), &opts()).unwrap();
 
     let comments = fake.comments();
     assert_eq!(comments.len(), 2);
@@ -345,13 +95,13 @@ fn no_comment_yet_makes_exactly_one_post() {
 #[test]
 fn a_body_without_the_marker_gets_it_first() {
     let fake = Fake::start();
-    upsert_comment(&fake.context(), "prod", "### all good\n", &opts()).unwrap();
+    upsert_comment(&context(&fake), "prod", "### all good\n", &opts()).unwrap();
     assert_eq!(
         fake.comments()[0].body,
         format!("{}\n### all good\n", marker("prod"))
     );
     // And the next run finds it again.
-    let again = upsert_comment(&fake.context(), "prod", "### still good\n", &opts()).unwrap();
+    let again = upsert_comment(&context(&fake), "prod", "### still good\n", &opts()).unwrap();
     assert!(matches!(again, Posted::Updated { .. }));
     assert_eq!(fake.comments().len(), 1);
 }
@@ -370,7 +120,7 @@ fn marker_on_page_2_of_3_is_updated_in_place() {
             );
         }
     }
-    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap();
+    let posted = upsert_comment(&context(&fake), "prod", &body("prod", "pass"), &opts()).unwrap();
     assert_eq!(posted, Posted::Updated { id: target });
 
     let reqs = fake.requests();
@@ -400,7 +150,7 @@ fn marker_on_page_2_of_3_is_updated_in_place() {
 fn the_same_body_again_sends_nothing() {
     let fake = Fake::start();
     let id = fake.seed(BOT, &body("prod", "pass"));
-    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap();
+    let posted = upsert_comment(&context(&fake), "prod", &body("prod", "pass"), &opts()).unwrap();
     assert_eq!(posted, Posted::Unchanged { id });
     assert_eq!(fake.requests().len(), 1);
 }
@@ -408,7 +158,7 @@ fn the_same_body_again_sends_nothing() {
 #[test]
 fn two_gates_keep_two_comments() {
     let fake = Fake::start();
-    let ctx = fake.context();
+    let ctx = context(&fake);
     let a = upsert_comment(&ctx, "api", &body("api", "pass"), &opts()).unwrap();
     let b = upsert_comment(&ctx, "web", &body("web", "fail"), &opts()).unwrap();
     let a2 = upsert_comment(&ctx, "api", &body("api", "warn"), &opts()).unwrap();
@@ -426,7 +176,7 @@ fn a_marker_in_someone_elses_comment_is_ignored() {
     let theirs = fake.seed("mallory", &body("prod", "forged"));
     // A quoted marker further down one of our own comments does not make it the gate's either.
     let quoted = fake.seed(BOT, &format!("> {}\nquoted", marker("prod")));
-    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap();
+    let posted = upsert_comment(&context(&fake), "prod", &body("prod", "pass"), &opts()).unwrap();
     assert!(matches!(posted, Posted::Created { .. }));
     let c = fake.comments();
     assert_eq!(c.len(), 3);
@@ -445,7 +195,7 @@ fn a_custom_bot_login_is_matched() {
         bot_login: "perf-bot".into(),
         ..opts()
     };
-    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &o).unwrap();
+    let posted = upsert_comment(&context(&fake), "prod", &body("prod", "pass"), &o).unwrap();
     assert_eq!(posted, Posted::Updated { id });
 }
 
@@ -453,11 +203,11 @@ fn a_custom_bot_login_is_matched() {
 fn stale_duplicates_update_the_oldest_and_delete_the_rest() {
     let fake = Fake::start();
     let oldest = fake.seed(BOT, &body("prod", "run 1"));
-    fake.seed("octocat", "unrelated");
+    let unrelated = fake.seed("octocat", "unrelated");
     let second = fake.seed(BOT, &body("prod", "run 2"));
     let other_gate = fake.seed(BOT, &body("web", "run 2"));
     let third = fake.seed(BOT, &body("prod", "run 3"));
-    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "run 4"), &opts()).unwrap();
+    let posted = upsert_comment(&context(&fake), "prod", &body("prod", "run 4"), &opts()).unwrap();
     assert_eq!(posted, Posted::Updated { id: oldest });
     let deletes: Vec<String> = fake
         .requests()
@@ -470,7 +220,7 @@ fn stale_duplicates_update_the_oldest_and_delete_the_rest() {
         [second, third].map(|id| format!("/repos/{OWNER}/{REPO}/issues/comments/{id}"))
     );
     let ids: Vec<u64> = fake.comments().iter().map(|c| c.id).collect();
-    assert_eq!(ids, [oldest, 2, other_gate]);
+    assert_eq!(ids, [oldest, unrelated, other_gate]);
     assert_eq!(fake.comments()[0].body, body("prod", "run 4"));
 }
 
@@ -490,7 +240,7 @@ fn five_oh_two(method: &'static str, path: &'static str, landed: bool, times: us
 fn a_502_on_create_is_retried_once_without_a_duplicate() {
     let fake = Fake::start();
     fake.fault(five_oh_two("POST", "/comments", false, 1));
-    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap();
+    let posted = upsert_comment(&context(&fake), "prod", &body("prod", "pass"), &opts()).unwrap();
     assert!(matches!(posted, Posted::Created { .. }));
     assert_eq!(fake.comments().len(), 1);
     let methods: Vec<String> = fake.requests().into_iter().map(|r| r.method).collect();
@@ -501,7 +251,7 @@ fn a_502_on_create_is_retried_once_without_a_duplicate() {
 fn a_502_after_the_create_landed_is_not_posted_again() {
     let fake = Fake::start();
     fake.fault(five_oh_two("POST", "/comments", true, 1));
-    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap();
+    let posted = upsert_comment(&context(&fake), "prod", &body("prod", "pass"), &opts()).unwrap();
     let c = fake.comments();
     assert_eq!(c.len(), 1, "a duplicate comment was posted");
     assert_eq!(posted, Posted::Created { id: c[0].id });
@@ -517,7 +267,7 @@ fn a_503_on_listing_is_retried() {
         status: 503,
         ..five_oh_two("GET", "/comments", false, 2)
     });
-    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap();
+    let posted = upsert_comment(&context(&fake), "prod", &body("prod", "pass"), &opts()).unwrap();
     assert_eq!(posted, Posted::Updated { id });
     assert_eq!(fake.count("GET"), 3);
 }
@@ -531,7 +281,7 @@ fn retries_stop_at_the_budget() {
         ..opts()
     };
     let t = Instant::now();
-    let err = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &o).unwrap_err();
+    let err = upsert_comment(&context(&fake), "prod", &body("prod", "pass"), &o).unwrap_err();
     assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
     assert!(
         matches!(err, CommentError::Http { status: 502, .. }),
@@ -564,7 +314,7 @@ fn a_secondary_rate_limit_honours_retry_after() {
         times: 1,
     });
     let t = Instant::now();
-    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap();
+    let posted = upsert_comment(&context(&fake), "prod", &body("prod", "pass"), &opts()).unwrap();
     assert!(t.elapsed() >= Duration::from_secs(1));
     assert!(matches!(posted, Posted::Created { .. }));
     assert_eq!(fake.comments().len(), 1);
@@ -591,7 +341,7 @@ fn a_429_with_ratelimit_remaining_0_waits_for_the_reset() {
         landed: false,
         times: 1,
     });
-    let posted = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap();
+    let posted = upsert_comment(&context(&fake), "prod", &body("prod", "pass"), &opts()).unwrap();
     assert!(matches!(posted, Posted::Created { .. }));
     assert_eq!(fake.count("GET"), 2);
 }
@@ -609,7 +359,7 @@ fn a_rate_limit_longer_than_the_budget_gives_up_at_once() {
         times: 1,
     });
     let t = Instant::now();
-    let err = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap_err();
+    let err = upsert_comment(&context(&fake), "prod", &body("prod", "pass"), &opts()).unwrap_err();
     assert!(t.elapsed() < Duration::from_secs(3));
     match &err {
         CommentError::RateLimited { retry_after, .. } => {
@@ -637,7 +387,7 @@ fn resource_not_accessible_by_integration_explains_permissions() {
         landed: false,
         times: 1,
     });
-    let err = upsert_comment(&fake.context(), "prod", &body("prod", "pass"), &opts()).unwrap_err();
+    let err = upsert_comment(&context(&fake), "prod", &body("prod", "pass"), &opts()).unwrap_err();
     let CommentError::Forbidden {
         ref hint, status, ..
     } = err
@@ -677,8 +427,7 @@ fn a_wrong_token_is_reported_with_status_and_message() {
 fn every_error() -> Vec<CommentError> {
     let mut errors = Vec::new();
     let run = |fake: &Fake, o: &CommentOptions| {
-        upsert_comment(&fake.context(), "prod", &body("prod", "pass"), o)
-            .expect_err("the run fails")
+        upsert_comment(&context(fake), "prod", &body("prod", "pass"), o).expect_err("the run fails")
     };
     let short = CommentOptions {
         max_total: Duration::from_secs(1),
@@ -859,7 +608,7 @@ fn a_70000_character_body_is_cut_below_the_limit_without_breaking_markdown() {
 
     // The same, through the API: what GitHub receives fits.
     let fake = Fake::start();
-    upsert_comment(&fake.context(), "prod", &big, &opts()).unwrap();
+    upsert_comment(&context(&fake), "prod", &big, &opts()).unwrap();
     let sent = &fake.comments()[0].body;
     assert!(sent.chars().count() < COMMENT_LIMIT);
     assert!(sent.contains(TRUNCATION_NOTE));

@@ -2,185 +2,19 @@
 //! annotations and `perfgate comment --verdict`, against a local fake of GitHub's REST API on
 //! 127.0.0.1 (pointed at with `GITHUB_API_URL`) and a temp `GITHUB_EVENT_PATH` payload.
 //!
-//! The fake (over tests/common/http.rs) is the part of tests/github.rs's GitHub that these runs
-//! use: list the issue's comments, create, update, answer a request with a fault, check
-//! `Authorization` and record every request.
+//! The fake is tests/common/github.rs, the one tests/github.rs drives octocrab against.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use assert_cmd::Command;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
 mod common;
-use common::http;
-
-const TOKEN: &str = "ghs_16C7e42F292c6912E7710c838347Ae178B4a";
-const REPOSITORY: &str = "octo-org/hello-world";
-const PR: u64 = 12;
-const HEAD: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
-const BASE: &str = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e";
-const MERGE: &str = "c4295bd74fb0f4fbb18f3e1e1f1d1b2c0b6f3c3d";
-const BOT: &str = "github-actions[bot]";
+use common::github::{Fake, Fault, BASE, HEAD, MERGE, PR, REPOSITORY, TOKEN};
 const FORBIDDEN: &str = r#"{"message":"Resource not accessible by integration","documentation_url":"https://docs.github.com/rest/issues/comments#create-an-issue-comment","status":"403"}"#;
-
-// ---------------------------------------------------------------------------------------------
-// The fake GitHub
-
-#[derive(Clone, Debug)]
-struct Comment {
-    id: u64,
-    login: String,
-    body: String,
-}
-
-#[derive(Clone, Debug)]
-struct Request {
-    method: String,
-    target: String,
-}
-
-/// Answer the next `times` requests of `method` to a path containing `path` with `status`/`body`.
-struct Fault {
-    method: &'static str,
-    path: &'static str,
-    status: u16,
-    body: &'static str,
-    times: usize,
-}
-
-#[derive(Default)]
-struct State {
-    comments: Vec<Comment>,
-    next_id: u64,
-    requests: Vec<Request>,
-    faults: Vec<Fault>,
-}
-
-struct Fake {
-    base: String,
-    state: Arc<Mutex<State>>,
-}
-
-impl Fake {
-    fn start() -> Fake {
-        let state = Arc::new(Mutex::new(State {
-            next_id: 1001,
-            ..State::default()
-        }));
-        let st = state.clone();
-        let base = http::serve(move |_, r| {
-            let (status, text) = respond(&st, &r.method, &r.target, &r.headers, &r.body);
-            (status, Vec::new(), text)
-        });
-        Fake { base, state }
-    }
-
-    fn fault(&self, fault: Fault) {
-        self.state.lock().expect("state lock").faults.push(fault);
-    }
-
-    fn comments(&self) -> Vec<Comment> {
-        self.state.lock().expect("state lock").comments.clone()
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.state.lock().expect("state lock").requests.clone()
-    }
-
-    fn writes(&self) -> Vec<Request> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.method != "GET")
-            .collect()
-    }
-}
-
-fn comment_json(c: &Comment) -> Value {
-    json!({
-        "id": c.id,
-        "body": c.body,
-        "user": {"login": c.login, "id": 41898282, "type": "Bot"},
-        "created_at": "2026-01-02T03:04:05Z",
-        "updated_at": "2026-01-02T03:04:05Z"
-    })
-}
-
-fn respond(
-    state: &Mutex<State>,
-    method: &str,
-    target: &str,
-    headers: &BTreeMap<String, String>,
-    body: &str,
-) -> (u16, String) {
-    let mut s = state.lock().expect("state lock");
-    s.requests.push(Request {
-        method: method.into(),
-        target: target.into(),
-    });
-    if headers.get("authorization") != Some(&format!("Bearer {TOKEN}")) {
-        return (401, json!({"message": "Bad credentials"}).to_string());
-    }
-    if let Some(f) = s
-        .faults
-        .iter_mut()
-        .find(|f| f.times > 0 && f.method == method && target.contains(f.path))
-    {
-        f.times -= 1;
-        return (f.status, f.body.to_owned());
-    }
-    let path = target.split('?').next().unwrap_or("");
-    let list = format!("/repos/{REPOSITORY}/issues/{PR}/comments");
-    let by_id = format!("/repos/{REPOSITORY}/issues/comments/");
-    let new_body = || -> String {
-        serde_json::from_str::<Value>(body).expect("request body JSON")["body"]
-            .as_str()
-            .expect("a `body` string")
-            .to_owned()
-    };
-    // Pull request #PR is at HEAD; every other one at another commit.
-    if let Some(n) = path
-        .strip_prefix(&format!("/repos/{REPOSITORY}/pulls/"))
-        .and_then(|n| n.parse::<u64>().ok())
-    {
-        let sha = if n == PR {
-            HEAD.to_string()
-        } else {
-            "f".repeat(40)
-        };
-        return (200, json!({"number": n, "head": {"sha": sha}}).to_string());
-    }
-    if method == "GET" && path == list {
-        let all: Vec<Value> = s.comments.iter().map(comment_json).collect();
-        return (200, Value::Array(all).to_string());
-    }
-    if method == "POST" && path == list {
-        let c = Comment {
-            id: s.next_id,
-            login: BOT.into(),
-            body: new_body(),
-        };
-        s.next_id += 1;
-        let json = comment_json(&c);
-        s.comments.push(c);
-        return (201, json.to_string());
-    }
-    if let Some(id) = path
-        .strip_prefix(&by_id)
-        .and_then(|id| id.parse::<u64>().ok())
-    {
-        if let Some(c) = s.comments.iter_mut().find(|c| c.id == id) {
-            if method == "PATCH" || method == "POST" {
-                c.body = new_body();
-                return (200, comment_json(c).to_string());
-            }
-        }
-    }
-    (404, json!({"message": "Not Found"}).to_string())
-}
 
 // ---------------------------------------------------------------------------------------------
 // The runs
@@ -528,13 +362,7 @@ fn auto_posts_only_on_a_pull_request_with_a_token() {
 #[test]
 fn a_token_that_cannot_write_is_a_warning_with_the_hint_unless_always() {
     let fake = Fake::start();
-    let forbidden = || Fault {
-        method: "POST",
-        path: "/comments",
-        status: 403,
-        body: FORBIDDEN,
-        times: 1,
-    };
+    let forbidden = || Fault::new("POST", "/comments", 403, FORBIDDEN, 1);
     for (p95, code) in [(150.0, 0), (350.0, 1)] {
         fake.fault(forbidden());
         let run = Case::new(p95).on_pull_request(&fake).check(&[]);
