@@ -196,8 +196,7 @@ fn parse_v2(aggregate: &ArtilleryPeriod, intermediate: &[ArtilleryPeriod]) -> Re
         }),
         metrics,
         periods,
-        distributions: Default::default(),
-        no_data: Default::default(),
+        ..Parsed::default()
     })
 }
 
@@ -242,8 +241,7 @@ fn parse_v1(aggregate: &ArtilleryPeriod, intermediate: &[ArtilleryPeriod]) -> Re
         }),
         metrics,
         periods,
-        distributions: Default::default(),
-        no_data: Default::default(),
+        ..Parsed::default()
     })
 }
 

@@ -164,9 +164,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
     Ok(Parsed {
         detail: (!detail.is_empty()).then(|| detail.join(", ")),
         metrics,
-        periods: Vec::new(),
-        distributions: Default::default(),
-        no_data: Default::default(),
+        ..Parsed::default()
     })
 }
 

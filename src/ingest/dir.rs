@@ -54,9 +54,7 @@ pub(crate) fn load(path: &Path) -> Result<Parsed> {
     Ok(Parsed {
         detail: Some("directory".to_string()),
         metrics,
-        periods: Vec::new(),
-        distributions: Default::default(),
-        no_data: Default::default(),
+        ..Parsed::default()
     })
 }
 

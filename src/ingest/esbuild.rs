@@ -119,9 +119,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
     Ok(Parsed {
         detail: Some(bundle::detail("esbuild metafile".to_string(), &notes)),
         metrics,
-        periods: Vec::new(),
-        distributions: Default::default(),
-        no_data: Default::default(),
+        ..Parsed::default()
     })
 }
 

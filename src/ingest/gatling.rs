@@ -121,9 +121,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
             "Gatling {what}; percentiles1..4 = the configured slots (default p50/p75/p95/p99)"
         )),
         metrics,
-        periods: Vec::new(),
-        distributions: Default::default(),
-        no_data: Default::default(),
+        ..Parsed::default()
     })
 }
 

@@ -128,8 +128,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         detail: Some(detail),
         metrics,
         periods,
-        distributions: Default::default(),
-        no_data: Default::default(),
+        ..Parsed::default()
     })
 }
 

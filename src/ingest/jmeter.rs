@@ -237,9 +237,8 @@ impl Totals {
         Ok(Parsed {
             detail: Some(detail),
             metrics,
-            periods: Vec::new(),
             distributions,
-            no_data: Default::default(),
+            ..Parsed::default()
         })
     }
 }

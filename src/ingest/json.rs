@@ -48,9 +48,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
     Ok(Parsed {
         detail: file.tool.filter(|t| !t.trim().is_empty()),
         metrics,
-        periods: Vec::new(),
-        distributions: Default::default(),
-        no_data: Default::default(),
+        ..Parsed::default()
     })
 }
 

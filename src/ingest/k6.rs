@@ -127,9 +127,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
     Ok(Parsed {
         detail: Some(detail.into()),
         metrics: out,
-        periods: Vec::new(),
-        distributions: Default::default(),
-        no_data: Default::default(),
+        ..Parsed::default()
     })
 }
 
@@ -613,9 +611,9 @@ impl Stream {
         Ok(Parsed {
             detail: Some(detail),
             metrics: out,
-            periods: Vec::new(),
             distributions,
             no_data,
+            ..Parsed::default()
         })
     }
 }

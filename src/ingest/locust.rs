@@ -178,9 +178,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
     Ok(Parsed {
         detail: Some(format!("Locust stats, {} rows", rows.len())),
         metrics,
-        periods: Vec::new(),
-        distributions: Default::default(),
-        no_data: Default::default(),
+        ..Parsed::default()
     })
 }
 

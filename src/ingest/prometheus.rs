@@ -49,17 +49,13 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         Ok(Parsed {
             detail: Some(format!("Prometheus query API ({result_type})")),
             metrics,
-            periods: Vec::new(),
-            distributions: Default::default(),
-            no_data: Default::default(),
+            ..Parsed::default()
         })
     } else {
         Ok(Parsed {
             detail: Some("Prometheus exposition text".to_string()),
             metrics: parse_exposition(text)?,
-            periods: Vec::new(),
-            distributions: Default::default(),
-            no_data: Default::default(),
+            ..Parsed::default()
         })
     }
 }
@@ -273,9 +269,7 @@ pub(crate) fn query_live(
     Ok(Parsed {
         detail: Some(format!("Prometheus {shown}")),
         metrics,
-        periods: Vec::new(),
-        distributions: Default::default(),
-        no_data: Default::default(),
+        ..Parsed::default()
     })
 }
 

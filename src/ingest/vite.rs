@@ -91,9 +91,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
     Ok(Parsed {
         detail: Some("vite manifest".to_string()),
         metrics,
-        periods: Vec::new(),
-        distributions: Default::default(),
-        no_data: Default::default(),
+        ..Parsed::default()
     })
 }
 

@@ -137,9 +137,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
     Ok(Parsed {
         detail: Some(bundle::detail(head, &notes)),
         metrics,
-        periods: Vec::new(),
-        distributions: Default::default(),
-        no_data: Default::default(),
+        ..Parsed::default()
     })
 }
 
