@@ -153,6 +153,20 @@ pub struct Report {
     pub no_data: BTreeSet<String>,
 }
 
+impl Report {
+    fn new(path: PathBuf, format: Format, parsed: Parsed) -> Report {
+        Report {
+            path,
+            format,
+            detail: parsed.detail,
+            metrics: parsed.metrics,
+            periods: parsed.periods,
+            distributions: parsed.distributions,
+            no_data: parsed.no_data,
+        }
+    }
+}
+
 /// Where a source's data comes from, as a budget describes it.
 #[derive(Debug, Clone)]
 pub enum Location {
@@ -219,15 +233,11 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
             let shown = prometheus::redact_url(url);
             let parsed = prometheus::query_live(url, queries, *timeout)
                 .with_context(|| format!("source `{name}`: querying Prometheus at {shown}"))?;
-            vec![Report {
-                path: PathBuf::from(shown),
-                format: Format::Prometheus,
-                detail: parsed.detail,
-                metrics: parsed.metrics,
-                periods: parsed.periods,
-                distributions: parsed.distributions,
-                no_data: parsed.no_data,
-            }]
+            vec![Report::new(
+                PathBuf::from(shown),
+                Format::Prometheus,
+                parsed,
+            )]
         }
         Location::Files(pattern) => {
             let paths = expand(pattern).with_context(|| format!("source `{name}`"))?;
@@ -396,15 +406,7 @@ pub fn load_file(path: &Path, declared: Option<Format>, lenient: bool) -> Result
         (format, parse(format, path, &text))
     };
     let parsed = parsed.with_context(|| format!("{}: reading {format} output", path.display()))?;
-    Ok(Report {
-        path: path.to_path_buf(),
-        format,
-        detail: parsed.detail,
-        metrics: parsed.metrics,
-        periods: parsed.periods,
-        distributions: parsed.distributions,
-        no_data: parsed.no_data,
-    })
+    Ok(Report::new(path.to_path_buf(), format, parsed))
 }
 
 /// Reads a file as a stream (line by line, never whole) when its first bytes show a streamed
