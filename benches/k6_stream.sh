@@ -29,17 +29,11 @@ if [ ! -s "$STREAM.gz" ]; then
 fi
 RUNS=${RUNS:-3}
 
-# One timed run of NAME COMMAND...: appends "NAME seconds max_rss_kib" to $results and keeps the
-# command's output in $DIR/NAME.out.
-measure() {
-  local name=$1 out
-  shift
-  out=$( { /usr/bin/time -f '%e %M' "$@" > "$DIR/$name.out"; } 2>&1 | tail -n 1 )
-  echo "$name $out" >> "$results"
-}
+. "$ROOT/benches/timing.sh"
 
 cat "$STREAM" "$STREAM.gz" > /dev/null   # the page cache holds both files for every contender alike
 results=$(mktemp)
+trap 'rm -f "$results"' EXIT
 for run in $(seq "$RUNS"); do
   measure wc wc -l "$STREAM"
   measure python python3 "$ROOT/benches/k6_stream_ref.py" "$STREAM"
@@ -48,47 +42,20 @@ for run in $(seq "$RUNS"); do
   measure perfgate-gz "$PERFGATE" metrics --format k6 "$STREAM.gz"
 done
 
-cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
-echo "machine: $(nproc) cores, ${cpu:-unknown CPU}, $(uname -sr); $RUNS runs each, median time"
-python3 - "$size" "$(stat -c %s "$STREAM.gz")" "$results" <<'PY'
-import statistics
+machine
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$ROOT/benches" python3 - "$size" "$(stat -c %s "$STREAM.gz")" "$results" "$DIR" <<'PY'
 import sys
-size, gz_size, path = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
-runs = {}
-for line in open(path):
-    name, s, kib = line.split()
-    runs.setdefault(name, []).append((float(s), float(kib)))
-t = {n: statistics.median(s for s, _ in r) for n, r in runs.items()}
-rss = {n: max(k for _, k in r) / 1024 for n, r in runs.items()}
+from timing import agree, report
+size, gz_size, results, out = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3], sys.argv[4]
 print(f"stream: {size / 1e6:.0f} MB ({gz_size / 1e6:.0f} MB gzipped)")
-print(f"{'tool':<34}{'seconds':>9}{'MB/s':>9}{'peak RSS MiB':>14}")
-for name, label in (("wc", "wc -l"), ("python", "python (json.loads per line)"),
-                    ("perfgate", "perfgate metrics"), ("zcat", "zcat (.gz)"),
-                    ("perfgate-gz", "perfgate metrics (.gz)")):
-    print(f"{label:<34}{t[name]:>9.2f}{size / 1e6 / max(t[name], 1e-9):>9.0f}{rss[name]:>14.1f}")
+t, rss = report(results, [("wc", "wc -l", size), ("python", "python (json.loads per line)", size),
+                          ("perfgate", "perfgate metrics", size), ("zcat", "zcat (.gz)", size),
+                          ("perfgate-gz", "perfgate metrics (.gz)", size)])
 print(f"perfgate throughput / wc -l: {t['wc'] / max(t['perfgate'], 1e-9):.3f}  (target >= 0.1)")
 print(f"perfgate speed-up over python: {t['python'] / max(t['perfgate'], 1e-9):.1f}x  (target >= 11x)")
 print(f"perfgate peak memory: {max(rss['perfgate'], rss['perfgate-gz']):.1f} MiB  (target <= 64 MiB)")
-PY
-rm -f "$results"
-# The contenders must agree: perfgate's HDR histogram percentiles are within 0.1 % of the exact
-# nearest-rank values (never below them), its error rate exact.
-python3 - "$DIR/python.out" "$DIR/perfgate.out" <<'PY'
-import sys
-def values(path):
-    out = {}
-    for line in open(path):
-        parts = line.split()
-        if len(parts) >= 2 and parts[0] in ("http_req_duration.p95", "http_req_duration.p99", "http_req_failed.rate"):
-            out[parts[0]] = float(parts[1])
-    return out
-exact, perfgate = values(sys.argv[1]), values(sys.argv[2])
-ok = True
-for name, want in exact.items():
-    got = perfgate.get(name)
-    tolerance = 0.001 * want if name.startswith("http_req_duration") else 0.0005
-    agree = got is not None and want - 1e-9 <= got + 1e-9 and abs(got - want) <= tolerance + 1e-9
-    ok &= agree
-    print(f"{name:<24} python {want:>10.3f}   perfgate {got if got is not None else float('nan'):>10.3f}   {'agree' if agree else 'DISAGREE'}")
+# The contenders must agree, or the times mean nothing.
+ok = agree(f"{out}/python.out", f"{out}/perfgate.out",
+           ["http_req_duration.p95", "http_req_duration.p99"], ["http_req_failed.rate"])
 sys.exit(0 if ok else 1)
 PY
