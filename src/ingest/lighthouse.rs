@@ -13,7 +13,7 @@ use anyhow::{bail, Result};
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::{from_json, non_negative, non_negative_scaled, Parsed};
+use super::{from_json, non_negative, non_negative_scaled, Parsed, Target};
 use crate::model::{Measurement, Metrics, Unit};
 
 /// The shortcut names of SPEC §4 and the audit each one copies. `ttfb` has two sources: the
@@ -42,6 +42,14 @@ struct LighthouseResult {
     psi_wrapped: Option<Box<LighthouseResult>>,
     #[serde(rename = "lighthouseVersion")]
     lighthouse_version: Option<String>,
+    /// The URL Lighthouse was asked to measure: what names the page.
+    #[serde(rename = "requestedUrl")]
+    requested_url: Option<String>,
+    /// Up to 9.x, where the page landed; 10.0+ writes `finalDisplayedUrl` instead.
+    #[serde(rename = "finalUrl")]
+    final_url: Option<String>,
+    #[serde(rename = "finalDisplayedUrl")]
+    final_displayed_url: Option<String>,
     #[serde(rename = "runtimeError")]
     runtime_error: Option<LighthouseRuntimeError>,
     /// 10.0+; navigation (the default), timespan or snapshot.
@@ -284,13 +292,15 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
     if let Some(mode) = lhr.gather_mode.as_deref().filter(|m| *m != "navigation") {
         notes.push(mode.to_string());
     }
-    if let Some(settings) = &lhr.config_settings {
-        if let Some(form) = settings
+    let form_factor = lhr.config_settings.as_ref().and_then(|settings| {
+        settings
             .form_factor
-            .as_deref()
-            .or(settings.emulated_form_factor.as_deref())
-        {
-            notes.push(form.to_string());
+            .clone()
+            .or_else(|| settings.emulated_form_factor.clone())
+    });
+    if let Some(settings) = &lhr.config_settings {
+        if let Some(form) = &form_factor {
+            notes.push(form.clone());
         }
         if let Some(method) = &settings.throttling_method {
             notes.push(format!("{method} throttling"));
@@ -299,9 +309,24 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
     if !notes.is_empty() {
         detail = format!("{detail} ({})", notes.join(", "));
     }
+    // A user-flow step or a snapshot may say no URL; such a report names no page.
+    let target = lhr
+        .requested_url
+        .or(lhr.final_displayed_url)
+        .or(lhr.final_url)
+        .filter(|url| !url.is_empty())
+        .map(|url| Target {
+            url,
+            variant: form_factor,
+            generation: Some(format!(
+                "Lighthouse {}",
+                version.split('.').next().unwrap_or(&version)
+            )),
+        });
     Ok(Parsed {
         detail: Some(detail),
         metrics,
+        target,
         ..Parsed::default()
     })
 }

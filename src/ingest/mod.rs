@@ -136,6 +136,35 @@ pub struct Parsed {
     /// Series the report names but holds no sample of (a k6 metric the stream describes and never
     /// samples): a rule on one is "no data", not a misspelt name.
     pub no_data: BTreeSet<String>,
+    /// What the report measured, where the tool writes one file per target (a Lighthouse page).
+    pub target: Option<Target>,
+}
+
+/// What one report measured, for tools that write one file per target: Lighthouse writes one LHR
+/// per page and form factor. Reports of different targets are different series, never runs of
+/// one measurement, so they are never merged into one median.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Target {
+    /// The URL measured, as the tool was asked for it (Lighthouse's `requestedUrl`).
+    pub url: String,
+    /// A setting that changes every number of the run (Lighthouse's form factor).
+    pub variant: Option<String>,
+    /// What must match for two reports' numbers to be comparable at all (Lighthouse's major
+    /// version: scoring curves and metrics change between majors); named in messages.
+    pub generation: Option<String>,
+}
+
+/// One page of a source whose reports measured several targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// How metric ids name it after the metric: `url:/checkout`, or
+    /// `url:/checkout,form_factor:desktop` when the source holds several form factors. The
+    /// page's metrics are `<metric>{<selector>}` (`lcp{url:/checkout}`).
+    pub selector: String,
+    /// How a reader reads it: `/checkout`, `/checkout (desktop)`.
+    pub name: String,
+    /// How many runs (files) measured it.
+    pub runs: usize,
 }
 
 /// One report: one file (or one Prometheus query round) read as one run.
@@ -151,6 +180,8 @@ pub struct Report {
     pub distributions: BTreeMap<String, Histogram<u64>>,
     /// See [`Parsed::no_data`].
     pub no_data: BTreeSet<String>,
+    /// See [`Parsed::target`].
+    pub target: Option<Target>,
 }
 
 impl Report {
@@ -163,6 +194,7 @@ impl Report {
             periods: parsed.periods,
             distributions: parsed.distributions,
             no_data: parsed.no_data,
+            target: parsed.target,
         }
     }
 }
@@ -206,6 +238,10 @@ pub struct Source {
     pub distributions: BTreeMap<String, Histogram<u64>>,
     /// The series no run holds a sample of (see [`Parsed::no_data`]).
     pub no_data: BTreeSet<String>,
+    /// The pages the reports measured, where they say (see [`Target`]): one for a source of one
+    /// page, whose metrics keep their plain names; several for a source of several pages, whose
+    /// `metrics` and `samples` are then per page, named `<metric>{<selector>}`.
+    pub pages: Vec<Page>,
 }
 
 /// Why the format of a file could not be told, for the caller to branch on.
@@ -261,8 +297,22 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
             other.format
         );
     }
-    let (metrics, mut samples) =
-        merge_runs(&reports).with_context(|| format!("source `{name}`"))?;
+    let pages = pages_of(&reports).with_context(|| format!("source `{name}`"))?;
+    let (metrics, mut samples) = if pages.len() > 1 {
+        let mut metrics = Metrics::new();
+        let mut samples = BTreeMap::new();
+        for (page, runs) in &pages {
+            let (m, s) = merge_runs(runs).with_context(|| format!("source `{name}`"))?;
+            let key = |metric: String| format!("{metric}{{{}}}", page.selector);
+            metrics.extend(m.into_iter().map(|(k, v)| (key(k), v)));
+            samples.extend(s.into_iter().map(|(k, v)| (key(k), v)));
+        }
+        (metrics, samples)
+    } else {
+        let all: Vec<&Report> = reports.iter().collect();
+        merge_runs(&all).with_context(|| format!("source `{name}`"))?
+    };
+    let pages: Vec<Page> = pages.into_iter().map(|(page, _)| page).collect();
     if let [report] = reports.as_slice() {
         samples = period_samples(&report.periods);
     }
@@ -294,13 +344,91 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
         samples,
         distributions,
         no_data,
+        pages,
     })
+}
+
+/// The pages a source's reports measured, each with its runs, in URL order: none when no report
+/// says what it measured. Reports of different generations (Lighthouse majors), or some saying
+/// what they measured and some not, are an error naming two files.
+fn pages_of(reports: &[Report]) -> Result<Vec<(Page, Vec<&Report>)>> {
+    let named: Vec<(&Report, &Target)> = reports
+        .iter()
+        .filter_map(|r| Some((r, r.target.as_ref()?)))
+        .collect();
+    let Some(&(first, first_target)) = named.first() else {
+        return Ok(Vec::new());
+    };
+    if let Some(unnamed) = reports.iter().find(|r| r.target.is_none()) {
+        bail!(
+            "{} does not say which page it measured but {} measured {}; one source holds reports that say it",
+            unnamed.path.display(),
+            first.path.display(),
+            first_target.url
+        );
+    }
+    if let Some((other, t)) = named
+        .iter()
+        .find(|(_, t)| t.generation != first_target.generation)
+    {
+        let gen = |t: &Target| t.generation.clone().unwrap_or_else(|| "unversioned".into());
+        bail!(
+            "{} is {} but {} is {}; their numbers are not comparable, so give each version a source of its own",
+            first.path.display(),
+            gen(first_target),
+            other.path.display(),
+            gen(t)
+        );
+    }
+    let mut by_target: BTreeMap<(&str, Option<&str>), Vec<&Report>> = BTreeMap::new();
+    for (r, t) in &named {
+        by_target
+            .entry((t.url.as_str(), t.variant.as_deref()))
+            .or_default()
+            .push(r);
+    }
+    let variants: BTreeSet<Option<&str>> = by_target.keys().map(|(_, v)| *v).collect();
+    let mut paths: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (url, _) in by_target.keys() {
+        paths.entry(url_path(url)).or_default().insert(url);
+    }
+    Ok(by_target
+        .into_iter()
+        .map(|((url, variant), runs)| {
+            // The path alone, unless two URLs of the source share it (two hosts, two ports).
+            let path = url_path(url);
+            let shown = if paths[path].len() > 1 { url } else { path };
+            let (selector, name) = match variant.filter(|_| variants.len() > 1) {
+                Some(v) => (
+                    format!("url:{shown},form_factor:{v}"),
+                    format!("{shown} ({v})"),
+                ),
+                None => (format!("url:{shown}"), shown.to_string()),
+            };
+            let page = Page {
+                selector,
+                name,
+                runs: runs.len(),
+            };
+            (page, runs)
+        })
+        .collect())
+}
+
+/// A URL's path and query (`/checkout?step=2`), `/` for a bare origin: what names a page, since the
+/// origin of a page under test (a CI job's port) changes from run to run.
+fn url_path(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    match rest.find(['/', '?']) {
+        Some(i) if rest[i..].starts_with('/') => &rest[i..],
+        _ => "/",
+    }
 }
 
 /// The median of every metric over the runs that carry it, and the per-run values. A metric in two
 /// units (a perfgate JSON file saying `ms` in one run and `B` in another) is an error: its median
 /// would mean nothing.
-fn merge_runs(reports: &[Report]) -> Result<(Metrics, BTreeMap<String, Vec<f64>>)> {
+fn merge_runs(reports: &[&Report]) -> Result<(Metrics, BTreeMap<String, Vec<f64>>)> {
     let mut by_name: BTreeMap<&str, Vec<(&Path, Measurement)>> = BTreeMap::new();
     for report in reports {
         for (name, m) in &report.metrics {
