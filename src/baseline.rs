@@ -64,6 +64,11 @@ pub struct BaselineMetric {
     /// encoding, base64.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub histogram: Option<String>,
+    /// The page measured (`url:/checkout`), where the source says: so that a page keeps its
+    /// history when the source goes from one page (ids without a page) to several (`<id>{<page>}`)
+    /// and back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
 }
 
 impl BaselineMetric {
@@ -282,6 +287,7 @@ mod tests {
                     unit: Unit::Ms,
                     samples: vec![value - 1.0, value + 1.0],
                     histogram: None,
+                    page: None,
                 },
             )]),
         }

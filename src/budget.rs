@@ -38,6 +38,11 @@ pub struct Gate {
     /// Confidence required before a regression is called (0.5 < c < 1).
     pub confidence: f64,
     pub on_regression: OnRegression,
+    /// `baseline = "required"`: a missing baseline, or a metric without history, stops the check
+    /// (exit 2) instead of judging the budget alone.
+    pub baseline_required: bool,
+    /// A baseline whose newest run is older than this is a warning in the verdict.
+    pub max_age: Option<Duration>,
 }
 
 /// What a significant regression does to the gate.
@@ -204,6 +209,8 @@ struct RawGate {
     regression: Option<String>,
     confidence: Option<f64>,
     on_regression: Option<String>,
+    baseline: Option<String>,
+    max_age: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -257,6 +264,8 @@ fn read_gate(value: Option<&toml::Value>, default_name: &str, p: &mut Vec<String
         regression: DEFAULT_REGRESSION,
         confidence: DEFAULT_CONFIDENCE,
         on_regression: OnRegression::Fail,
+        baseline_required: false,
+        max_age: None,
     };
     let Some(raw) = value.and_then(|v| section::<RawGate>(v, "`gate`", p)) else {
         return gate;
@@ -283,6 +292,21 @@ fn read_gate(value: Option<&toml::Value>, default_name: &str, p: &mut Vec<String
     if let Some(a) = raw.on_regression {
         if let Some(a) = on_regression("`gate.on_regression`", &a, p) {
             gate.on_regression = a;
+        }
+    }
+    match raw.baseline.as_deref() {
+        None | Some("optional") => {}
+        Some("required") => gate.baseline_required = true,
+        Some(other) => p.push(format!(
+            "`gate.baseline`: `{other}` must be \"required\" (a missing baseline or history stops the check) or \"optional\" (the default)"
+        )),
+    }
+    if let Some(age) = raw.max_age {
+        match humantime::parse_duration(&age) {
+            Ok(d) if !d.is_zero() => gate.max_age = Some(d),
+            _ => p.push(format!(
+                "`gate.max_age`: `{age}` must be a positive duration such as \"14d\" or \"36h\""
+            )),
         }
     }
     gate

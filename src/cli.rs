@@ -107,6 +107,11 @@ pub struct CheckArgs {
     #[arg(long)]
     pub lenient: bool,
 
+    /// Stop (exit 2) when there is no baseline file, or no history for a budgeted metric, instead
+    /// of judging it against the budget alone; as `baseline = "required"` in `[gate]`.
+    #[arg(long)]
+    pub require_baseline: bool,
+
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,

@@ -7,12 +7,14 @@
 //! significant for the budget as a whole.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::baseline::BaselineFile;
+use crate::baseline::{BaselineFile, BaselineMetric};
 use crate::budget::{units_agree, Budget, OnRegression, Rule, RuleInput, Threshold};
 use crate::derive::closest_hint;
+use crate::ingest::Page;
 use crate::model::{has_series, Metrics, Unit};
 use crate::stats::{self, Call, Candidate, Method, Observation};
 use hdrhistogram::Histogram;
@@ -49,11 +51,23 @@ pub struct SourceMetrics {
     pub distributions: BTreeMap<String, Histogram<u64>>,
     /// Series the source describes but holds no sample of.
     pub no_data: BTreeSet<String>,
+    /// The pages the source's reports measured (see [`crate::ingest::Source::pages`]): several means
+    /// `metrics` are per page, `<metric>{<selector>}`.
+    pub pages: Vec<Page>,
 }
 
-/// A rule's current value, bound and in the unit its thresholds use.
+/// A rule's current value, bound and in the unit its thresholds use: one per rule, or one per page
+/// for a rule on a source of several pages.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observed {
+    /// The rule's index in the budget.
+    pub rule: usize,
+    /// The rule's metric id, or `<id>{<selector>}` for one page of several (`web.lcp{url:/cart}`).
+    pub id: String,
+    /// The rule's label, with the page's name for one page of several.
+    pub label: String,
+    /// The page measured, where the source says.
+    pub page: Option<Page>,
     pub value: f64,
     pub unit: Unit,
     /// Each run's (or time slice's) value, in `unit`, where the source had several; empty otherwise.
@@ -68,7 +82,12 @@ pub struct Observed {
 /// One metric's judgement.
 #[derive(Debug, Clone)]
 pub struct MetricVerdict {
+    /// The metric judged: the rule's id, or `<id>{<selector>}` for one page of several.
     pub id: String,
+    /// The budget rule's metric id (`id` without a page selector the rule did not write).
+    pub rule: String,
+    /// The page's name (`/checkout`, `/checkout (desktop)`) where the source says which it measured.
+    pub page: Option<String>,
     pub label: String,
     pub unit: Unit,
     pub value: f64,
@@ -122,11 +141,57 @@ pub struct BaselineVerdict {
 #[derive(Debug, Clone)]
 pub struct Verdict {
     pub gate: String,
+    /// The worst metric's status, and at least `warn` when there are warnings.
     pub verdict: Status,
     /// In budget order.
     pub metrics: Vec<MetricVerdict>,
     /// Runs in the baseline file; 0 when there is none.
     pub baseline_runs: usize,
+    /// What the gate saw that is no metric's status: a stale baseline, a page that vanished.
+    pub warnings: Vec<Warning>,
+}
+
+/// Something the reviewer must know that no metric row shows; each makes the verdict a `warn`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub kind: WarningKind,
+    /// One sentence naming what happened.
+    pub message: String,
+}
+
+/// What a [`Warning`] is about, as the JSON verdict names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WarningKind {
+    /// A page the baseline's newest run measured is not in this run.
+    MissingPage,
+    /// The baseline's newest run is older than the gate's `max_age`.
+    StaleBaseline,
+}
+
+impl WarningKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            WarningKind::MissingPage => "missing-page",
+            WarningKind::StaleBaseline => "stale-baseline",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<WarningKind> {
+        [WarningKind::MissingPage, WarningKind::StaleBaseline]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
+}
+
+/// The verdict of metrics with these statuses and these warnings.
+pub fn overall(statuses: impl Iterator<Item = Status>, warnings: &[Warning]) -> Status {
+    let worst = statuses.max().unwrap_or(Status::Pass);
+    if warnings.is_empty() {
+        worst
+    } else {
+        worst.max(Status::Warn)
+    }
 }
 
 impl Verdict {
@@ -157,9 +222,10 @@ fn no_data(metric: &str, src: &SourceMetrics) -> Option<String> {
     known.then(|| format!("holds no sample of `{base}` with the tag `{tag}`"))
 }
 
-/// Binds every rule of the budget to its current value. Errors list every rule that cannot be bound:
-/// a metric its source does not produce (with the closest names), an expression that fails, a unit
-/// that does not fit the thresholds.
+/// Binds every rule of the budget to its current value: one per rule, or one per page for a rule
+/// on a source of several pages. Errors list every rule that cannot be bound: a metric its source
+/// does not produce (with the closest names), a page it did not measure, an expression that
+/// fails, a unit that does not fit the thresholds.
 pub fn observe(
     budget: &Budget,
     sources: &BTreeMap<String, SourceMetrics>,
@@ -170,41 +236,81 @@ pub fn observe(
         .iter()
         .map(|(k, v)| (k.clone(), v.metrics.clone()))
         .collect();
-    for rule in &budget.rules {
+    for (index, rule) in budget.rules.iter().enumerate() {
         let at = format!("`{}` (budget line {})", rule.id, rule.line);
-        let mut distribution = None;
-        let (value, unit, samples, runs) = match &rule.input {
+        let bound = match &rule.input {
             RuleInput::Source { source, metric } => {
                 let Some(src) = sources.get(source) else {
                     problems.push(format!("{at}: source `{source}` was not read"));
                     continue;
                 };
-                let Some(m) = src.metrics.get(metric) else {
-                    problems.push(match no_data(metric, src) {
-                        Some(why) => format!("{at}: no data: source `{source}` {why}"),
-                        None => format!(
-                            "{at}: source `{source}` has no metric `{metric}`{}",
-                            closest_hint(metric, src.metrics.keys().map(String::as_str))
-                        ),
-                    });
-                    continue;
-                };
-                let samples = src.samples.get(metric).cloned().unwrap_or_default();
-                distribution = quantile_series(metric)
-                    .and_then(|(series, q)| src.distributions.get(series).map(|h| (q, h.clone())));
-                (m.value, m.unit, samples, src.runs)
+                match bind_pages(source, metric, src) {
+                    Ok(rows) => rows
+                        .into_iter()
+                        .map(|(key, page, expanded)| {
+                            let m = src.metrics[&key];
+                            let samples = src.samples.get(&key).cloned().unwrap_or_default();
+                            let distribution = quantile_series(&key).and_then(|(series, q)| {
+                                src.distributions.get(series).map(|h| (q, h.clone()))
+                            });
+                            let (id, label) = match (&page, expanded) {
+                                (Some(p), true) => (
+                                    format!("{}{{{}}}", rule.id, p.selector),
+                                    format!("{} ({})", rule.label, p.name),
+                                ),
+                                _ => (rule.id.clone(), rule.label.clone()),
+                            };
+                            let runs = page.as_ref().map_or(src.runs, |p| p.runs);
+                            (
+                                id,
+                                label,
+                                page,
+                                m.value,
+                                m.unit,
+                                samples,
+                                runs,
+                                distribution,
+                            )
+                        })
+                        .collect::<Vec<_>>(),
+                    Err(why) => {
+                        problems.push(format!("{at}: {why}"));
+                        continue;
+                    }
+                }
             }
             RuleInput::Derived(expr) => match expr.eval(&plain) {
-                Ok(v) => (v, Unit::None, Vec::new(), 1),
+                Ok(v) => vec![(
+                    rule.id.clone(),
+                    rule.label.clone(),
+                    None,
+                    v,
+                    Unit::None,
+                    Vec::new(),
+                    1,
+                    None,
+                )],
                 Err(e) => {
                     problems.push(format!("{at}: {e}"));
                     continue;
                 }
             },
         };
-        match bind_unit(rule, value, unit, samples, runs) {
-            Ok(o) => observed.push(Observed { distribution, ..o }),
-            Err(e) => problems.push(format!("{at}: {e}")),
+        for (id, label, page, value, unit, samples, runs, distribution) in bound {
+            match bind_unit(rule, value, unit, samples) {
+                Ok((value, unit, samples)) => observed.push(Observed {
+                    rule: index,
+                    id,
+                    label,
+                    page,
+                    value,
+                    unit,
+                    samples,
+                    runs,
+                    distribution,
+                }),
+                Err(e) => problems.push(format!("{at}: {e}")),
+            }
         }
     }
     if problems.is_empty() {
@@ -212,6 +318,99 @@ pub fn observe(
     } else {
         Err(problems)
     }
+}
+
+/// Where a rule's metric is in its source: `(key in the source's metrics, the page, whether the
+/// rule was expanded to this page)` per row. A rule on a source of several pages judges every page
+/// (one row each); `<metric>{<selector>}` judges one page, on a source of one page too. Every page
+/// must have the metric: a page without it is an error naming the page, never a silent pass.
+fn bind_pages(
+    source: &str,
+    metric: &str,
+    src: &SourceMetrics,
+) -> Result<Vec<(String, Option<Page>, bool)>, String> {
+    let several = src.pages.len() > 1;
+    let targeted = src.pages.iter().find_map(|p| {
+        let base = metric.strip_suffix(&format!("{{{}}}", p.selector))?;
+        Some((base, p))
+    });
+    if let Some((base, page)) = targeted {
+        let key = if several { metric } else { base };
+        if !src.metrics.contains_key(key) {
+            return Err(format!(
+                "source `{source}` has no metric `{base}` for page `{}`{}",
+                page.name,
+                closest_hint(key, src.metrics.keys().map(String::as_str))
+            ));
+        }
+        return Ok(vec![(key.to_string(), Some(page.clone()), false)]);
+    }
+    if let Some((_, selector)) = page_selector(metric) {
+        let pages: Vec<String> = src
+            .pages
+            .iter()
+            .map(|p| format!("`{}`", p.selector))
+            .collect();
+        return Err(format!(
+            "source `{source}` measured no page `{selector}` (its pages: {})",
+            if pages.is_empty() {
+                "none named".to_string()
+            } else {
+                pages.join(", ")
+            }
+        ));
+    }
+    if !several {
+        if !src.metrics.contains_key(metric) {
+            return Err(match no_data(metric, src) {
+                Some(why) => format!("no data: source `{source}` {why}"),
+                None => format!(
+                    "source `{source}` has no metric `{metric}`{}",
+                    closest_hint(metric, src.metrics.keys().map(String::as_str))
+                ),
+            });
+        }
+        return Ok(vec![(
+            metric.to_string(),
+            src.pages.first().cloned(),
+            false,
+        )]);
+    }
+    let key = |p: &Page| format!("{metric}{{{}}}", p.selector);
+    let missing: Vec<&Page> = src
+        .pages
+        .iter()
+        .filter(|p| !src.metrics.contains_key(&key(p)))
+        .collect();
+    if missing.len() == src.pages.len() {
+        let first = &src.pages[0];
+        let names = src
+            .metrics
+            .keys()
+            .filter_map(|k| k.strip_suffix(&format!("{{{}}}", first.selector)));
+        return Err(format!(
+            "source `{source}` has no metric `{metric}`{}",
+            closest_hint(metric, names)
+        ));
+    }
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.iter().map(|p| format!("`{}`", p.name)).collect();
+        return Err(format!(
+            "source `{source}` has no metric `{metric}` for page {}, which its other pages have",
+            names.join(", ")
+        ));
+    }
+    Ok(src
+        .pages
+        .iter()
+        .map(|p| (key(p), Some(p.clone()), true))
+        .collect())
+}
+
+/// `lcp{url:/cart}` → (`lcp`, `url:/cart`): a metric id that names a page.
+fn page_selector(metric: &str) -> Option<(&str, &str)> {
+    let (base, rest) = metric.strip_suffix('}')?.rsplit_once('{')?;
+    rest.starts_with("url:").then_some((base, rest))
 }
 
 /// `http_req_duration.p95` → (`http_req_duration`, 0.95): the quantile metrics the streamed
@@ -228,14 +427,14 @@ fn quantile_series(metric: &str) -> Option<(&str, f64)> {
     Some((series, q))
 }
 
-/// Applies a rule's declared unit to a plain number and checks the unit fits the thresholds.
+/// Applies a rule's declared unit to a plain number (and its samples) and checks the unit fits the
+/// thresholds.
 fn bind_unit(
     rule: &Rule,
     value: f64,
     unit: Unit,
     samples: Vec<f64>,
-    runs: usize,
-) -> Result<Observed, String> {
+) -> Result<(f64, Unit, Vec<f64>), String> {
     let (value, unit, samples) = match rule.declared_unit {
         Some((declared, scale)) if unit == Unit::None => (
             value * scale,
@@ -275,25 +474,23 @@ fn bind_unit(
             ));
         }
     }
-    Ok(Observed {
-        value,
-        unit,
-        samples,
-        runs,
-        distribution: None,
-    })
+    Ok((value, unit, samples))
 }
 
 /// Judges every rule against its observed value (critical breached = fail, target missed = warn)
 /// and, where the baseline has history for it, against that history.
-pub fn judge(budget: &Budget, observed: &[Observed], baseline: Option<&BaselineFile>) -> Verdict {
+pub fn judge(
+    budget: &Budget,
+    observed: &[Observed],
+    baseline: Option<&BaselineFile>,
+    now: SystemTime,
+) -> Verdict {
     let comparisons = compare_all(budget, observed, baseline);
-    let metrics: Vec<MetricVerdict> = budget
-        .rules
+    let metrics: Vec<MetricVerdict> = observed
         .iter()
-        .zip(observed)
         .zip(comparisons)
-        .map(|((rule, o), baseline)| {
+        .map(|(o, baseline)| {
+            let rule = &budget.rules[o.rule];
             let budget_status = status(rule, o.value);
             let from_baseline = match &baseline {
                 Some(b) if b.regression => match rule.on_regression {
@@ -304,8 +501,10 @@ pub fn judge(budget: &Budget, observed: &[Observed], baseline: Option<&BaselineF
                 _ => Status::Pass,
             };
             MetricVerdict {
-                id: rule.id.clone(),
-                label: rule.label.clone(),
+                id: o.id.clone(),
+                rule: rule.id.clone(),
+                page: o.page.as_ref().map(|p| p.name.clone()),
+                label: o.label.clone(),
                 unit: o.unit,
                 value: o.value,
                 samples: o.samples.clone(),
@@ -319,19 +518,131 @@ pub fn judge(budget: &Budget, observed: &[Observed], baseline: Option<&BaselineF
             }
         })
         .collect();
+    let mut warnings = Vec::new();
+    if let Some(file) = baseline {
+        warnings.extend(stale_baseline(budget, file, now));
+        warnings.extend(missing_pages(budget, observed, file));
+    }
     Verdict {
         gate: budget.gate.name.clone(),
-        verdict: metrics
-            .iter()
-            .map(|m| m.status)
-            .max()
-            .unwrap_or(Status::Pass),
+        verdict: overall(metrics.iter().map(|m| m.status), &warnings),
         metrics,
         baseline_runs: baseline.map_or(0, |b| b.runs.len()),
+        warnings,
     }
 }
 
-/// Compares every rule with its history and calls regressions for the budget as one family.
+/// A warning when the baseline's newest run is older than the gate's `max_age`: the default
+/// branch stopped recording runs, and the pull request is compared with an old state.
+fn stale_baseline(budget: &Budget, file: &BaselineFile, now: SystemTime) -> Option<Warning> {
+    let max_age = budget.gate.max_age?;
+    let newest = file
+        .runs
+        .iter()
+        .filter_map(|r| humantime::parse_rfc3339_weak(r.time.as_deref()?).ok())
+        .max();
+    let message = match newest {
+        None => format!(
+            "the baseline's runs record no time, so their age cannot be checked against `max_age` ({})",
+            age_text(max_age)
+        ),
+        Some(newest) => {
+            let age = now.duration_since(newest).ok()?;
+            if age <= max_age {
+                return None;
+            }
+            format!(
+                "the baseline's newest run is {} old (recorded {}), older than `max_age` ({}): is `perfgate baseline update` still running on the default branch?",
+                age_text(age),
+                humantime::format_rfc3339_seconds(newest),
+                age_text(max_age)
+            )
+        }
+    };
+    Some(Warning {
+        kind: WarningKind::StaleBaseline,
+        message,
+    })
+}
+
+/// "20 days", "5 hours", "12 minutes".
+fn age_text(d: Duration) -> String {
+    let secs = d.as_secs();
+    let (n, unit) = if secs >= 2 * 86_400 {
+        (secs / 86_400, "day")
+    } else if secs >= 2 * 3_600 {
+        (secs / 3_600, "hour")
+    } else {
+        (secs / 60, "minute")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// A warning per page the baseline's newest run measured for a rule and this run did not: a page
+/// that vanished from the run (a renamed route, a URL dropped from the Lighthouse CI config) would
+/// otherwise leave the gate without a word.
+fn missing_pages(budget: &Budget, observed: &[Observed], file: &BaselineFile) -> Vec<Warning> {
+    let Some(newest) = file.runs.last() else {
+        return Vec::new();
+    };
+    let mut warnings = Vec::new();
+    for (index, rule) in budget.rules.iter().enumerate() {
+        let pages: BTreeSet<&str> = observed
+            .iter()
+            .filter(|o| o.rule == index)
+            .filter_map(|o| Some(o.page.as_ref()?.selector.as_str()))
+            .collect();
+        if pages.is_empty() {
+            continue;
+        }
+        let prefix = format!("{}{{", rule.id);
+        for (id, m) in &newest.metrics {
+            let selector = match id.strip_prefix(&prefix).and_then(|s| s.strip_suffix('}')) {
+                Some(selector) => selector,
+                None if *id == rule.id => match &m.page {
+                    Some(page) => page.as_str(),
+                    None => continue,
+                },
+                None => continue,
+            };
+            if !pages.contains(selector) {
+                warnings.push(Warning {
+                    kind: WarningKind::MissingPage,
+                    message: format!(
+                        "page `{}` of `{}` is in the baseline's newest run but not in this run",
+                        selector.strip_prefix("url:").unwrap_or(selector),
+                        rule.label
+                    ),
+                });
+            }
+        }
+    }
+    warnings
+}
+
+/// What a baseline run stored of the value `o` observes: under its own id, or, for a page, under
+/// the id the page had when the source measured one page (the rule's id) or several
+/// (`<rule id>{<page>}`).
+fn stored_page<'a>(
+    metrics: &'a BTreeMap<String, BaselineMetric>,
+    rule: &Rule,
+    o: &Observed,
+) -> Option<&'a BaselineMetric> {
+    if let Some(m) = metrics.get(&o.id) {
+        return Some(m);
+    }
+    let page = o.page.as_ref()?;
+    if o.id == rule.id {
+        metrics.get(&format!("{}{{{}}}", rule.id, page.selector))
+    } else {
+        metrics
+            .get(&rule.id)
+            .filter(|m| m.page.as_deref() == Some(page.selector.as_str()))
+    }
+}
+
+/// Compares every observed value with its history and calls regressions for the budget as one
+/// family.
 fn compare_all(
     budget: &Budget,
     observed: &[Observed],
@@ -342,8 +653,14 @@ fn compare_all(
     };
     let mut candidates = Vec::new();
     let mut slots = Vec::with_capacity(observed.len());
-    for (rule, o) in budget.rules.iter().zip(observed) {
-        let stored: Vec<_> = file.history(&rule.id, o.unit).collect();
+    for o in observed {
+        let rule = &budget.rules[o.rule];
+        let stored: Vec<_> = file
+            .runs
+            .iter()
+            .filter_map(|r| stored_page(&r.metrics, rule, o))
+            .filter(|m| m.unit == o.unit)
+            .collect();
         if stored.is_empty() {
             slots.push(None);
             continue;
@@ -447,6 +764,7 @@ mod tests {
             runs: 1,
             distributions: BTreeMap::new(),
             no_data: BTreeSet::new(),
+            pages: Vec::new(),
         };
         BTreeMap::from([
             (
@@ -473,7 +791,7 @@ mod tests {
     ) -> Result<Verdict, Vec<String>> {
         let b = budget(rules);
         let o = observe(&b, &sources(api, db))?;
-        Ok(judge(&b, &o, None))
+        Ok(judge(&b, &o, None, SystemTime::UNIX_EPOCH))
     }
 
     #[test]

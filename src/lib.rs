@@ -106,6 +106,7 @@ fn read_current(budget_path: &Path, inputs: &[(String, String)], lenient: bool) 
                         .map(|r| r.path.display().to_string())
                         .collect(),
                     runs: source.reports.len(),
+                    pages: source.pages.iter().map(|p| p.name.clone()).collect(),
                 });
                 read.insert(
                     name.clone(),
@@ -115,6 +116,7 @@ fn read_current(budget_path: &Path, inputs: &[(String, String)], lenient: bool) 
                         samples: source.samples,
                         distributions: source.distributions,
                         no_data: source.no_data,
+                        pages: source.pages,
                     },
                 );
             }
@@ -161,7 +163,15 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
     let current = read_current(&args.budget, &args.inputs, args.lenient)?;
     let path = baseline_path(args.baseline.as_deref(), &current.budget);
     let history = baseline::load_baseline(&path, &current.budget.gate.name)?;
-    let verdict = judge::judge(&current.budget, &current.observed, history.as_ref());
+    let verdict = judge::judge(
+        &current.budget,
+        &current.observed,
+        history.as_ref(),
+        std::time::SystemTime::now(),
+    );
+    if args.require_baseline || current.budget.gate.baseline_required {
+        require_history(&path, &current.budget, &verdict, history.is_some())?;
+    }
 
     let ctx = context.as_ref().and_then(|c| c.as_ref().ok());
     let recorded = ctx.and_then(recorded_run);
@@ -202,6 +212,33 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
         Status::Fail => ExitCode::from(1),
         Status::Pass | Status::Warn => ExitCode::SUCCESS,
     })
+}
+
+/// `baseline = "required"` / `--require-baseline`: no baseline file, or a metric without history,
+/// stops the check instead of passing on the budget alone.
+fn require_history(path: &Path, budget: &Budget, verdict: &Verdict, found: bool) -> Result<()> {
+    let how = "the budget requires one (`baseline = \"required\"` or --require-baseline)";
+    if !found {
+        bail!(
+            "{}: no baseline file, and {how}; `perfgate baseline update --budget {}` on the default branch records it",
+            path.display(),
+            budget.path.display()
+        );
+    }
+    let missing: Vec<String> = verdict
+        .metrics
+        .iter()
+        .filter(|m| m.baseline.is_none())
+        .map(|m| format!("`{}`", m.id))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "{}: no history for {} in the baseline, and {how}; record a run with `perfgate baseline update` first",
+            path.display(),
+            missing.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// What the JSON verdict records of a pull-request run, for `perfgate comment` in another workflow.
@@ -555,18 +592,19 @@ fn baseline_update(args: UpdateArgs) -> Result<ExitCode> {
     let current = read_current(&args.budget, &args.inputs, args.lenient)?;
     let path = baseline_path(args.baseline.as_deref(), &current.budget);
     let mut metrics = BTreeMap::new();
-    for (rule, o) in current.budget.rules.iter().zip(&current.observed) {
+    for o in &current.observed {
         let histogram = match &o.distribution {
             Some((_, h)) => Some(baseline::encode_histogram(h)?),
             None => None,
         };
         metrics.insert(
-            rule.id.clone(),
+            o.id.clone(),
             BaselineMetric {
                 value: o.value,
                 unit: o.unit,
                 samples: o.samples.clone(),
                 histogram,
+                page: o.page.as_ref().map(|p| p.selector.clone()),
             },
         );
     }

@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::baseline::BaselineFile;
 use crate::budget::{units_agree, Budget, Threshold};
 use crate::github::{Annotation, Level};
-use crate::judge::{BaselineVerdict, MetricVerdict, Status, Verdict};
+use crate::judge::{
+    overall, BaselineVerdict, MetricVerdict, Status, Verdict, Warning, WarningKind,
+};
 use crate::model::{is_plain_name, median, Op, Unit};
 use crate::stats::{Call, Method};
 
@@ -33,6 +35,8 @@ pub struct SourceInfo {
     /// The files read (or the URL queried), as given.
     pub files: Vec<String>,
     pub runs: usize,
+    /// The pages the runs measured (`/checkout`, `/checkout (desktop)`), where the reports say.
+    pub pages: Vec<String>,
 }
 
 /// The JSON verdict (`schema: perfgate/verdict@1`, SPEC §5). Fields may be added, never renamed.
@@ -48,6 +52,9 @@ pub struct JsonVerdict<'a> {
     pub baseline_runs: usize,
     /// The pull request `check` judged, when it ran on one; null otherwise.
     pub github: Option<&'a GithubRun>,
+    /// What the gate saw that no metric shows (a stale baseline, a page gone from the run); each
+    /// makes the verdict at least `warn`.
+    pub warnings: &'a [Warning],
 }
 
 /// The pull request a verdict was judged for, recorded in the JSON verdict so that
@@ -79,7 +86,13 @@ pub struct Counts {
 /// One metric in the JSON verdict.
 #[derive(Debug, Serialize)]
 pub struct JsonMetric<'a> {
+    /// The metric judged: the rule's id, or `<rule>{<selector>}` for one page of several.
     pub id: &'a str,
+    /// The budget rule's metric id.
+    pub rule: &'a str,
+    /// The page measured, where the source says (`/checkout`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<&'a str>,
     pub label: &'a str,
     /// `ms`, `B`, `%`, `/s` or `""`.
     pub unit: &'static str,
@@ -175,6 +188,8 @@ pub fn to_json(v: &Verdict, sources: &[SourceInfo], github: Option<&GithubRun>) 
             .iter()
             .map(|m| JsonMetric {
                 id: &m.id,
+                rule: &m.rule,
+                page: m.page.as_deref(),
                 label: &m.label,
                 unit: m.unit.symbol(),
                 value: m.value,
@@ -205,6 +220,7 @@ pub fn to_json(v: &Verdict, sources: &[SourceInfo], github: Option<&GithubRun>) 
         sources,
         baseline_runs: v.baseline_runs,
         github,
+        warnings: &v.warnings,
     };
     let mut out = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| {
         // Serializing plain structs of numbers and strings cannot fail; keep the output valid JSON anyway.
@@ -245,11 +261,23 @@ struct WireVerdict {
     baseline_runs: usize,
     #[serde(default)]
     github: Option<GithubRun>,
+    #[serde(default)]
+    warnings: Vec<WireWarning>,
+}
+
+#[derive(Deserialize)]
+struct WireWarning {
+    kind: String,
+    message: String,
 }
 
 #[derive(Deserialize)]
 struct WireMetric {
     id: String,
+    #[serde(default)]
+    rule: Option<String>,
+    #[serde(default)]
+    page: Option<String>,
     label: String,
     unit: Unit,
     value: f64,
@@ -296,6 +324,8 @@ struct WireSource {
     detail: Option<String>,
     files: Vec<String>,
     runs: usize,
+    #[serde(default)]
+    pages: Vec<String>,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -506,6 +536,8 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
         metrics.push(MetricVerdict {
             target: limit(&format!("{at}.target"), m.unit, m.target)?,
             critical: limit(&format!("{at}.critical"), m.unit, m.critical)?,
+            rule: m.rule.unwrap_or_else(|| m.id.clone()),
+            page: m.page,
             id: m.id,
             label: m.label,
             unit: m.unit,
@@ -518,12 +550,21 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
             line: m.line,
         });
     }
+    let mut warnings = Vec::with_capacity(wire.warnings.len());
+    for (i, w) in wire.warnings.into_iter().enumerate() {
+        let Some(kind) = WarningKind::from_name(&w.kind) else {
+            bail!(
+                "field `warnings[{i}].kind`: {:?} is not a warning perfgate gives",
+                w.kind
+            );
+        };
+        warnings.push(Warning {
+            kind,
+            message: w.message,
+        });
+    }
     let verdict: Status = wire.verdict.into();
-    let worst = metrics
-        .iter()
-        .map(|m| m.status)
-        .max()
-        .unwrap_or(Status::Pass);
+    let worst = overall(metrics.iter().map(|m| m.status), &warnings);
     if verdict != worst {
         bail!(
             "field `verdict`: `{}` is not the worst metric status `{}`",
@@ -546,6 +587,7 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
             detail: s.detail,
             files: s.files,
             runs: s.runs,
+            pages: s.pages,
         });
     }
     Ok(SavedVerdict {
@@ -554,6 +596,7 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
             verdict,
             metrics,
             baseline_runs: wire.baseline_runs,
+            warnings,
         },
         sources,
         github: wire.github,
@@ -635,6 +678,9 @@ pub struct Context<'a> {
     pub counts: Counts,
     /// Regressions first, then failures, warnings, passes; budget order within each.
     pub metrics: Vec<Row<'a>>,
+    /// What the gate saw that no metric shows: `kind` (`stale-baseline`, `missing-page`) and
+    /// `message`.
+    pub warnings: &'a [Warning],
     pub sources: &'a [SourceInfo],
     /// Whether a baseline file was compared with.
     pub has_baseline: bool,
@@ -652,6 +698,10 @@ pub struct Context<'a> {
 #[derive(Debug, Serialize)]
 pub struct Row<'a> {
     pub id: &'a str,
+    /// The budget rule's metric id (`id` without the page a rule on several pages was expanded to).
+    pub rule: &'a str,
+    /// The page measured, where the source says; null otherwise.
+    pub page: Option<&'a str>,
     pub label: &'a str,
     pub status: Status,
     pub value: f64,
@@ -728,6 +778,9 @@ pub fn summary(v: &Verdict) -> String {
         parts.push(format!("{inconclusive} inconclusive"));
     }
     parts.push(format!("{} passed", n("pass")));
+    if !v.warnings.is_empty() {
+        parts.push(plural(v.warnings.len(), "gate warning", "gate warnings"));
+    }
     parts.join(", ")
 }
 
@@ -882,6 +935,8 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
         .into_iter()
         .map(|m| Row {
             id: &m.id,
+            rule: &m.rule,
+            page: m.page.as_deref(),
             label: &m.label,
             status: m.status,
             value: m.value,
@@ -927,6 +982,7 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
         summary: summary(v),
         counts: counts(v),
         metrics,
+        warnings: &v.warnings,
         sources,
         has_baseline: v.baseline_runs > 0,
         baseline_runs: v.baseline_runs,
@@ -1043,12 +1099,31 @@ pub fn to_text(v: &Verdict, sources: &[SourceInfo]) -> String {
     } else {
         "no baseline yet: judged against the budget only\n\n".to_string()
     });
+    for w in &v.warnings {
+        let _ = writeln!(out, "warning: {}", plain(&w.message));
+    }
+    if !v.warnings.is_empty() {
+        out.push('\n');
+    }
     out.push_str(&table(header, &rows, right));
     out.push('\n');
     for s in sources {
+        let pages = if s.pages.len() > 1 {
+            format!(
+                ", {} pages ({})",
+                s.pages.len(),
+                s.pages
+                    .iter()
+                    .map(|p| plain(p))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "  {}: {}{}, {} run{}: {}",
+            "  {}: {}{}, {} run{}{pages}: {}",
             plain(&s.name),
             s.format,
             s.detail
