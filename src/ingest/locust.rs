@@ -4,7 +4,9 @@
 //! The one rule: columns are found by their header name, never by position, and a value Locust
 //! writes as `N/A` or leaves empty is an absent metric, never 0.
 //!
-//! Metrics per row, named by the row's `Name` (the `Aggregated` row is `all`; a name that appears
+//! Metrics per row, named by the row's `Name` (the `Aggregated` row is `all`, and so is the
+//! `"None","Aggregated"` row of Locust 0.13–0.14 and the `"None","Total"` row of Locust ≤ 0.12,
+//! whose `_requests.csv` has the `"Method","Name","# requests"` header; a name that appears
 //! with several methods, `GET /api` and `POST /api`, is `<Type> <Name>` for each of them):
 //! `<name>.p<N>` for every percentile column `N%` the file has (ms, rounded by Locust to 2
 //! significant digits; the default columns give `.p50`, `.p66`, `.p75`, `.p80`, `.p90`, `.p95`,
@@ -111,7 +113,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
             );
         }
         let (kind, name) = (row[type_col].as_str(), row[name_col].as_str());
-        let prefix = if kind.is_empty() && name == "Aggregated" {
+        let prefix = if is_aggregated_row(kind, name) {
             "all".to_string()
         } else if uses[name] > 1 {
             format!("{kind} {name}")
@@ -184,6 +186,15 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         metrics,
         ..Parsed::default()
     })
+}
+
+/// The row of the totals: `,Aggregated,` since Locust 1.0, `"None","Aggregated"` in 0.13–0.14,
+/// `"None","Total"` before (`stats.total`, whose method Locust printed as `None`).
+fn is_aggregated_row(kind: &str, name: &str) -> bool {
+    matches!(
+        (kind, name),
+        ("", "Aggregated") | ("None", "Aggregated" | "Total")
+    )
 }
 
 /// Splits CSV text (Python's `csv` module dialect, as Locust writes it: fields quoted when they hold
@@ -375,6 +386,30 @@ mod tests {
         assert_eq!(get(&p, "/gone.requests"), Measurement::count(0.0));
         assert!(!p.metrics.contains_key("/gone.max"));
         assert!(!p.metrics.contains_key("/gone.failure_rate"));
+    }
+
+    #[test]
+    fn the_totals_row_of_old_locust_is_all() {
+        // Locust 0.11.0 `requests_csv()`: every field quoted but the numbers, totals as "None","Total".
+        let text = "\"Method\",\"Name\",\"# requests\",\"# failures\",\"Median response time\",\"Average response time\",\"Min response time\",\"Max response time\",\"Average Content Size\",\"Requests/s\"\n\
+            \"GET\",\"/\",10,1,12,15,3,40,512,2.50\n\
+            \"None\",\"Total\",10,1,12,15,3,40,512,2.50\n";
+        let p = parse(text).expect("parses");
+        assert_eq!(get(&p, "all.requests"), Measurement::count(10.0));
+        assert_eq!(get(&p, "all.median"), Measurement::ms(12.0));
+        assert_eq!(get(&p, "/.max"), Measurement::ms(40.0));
+        assert!(!p.metrics.contains_key("Total.requests"));
+        let text = text.replace("\"Total\"", "\"Aggregated\"");
+        assert_eq!(
+            get(&parse(&text).expect("parses"), "all.rps"),
+            Measurement::new(2.5, Unit::PerSecond)
+        );
+        // A request named `Total` is a request.
+        let text = text.replace("\"None\",\"Aggregated\"", "\"GET\",\"Total\"");
+        assert_eq!(
+            get(&parse(&text).expect("parses"), "Total.requests"),
+            Measurement::count(10.0)
+        );
     }
 
     #[test]
