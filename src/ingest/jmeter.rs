@@ -504,6 +504,21 @@ fn csv_sample(
             cols.count
         );
     }
+    // More fields than columns: a field holding the delimiter unquoted, or rows of another run
+    // appended with other columns; which value is which column cannot be told.
+    if fields.len() > cols.count {
+        bail!(
+            "line {line}: {} fields where the {} has {} (a value holding the delimiter \
+             unquoted, or rows appended by a run saving other columns?)",
+            fields.len(),
+            if totals.shape == "CSV" {
+                "header"
+            } else {
+                "first row"
+            },
+            cols.count
+        );
+    }
     let raw = |i: usize| &text[fields[i].start..fields[i].end];
     let value = |i: usize| -> Cow<str> {
         if fields[i].escaped {
@@ -1014,6 +1029,28 @@ mod tests {
             .expect_err("not a boolean")
         );
         assert!(e.contains("line 2: column `success`: `yes`"), "{e}");
+        let e = format!(
+            "{:#}",
+            parse_stream(
+                &mut &b"timeStamp,elapsed,label,success\n1700000000000,3,a,b,true\n"[..],
+                false
+            )
+            .expect_err("an unquoted comma")
+        );
+        assert!(
+            e.contains("line 2: 5 fields where the header has 4 (a value holding the delimiter"),
+            "{e}"
+        );
+        let text = std::fs::read_to_string(format!("{DIR}/spec-no-header.csv")).expect("read");
+        let appended = format!(
+            "{text}{}",
+            text.lines().next().expect("row").replacen(',', ",9,", 1)
+        );
+        let e = format!(
+            "{:#}",
+            parse_stream(&mut appended.as_bytes(), false).expect_err("one more column")
+        );
+        assert!(e.contains("18 fields where the first row has 17"), "{e}");
         let e = format!(
             "{:#}",
             parse_stream(&mut &b"<testResults version=\"1.2\">\n<httpSample t=\"1\" ts=\"1\" s=\"true\" lb=\"a\"/>\n<httpSa"[..], false)
