@@ -8,6 +8,18 @@
 //! (per second), every summary as `<name>.<stat>` (ms, but `.count` and CLS are plain numbers);
 //! derived `http.codes.4xx` and `http.codes.5xx` (when the run made HTTP requests) and
 //! `errors.total` (always).
+//!
+//! v1 → v2: `scenariosCreated` → `vusers.created`, `scenariosCompleted` → `vusers.completed`,
+//! `scenariosAvoided` → `vusers.skipped`, `scenarioCounts.<name>` → `vusers.created_by_name.<name>`,
+//! `requestsCompleted` → `http.responses`, `rps.mean` → `http.request_rate`, `codes.<code>` →
+//! `http.codes.<code>`, `errors.<e>` → `errors.<e>`, `latency` → `http.response_time`,
+//! `scenarioDuration` → `vusers.session_length`, `customStats.<name>` → `<name>`, and a summary's
+//! `median` also as `p50` (v2 writes both, equal). Artillery 1.x's `rps.count` → `http.requests`:
+//! both count a request when it is sent (got's `request` event, engine_http 1.7.9 and 2.x), so
+//! also requests whose connection then failed. Int-core's legacy writer puts `http.responses`
+//! into `rps.count`, so its files have no `http.requests`. No v1 field means `vusers.failed`
+//! (created − completed also counts the virtual users still running when a period closes) or
+//! `http.downloaded_bytes`.
 
 use std::collections::BTreeMap;
 
@@ -50,6 +62,8 @@ struct ArtilleryPeriod {
     period: Option<Value>,
 
     // v1 fields.
+    /// Artillery 1.x writes it in every period (`stats2.js`); int-core's legacy writer never does.
+    matches: Option<serde::de::IgnoredAny>,
     scenarios_created: Option<f64>,
     scenarios_completed: Option<f64>,
     scenarios_avoided: Option<f64>,
@@ -69,7 +83,7 @@ struct ArtilleryPeriod {
 
 /// A histogram summary (int-core `summarizeHistogram`; v1 `latency` has min, max, median, p95,
 /// p99 only). `mean` is missing in early 2.0.0 builds; v1 percentiles are null with too few samples.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 struct ArtillerySummary {
     min: Option<f64>,
     max: Option<f64>,
@@ -84,11 +98,12 @@ struct ArtillerySummary {
     p999: Option<f64>,
 }
 
-/// v1 `rps`: `mean` is requests per second. `count` is not read: Artillery 1.x counts requests
-/// sent there, 2.x's legacy writer counts responses.
+/// v1 `rps`: `mean` is requests per second; `count` is requests sent in Artillery 1.x files and
+/// responses in those of 2.x's legacy writer.
 #[derive(Deserialize)]
 struct ArtilleryRps {
     mean: Option<f64>,
+    count: Option<f64>,
 }
 
 impl ArtillerySummary {
@@ -98,8 +113,10 @@ impl ArtillerySummary {
             ("max", self.max),
             ("count", self.count),
             ("mean", self.mean),
-            ("p50", self.p50),
+            // Before `p50`: in a v1 summary `p50` is a copy of `median`, whose name an error
+            // must give.
             ("median", self.median),
+            ("p50", self.p50),
             ("p75", self.p75),
             ("p90", self.p90),
             ("p95", self.p95),
@@ -218,34 +235,44 @@ fn collect_v2<'a>(p: &ArtilleryPeriod, at: &'a str) -> Result<Collector<'a>> {
 }
 
 fn parse_v1(aggregate: &ArtilleryPeriod, intermediate: &[ArtilleryPeriod]) -> Result<Parsed> {
-    let (metrics, http) = nonempty(collect_v1(aggregate, "aggregate")?)?.finish(None)?;
+    // Artillery 1.x summaries hold min, max, median, p95, p99 and every period has `matches`;
+    // int-core's legacy writer puts the full v2 summary (with count and p50) in the same place and
+    // writes no `matches`.
+    let by_v2 = aggregate.matches.is_none()
+        || [&aggregate.latency, &aggregate.scenario_duration]
+            .into_iter()
+            .flatten()
+            .any(|s| s.count.is_some() || s.p50.is_some());
+    let (metrics, http) = nonempty(collect_v1(aggregate, "aggregate", by_v2)?)?.finish(None)?;
     let mut periods = Vec::with_capacity(intermediate.len());
     for (i, p) in intermediate.iter().enumerate() {
         periods.push(
-            collect_v1(p, &format!("intermediate[{i}]"))?
+            collect_v1(p, &format!("intermediate[{i}]"), by_v2)?
                 .finish(Some(http))?
                 .0,
         );
     }
-    // Artillery 1.x summaries hold min, max, median, p95, p99; int-core's legacy writer puts the
-    // full v2 summary (with count and p50) in the same place.
-    let by_v2 = [&aggregate.latency, &aggregate.scenario_duration]
-        .into_iter()
-        .flatten()
-        .any(|s| s.count.is_some() || s.p50.is_some());
+    let mut detail = if by_v2 {
+        "Artillery v1 (legacy format written by Artillery 2)".to_string()
+    } else {
+        "Artillery v1 (legacy)".to_string()
+    };
+    if let (false, Some(n)) = (http, aggregate.requests_completed) {
+        detail += &format!(
+            "; its {n} requests without a status code (WebSocket or Socket.IO messages) have no \
+             HTTP name: their counts and `latency` are not read"
+        );
+    }
     Ok(Parsed {
-        detail: Some(if by_v2 {
-            "Artillery v1 (legacy format written by Artillery 2)".to_string()
-        } else {
-            "Artillery v1 (legacy)".to_string()
-        }),
+        detail: Some(detail),
         metrics,
         periods,
         ..Parsed::default()
     })
 }
 
-fn collect_v1<'a>(p: &ArtilleryPeriod, at: &'a str) -> Result<Collector<'a>> {
+/// One v1 period's metrics; `by_v2`: the file is from int-core's legacy writer, not Artillery 1.x.
+fn collect_v1<'a>(p: &ArtilleryPeriod, at: &'a str, by_v2: bool) -> Result<Collector<'a>> {
     let mut c = Collector::new(at);
     let scalars = [
         ("scenariosCreated", "vusers.created", p.scenarios_created),
@@ -262,12 +289,16 @@ fn collect_v1<'a>(p: &ArtilleryPeriod, at: &'a str) -> Result<Collector<'a>> {
         }
     }
     // `requestsCompleted` and `rps` count WebSocket messages or Socket.IO emits in runs of those
-    // engines (int-core legacyReport falls back to them), which have no status codes; they are
-    // HTTP numbers only where there are codes, or nothing was completed at all.
+    // engines (int-core legacyReport falls back to them; Artillery 1.x's engines record each with
+    // status code 0), which have no status codes; they are HTTP numbers only where there are
+    // codes, or nothing was completed at all.
     let completed = p.requests_completed.unwrap_or(0.0);
-    let http = !p.codes.is_empty() || completed == 0.0;
+    let http = p.codes.keys().any(|code| code != "0") || completed == 0.0;
     if let (true, Some(value)) = (http, p.requests_completed) {
         c.counter("requestsCompleted", "http.responses", value)?;
+    }
+    if let (true, false, Some(sent)) = (http, by_v2, p.rps.as_ref().and_then(|r| r.count)) {
+        c.counter("rps.count", "http.requests", sent)?;
     }
     if let (true, Some(mean)) = (http, p.rps.as_ref().and_then(|r| r.mean)) {
         // int-core's legacy writer reads `rates['http.response_rate']`, which Artillery 2 never
@@ -276,7 +307,7 @@ fn collect_v1<'a>(p: &ArtilleryPeriod, at: &'a str) -> Result<Collector<'a>> {
             c.rate("rps.mean", "http.request_rate", mean)?;
         }
     }
-    for (code, &value) in &p.codes {
+    for (code, &value) in p.codes.iter().filter(|(code, _)| *code != "0") {
         c.counter(
             &format!("codes.{code}"),
             &format!("http.codes.{code}"),
@@ -296,16 +327,29 @@ fn collect_v1<'a>(p: &ArtilleryPeriod, at: &'a str) -> Result<Collector<'a>> {
     for (name, &value) in &p.counters {
         c.counter(&format!("counters.{name}"), name, value)?;
     }
-    if let Some(latency) = &p.latency {
-        c.summary("latency", "http.response_time", latency)?;
+    if let (true, Some(latency)) = (http, &p.latency) {
+        c.summary("latency", "http.response_time", &with_p50(latency))?;
     }
     if let Some(duration) = &p.scenario_duration {
-        c.summary("scenarioDuration", "vusers.session_length", duration)?;
+        c.summary(
+            "scenarioDuration",
+            "vusers.session_length",
+            &with_p50(duration),
+        )?;
     }
     for (name, summary) in &p.custom_stats {
-        c.summary(&format!("customStats.{name}"), name, summary)?;
+        c.summary(&format!("customStats.{name}"), name, &with_p50(summary))?;
     }
     Ok(c)
+}
+
+/// A v1 summary with its `median` as `p50` too, where it has no `p50` (Artillery 1.x), as a v2
+/// summary has both.
+fn with_p50(summary: &ArtillerySummary) -> ArtillerySummary {
+    ArtillerySummary {
+        p50: summary.p50.or(summary.median),
+        ..summary.clone()
+    }
 }
 
 /// The aggregate of a run that recorded nothing (no virtual user ever started) is refused: there
@@ -638,6 +682,9 @@ mod tests {
         assert_eq!(get(m, "http.response_time.p95"), Measurement::ms(104.8));
         assert_eq!(get(m, "http.response_time.p99"), Measurement::ms(111.0));
         assert_eq!(get(m, "http.response_time.median"), Measurement::ms(60.0));
+        // Artillery 1 writes `median` only; v2 writes it as `p50` too.
+        assert_eq!(get(m, "http.response_time.p50"), Measurement::ms(60.0));
+        assert_eq!(get(m, "vusers.session_length.p50"), Measurement::ms(62.5));
         assert_eq!(get(m, "http.response_time.min"), Measurement::ms(11.0));
         // Artillery 1 writes no mean and no count: absent, not 0.
         assert!(!m.contains_key("http.response_time.mean"));
@@ -657,7 +704,10 @@ mod tests {
             Measurement::count(9.0)
         );
         assert_eq!(get(m, "http.responses"), Measurement::count(51.0));
+        // `rps.count`: requests sent, the 9 refused connections too (51 responses + 9 errors).
+        assert_eq!(get(m, "http.requests"), Measurement::count(60.0));
         assert_eq!(get(m, "http.request_rate"), per_second(4.89));
+        assert!(!m.contains_key("vusers.failed"));
 
         assert_eq!(p.periods.len(), 2);
         assert_eq!(
@@ -671,6 +721,10 @@ mod tests {
         assert_eq!(
             get(&p.periods[1], "http.response_time.p95"),
             Measurement::ms(96.0)
+        );
+        assert_eq!(
+            get(&p.periods[0], "http.requests"),
+            Measurement::count(49.0)
         );
     }
 
@@ -689,8 +743,11 @@ mod tests {
             Measurement::count(105.0)
         );
         assert_eq!(get(m, "http.responses"), Measurement::count(105.0));
+        assert_eq!(get(m, "http.response_time.p50"), Measurement::ms(40.9));
         // The file says `rps.mean: 0` for 105 responses (int-core reads a rate 2.x never records).
         assert!(!m.contains_key("http.request_rate"));
+        // Its `rps.count` is `http.responses` again: the requests sent are not in the file.
+        assert!(!m.contains_key("http.requests"));
         assert_eq!(p.periods.len(), 2);
     }
 
@@ -699,6 +756,7 @@ mod tests {
         for text in [CLEAN, ERRORS, V1, V1_BY_V2] {
             let m = parsed(text).metrics;
             for name in [
+                "http.response_time.p50",
                 "http.response_time.p95",
                 "http.response_time.p99",
                 "http.response_time.median",
@@ -713,6 +771,9 @@ mod tests {
                 assert!(m.contains_key(name), "`{name}` missing");
             }
         }
+        for text in [CLEAN, ERRORS, V1] {
+            assert!(parsed(text).metrics.contains_key("http.requests"));
+        }
     }
 
     #[test]
@@ -722,13 +783,51 @@ mod tests {
             r#"{"intermediate": [], "aggregate": {"timestamp": "2016-03-16T15:22:25.502Z",
               "scenariosCreated": 1, "scenariosCompleted": 0, "requestsCompleted": 0,
               "latency": {"min": null, "max": null, "median": null, "p95": null, "p99": null},
-              "rps": {"count": 1, "mean": 0.68}, "errors": {"ETIMEDOUT": 1}, "codes": {}}}"#,
+              "rps": {"count": 1, "mean": 0.68}, "errors": {"ETIMEDOUT": 1}, "codes": {},
+              "matches": 0}}"#,
         );
         let m = &p.metrics;
         assert!(!m.keys().any(|k| k.starts_with("http.response_time")));
         assert_eq!(get(m, "errors.total"), Measurement::count(1.0));
         assert_eq!(get(m, "http.codes.5xx"), Measurement::count(0.0));
         assert_eq!(get(m, "http.responses"), Measurement::count(0.0));
+        // One request sent, none answered.
+        assert_eq!(get(m, "http.requests"), Measurement::count(1.0));
+    }
+
+    #[test]
+    fn artillery_1_messages_without_status_codes_are_not_http() {
+        // Artillery 1.7.9's ws and socketio engines emit `request`, then `response` with status
+        // code 0 (engine_ws.js, engine_socketio.js): a ws-only run has codes {"0": n}.
+        let p = parsed(
+            r#"{"intermediate": [], "aggregate": {"timestamp": "2021-06-01T10:00:00.000Z",
+              "scenariosCreated": 4, "scenariosCompleted": 4, "requestsCompleted": 12,
+              "latency": {"min": 0.1, "max": 1.2, "median": 0.3, "p95": 1.1, "p99": 1.2},
+              "rps": {"count": 12, "mean": 2.4}, "scenarioDuration": {"min": 5, "max": 9,
+              "median": 6, "p95": 9, "p99": 9}, "scenarioCounts": {"chat": 4}, "errors": {},
+              "codes": {"0": 12}, "matches": 0, "customStats": {}, "counters": {},
+              "scenariosAvoided": 0}}"#,
+        );
+        let m = &p.metrics;
+        for name in [
+            "http.responses",
+            "http.requests",
+            "http.request_rate",
+            "http.codes.0",
+            "http.codes.5xx",
+            "http.response_time.p95",
+        ] {
+            assert!(!m.contains_key(name), "{name}");
+        }
+        assert_eq!(get(m, "vusers.created"), Measurement::count(4.0));
+        assert_eq!(get(m, "vusers.session_length.p50"), Measurement::ms(6.0));
+        assert_eq!(
+            p.detail.as_deref(),
+            Some(
+                "Artillery v1 (legacy); its 12 requests without a status code (WebSocket or \
+                 Socket.IO messages) have no HTTP name: their counts and `latency` are not read"
+            )
+        );
     }
 
     #[test]
@@ -852,6 +951,8 @@ mod tests {
         assert!(e.contains("field `intermediate[1].counters.a`"), "{e}");
         let e = error(r#"{"aggregate": {"scenariosCreated": 1, "latency": {"p95": -1}}}"#);
         assert!(e.contains("field `aggregate.latency.p95`"), "{e}");
+        let e = error(r#"{"aggregate": {"scenariosCreated": 1, "latency": {"median": -1}}}"#);
+        assert!(e.contains("field `aggregate.latency.median`"), "{e}");
         let e = error(r#"{"aggregate": {"rates": {"http.request_rate": 1e999}}}"#);
         assert!(e.contains("aggregate.rates.http.request_rate"), "{e}");
         // Finite as written, infinite once converted or summed: used to come out as `inf`.

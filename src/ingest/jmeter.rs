@@ -2,7 +2,11 @@
 //! variant), streamed record by record into one HDR histogram per label.
 //!
 //! The one rule: a sample is counted once. Transaction Controller parent rows (they repeat their
-//! children's time) are reported under their own label but left out of the `all.` totals.
+//! children's time) are reported under their own label but left out of the `all.` totals, as
+//! JMeter's own HTML report leaves them out of its Total. They are told apart the way JMeter tells
+//! them (`report.core.Sample.isController`): by the response message TransactionController writes,
+//! never by an empty `dataType` and a `null` URL, which every sample without a response body or a
+//! URL has (Java Request, TCP, JMS, JDBC samplers; any failed connection).
 //!
 //! Metrics, per label and as `all.` over every sample: `.p50 .p90 .p95 .p99 .mean .min .max` (ms,
 //! from `elapsed`), `.count`, `.errors` (samples with `success` false), `.error_rate` (%) and
@@ -48,6 +52,19 @@ const DEFAULT_COLUMNS: [&str; 17] = [
 
 /// What JMeter writes as a Transaction Controller parent's response message (TransactionController.java).
 const TRANSACTION_MESSAGE: &str = "Number of samples in transaction";
+
+/// A `success` value (CSV column or XML attribute `s`): `true` or `false` in any case, as JMeter
+/// reads them back (`Boolean.parseBoolean`); `None` for anything else.
+fn parse_success(s: &str) -> Option<bool> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
 
 /// Whether the head of a file is a JTL: XML `<testResults`, a CSV header naming `timeStamp`,
 /// `elapsed` and `label`, or a header-less row in JMeter's default column order.
@@ -181,6 +198,8 @@ struct Totals {
     not_broken_out: u64,
     transactions: u64,
     shape: &'static str,
+    /// A CSV without the `responseMessage` column: Transaction Controller rows cannot be told.
+    no_message_column: bool,
     lenient: bool,
     /// The line of a truncated last row skipped in lenient mode.
     truncated: Option<u64>,
@@ -207,7 +226,7 @@ impl Totals {
 
     fn finish(self) -> Result<Parsed> {
         let Some(all) = &self.all else {
-            bail!("no sample in the file");
+            return Err(self.why_no_sample());
         };
         let mut metrics = Metrics::new();
         let mut distributions = BTreeMap::new();
@@ -225,6 +244,9 @@ impl Totals {
                 self.transactions
             );
         }
+        if self.no_message_column {
+            detail += "; no `responseMessage` column: Transaction Controller rows, if any, count in `all.`";
+        }
         if let Some(line) = self.truncated {
             detail += &format!("; truncated last row at line {line} skipped");
         }
@@ -240,6 +262,31 @@ impl Totals {
             distributions,
             ..Parsed::default()
         })
+    }
+
+    /// The error for a file without a sample to count, saying why it has none.
+    fn why_no_sample(&self) -> anyhow::Error {
+        let truncated = match self.truncated {
+            Some(line) => format!(" (the truncated last row at line {line} was skipped)"),
+            None => String::new(),
+        };
+        if self.transactions > 0 {
+            // With "Generate parent sample", JMeter hands a parent's children to no listener that
+            // receives the parent (JMeterThread), so a CSV holds the parent rows alone.
+            return anyhow::anyhow!(
+                "no sample to count: all {} samples are Transaction Controller parents (response \
+                 message \"{TRANSACTION_MESSAGE} : …\"), which `all.` leaves out because they \
+                 repeat their children's time, and the file has no child sample{truncated}; a \
+                 Transaction Controller with \"Generate parent sample\" writes its children only \
+                 inside the parent, in an XML JTL (jmeter.save.saveservice.output_format=xml)",
+                self.transactions
+            );
+        }
+        if self.shape == "XML" {
+            anyhow::anyhow!("no sample in the file: `<testResults>` holds no `<httpSample>` or `<sample>`{truncated}")
+        } else {
+            anyhow::anyhow!("no sample in the file: no row below the header{truncated}")
+        }
     }
 }
 
@@ -309,8 +356,6 @@ struct Columns {
     label: usize,
     success: usize,
     message: Option<usize>,
-    data_type: Option<usize>,
-    url: Option<usize>,
     count: usize,
 }
 
@@ -331,8 +376,6 @@ impl Columns {
             label: need("label")?,
             success: need("success")?,
             message: at("responseMessage"),
-            data_type: at("dataType"),
-            url: at("URL"),
             count: names.len(),
         })
     }
@@ -389,6 +432,7 @@ fn read_csv(reader: &mut dyn BufRead, totals: &mut Totals) -> Result<()> {
             } else {
                 "CSV (no header row)"
             };
+            totals.no_message_column = cols.message.is_none();
             columns = Some((delim, cols));
             if is_header {
                 continue;
@@ -460,6 +504,21 @@ fn csv_sample(
             cols.count
         );
     }
+    // More fields than columns: a field holding the delimiter unquoted, or rows of another run
+    // appended with other columns; which value is which column cannot be told.
+    if fields.len() > cols.count {
+        bail!(
+            "line {line}: {} fields where the {} has {} (a value holding the delimiter \
+             unquoted, or rows appended by a run saving other columns?)",
+            fields.len(),
+            if totals.shape == "CSV" {
+                "header"
+            } else {
+                "first row"
+            },
+            cols.count
+        );
+    }
     let raw = |i: usize| &text[fields[i].start..fields[i].end];
     let value = |i: usize| -> Cow<str> {
         if fields[i].escaped {
@@ -475,16 +534,15 @@ fn csv_sample(
             .filter(|v| *v >= 0)
             .with_context(|| format!("line {line}: column `{name}`: `{s}` is not a non-negative whole number of milliseconds"))
     };
-    let success = match raw(cols.success).trim() {
-        s if s.eq_ignore_ascii_case("true") => true,
-        s if s.eq_ignore_ascii_case("false") => false,
-        s => bail!("line {line}: column `success`: `{s}` is neither true nor false"),
+    let Some(success) = parse_success(raw(cols.success)) else {
+        bail!(
+            "line {line}: column `success`: `{}` is neither true nor false",
+            raw(cols.success).trim()
+        );
     };
     let transaction = cols
         .message
-        .is_some_and(|i| raw(i).starts_with(TRANSACTION_MESSAGE))
-        || (cols.url.is_some_and(|i| raw(i) == "null")
-            && cols.data_type.is_some_and(|i| raw(i).is_empty()));
+        .is_some_and(|i| raw(i).starts_with(TRANSACTION_MESSAGE));
     let sample = Sample {
         label: value(cols.label),
         elapsed: int(cols.elapsed, "elapsed")?,
@@ -501,8 +559,8 @@ fn csv_sample(
 // XML
 
 /// Reads `<testResults>`: each `<httpSample>`/`<sample>` directly inside it is a sample, and so
-/// is each one directly inside a Transaction Controller parent; deeper ones (redirects, embedded
-/// resources) are parts of their parent's time.
+/// is each one inside Transaction Controller parents only (nested ones too); those inside any
+/// other sample (redirects, embedded resources) are parts of their parent's time.
 fn read_xml(reader: &mut dyn BufRead, totals: &mut Totals) -> Result<()> {
     totals.shape = "XML";
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
@@ -566,10 +624,9 @@ fn read_xml(reader: &mut dyn BufRead, totals: &mut Totals) -> Result<()> {
         let is_sample = matches!(name, "httpSample" | "sample");
         let mut transaction = false;
         if is_sample {
-            let counted = match stack.last() {
-                None => true,
-                Some(&(_, parent_is_transaction)) => parent_is_transaction && stack.len() == 1,
-            };
+            let counted = stack
+                .iter()
+                .all(|&(is_sample, is_transaction)| is_sample && is_transaction);
             let attr = |key: &str| attribute(tag, key);
             transaction = attr("rm").is_some_and(|m| m.starts_with(TRANSACTION_MESSAGE));
             if counted {
@@ -602,10 +659,9 @@ fn xml_sample(tag: &str, transaction: bool, line: u64, totals: &mut Totals) -> R
             .filter(|v| *v >= 0)
             .with_context(|| format!("line {line}: attribute `{key}` ({what}): `{s}` is not a non-negative whole number"))
     };
-    let success = match need("s", "success")?.as_ref() {
-        "true" => true,
-        "false" => false,
-        s => bail!("line {line}: attribute `s` (success): `{s}` is neither true nor false"),
+    let s = need("s", "success")?;
+    let Some(success) = parse_success(&s) else {
+        bail!("line {line}: attribute `s` (success): `{s}` is neither true nor false");
     };
     let sample = Sample {
         label: need("lb", "label")?,
@@ -762,6 +818,134 @@ mod tests {
             .is_some_and(|d| d.contains("no header row")));
     }
 
+    /// The real JMeter 2.13 run of make.sh (non-http.jmx): 6 rows each of HTTP ok, Java Request,
+    /// TCP Sampler, TCP refused (fails), FTP get, and 6 Transaction Controller "checkout" rows.
+    /// Java Request and TCP refused rows have an empty `dataType` and URL `null`, like the
+    /// Transaction Controller rows: only the response message tells those apart.
+    #[test]
+    fn non_http_samples_count_and_only_transaction_controller_rows_stay_out() {
+        let p = read("jmeter-2.13-non-http.csv").expect("parse");
+        assert_eq!(
+            p.detail.as_deref(),
+            Some("JMeter JTL CSV; 6 Transaction Controller samples left out of `all.`")
+        );
+        assert_eq!(v(&p, "all.count"), 30.0);
+        assert_eq!(v(&p, "all.errors"), 6.0);
+        assert_eq!(v(&p, "all.error_rate"), 20.0);
+        assert_eq!(v(&p, "all.mean"), 84.6);
+        assert_eq!(v(&p, "all.min"), 0.0);
+        assert_eq!(v(&p, "all.max"), 457.0);
+        pct(&p, "all.p50", 35.0);
+        pct(&p, "all.p90", 265.0);
+        pct(&p, "all.p95", 374.0);
+        assert!((v(&p, "all.throughput") - 21.141_649_048_625_79).abs() < 1e-9);
+        for (label, count, errors, mean) in [
+            ("Java Request", 6.0, 0.0, 42.333_333_333_333_336),
+            ("TCP Sampler", 6.0, 0.0, 31.0),
+            ("TCP refused", 6.0, 6.0, 8.666_666_666_666_666),
+            ("FTP get", 6.0, 0.0, 226.5),
+            ("HTTP ok", 6.0, 0.0, 114.5),
+            ("checkout", 6.0, 0.0, 156.833_333_333_333_34),
+        ] {
+            assert_eq!(v(&p, &format!("{label}.count")), count, "{label}");
+            assert_eq!(v(&p, &format!("{label}.errors")), errors, "{label}");
+            assert!(
+                (v(&p, &format!("{label}.mean")) - mean).abs() < 1e-9,
+                "{label}"
+            );
+        }
+
+        let p = read("jmeter-2.13-non-http.xml").expect("parse");
+        assert_eq!(v(&p, "all.count"), 30.0);
+        assert_eq!(v(&p, "all.errors"), 6.0);
+        assert!((v(&p, "all.mean") - 65.133_333_333_333_34).abs() < 1e-9);
+        assert_eq!(v(&p, "TCP refused.errors"), 6.0);
+        assert_eq!(v(&p, "Java Request.count"), 6.0);
+        assert_eq!(v(&p, "checkout.count"), 6.0);
+    }
+
+    #[test]
+    fn a_csv_of_generate_parent_sample_transactions_says_why_it_has_no_sample() {
+        // JMeter writes only the parent rows to a CSV when "Generate parent sample" is on.
+        let e = err("jmeter-2.13-parent-sample.csv");
+        assert!(
+            e.contains("all 6 samples are Transaction Controller parents")
+                && e.contains("the file has no child sample")
+                && e.contains("output_format=xml"),
+            "{e}"
+        );
+        // The XML of the same run nests the children inside each parent: they are the samples.
+        let p = read("jmeter-2.13-parent-sample.xml").expect("parse");
+        assert_eq!(v(&p, "all.count"), 12.0);
+        assert!((v(&p, "all.mean") - 65.083_333_333_333_33).abs() < 1e-9);
+        assert_eq!(v(&p, "HTTP ok.count"), 6.0);
+        assert_eq!(v(&p, "Java Request.count"), 6.0);
+        assert!((v(&p, "checkout.mean") - 130.166_666_666_666_66).abs() < 1e-9);
+        assert!(p
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("6 Transaction Controller samples left out")));
+    }
+
+    #[test]
+    fn samples_in_nested_transaction_parents_count_and_sub_results_do_not() {
+        let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
+<testResults version="1.2">
+<sample t="90" ts="1000" s="true" lb="outer" rm="Number of samples in transaction : 1, number of failing samples : 0">
+  <sample t="80" ts="1000" s="true" lb="inner" rm="Number of samples in transaction : 1, number of failing samples : 0">
+    <httpSample t="70" ts="1000" s="true" lb="page" rm="OK">
+      <httpSample t="30" ts="1000" s="true" lb="page-0" rm="OK"/>
+    </httpSample>
+  </sample>
+</sample>
+</testResults>
+"#;
+        let p = parse_stream(&mut &xml[..], false).expect("parse");
+        assert_eq!(v(&p, "all.count"), 1.0);
+        assert_eq!(v(&p, "all.max"), 70.0);
+        assert_eq!(v(&p, "outer.count"), 1.0);
+        assert_eq!(v(&p, "inner.count"), 1.0);
+        assert!(!p.metrics.contains_key("page-0.count"));
+    }
+
+    #[test]
+    fn success_is_read_in_any_case_in_xml_as_in_csv() {
+        // JMeter reads `s` back with Boolean.parseBoolean (SampleResultConverter): `True` is true.
+        let text =
+            std::fs::read_to_string(format!("{DIR}/jmeter-2.13-non-http.xml")).expect("read");
+        let text = text
+            .replace("s=\"true\"", "s=\"True\"")
+            .replace("s=\"false\"", "s=\"FALSE\"");
+        assert!(text.contains("s=\"True\"") && text.contains("s=\"FALSE\""));
+        let p = parse_stream(&mut text.as_bytes(), false).expect("parse");
+        assert_eq!(v(&p, "all.count"), 30.0);
+        assert_eq!(v(&p, "all.errors"), 6.0);
+        let bad = text.replacen("s=\"True\"", "s=\"yes\"", 1);
+        let e = format!(
+            "{:#}",
+            parse_stream(&mut bad.as_bytes(), false).expect_err("yes")
+        );
+        assert!(e.contains("line 3: attribute `s` (success): `yes`"), "{e}");
+    }
+
+    #[test]
+    fn a_csv_without_response_messages_says_transactions_cannot_be_told() {
+        let p = read("spec-custom-columns-tab.tsv").expect("parse");
+        assert!(
+            !p.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("no `responseMessage`")),
+            "{:?}",
+            p.detail
+        );
+        let csv = b"timeStamp,elapsed,label,success\n1700000000000,3,a,true\n";
+        let p = parse_stream(&mut &csv[..], false).expect("parse");
+        assert_eq!(
+            p.detail.as_deref(),
+            Some("JMeter JTL CSV; no `responseMessage` column: Transaction Controller rows, if any, count in `all.`")
+        );
+    }
+
     #[test]
     fn detection_and_load_file() {
         for (file, head) in [
@@ -770,6 +954,8 @@ mod tests {
             ("spec-custom-columns-tab.tsv", true),
             ("spec-semicolon.csv", true),
             ("spec-results.xml", true),
+            ("jmeter-2.13-non-http.csv", true),
+            ("jmeter-2.13-non-http.xml", true),
         ] {
             let text = std::fs::read_to_string(format!("{DIR}/{file}")).expect("read");
             assert_eq!(looks_like_jtl(&text), head, "{file}");
@@ -845,6 +1031,28 @@ mod tests {
         assert!(e.contains("line 2: column `success`: `yes`"), "{e}");
         let e = format!(
             "{:#}",
+            parse_stream(
+                &mut &b"timeStamp,elapsed,label,success\n1700000000000,3,a,b,true\n"[..],
+                false
+            )
+            .expect_err("an unquoted comma")
+        );
+        assert!(
+            e.contains("line 2: 5 fields where the header has 4 (a value holding the delimiter"),
+            "{e}"
+        );
+        let text = std::fs::read_to_string(format!("{DIR}/spec-no-header.csv")).expect("read");
+        let appended = format!(
+            "{text}{}",
+            text.lines().next().expect("row").replacen(',', ",9,", 1)
+        );
+        let e = format!(
+            "{:#}",
+            parse_stream(&mut appended.as_bytes(), false).expect_err("one more column")
+        );
+        assert!(e.contains("18 fields where the first row has 17"), "{e}");
+        let e = format!(
+            "{:#}",
             parse_stream(&mut &b"<testResults version=\"1.2\">\n<httpSample t=\"1\" ts=\"1\" s=\"true\" lb=\"a\"/>\n<httpSa"[..], false)
                 .expect_err("truncated xml")
         );
@@ -854,6 +1062,30 @@ mod tests {
             parse_stream(&mut &b"timeStamp,elapsed,label,success\n"[..], false)
                 .expect_err("no rows")
         );
-        assert!(e.contains("no sample"), "{e}");
+        assert!(
+            e.contains("no sample in the file: no row below the header"),
+            "{e}"
+        );
+        let e = format!(
+            "{:#}",
+            parse_stream(
+                &mut &b"timeStamp,elapsed,label,success\n1700000000000,3,\"a"[..],
+                true
+            )
+            .expect_err("only a truncated row")
+        );
+        assert!(
+            e.contains("no row below the header (the truncated last row at line 2 was skipped)"),
+            "{e}"
+        );
+        let e = format!(
+            "{:#}",
+            parse_stream(
+                &mut &b"<testResults version=\"1.2\">\n</testResults>\n"[..],
+                false
+            )
+            .expect_err("no samples")
+        );
+        assert!(e.contains("`<testResults>` holds no `<httpSample>`"), "{e}");
     }
 }

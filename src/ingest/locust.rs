@@ -4,13 +4,18 @@
 //! The one rule: columns are found by their header name, never by position, and a value Locust
 //! writes as `N/A` or leaves empty is an absent metric, never 0.
 //!
-//! Metrics per row, named by the row's `Name` (the `Aggregated` row is `all`; a name that appears
+//! Metrics per row, named by the row's `Name` (the `Aggregated` row is `all`, and so is the
+//! `"None","Aggregated"` row of Locust 0.13–0.14 and the `"None","Total"` row of Locust ≤ 0.12,
+//! whose `_requests.csv` has the `"Method","Name","# requests"` header; a name that appears
 //! with several methods, `GET /api` and `POST /api`, is `<Type> <Name>` for each of them):
-//! `<name>.p50`, `.p66`, `.p75`, `.p80`, `.p90`, `.p95`, `.p98`, `.p99`, `.p99.9`, `.p99.99`
-//! (Locust's percentile columns, rounded by Locust to 2 significant digits), `.median`, `.mean`,
-//! `.min`, `.max` (ms); `.requests`, `.failures` (counts); `.failure_rate` (% of the row's requests);
-//! `.rps` (requests per second over the run). A row without requests has counts only: Locust writes
-//! its response times as 0, which are not response times. Two rows that would get one name (a
+//! `<name>.p<N>` for every percentile column `N%` the file has (ms, rounded by Locust to 2
+//! significant digits; the default columns give `.p50`, `.p66`, `.p75`, `.p80`, `.p90`, `.p95`,
+//! `.p98`, `.p99`, `.p99.9`, `.p99.99`, `.p100`, a locustfile that sets
+//! `locust.stats.PERCENTILES_TO_REPORT` others such as `.p60` or `.p99.5`; `.p100` is the rounded
+//! `.max`), `.median`, `.mean`, `.min`, `.max` (ms); `.mean_content_size` (bytes per response);
+//! `.requests`, `.failures` (counts); `.failure_rate` (% of the row's requests); `.rps` and
+//! `.failure_rps` (requests and failures per second over the run). A row without requests has
+//! counts and rates only: Locust writes its response times and sizes as 0, which measure nothing. Two rows that would get one name (a
 //! request literally named `all`) are an error, never an overwrite.
 //!
 //! `<prefix>_stats_history.csv` is refused with a pointer to the `_stats.csv`: its percentiles
@@ -24,29 +29,27 @@ use anyhow::{bail, Result};
 use super::{non_negative, DetectError, Format, Parsed};
 use crate::model::{Measurement, Metrics, Unit};
 
-/// The percentile columns of Locust 2.x (`stats.py` `PERCENTILES_TO_REPORT`), and their metric stat.
-const PERCENTILES: [(&str, &str); 10] = [
-    ("50%", "p50"),
-    ("66%", "p66"),
-    ("75%", "p75"),
-    ("80%", "p80"),
-    ("90%", "p90"),
-    ("95%", "p95"),
-    ("98%", "p98"),
-    ("99%", "p99"),
-    ("99.9%", "p99.9"),
-    ("99.99%", "p99.99"),
-];
-
-/// The other columns read, by their Locust 2.47.0 header (lower-cased; older Locust's names after
-/// `|`), with their metric stat and unit.
-const COLUMNS: [(&str, &str, Unit); 5] = [
+/// The other columns read, by their Locust 2.47.0 header (lower-cased), with their metric stat
+/// and unit.
+const COLUMNS: [(&str, &str, Unit); 7] = [
     ("median response time", "median", Unit::Ms),
     ("average response time", "mean", Unit::Ms),
     ("min response time", "min", Unit::Ms),
     ("max response time", "max", Unit::Ms),
+    ("average content size", "mean_content_size", Unit::Bytes),
     ("requests/s", "rps", Unit::PerSecond),
+    ("failures/s", "failure_rps", Unit::PerSecond),
 ];
+
+/// The metric stat of a percentile column: `p60` for `60%`, `p99.9` for `99.9%` (Locust names a
+/// column `get_readable_percentiles` of its `PERCENTILES_TO_REPORT` entry: the percentage, at
+/// most 6 decimals, and `%`). `None` for any other column.
+fn percentile_stat(column: &str) -> Option<String> {
+    let number = column.strip_suffix('%')?;
+    let value: f64 = number.parse().ok()?;
+    (number.bytes().all(|b| b.is_ascii_digit() || b == b'.') && value > 0.0 && value <= 100.0)
+        .then(|| format!("p{number}"))
+}
 
 /// Detection of Locust's CSV files from their header line: `Some` when it is one.
 pub(crate) fn sniff(text: &str) -> Option<Result<Format, DetectError>> {
@@ -85,6 +88,11 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
     let name_col = required(&["name"])?;
     let requests_col = required(&["request count", "# requests"])?;
     let failures_col = required(&["failure count", "# failures"])?;
+    let percentiles: Vec<(usize, String)> = header
+        .iter()
+        .enumerate()
+        .filter_map(|(col, name)| Some((col, percentile_stat(name)?)))
+        .collect();
     if rows.is_empty() {
         bail!("no rows below the header: Locust recorded no request");
     }
@@ -105,7 +113,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
             );
         }
         let (kind, name) = (row[type_col].as_str(), row[name_col].as_str());
-        let prefix = if kind.is_empty() && name == "Aggregated" {
+        let prefix = if is_aggregated_row(kind, name) {
             "all".to_string()
         } else if uses[name] > 1 {
             format!("{kind} {name}")
@@ -158,7 +166,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
             let Some(col) = column(&[col_name]) else {
                 continue;
             };
-            if unit == Unit::Ms && !has_requests {
+            if unit != Unit::PerSecond && !has_requests {
                 continue;
             }
             if let Some(v) = value(col, &prefix)? {
@@ -166,11 +174,9 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
             }
         }
         if has_requests {
-            for (col_name, stat) in PERCENTILES {
-                if let Some(col) = column(&[col_name]) {
-                    if let Some(v) = value(col, &prefix)? {
-                        metrics.insert(format!("{prefix}.{stat}"), Measurement::ms(v));
-                    }
+            for (col, stat) in &percentiles {
+                if let Some(v) = value(*col, &prefix)? {
+                    metrics.insert(format!("{prefix}.{stat}"), Measurement::ms(v));
                 }
             }
         }
@@ -180,6 +186,15 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         metrics,
         ..Parsed::default()
     })
+}
+
+/// The row of the totals: `,Aggregated,` since Locust 1.0, `"None","Aggregated"` in 0.13–0.14,
+/// `"None","Total"` before (`stats.total`, whose method Locust printed as `None`).
+fn is_aggregated_row(kind: &str, name: &str) -> bool {
+    matches!(
+        (kind, name),
+        ("", "Aggregated") | ("None", "Aggregated" | "Total")
+    )
 }
 
 /// Splits CSV text (Python's `csv` module dialect, as Locust writes it: fields quoted when they hold
@@ -283,7 +298,58 @@ mod tests {
         assert_eq!(get(&p, "all.p95"), Measurement::ms(10.0));
         let rate = get(&p, "all.failure_rate").value;
         assert!((rate - 11.0 / 179.0 * 100.0).abs() < 1e-9, "{rate}");
-        assert!(!p.metrics.contains_key("all.p100"));
+        // Locust's 100% column: the max rounded to 2 significant digits (45.93… ms).
+        assert_eq!(get(&p, "all.p100"), Measurement::ms(46.0));
+        assert_eq!(get(&p, "all.p99.99"), Measurement::ms(46.0));
+        assert_eq!(get(&p, "/ok.mean_content_size"), Measurement::bytes(64.0));
+        assert_eq!(
+            get(&p, "/flaky.failure_rps"),
+            Measurement::new(5.508_727_429_812_217, Unit::PerSecond)
+        );
+    }
+
+    #[test]
+    fn every_percentile_column_a_locustfile_asks_for() {
+        // PERCENTILES_TO_REPORT = [0.5, 0.6, 0.7, 0.95, 0.995, 1.0] (locustfile-percentiles.py).
+        let p = parse(&fixture("custom-percentiles_stats.csv")).expect("parses");
+        for (stat, ok, all) in [
+            ("p50", 37.0, 37.0),
+            ("p60", 43.0, 43.0),
+            ("p70", 46.0, 46.0),
+            ("p95", 310.0, 310.0),
+            ("p99.5", 310.0, 310.0),
+            ("p100", 310.0, 310.0),
+        ] {
+            assert_eq!(
+                get(&p, &format!("/ok.{stat}")),
+                Measurement::ms(ok),
+                "{stat}"
+            );
+            assert_eq!(
+                get(&p, &format!("all.{stat}")),
+                Measurement::ms(all),
+                "{stat}"
+            );
+        }
+        assert_eq!(get(&p, "/flaky.p70"), Measurement::ms(43.0));
+        assert_eq!(get(&p, "/flaky.p95"), Measurement::ms(290.0));
+        assert_eq!(get(&p, "all.requests"), Measurement::count(31.0));
+        assert_eq!(
+            get(&p, "all.mean_content_size"),
+            Measurement::bytes(60.193_548_387_096_776)
+        );
+        // Columns the file does not have are not made up.
+        for absent in ["all.p66", "all.p99", "all.p99.9"] {
+            assert!(!p.metrics.contains_key(absent), "{absent}");
+        }
+        assert_eq!(percentile_stat("99.99%").as_deref(), Some("p99.99"));
+        for not_a_percentile in ["failures/s", "%", "-5%", "0%", "101%", "1e1%", "nan%"] {
+            assert_eq!(
+                percentile_stat(not_a_percentile),
+                None,
+                "{not_a_percentile}"
+            );
+        }
     }
 
     #[test]
@@ -320,6 +386,30 @@ mod tests {
         assert_eq!(get(&p, "/gone.requests"), Measurement::count(0.0));
         assert!(!p.metrics.contains_key("/gone.max"));
         assert!(!p.metrics.contains_key("/gone.failure_rate"));
+    }
+
+    #[test]
+    fn the_totals_row_of_old_locust_is_all() {
+        // Locust 0.11.0 `requests_csv()`: every field quoted but the numbers, totals as "None","Total".
+        let text = "\"Method\",\"Name\",\"# requests\",\"# failures\",\"Median response time\",\"Average response time\",\"Min response time\",\"Max response time\",\"Average Content Size\",\"Requests/s\"\n\
+            \"GET\",\"/\",10,1,12,15,3,40,512,2.50\n\
+            \"None\",\"Total\",10,1,12,15,3,40,512,2.50\n";
+        let p = parse(text).expect("parses");
+        assert_eq!(get(&p, "all.requests"), Measurement::count(10.0));
+        assert_eq!(get(&p, "all.median"), Measurement::ms(12.0));
+        assert_eq!(get(&p, "/.max"), Measurement::ms(40.0));
+        assert!(!p.metrics.contains_key("Total.requests"));
+        let text = text.replace("\"Total\"", "\"Aggregated\"");
+        assert_eq!(
+            get(&parse(&text).expect("parses"), "all.rps"),
+            Measurement::new(2.5, Unit::PerSecond)
+        );
+        // A request named `Total` is a request.
+        let text = text.replace("\"None\",\"Aggregated\"", "\"GET\",\"Total\"");
+        assert_eq!(
+            get(&parse(&text).expect("parses"), "Total.requests"),
+            Measurement::count(10.0)
+        );
     }
 
     #[test]
