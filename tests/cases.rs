@@ -82,23 +82,45 @@ fn the_reference_budget_on_the_shipped_examples() {
     assert_eq!(v["sources"].as_array().expect("sources").len(), 6);
 }
 
-#[test]
-fn the_readme_shows_what_the_quick_start_prints() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+/// The text block of the README after `marker`.
+fn readme_block<'a>(readme: &'a str, marker: &str) -> (&'a str, &'a str) {
     let after = readme
-        .split_once("The first command prints")
-        .expect("the quick start's output in the README")
+        .split_once(marker)
+        .unwrap_or_else(|| panic!("README.md has no {marker:?}"))
         .1;
     let shown = after
         .split_once("```text\n")
         .and_then(|(_, rest)| rest.split_once("```"))
         .expect("a text block")
         .0;
+    (after, shown)
+}
+
+#[test]
+fn the_readme_shows_what_the_quick_start_prints() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let (after, shown) = readme_block(&readme, "The first command prints");
     let (code, out) = run(&root.join("budgets/prod.toml"), "text");
     assert_eq!(shown, out, "README.md's quick-start output is stale");
     assert!(
         after.contains(&format!("(exit code {code}")),
+        "README.md states another exit code"
+    );
+}
+
+#[test]
+fn the_readme_shows_what_the_two_page_example_prints() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let (after, shown) = readme_block(
+        &readme,
+        "`perfgate check --budget tests/cases/lhci-pages/budget.toml` prints",
+    );
+    let (code, out) = run(&root.join("tests/cases/lhci-pages/budget.toml"), "text");
+    assert_eq!(shown, out, "README.md's two-page output is stale");
+    assert!(
+        after.starts_with(&format!(" (exit {code}):")),
         "README.md states another exit code"
     );
 }
