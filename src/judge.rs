@@ -49,6 +49,8 @@ pub struct SourceMetrics {
     pub distributions: BTreeMap<String, Histogram<u64>>,
     /// Series the source describes but holds no sample of.
     pub no_data: BTreeSet<String>,
+    /// Metrics the source's reader dropped for a value that failed validation → why.
+    pub dropped: BTreeMap<String, String>,
 }
 
 /// A rule's current value, bound and in the unit its thresholds use.
@@ -180,9 +182,12 @@ pub fn observe(
                     continue;
                 };
                 let Some(m) = src.metrics.get(metric) else {
-                    problems.push(match no_data(metric, src) {
-                        Some(why) => format!("{at}: no data: source `{source}` {why}"),
-                        None => format!(
+                    problems.push(match (src.dropped.get(metric), no_data(metric, src)) {
+                        (Some(why), _) => {
+                            format!("{at}: source `{source}` could not read `{metric}`: {why}")
+                        }
+                        (None, Some(why)) => format!("{at}: no data: source `{source}` {why}"),
+                        (None, None) => format!(
                             "{at}: source `{source}` has no metric `{metric}`{}",
                             closest_hint(metric, src.metrics.keys().map(String::as_str))
                         ),
@@ -447,6 +452,7 @@ mod tests {
             runs: 1,
             distributions: BTreeMap::new(),
             no_data: BTreeSet::new(),
+            dropped: BTreeMap::new(),
         };
         BTreeMap::from([
             (
@@ -514,6 +520,23 @@ mod tests {
         assert!(
             e[0].contains("source `api` has no metric `p95`; closest: `p.95`, `p99`"),
             "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_rule_on_a_dropped_value_gives_the_reason_not_no_such_metric() {
+        let b = budget(P95);
+        let mut read = sources(&[("p99", Measurement::ms(1.0))], &[]);
+        let why = "field `aggregate.summaries.p95`: -3 is negative, which this quantity cannot be";
+        if let Some(api) = read.get_mut("api") {
+            api.dropped.insert("p95".into(), why.into());
+        }
+        let e = observe(&b, &read).unwrap_err();
+        assert_eq!(
+            e,
+            vec![format!(
+                "`api.p95` (budget line 9): source `api` could not read `p95`: {why}"
+            )]
         );
     }
 

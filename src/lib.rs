@@ -106,6 +106,7 @@ fn read_current(budget_path: &Path, inputs: &[(String, String)], lenient: bool) 
                         .map(|r| r.path.display().to_string())
                         .collect(),
                     runs: source.reports.len(),
+                    dropped: source.dropped.clone(),
                 });
                 read.insert(
                     name.clone(),
@@ -115,6 +116,7 @@ fn read_current(budget_path: &Path, inputs: &[(String, String)], lenient: bool) 
                         samples: source.samples,
                         distributions: source.distributions,
                         no_data: source.no_data,
+                        dropped: source.dropped,
                     },
                 );
             }

@@ -6,6 +6,7 @@
 //! none of it: every field is validated, and its text goes through the same escaping. Templates run with strict undefined, and every report- or budget-controlled text is made
 //! inert by the `md` filter before it reaches markdown.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use anyhow::{bail, Context as _, Result};
@@ -33,6 +34,9 @@ pub struct SourceInfo {
     /// The files read (or the URL queried), as given.
     pub files: Vec<String>,
     pub runs: usize,
+    /// Values the reader left out because they failed validation (one audit, one custom metric):
+    /// metric name → why, naming the field. Empty for most reports.
+    pub dropped: BTreeMap<String, String>,
 }
 
 /// The JSON verdict (`schema: perfgate/verdict@1`, SPEC §5). Fields may be added, never renamed.
@@ -296,6 +300,9 @@ struct WireSource {
     detail: Option<String>,
     files: Vec<String>,
     runs: usize,
+    /// Added after the first verdicts were written: absent in those.
+    #[serde(default)]
+    dropped: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -540,12 +547,21 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
                 s.format
             );
         }
+        for (metric, why) in &s.dropped {
+            if metric.trim().is_empty() {
+                bail!("field `sources[{i}].dropped`: a metric name is empty");
+            }
+            if why.trim().is_empty() {
+                bail!("field `sources[{i}].dropped[{metric:?}]`: the reason is empty");
+            }
+        }
         sources.push(SourceInfo {
             name: s.name,
             format: s.format,
             detail: s.detail,
             files: s.files,
             runs: s.runs,
+            dropped: s.dropped,
         });
     }
     Ok(SavedVerdict {
@@ -1063,6 +1079,9 @@ pub fn to_text(v: &Verdict, sources: &[SourceInfo]) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        for (metric, why) in &s.dropped {
+            let _ = writeln!(out, "    dropped {}: {}", plain(metric), plain(why));
+        }
     }
     out
 }

@@ -136,6 +136,11 @@ pub struct Parsed {
     /// Series the report names but holds no sample of (a k6 metric the stream describes and never
     /// samples): a rule on one is "no data", not a misspelt name.
     pub no_data: BTreeSet<String>,
+    /// Values in an optional part of the report (one audit, one custom metric, one label) that
+    /// failed validation and were left out, rather than refusing the whole report: metric name →
+    /// why, naming the field ("field `audits.x.numericValue`: -17 is negative, …"). A rule on one
+    /// is an error that gives the reason, not "no such metric".
+    pub dropped: BTreeMap<String, String>,
 }
 
 /// One report: one file (or one Prometheus query round) read as one run.
@@ -151,6 +156,8 @@ pub struct Report {
     pub distributions: BTreeMap<String, Histogram<u64>>,
     /// See [`Parsed::no_data`].
     pub no_data: BTreeSet<String>,
+    /// See [`Parsed::dropped`].
+    pub dropped: BTreeMap<String, String>,
 }
 
 impl Report {
@@ -163,6 +170,7 @@ impl Report {
             periods: parsed.periods,
             distributions: parsed.distributions,
             no_data: parsed.no_data,
+            dropped: parsed.dropped,
         }
     }
 }
@@ -206,6 +214,10 @@ pub struct Source {
     pub distributions: BTreeMap<String, Histogram<u64>>,
     /// The series no run holds a sample of (see [`Parsed::no_data`]).
     pub no_data: BTreeSet<String>,
+    /// Every value a run dropped (see [`Parsed::dropped`]), the reason prefixed with the run's file
+    /// when the source has several runs. A metric dropped in one run but read in another is still
+    /// here (its median comes from fewer runs) and in `metrics`.
+    pub dropped: BTreeMap<String, String>,
 }
 
 /// Why the format of a file could not be told, for the caller to branch on.
@@ -286,6 +298,7 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
         .filter(|series| !reports.iter().any(|r| has_series(&r.metrics, series)))
         .cloned()
         .collect();
+    let dropped = merge_dropped(&reports);
     Ok(Source {
         name: name.to_string(),
         format,
@@ -294,7 +307,26 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
         samples,
         distributions,
         no_data,
+        dropped,
     })
+}
+
+/// The values the runs dropped, each reason naming its file when there are several runs (the
+/// first run's reason where two runs dropped the same metric).
+fn merge_dropped(reports: &[Report]) -> BTreeMap<String, String> {
+    let mut dropped = BTreeMap::new();
+    for report in reports {
+        for (metric, why) in &report.dropped {
+            dropped.entry(metric.clone()).or_insert_with(|| {
+                if reports.len() > 1 {
+                    format!("{}: {why}", report.path.display())
+                } else {
+                    why.clone()
+                }
+            });
+        }
+    }
+    dropped
 }
 
 /// The median of every metric over the runs that carry it, and the per-run values. A metric in two
