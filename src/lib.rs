@@ -658,6 +658,7 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode> {
                         (k.clone(), serde_json::json!({"value": m.value, "unit": m.unit.symbol()}))
                     }).collect::<serde_json::Map<_, _>>(),
                     "no_data": r.no_data,
+                    "dropped": r.dropped,
                 })
             })
             .collect();
@@ -694,6 +695,9 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode> {
             if !r.no_data.is_empty() {
                 let names: Vec<String> = r.no_data.iter().map(|n| format!("`{n}`")).collect();
                 s.push_str(&format!("  no samples of {}\n", names.join(", ")));
+            }
+            for (name, why) in &r.dropped {
+                s.push_str(&format!("  dropped {name}: {why}\n"));
             }
         }
         s
