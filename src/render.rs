@@ -1340,6 +1340,60 @@ mod tests {
     use super::*;
 
     #[test]
+    fn dropped_values_show_in_every_output_and_survive_the_json_round_trip() {
+        let v = Verdict {
+            gate: "t".into(),
+            verdict: Status::Pass,
+            metrics: Vec::new(),
+            baseline_runs: 0,
+        };
+        let why = "field `audits.prioritize-lcp-image.numericValue`: -17 is negative, which this quantity cannot be";
+        let sources = vec![SourceInfo {
+            name: "web".into(),
+            format: "lighthouse".into(),
+            detail: Some("Lighthouse 12.8.2".into()),
+            files: vec!["lhr.json".into()],
+            runs: 1,
+            dropped: BTreeMap::from([("audit.prioritize-lcp-image".into(), why.into())]),
+        }];
+        assert!(to_text(&v, &sources).contains(&format!(
+            "\n    dropped audit.prioritize-lcp-image: {why}\n"
+        )));
+        let markdown = Template::default_comment()
+            .and_then(|t| t.render(&v, &sources))
+            .expect("renders");
+        assert!(
+            markdown.contains(
+                "from lhr.json\n  - dropped audit.prioritize-lcp-image: field &#96;audits.prioritize-lcp-image.numericValue&#96;: -17 is negative"
+            ),
+            "{markdown}"
+        );
+        let json = to_json(&v, &sources, None);
+        let saved = parse_verdict(&json).expect("reads back");
+        assert_eq!(saved.sources[0].dropped, sources[0].dropped);
+
+        let mut doc: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        // A verdict written before the field existed is still read.
+        doc["sources"][0]
+            .as_object_mut()
+            .map(|s| s.remove("dropped"));
+        let saved = parse_verdict(&doc.to_string()).expect("reads back");
+        assert!(saved.sources[0].dropped.is_empty());
+        doc["sources"][0]["dropped"] = serde_json::json!({"x": " "});
+        let e = format!(
+            "{:#}",
+            parse_verdict(&doc.to_string()).expect_err("empty reason")
+        );
+        assert_eq!(e, "field `sources[0].dropped[\"x\"]`: the reason is empty");
+        doc["sources"][0]["dropped"] = serde_json::json!({"x": 3});
+        let e = format!(
+            "{:#}",
+            parse_verdict(&doc.to_string()).expect_err("not text")
+        );
+        assert!(e.contains("field `sources[0].dropped.x`"), "{e}");
+    }
+
+    #[test]
     fn values_read_well() {
         assert_eq!(format_value(212.34, Unit::Ms), "212 ms");
         assert_eq!(format_value(12.345, Unit::Ms), "12.3 ms");

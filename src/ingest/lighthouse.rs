@@ -869,6 +869,43 @@ mod tests {
         assert!(msg.contains("invalid type: string"), "{msg}");
     }
 
+    /// The report: a real 12.8.2 run whose `prioritize-lcp-image` saving Lighthouse wrote
+    /// as −17 ms (a known Lighthouse bug, GoogleChrome/lighthouse#16261). The runs made here gave
+    /// 0 or a positive saving, so the value is set on the real heavy-page run.
+    #[test]
+    fn a_negative_saving_lighthouse_wrote_drops_that_audit_and_keeps_the_run() {
+        let mut v = value(MOBILE_HEAVY);
+        v["audits"]["prioritize-lcp-image"]["numericValue"] = json!(-17);
+        let p = check(&v.to_string());
+        let file = |audit: &str| v["audits"][audit]["numericValue"].as_f64();
+        assert_eq!(
+            p.metrics["lcp"].value,
+            file("largest-contentful-paint").unwrap_or(-1.0)
+        );
+        assert_eq!(
+            p.metrics["fcp"].value,
+            file("first-contentful-paint").unwrap_or(-1.0)
+        );
+        assert_eq!(
+            p.metrics["tbt"].value,
+            file("total-blocking-time").unwrap_or(-1.0)
+        );
+        let score = v["categories"]["performance"]["score"]
+            .as_f64()
+            .unwrap_or(-1.0);
+        assert_eq!(
+            p.metrics["score.performance"].value,
+            (score * 100.0).round()
+        );
+        assert_eq!(
+            p.dropped,
+            BTreeMap::from([(
+                "audit.prioritize-lcp-image".to_string(),
+                "field `audits.prioritize-lcp-image.numericValue`: -17 is negative, which this quantity cannot be".to_string()
+            )])
+        );
+    }
+
     #[test]
     fn a_score_above_one_drops_that_score() {
         let mut v = value(DESKTOP_FAST);
