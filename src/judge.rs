@@ -54,6 +54,8 @@ pub struct SourceMetrics {
     /// The pages the source's reports measured (see [`crate::ingest::Source::pages`]): several means
     /// `metrics` are per page, `<metric>{<selector>}`.
     pub pages: Vec<Page>,
+    /// Metrics the source's reader dropped for a value that failed validation → why.
+    pub dropped: BTreeMap<String, String>,
 }
 
 /// A rule's current value, bound and in the unit its thresholds use: one per rule, or one per page
@@ -362,9 +364,10 @@ fn bind_pages(
     }
     if !several {
         if !src.metrics.contains_key(metric) {
-            return Err(match no_data(metric, src) {
-                Some(why) => format!("no data: source `{source}` {why}"),
-                None => format!(
+            return Err(match (src.dropped.get(metric), no_data(metric, src)) {
+                (Some(why), _) => format!("source `{source}` could not read `{metric}`: {why}"),
+                (None, Some(why)) => format!("no data: source `{source}` {why}"),
+                (None, None) => format!(
                     "source `{source}` has no metric `{metric}`{}",
                     closest_hint(metric, src.metrics.keys().map(String::as_str))
                 ),
@@ -391,6 +394,11 @@ fn bind_pages(
         return Err(format!(
             "source `{source}` has no metric `{metric}`{}",
             closest_hint(metric, names)
+        ));
+    }
+    if let Some(why) = src.dropped.get(metric).filter(|_| !missing.is_empty()) {
+        return Err(format!(
+            "source `{source}` could not read `{metric}`: {why}"
         ));
     }
     if !missing.is_empty() {
@@ -765,6 +773,7 @@ mod tests {
             distributions: BTreeMap::new(),
             no_data: BTreeSet::new(),
             pages: Vec::new(),
+            dropped: BTreeMap::new(),
         };
         BTreeMap::from([
             (
@@ -832,6 +841,23 @@ mod tests {
         assert!(
             e[0].contains("source `api` has no metric `p95`; closest: `p.95`, `p99`"),
             "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_rule_on_a_dropped_value_gives_the_reason_not_no_such_metric() {
+        let b = budget(P95);
+        let mut read = sources(&[("p99", Measurement::ms(1.0))], &[]);
+        let why = "field `aggregate.summaries.p95`: -3 is negative, which this quantity cannot be";
+        if let Some(api) = read.get_mut("api") {
+            api.dropped.insert("p95".into(), why.into());
+        }
+        let e = observe(&b, &read).unwrap_err();
+        assert_eq!(
+            e,
+            vec![format!(
+                "`api.p95` (budget line 9): source `api` could not read `p95`: {why}"
+            )]
         );
     }
 

@@ -107,6 +107,7 @@ fn read_current(budget_path: &Path, inputs: &[(String, String)], lenient: bool) 
                         .collect(),
                     runs: source.reports.len(),
                     pages: source.pages.iter().map(|p| p.name.clone()).collect(),
+                    dropped: source.dropped.clone(),
                 });
                 read.insert(
                     name.clone(),
@@ -117,6 +118,7 @@ fn read_current(budget_path: &Path, inputs: &[(String, String)], lenient: bool) 
                         distributions: source.distributions,
                         no_data: source.no_data,
                         pages: source.pages,
+                        dropped: source.dropped,
                     },
                 );
             }
@@ -694,6 +696,7 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode> {
                         (k.clone(), serde_json::json!({"value": m.value, "unit": m.unit.symbol()}))
                     }).collect::<serde_json::Map<_, _>>(),
                     "no_data": r.no_data,
+                    "dropped": r.dropped,
                 })
             })
             .collect();
@@ -730,6 +733,9 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode> {
             if !r.no_data.is_empty() {
                 let names: Vec<String> = r.no_data.iter().map(|n| format!("`{n}`")).collect();
                 s.push_str(&format!("  no samples of {}\n", names.join(", ")));
+            }
+            for (name, why) in &r.dropped {
+                s.push_str(&format!("  dropped {name}: {why}\n"));
             }
         }
         s

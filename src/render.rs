@@ -6,6 +6,7 @@
 //! none of it: every field is validated, and its text goes through the same escaping. Templates run with strict undefined, and every report- or budget-controlled text is made
 //! inert by the `md` filter before it reaches markdown.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use anyhow::{bail, Context as _, Result};
@@ -37,6 +38,9 @@ pub struct SourceInfo {
     pub runs: usize,
     /// The pages the runs measured (`/checkout`, `/checkout (desktop)`), where the reports say.
     pub pages: Vec<String>,
+    /// Values the reader left out because they failed validation (one audit, one custom metric):
+    /// metric name → why, naming the field. Empty for most reports.
+    pub dropped: BTreeMap<String, String>,
 }
 
 /// The JSON verdict (`schema: perfgate/verdict@1`, SPEC §5). Fields may be added, never renamed.
@@ -326,6 +330,9 @@ struct WireSource {
     runs: usize,
     #[serde(default)]
     pages: Vec<String>,
+    /// Added after the first verdicts were written: absent in those.
+    #[serde(default)]
+    dropped: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -581,6 +588,14 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
                 s.format
             );
         }
+        for (metric, why) in &s.dropped {
+            if metric.trim().is_empty() {
+                bail!("field `sources[{i}].dropped`: a metric name is empty");
+            }
+            if why.trim().is_empty() {
+                bail!("field `sources[{i}].dropped[{metric:?}]`: the reason is empty");
+            }
+        }
         sources.push(SourceInfo {
             name: s.name,
             format: s.format,
@@ -588,6 +603,7 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
             files: s.files,
             runs: s.runs,
             pages: s.pages,
+            dropped: s.dropped,
         });
     }
     Ok(SavedVerdict {
@@ -1138,6 +1154,9 @@ pub fn to_text(v: &Verdict, sources: &[SourceInfo]) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        for (metric, why) in &s.dropped {
+            let _ = writeln!(out, "    dropped {}: {}", plain(metric), plain(why));
+        }
     }
     out
 }
@@ -1394,6 +1413,62 @@ pub fn md(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dropped_values_show_in_every_output_and_survive_the_json_round_trip() {
+        let v = Verdict {
+            gate: "t".into(),
+            verdict: Status::Pass,
+            metrics: Vec::new(),
+            baseline_runs: 0,
+            warnings: Vec::new(),
+        };
+        let why = "field `audits.prioritize-lcp-image.numericValue`: -17 is negative, which this quantity cannot be";
+        let sources = vec![SourceInfo {
+            name: "web".into(),
+            format: "lighthouse".into(),
+            detail: Some("Lighthouse 12.8.2".into()),
+            files: vec!["lhr.json".into()],
+            runs: 1,
+            pages: Vec::new(),
+            dropped: BTreeMap::from([("audit.prioritize-lcp-image".into(), why.into())]),
+        }];
+        assert!(to_text(&v, &sources).contains(&format!(
+            "\n    dropped audit.prioritize-lcp-image: {why}\n"
+        )));
+        let markdown = Template::default_comment()
+            .and_then(|t| t.render(&v, &sources))
+            .expect("renders");
+        assert!(
+            markdown.contains(
+                "from lhr.json\n  - dropped audit.prioritize-lcp-image: field &#96;audits.prioritize-lcp-image.numericValue&#96;: -17 is negative"
+            ),
+            "{markdown}"
+        );
+        let json = to_json(&v, &sources, None);
+        let saved = parse_verdict(&json).expect("reads back");
+        assert_eq!(saved.sources[0].dropped, sources[0].dropped);
+
+        let mut doc: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        // A verdict written before the field existed is still read.
+        doc["sources"][0]
+            .as_object_mut()
+            .map(|s| s.remove("dropped"));
+        let saved = parse_verdict(&doc.to_string()).expect("reads back");
+        assert!(saved.sources[0].dropped.is_empty());
+        doc["sources"][0]["dropped"] = serde_json::json!({"x": " "});
+        let e = format!(
+            "{:#}",
+            parse_verdict(&doc.to_string()).expect_err("empty reason")
+        );
+        assert_eq!(e, "field `sources[0].dropped[\"x\"]`: the reason is empty");
+        doc["sources"][0]["dropped"] = serde_json::json!({"x": 3});
+        let e = format!(
+            "{:#}",
+            parse_verdict(&doc.to_string()).expect_err("not text")
+        );
+        assert!(e.contains("field `sources[0].dropped.x`"), "{e}");
+    }
 
     #[test]
     fn values_read_well() {

@@ -930,3 +930,52 @@ fn streamed_distributions_go_into_the_baseline_and_the_quantile_test() {
         "{m}"
     );
 }
+
+/// Issue 9: one audit Lighthouse wrote as a negative saving costs that audit, not the report.
+#[test]
+fn a_bad_audit_is_dropped_with_its_reason_and_a_rule_on_it_says_why() {
+    let c = Case::new();
+    let mut lhr: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(repo(
+            "tests/fixtures/lighthouse/mobile-heavy-perf-only-12.8.2.json",
+        ))
+        .expect("fixture"),
+    )
+    .expect("JSON");
+    lhr["audits"]["prioritize-lcp-image"]["numericValue"] = serde_json::json!(-17);
+    c.file("lhr.json", &lhr.to_string());
+    let why = "field `audits.prioritize-lcp-image.numericValue`: -17 is negative, which this quantity cannot be";
+    c.perfgate(&["metrics", "lhr.json"])
+        .code(0)
+        .stdout(predicate::str::contains(format!(
+            "  dropped audit.prioritize-lcp-image: {why}\n"
+        )));
+    let out = c.perfgate(&["metrics", "--json", "lhr.json"]).code(0);
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.get_output().stdout).expect("valid JSON");
+    assert_eq!(
+        json["files"][0]["dropped"],
+        serde_json::json!({ "audit.prioritize-lcp-image": why })
+    );
+
+    let budget = |metric: &str| {
+        format!(
+            "[gate]\nname = \"web\"\n\n[sources.web]\npath = \"lhr.json\"\n\n[[budget]]\nmetric = \"{metric}\"\ntarget = \"< 60000ms\"\n"
+        )
+    };
+    c.file("budget.toml", &budget("web.lcp"));
+    let verdict = c.check_json(0);
+    assert_eq!(
+        verdict["sources"][0]["dropped"],
+        serde_json::json!({ "audit.prioritize-lcp-image": why })
+    );
+    c.check(&[])
+        .code(0)
+        .stdout(predicate::str::contains(format!(
+            "\n    dropped audit.prioritize-lcp-image: {why}\n"
+        )));
+    c.file("budget.toml", &budget("web.audit.prioritize-lcp-image"));
+    c.check(&[]).code(2).stderr(predicate::str::contains(format!(
+        "`web.audit.prioritize-lcp-image` (budget line 7): source `web` could not read `audit.prioritize-lcp-image`: {why}"
+    )));
+}

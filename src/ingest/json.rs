@@ -7,7 +7,10 @@
 //!
 //! The one rule: a value is taken only when it is a finite number in a unit perfgate knows; a bare
 //! number is unitless, `unit` is converted to its canonical scale ("s" → ms, "KiB" → bytes), and
-//! anything else (an unknown unit, a string, `null`, NaN) is an error that names the metric.
+//! any other entry (an unknown unit, a string, `null`, a negative duration) is dropped with the
+//! reason, naming the metric. Each metric stands alone, so one bad entry does not cost the others
+//! (a rule on the dropped one still fails with that reason); the file is refused only when it is
+//! not this format at all (bad JSON, another schema, no `metrics`).
 
 use std::collections::BTreeMap;
 
@@ -42,12 +45,21 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         bail!("field `metrics`: no metrics in the file");
     }
     let mut metrics = Metrics::new();
+    let mut dropped = BTreeMap::new();
     for (name, entry) in &file.metrics {
-        metrics.insert(name.clone(), measurement(name, entry)?);
+        match measurement(name, entry) {
+            Ok(m) => {
+                metrics.insert(name.clone(), m);
+            }
+            Err(why) => {
+                dropped.insert(name.clone(), format!("{why:#}"));
+            }
+        }
     }
     Ok(Parsed {
         detail: file.tool.filter(|t| !t.trim().is_empty()),
         metrics,
+        dropped,
         ..Parsed::default()
     })
 }
@@ -158,11 +170,25 @@ mod tests {
         assert_eq!(parsed.metrics.len(), 2);
     }
 
+    /// Why `parse` dropped `name`.
+    fn dropped(text: &str, name: &str) -> String {
+        let parsed = parse(text).expect("read");
+        assert!(!parsed.metrics.contains_key(name), "{name} was kept");
+        match parsed.dropped.get(name) {
+            Some(why) => why.clone(),
+            None => panic!("{name} not dropped: {:?}", parsed.dropped),
+        }
+    }
+
     #[test]
-    fn an_unknown_unit_names_the_metric() {
-        let e = err(&fixture("bad-unit.json"));
-        assert!(e.contains("`metrics.render.p95.unit`"), "{e}");
-        assert!(e.contains("unknown unit `msec`"), "{e}");
+    fn an_unknown_unit_drops_that_metric_only() {
+        let text = fixture("bad-unit.json");
+        let why = dropped(&text, "render.p95");
+        assert!(why.contains("`metrics.render.p95.unit`"), "{why}");
+        assert!(why.contains("unknown unit `msec`"), "{why}");
+        let parsed = parse(&text).expect("read");
+        assert_eq!(parsed.detail.as_deref(), Some("nightly-bench 2.3.0"));
+        assert!(parsed.metrics.is_empty());
     }
 
     #[test]
@@ -173,38 +199,44 @@ mod tests {
     }
 
     #[test]
-    fn bad_values_name_the_metric() {
-        let doc =
-            |metrics: &str| format!(r#"{{"schema":"perfgate/metrics@1","metrics":{metrics}}}"#);
-        let e = err(&doc(r#"{"x": "12ms"}"#));
+    fn bad_values_are_dropped_naming_the_metric() {
+        let doc = |metrics: &str| {
+            format!(r#"{{"schema":"perfgate/metrics@1","metrics":{{"ok": 1, {metrics}}}}}"#)
+        };
+        let err = |text: &str| dropped(text, "x");
+        let e = err(&doc(r#""x": "12ms""#));
         assert!(e.contains("field `metrics.x`: expected a number"), "{e}");
         assert!(e.contains("\"12ms\""), "{e}");
-        let e = err(&doc(r#"{"x": {"value": "NaN", "unit": "ms"}}"#));
+        let e = err(&doc(r#""x": {"value": "NaN", "unit": "ms"}"#));
         assert!(
             e.contains("field `metrics.x.value`: expected a number"),
             "{e}"
         );
-        let e = err(&doc(r#"{"x": null}"#));
+        let e = err(&doc(r#""x": null"#));
         assert!(e.contains("field `metrics.x`") && e.contains("null"), "{e}");
-        let e = err(&doc(r#"{"x": {"unit": "ms"}}"#));
+        let e = err(&doc(r#""x": {"unit": "ms"}"#));
         assert!(e.contains("field `metrics.x`: missing `value`"), "{e}");
-        let e = err(&doc(r#"{"x": {"value": 1, "units": "ms"}}"#));
+        let e = err(&doc(r#""x": {"value": 1, "units": "ms"}"#));
         assert!(e.contains("unknown key `units`"), "{e}");
-        let e = err(&doc(r#"{"x": {"value": -3, "unit": "ms"}}"#));
+        let e = err(&doc(r#""x": {"value": -3, "unit": "ms"}"#));
         assert!(
             e.contains("`metrics.x.value`") && e.contains("negative"),
             "{e}"
         );
-        let e = err(&doc(r#"{"x": {"value": 1, "unit": 5}}"#));
+        let e = err(&doc(r#""x": {"value": 1, "unit": 5}"#));
         assert!(
             e.contains("field `metrics.x.unit`: expected a string"),
             "{e}"
         );
-        let e = err(&doc(r#"{"x": {"value": 1e306, "unit": "s"}}"#));
+        let e = err(&doc(r#""x": {"value": 1e306, "unit": "s"}"#));
         assert!(e.contains("`metrics.x.value`: 1e306 is too large"), "{e}");
-        let e = err(&doc(r#"{"x": 1e999}"#));
+        // The file itself is still refused when it is not JSON, or holds no metric at all.
+        let e = format!("{:#}", parse(&doc(r#""x": 1e999"#)).expect_err("not JSON"));
         assert!(e.contains("metrics.x"), "{e}");
-        let e = err(&doc("{}"));
+        let e = format!(
+            "{:#}",
+            parse(r#"{"schema":"perfgate/metrics@1","metrics":{}}"#).expect_err("empty")
+        );
         assert!(e.contains("field `metrics`: no metrics"), "{e}");
     }
 

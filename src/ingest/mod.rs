@@ -138,6 +138,11 @@ pub struct Parsed {
     pub no_data: BTreeSet<String>,
     /// What the report measured, where the tool writes one file per target (a Lighthouse page).
     pub target: Option<Target>,
+    /// Values in an optional part of the report (one audit, one custom metric, one label) that
+    /// failed validation and were left out, rather than refusing the whole report: metric name →
+    /// why, naming the field ("field `audits.x.numericValue`: -17 is negative, …"). A rule on one
+    /// is an error that gives the reason, not "no such metric".
+    pub dropped: BTreeMap<String, String>,
 }
 
 /// What one report measured, for tools that write one file per target: Lighthouse writes one LHR
@@ -182,6 +187,8 @@ pub struct Report {
     pub no_data: BTreeSet<String>,
     /// See [`Parsed::target`].
     pub target: Option<Target>,
+    /// See [`Parsed::dropped`].
+    pub dropped: BTreeMap<String, String>,
 }
 
 impl Report {
@@ -195,6 +202,7 @@ impl Report {
             distributions: parsed.distributions,
             no_data: parsed.no_data,
             target: parsed.target,
+            dropped: parsed.dropped,
         }
     }
 }
@@ -242,6 +250,10 @@ pub struct Source {
     /// page, whose metrics keep their plain names; several for a source of several pages, whose
     /// `metrics` and `samples` are then per page, named `<metric>{<selector>}`.
     pub pages: Vec<Page>,
+    /// Every value a run dropped (see [`Parsed::dropped`]), the reason prefixed with the run's file
+    /// when the source has several runs. A metric dropped in one run but read in another is still
+    /// here (its median comes from fewer runs) and in `metrics`.
+    pub dropped: BTreeMap<String, String>,
 }
 
 /// Why the format of a file could not be told, for the caller to branch on.
@@ -336,6 +348,7 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
         .filter(|series| !reports.iter().any(|r| has_series(&r.metrics, series)))
         .cloned()
         .collect();
+    let dropped = merge_dropped(&reports);
     Ok(Source {
         name: name.to_string(),
         format,
@@ -345,6 +358,7 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
         distributions,
         no_data,
         pages,
+        dropped,
     })
 }
 
@@ -423,6 +437,24 @@ fn url_path(url: &str) -> &str {
         Some(i) if rest[i..].starts_with('/') => &rest[i..],
         _ => "/",
     }
+}
+
+/// The values the runs dropped, each reason naming its file when there are several runs (the
+/// first run's reason where two runs dropped the same metric).
+fn merge_dropped(reports: &[Report]) -> BTreeMap<String, String> {
+    let mut dropped = BTreeMap::new();
+    for report in reports {
+        for (metric, why) in &report.dropped {
+            dropped.entry(metric.clone()).or_insert_with(|| {
+                if reports.len() > 1 {
+                    format!("{}: {why}", report.path.display())
+                } else {
+                    why.clone()
+                }
+            });
+        }
+    }
+    dropped
 }
 
 /// The median of every metric over the runs that carry it, and the per-run values. A metric in two
