@@ -556,9 +556,12 @@ fn baseline_update(args: UpdateArgs) -> Result<ExitCode> {
     let path = baseline_path(args.baseline.as_deref(), &current.budget);
     let mut metrics = BTreeMap::new();
     for (rule, o) in current.budget.rules.iter().zip(&current.observed) {
-        let histogram = match &o.distribution {
-            Some((_, h)) => Some(baseline::encode_histogram(h)?),
-            None => None,
+        let (histogram, histogram_scale) = match &o.distribution {
+            Some((_, h)) => (
+                Some(baseline::encode_histogram(h)?),
+                Some(ingest::HISTOGRAM_SCALE),
+            ),
+            None => (None, None),
         };
         metrics.insert(
             rule.id.clone(),
@@ -567,6 +570,7 @@ fn baseline_update(args: UpdateArgs) -> Result<ExitCode> {
                 unit: o.unit,
                 samples: o.samples.clone(),
                 histogram,
+                histogram_scale,
             },
         );
     }
