@@ -17,6 +17,7 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer}
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::ingest::HISTOGRAM_SCALE;
 use crate::model::Unit;
 
 /// The schema this perfgate reads and writes; an incompatible change gets a new version.
@@ -60,8 +61,8 @@ pub struct BaselineMetric {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub samples: Vec<f64>,
     /// The run's distribution where the source carries one: an HdrHistogram (integer
-    /// microseconds for durations, bytes for sizes, 3 significant figures) in the V2 + deflate
-    /// encoding, base64.
+    /// `histogram_scale`ths of `unit`, 3 significant figures) in the V2 + deflate encoding,
+    /// base64.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub histogram: Option<String>,
     /// The page measured (`url:/checkout`), where the source says: so that a page keeps its
@@ -69,12 +70,49 @@ pub struct BaselineMetric {
     /// and back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
+    /// How many histogram units make one unit of `unit`: [`HISTOGRAM_SCALE`] (nanoseconds per
+    /// millisecond). Absent in files written before it existed, whose histograms hold
+    /// thousandths ([`FIRST_HISTOGRAM_SCALE`], microseconds per millisecond).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram_scale: Option<u64>,
 }
 
+/// The scale of the histograms of the first baseline files, which do not say theirs.
+pub const FIRST_HISTOGRAM_SCALE: u64 = 1_000;
+
 impl BaselineMetric {
-    /// Decodes the histogram, if the run stored one.
+    /// Decodes the histogram, if the run stored one, in [`HISTOGRAM_SCALE`] whatever the scale it
+    /// was stored in, so that histograms of different scales are never compared: an older
+    /// file's buckets are moved to the same values in the finer scale (their coarser resolution
+    /// stays, 0.1 % of each value).
     pub fn histogram(&self) -> Result<Option<Histogram<u64>>> {
-        self.histogram.as_deref().map(decode_histogram).transpose()
+        let Some(text) = self.histogram.as_deref() else {
+            return Ok(None);
+        };
+        let stored = decode_histogram(text)?;
+        let scale = self.histogram_scale.unwrap_or(FIRST_HISTOGRAM_SCALE);
+        if scale == HISTOGRAM_SCALE {
+            return Ok(Some(stored));
+        }
+        if scale != FIRST_HISTOGRAM_SCALE {
+            bail!(
+                "histogram_scale {scale} is not a scale perfgate writes ({HISTOGRAM_SCALE}, or {FIRST_HISTOGRAM_SCALE} in older files)"
+            );
+        }
+        let factor = HISTOGRAM_SCALE / FIRST_HISTOGRAM_SCALE;
+        let mut rescaled = Histogram::<u64>::new(stored.sigfig())
+            .map_err(|e| anyhow::anyhow!("the histogram's precision: {e:?}"))?;
+        for v in stored.iter_recorded() {
+            let value = stored
+                .median_equivalent(v.value_iterated_to())
+                .checked_mul(factor)
+                .filter(|x| *x < u64::MAX >> 2)
+                .context("a value of the histogram is too large for its new scale")?;
+            rescaled
+                .record_n(value, v.count_at_value())
+                .map_err(|e| anyhow::anyhow!("rescaling the histogram: {e:?}"))?;
+        }
+        Ok(Some(rescaled))
     }
 }
 
@@ -288,6 +326,7 @@ mod tests {
                     samples: vec![value - 1.0, value + 1.0],
                     histogram: None,
                     page: None,
+                    histogram_scale: None,
                 },
             )]),
         }
@@ -355,11 +394,46 @@ mod tests {
             .remove("api.http.response_time.p95")
             .unwrap();
         m.histogram = Some(text);
+        m.histogram_scale = Some(HISTOGRAM_SCALE);
         let back = m.histogram().unwrap().unwrap();
         assert_eq!(
             (back.len(), back.value_at_quantile(0.95)),
             (h.len(), h.value_at_quantile(0.95))
         );
+    }
+
+    #[test]
+    fn an_older_files_microsecond_histograms_are_read_in_nanoseconds() {
+        // A file written before `histogram_scale` existed: microseconds, no scale field.
+        let mut us = Histogram::<u64>::new(3).unwrap();
+        for v in 1_000..11_000u64 {
+            us.record(v).unwrap();
+        }
+        let mut m = run(1.0)
+            .metrics
+            .remove("api.http.response_time.p95")
+            .unwrap();
+        m.histogram = Some(encode_histogram(&us).unwrap());
+        let ns = m.histogram().unwrap().unwrap();
+        assert_eq!(ns.len(), us.len());
+        for q in [0.5, 0.95, 0.99] {
+            let (old, new) = (
+                us.value_at_quantile(q) as f64,
+                ns.value_at_quantile(q) as f64,
+            );
+            assert!(
+                (new / 1000.0 - old).abs() <= old * 0.001,
+                "{q}: {old} µs, {new} ns"
+            );
+        }
+        // Said explicitly, the same; in the current scale, read as is; any other, refused.
+        m.histogram_scale = Some(FIRST_HISTOGRAM_SCALE);
+        assert_eq!(m.histogram().unwrap().unwrap(), ns);
+        m.histogram_scale = Some(HISTOGRAM_SCALE);
+        assert_eq!(m.histogram().unwrap().unwrap(), us);
+        m.histogram_scale = Some(7);
+        let e = format!("{:#}", m.histogram().unwrap_err());
+        assert!(e.contains("histogram_scale 7"), "{e}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::derive::Expr;
-use crate::ingest::{Format, Location, SourceSpec};
+use crate::ingest::{Files, Format, Location, SourceSpec};
 use crate::model::{is_plain_name, Op, Quantity, Unit};
 
 /// A validated budget.
@@ -218,6 +218,7 @@ struct RawGate {
 struct RawSource {
     format: Option<String>,
     path: Option<String>,
+    files: Option<String>,
     url: Option<String>,
     queries: Option<BTreeMap<String, String>>,
     timeout: Option<String>,
@@ -407,6 +408,29 @@ fn read_sources(value: Option<&toml::Value>, p: &mut Vec<String>) -> BTreeMap<St
                 }
             },
         };
+        let files = match raw.files.as_deref() {
+            None => Files::Runs,
+            Some(f) => match Files::NAMES.iter().find(|(name, _)| *name == f) {
+                Some(&(_, files)) if files == Files::Runs || raw.path.is_some() => files,
+                Some(_) => {
+                    p.push(format!(
+                        "`{key}.files`: `{f}` goes with `path` (files to merge), not a `url`"
+                    ));
+                    continue;
+                }
+                None => {
+                    p.push(format!(
+                        "`{key}.files`: unknown value `{f}` (expected {})",
+                        Files::NAMES
+                            .iter()
+                            .map(|(name, _)| format!("`{name}`"))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    ));
+                    continue;
+                }
+            },
+        };
         let location = match (raw.path, raw.url, raw.queries) {
             (Some(_), Some(_), _) => {
                 p.push(format!("`{key}`: give `path` or `url`, not both"));
@@ -461,6 +485,7 @@ fn read_sources(value: Option<&toml::Value>, p: &mut Vec<String>) -> BTreeMap<St
             SourceSpec {
                 format,
                 location,
+                files,
                 lenient: false,
             },
         );
@@ -1008,6 +1033,39 @@ min_change = "5ms"
         );
         assert_eq!(r.declared_unit, Some((Unit::Ms, 1.0)));
         assert_eq!(r.min_change, Some(5.0));
+    }
+
+    #[test]
+    fn files_says_runs_or_shards_and_nothing_else() {
+        let with = |files: &str| MINIMAL.replace("path =", &format!("{files}\npath ="));
+        assert_eq!(parse(MINIMAL).unwrap().sources["api"].files, Files::Runs);
+        let b = parse(&with(r#"files = "shards""#)).unwrap();
+        assert_eq!(b.sources["api"].files, Files::Shards);
+        let b = parse(&with(r#"files = "runs""#)).unwrap();
+        assert_eq!(b.sources["api"].files, Files::Runs);
+        let e = parse(&with(r#"files = "shard""#)).unwrap_err().to_string();
+        assert!(
+            e.contains("`sources.api.files`: unknown value `shard` (expected `runs` or `shards`)"),
+            "{e}"
+        );
+        let e = parse(
+            r#"
+[sources.db]
+url = "http://127.0.0.1:9090"
+files = "shards"
+[sources.db.queries]
+p95 = 'x'
+[[budget]]
+metric = "db.p95"
+target = "< 50"
+"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("`sources.db.files`: `shards` goes with `path`"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -595,9 +595,12 @@ fn baseline_update(args: UpdateArgs) -> Result<ExitCode> {
     let path = baseline_path(args.baseline.as_deref(), &current.budget);
     let mut metrics = BTreeMap::new();
     for o in &current.observed {
-        let histogram = match &o.distribution {
-            Some((_, h)) => Some(baseline::encode_histogram(h)?),
-            None => None,
+        let (histogram, histogram_scale) = match &o.distribution {
+            Some((_, h)) => (
+                Some(baseline::encode_histogram(h)?),
+                Some(ingest::HISTOGRAM_SCALE),
+            ),
+            None => (None, None),
         };
         metrics.insert(
             o.id.clone(),
@@ -607,6 +610,7 @@ fn baseline_update(args: UpdateArgs) -> Result<ExitCode> {
                 samples: o.samples.clone(),
                 histogram,
                 page: o.page.as_ref().map(|p| p.selector.clone()),
+                histogram_scale,
             },
         );
     }

@@ -979,3 +979,96 @@ fn a_bad_audit_is_dropped_with_its_reason_and_a_rule_on_it_says_why() {
         "`web.audit.prioritize-lcp-image` (budget line 7): source `web` could not read `audit.prioritize-lcp-image`: {why}"
     )));
 }
+
+/// The streams of four k6 processes that ran one test together (tests/fixtures/k6/shards).
+fn k6_shards(c: &Case, files: &str) {
+    for n in 1..=4 {
+        let from = repo(&format!("tests/fixtures/k6/shards/shard-{n}.ndjson"));
+        c.file(
+            &format!("k6/shard-{n}.ndjson"),
+            &fs::read_to_string(from).expect("fixture"),
+        );
+    }
+    c.file(
+        "budget.toml",
+        &format!(
+            r#"
+[gate]
+name = "load"
+[sources.load]
+format = "k6"
+path = "k6/shard-*.ndjson"
+files = "{files}"
+[[budget]]
+metric = "load.http_reqs.count"
+target = "> 60"
+[[budget]]
+metric = "load.http_req_duration.p95"
+target = "< 5s"
+"#
+        ),
+    );
+}
+
+#[test]
+fn shards_of_one_k6_run_are_judged_as_the_whole_run() {
+    let c = Case::new();
+    k6_shards(&c, "shards");
+    let v = c.check_json(0);
+    // Each process made 18 requests: the run made 72.
+    assert_eq!(v["metrics"][0]["value"], 72.0, "{v:#}");
+    assert_eq!(v["metrics"][0]["status"], "pass");
+    let p95 = v["metrics"][1]["value"].as_f64().expect("p95");
+    assert!(p95 > 0.0 && p95 < 5000.0, "{p95}");
+    // The same files as runs: each one a run of 18 requests, judged by their median.
+    k6_shards(&c, "runs");
+    let v = c.check_json(0);
+    assert_eq!(v["metrics"][0]["value"], 18.0, "{v:#}");
+    assert_eq!(v["metrics"][0]["status"], "warn");
+}
+
+#[test]
+fn summaries_declared_as_shards_are_refused_with_the_reason() {
+    let c = Case::new();
+    for (dir, files) in [
+        (
+            "tests/fixtures/k6/shards",
+            ["shard-1.summary-export.json", "shard-2.summary-export.json"],
+        ),
+        (
+            "tests/fixtures/artillery",
+            ["http-clean.json", "http-errors-4xx-5xx.json"],
+        ),
+    ] {
+        for file in files {
+            let text = fs::read_to_string(repo(&format!("{dir}/{file}"))).expect("fixture");
+            c.file(&format!("shards/{file}"), &text);
+        }
+        c.file(
+            "budget.toml",
+            r#"
+[sources.load]
+path = "shards/*.json"
+files = "shards"
+[[budget]]
+metric = "load.http_req_duration.p95"
+target = "< 5s"
+"#,
+        );
+        c.check(&[])
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "source `load` (files = \"shards\"): shards/{}: this",
+                files[0]
+            )))
+            .stderr(predicate::str::contains(
+                "holds statistics, not samples: its percentiles cannot be merged",
+            ))
+            .stderr(predicate::str::contains(
+                "shards merge from k6 `--out json` streams and JMeter JTL files",
+            ));
+        for file in files {
+            fs::remove_file(c.dir.path().join("shards").join(file)).expect("rm");
+        }
+    }
+}

@@ -98,10 +98,15 @@ fn is_headerless_row(fields: &[&str]) -> bool {
 /// Reads a JTL, CSV or XML, from a stream. `lenient`: a truncated last row is skipped and named
 /// in the detail.
 pub(crate) fn parse_stream(reader: &mut (dyn BufRead + Send), lenient: bool) -> Result<Parsed> {
+    read_stream(reader, lenient)?.finish()
+}
+
+/// Reads a JTL into its [`Totals`], for [`parse_stream`] or to merge shards.
+pub(crate) fn read_stream(reader: &mut (dyn BufRead + Send), lenient: bool) -> Result<Totals> {
     super::stream::read_ahead(reader, |reader| parse_read_ahead(reader, lenient))
 }
 
-fn parse_read_ahead(reader: &mut dyn BufRead, lenient: bool) -> Result<Parsed> {
+fn parse_read_ahead(reader: &mut dyn BufRead, lenient: bool) -> Result<Totals> {
     let starts_xml = loop {
         let buf = reader.fill_buf().context("cannot read")?;
         match buf.iter().position(|b| !b.is_ascii_whitespace()) {
@@ -125,7 +130,7 @@ fn parse_read_ahead(reader: &mut dyn BufRead, lenient: bool) -> Result<Parsed> {
     } else {
         read_csv(reader, &mut totals)?;
     }
-    totals.finish()
+    Ok(totals)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -156,6 +161,15 @@ impl Series {
             self.first_start = self.first_start.min(ts);
             self.last_end = self.last_end.max(ts.saturating_add(s.elapsed));
         }
+        Ok(())
+    }
+
+    /// Adds the samples of the same label from another shard of the run.
+    fn merge(&mut self, other: &Series) -> std::result::Result<(), String> {
+        self.elapsed.merge(&other.elapsed)?;
+        self.errors += other.errors;
+        self.first_start = self.first_start.min(other.first_start);
+        self.last_end = self.last_end.max(other.last_end);
         Ok(())
     }
 
@@ -191,8 +205,11 @@ struct Sample<'a> {
     transaction: bool,
 }
 
-#[derive(Default)]
-struct Totals {
+/// A JTL read into the raw state its metrics come from: per label (and in all) the elapsed times'
+/// histogram, the error count and the first start and last end. Shards of one run (several
+/// JMeter engines) add up exactly ([`Totals::merge`]); [`Totals::finish`] makes the metrics.
+#[derive(Default, Debug)]
+pub(crate) struct Totals {
     all: Option<Series>,
     labels: FastMap<Series>,
     not_broken_out: u64,
@@ -203,6 +220,8 @@ struct Totals {
     lenient: bool,
     /// The line of a truncated last row skipped in lenient mode.
     truncated: Option<u64>,
+    /// Where truncated last rows were skipped once named ([`Totals::locate`]) or merged.
+    truncated_in: Vec<String>,
 }
 
 impl Totals {
@@ -224,19 +243,79 @@ impl Totals {
         Ok(())
     }
 
-    fn finish(self) -> Result<Parsed> {
-        let Some(all) = &self.all else {
+    /// Names the file in the note of a truncated last row, before shards are merged.
+    pub(crate) fn locate(&mut self, file: &str) {
+        if let Some(line) = self.truncated.take() {
+            self.truncated_in.push(format!("{line} of {file}"));
+        }
+    }
+
+    /// Adds another shard of the same run. A label is kept only where every shard that reached
+    /// [`MAX_LABELS`] (and so may have left samples of it out) has it; the others, and any beyond
+    /// the cap (by name), count in `all.` only, so no label is ever short of samples.
+    pub(crate) fn merge(&mut self, mut other: Totals) -> Result<()> {
+        if let Some(line) = self.truncated.take() {
+            self.truncated_in.push(line.to_string());
+        }
+        match (&mut self.all, other.all) {
+            (Some(a), Some(b)) => a.merge(&b).map_err(|e| anyhow::anyhow!("all: {e}"))?,
+            (a, b) => *a = a.take().or(b),
+        }
+        let (self_capped, other_capped) = (self.not_broken_out > 0, other.not_broken_out > 0);
+        let mut left_out = other.not_broken_out;
+        let mut labels: BTreeMap<String, Series> = BTreeMap::new();
+        for (label, mut series) in self.labels.drain() {
+            match other.labels.remove(&label) {
+                Some(theirs) => {
+                    series
+                        .merge(&theirs)
+                        .map_err(|e| anyhow::anyhow!("label `{label}`: {e}"))?;
+                    labels.insert(label, series);
+                }
+                None if other_capped => left_out += series.elapsed.count(),
+                None => {
+                    labels.insert(label, series);
+                }
+            }
+        }
+        for (label, series) in other.labels {
+            if self_capped {
+                left_out += series.elapsed.count();
+            } else {
+                labels.insert(label, series);
+            }
+        }
+        while labels.len() > MAX_LABELS {
+            if let Some((_, series)) = labels.pop_last() {
+                left_out += series.elapsed.count();
+            }
+        }
+        self.labels = labels.into_iter().collect();
+        self.not_broken_out += left_out;
+        self.transactions += other.transactions;
+        if self.shape != other.shape {
+            self.shape = "CSV and XML";
+        }
+        self.truncated_in
+            .extend(other.truncated.map(|line| line.to_string()));
+        self.truncated_in.extend(other.truncated_in);
+        Ok(())
+    }
+
+    /// The metrics, computed once from the (merged) state.
+    pub(crate) fn finish(mut self) -> Result<Parsed> {
+        let Some(all) = self.all.take() else {
             return Err(self.why_no_sample());
         };
         let mut metrics = Metrics::new();
         let mut distributions = BTreeMap::new();
-        for (label, series) in &self.labels {
-            series.emit(label, &mut metrics);
-            distributions.insert(label.clone(), series.elapsed.histogram().clone());
+        for (label, series) in self.labels.drain() {
+            series.emit(&label, &mut metrics);
+            distributions.insert(label, series.elapsed.into_histogram());
         }
         // After the labels: a label named `all` must not shadow the totals.
         all.emit("all", &mut metrics);
-        distributions.insert("all".to_string(), all.elapsed.histogram().clone());
+        distributions.insert("all".to_string(), all.elapsed.into_histogram());
         let mut detail = format!("JMeter JTL {}", self.shape);
         if self.transactions > 0 {
             detail += &format!(
@@ -247,8 +326,14 @@ impl Totals {
         if self.no_message_column {
             detail += "; no `responseMessage` column: Transaction Controller rows, if any, count in `all.`";
         }
-        if let Some(line) = self.truncated {
-            detail += &format!("; truncated last row at line {line} skipped");
+        let truncated: Vec<String> = (self.truncated.iter().map(u64::to_string))
+            .chain(self.truncated_in)
+            .collect();
+        if !truncated.is_empty() {
+            detail += &format!(
+                "; truncated last row at line {} skipped",
+                truncated.join(", ")
+            );
         }
         if self.not_broken_out > 0 {
             detail += &format!(

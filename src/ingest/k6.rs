@@ -316,9 +316,21 @@ enum Kind {
 #[derive(Debug)]
 enum Series {
     Trend(Box<Distribution>),
-    Counter { sum: f64, n: u64 },
-    Rate { nonzero: u64, n: u64 },
-    Gauge { last: f64, n: u64 },
+    Counter {
+        sum: f64,
+        n: u64,
+    },
+    Rate {
+        nonzero: u64,
+        n: u64,
+    },
+    /// The value of the latest sample, `at` its time (ns since the epoch); of samples at the
+    /// same time, the later line's.
+    Gauge {
+        last: f64,
+        at: i128,
+        n: u64,
+    },
 }
 
 impl Series {
@@ -327,11 +339,16 @@ impl Series {
             Kind::Trend => Series::Trend(Box::new(Distribution::new())),
             Kind::Counter => Series::Counter { sum: 0.0, n: 0 },
             Kind::Rate => Series::Rate { nonzero: 0, n: 0 },
-            Kind::Gauge => Series::Gauge { last: 0.0, n: 0 },
+            Kind::Gauge => Series::Gauge {
+                last: 0.0,
+                at: i128::MIN,
+                n: 0,
+            },
         }
     }
 
-    fn record(&mut self, value: f64) -> std::result::Result<(), String> {
+    /// Records a sample taken at `ns` (nanoseconds since the epoch).
+    fn record(&mut self, value: f64, ns: i128) -> std::result::Result<(), String> {
         match self {
             Series::Trend(d) => d.record(value)?,
             Series::Counter { sum, n } => {
@@ -348,22 +365,55 @@ impl Series {
                 *nonzero += u64::from(value != 0.0);
                 *n += 1;
             }
-            Series::Gauge { last, n } => {
+            Series::Gauge { last, at, n } => {
                 if !value.is_finite() {
                     return Err(format!("{value} is not a finite number"));
                 }
-                *last = value;
+                if ns >= *at {
+                    (*last, *at) = (value, ns);
+                }
                 *n += 1;
             }
         }
         Ok(())
     }
 
-    fn is_empty(&self) -> bool {
+    /// How many samples the series holds.
+    fn len(&self) -> u64 {
         match self {
-            Series::Trend(d) => d.count() == 0,
-            Series::Counter { n, .. } | Series::Rate { n, .. } | Series::Gauge { n, .. } => *n == 0,
+            Series::Trend(d) => d.count(),
+            Series::Counter { n, .. } | Series::Rate { n, .. } | Series::Gauge { n, .. } => *n,
         }
+    }
+
+    /// Adds the samples of the same series from another shard of the run; both are of one kind.
+    fn merge(&mut self, other: Series) -> std::result::Result<(), String> {
+        match (self, other) {
+            (Series::Trend(a), Series::Trend(b)) => a.merge(&b)?,
+            (Series::Counter { sum, n }, Series::Counter { sum: s, n: m }) => {
+                *sum += s;
+                *n += m;
+            }
+            (Series::Rate { nonzero, n }, Series::Rate { nonzero: z, n: m }) => {
+                *nonzero += z;
+                *n += m;
+            }
+            (
+                Series::Gauge { last, at, n },
+                Series::Gauge {
+                    last: l,
+                    at: t,
+                    n: m,
+                },
+            ) => {
+                if m > 0 && t >= *at {
+                    (*last, *at) = (l, t);
+                }
+                *n += m;
+            }
+            _ => return Err("series of different metric types".into()),
+        }
+        Ok(())
     }
 
     fn emit(&self, name: &str, unit: Unit, span_s: Option<f64>, out: &mut Metrics) {
@@ -382,7 +432,7 @@ impl Series {
                 let pct = *nonzero as f64 / *n as f64 * 100.0;
                 out.insert(format!("{name}.rate"), Measurement::new(pct, Unit::Percent));
             }
-            Series::Gauge { last, n } if *n > 0 => {
+            Series::Gauge { last, n, .. } if *n > 0 => {
                 out.insert(format!("{name}.value"), Measurement::new(*last, unit));
             }
             _ => {}
@@ -427,6 +477,8 @@ struct Stream {
     not_broken_out: u64,
     first_ns: i128,
     last_ns: i128,
+    /// The time of the point being read (nanoseconds since the epoch), and as written.
+    now_ns: i128,
     last_time: Vec<u8>,
 }
 
@@ -443,6 +495,7 @@ impl Stream {
             not_broken_out: 0,
             first_ns: i128::MAX,
             last_ns: i128::MIN,
+            now_ns: 0,
             last_time: Vec::with_capacity(40),
         }
     }
@@ -530,12 +583,13 @@ impl Stream {
             })?;
             self.first_ns = self.first_ns.min(ns);
             self.last_ns = self.last_ns.max(ns);
+            self.now_ns = ns;
             self.last_time.clear();
             self.last_time.extend_from_slice(time);
         }
         let place = |e: String| anyhow::anyhow!("line {line_no}: field `data.value`: {e}");
-        let metric = &mut self.metrics[m];
-        metric.all.record(value).map_err(place)?;
+        let (metric, ns) = (&mut self.metrics[m], self.now_ns);
+        metric.all.record(value, ns).map_err(place)?;
         for (slot, tag) in self.tags.iter().enumerate() {
             let v = match *tag {
                 TagValue::Absent => continue,
@@ -550,10 +604,10 @@ impl Stream {
                 subs.resize(v + 1, None);
             }
             match subs[v] {
-                Some(i) => self.series[i].record(value).map_err(place)?,
+                Some(i) => self.series[i].record(value, ns).map_err(place)?,
                 None if self.series.len() < MAX_SUB_SERIES => {
                     let mut series = Series::new(metric.kind);
-                    series.record(value).map_err(place)?;
+                    series.record(value, ns).map_err(place)?;
                     subs[v] = Some(self.series.len());
                     self.series.push(series);
                 }
@@ -563,40 +617,190 @@ impl Stream {
         Ok(())
     }
 
-    fn finish(self, truncated: Option<u64>) -> Result<Parsed> {
+    /// What the stream showed, keyed by name for shards to merge.
+    fn into_aggregate(self, truncated: Option<u64>) -> Aggregate {
+        // Each sub-series' key, by its index in `series` (the order they were made in).
+        let mut keys = vec![None; self.series.len()];
+        for (m, metric) in self.metrics.iter().enumerate() {
+            for (slot, subs) in metric.subs.iter().enumerate() {
+                for (v, series) in subs.iter().enumerate() {
+                    if let Some(i) = *series {
+                        keys[i] = Some((m, slot, v));
+                    }
+                }
+            }
+        }
+        let subs = keys
+            .into_iter()
+            .zip(self.series)
+            .filter_map(|(key, series)| {
+                let (m, slot, v) = key?;
+                Some(SubSeries {
+                    metric: self.metrics[m].name.clone(),
+                    tag: slot,
+                    value: self.value_names[slot][v].clone(),
+                    series,
+                })
+            })
+            .collect();
+        Aggregate {
+            metrics: self
+                .metrics
+                .into_iter()
+                .map(|m| AggregateMetric {
+                    name: m.name,
+                    kind: m.kind,
+                    unit: m.unit,
+                    all: m.all,
+                })
+                .collect(),
+            subs,
+            first_ns: self.first_ns,
+            last_ns: self.last_ns,
+            not_broken_out: self.not_broken_out,
+            truncated: truncated.map(|line| line.to_string()).into_iter().collect(),
+        }
+    }
+}
+
+/// A k6 stream read into the raw state its metrics come from: per series the samples' histogram,
+/// counts, sums or last value, and the first and last timestamps. Shards of one run (several k6
+/// processes) add up exactly ([`Aggregate::merge`]); [`Aggregate::finish`] makes the metrics.
+#[derive(Debug)]
+pub(crate) struct Aggregate {
+    /// Every metric described, in order of description.
+    metrics: Vec<AggregateMetric>,
+    /// Every sub-metric series, in the order they were made, at most [`MAX_SUB_SERIES`].
+    subs: Vec<SubSeries>,
+    first_ns: i128,
+    last_ns: i128,
+    not_broken_out: u64,
+    /// Where a truncated last line was skipped: its line number, and file once merged.
+    truncated: Vec<String>,
+}
+
+#[derive(Debug)]
+struct AggregateMetric {
+    name: String,
+    kind: Kind,
+    unit: Unit,
+    all: Series,
+}
+
+/// The samples of `metric` whose tag [`SUB_TAGS`]`[tag]` is `value`.
+#[derive(Debug)]
+struct SubSeries {
+    metric: String,
+    tag: usize,
+    value: String,
+    series: Series,
+}
+
+impl Aggregate {
+    /// Names the file in the notes of truncated lines, before shards are merged.
+    pub(crate) fn locate(&mut self, file: &str) {
+        for at in &mut self.truncated {
+            *at = format!("{at} of {file}");
+        }
+    }
+
+    /// Adds another shard of the same run. A metric both describe must be of one type and unit.
+    /// A sub-series is kept only where every shard that reached the cap (and so may have left
+    /// samples of it out) has it; the others, and any beyond [`MAX_SUB_SERIES`], are counted as
+    /// not broken out, so no sub-series is ever short of samples.
+    pub(crate) fn merge(&mut self, other: Aggregate) -> Result<()> {
+        for metric in other.metrics {
+            match self.metrics.iter_mut().find(|m| m.name == metric.name) {
+                Some(m) if m.kind != metric.kind || m.unit != metric.unit => bail!(
+                    "metric `{}` is a {:?} of {} here but a {:?} of {} in the shards before",
+                    m.name,
+                    metric.kind,
+                    metric.unit.kind_name(),
+                    m.kind,
+                    m.unit.kind_name()
+                ),
+                Some(m) => m
+                    .all
+                    .merge(metric.all)
+                    .map_err(|e| anyhow::anyhow!("metric `{}`: {e}", m.name))?,
+                None => self.metrics.push(metric),
+            }
+        }
+        let (self_capped, other_capped) = (self.not_broken_out > 0, other.not_broken_out > 0);
+        let mut left_out = other.not_broken_out;
+        let mut theirs: Vec<Option<SubSeries>> = other.subs.into_iter().map(Some).collect();
+        let mut merged = Vec::with_capacity(self.subs.len());
+        for mut sub in std::mem::take(&mut self.subs) {
+            let same = theirs.iter_mut().find(|t| {
+                t.as_ref().is_some_and(|t| {
+                    (&t.metric, t.tag, &t.value) == (&sub.metric, sub.tag, &sub.value)
+                })
+            });
+            match same.and_then(Option::take) {
+                Some(t) => {
+                    sub.series
+                        .merge(t.series)
+                        .map_err(|e| anyhow::anyhow!("metric `{}`: {e}", sub.metric))?;
+                    merged.push(sub);
+                }
+                None if other_capped => left_out += sub.series.len(),
+                None => merged.push(sub),
+            }
+        }
+        for t in theirs.into_iter().flatten() {
+            if self_capped {
+                left_out += t.series.len();
+            } else {
+                merged.push(t);
+            }
+        }
+        if merged.len() > MAX_SUB_SERIES {
+            left_out += merged
+                .drain(MAX_SUB_SERIES..)
+                .map(|s| s.series.len())
+                .sum::<u64>();
+        }
+        self.subs = merged;
+        self.not_broken_out += left_out;
+        self.first_ns = self.first_ns.min(other.first_ns);
+        self.last_ns = self.last_ns.max(other.last_ns);
+        self.truncated.extend(other.truncated);
+        Ok(())
+    }
+
+    /// The metrics, computed once from the (merged) state.
+    pub(crate) fn finish(self) -> Result<Parsed> {
         if self.metrics.is_empty() {
             bail!("no k6 metric in the stream");
         }
         let span_s =
             (self.last_ns > self.first_ns).then(|| (self.last_ns - self.first_ns) as f64 / 1e9);
-        let mut out = Metrics::new();
-        let mut distributions = BTreeMap::new();
-        let mut put = |name: String, series: &Series, unit: Unit| {
-            series.emit(&name, unit, span_s, &mut out);
-            if let Series::Trend(d) = series {
-                distributions.insert(name, d.histogram().clone());
-            }
-        };
-        for metric in &self.metrics {
-            put(metric.name.clone(), &metric.all, metric.unit);
-            for (slot, subs) in metric.subs.iter().enumerate() {
-                for (v, series) in subs.iter().enumerate() {
-                    if let Some(i) = *series {
-                        let name = format!(
-                            "{}{{{}:{}}}",
-                            metric.name, SUB_TAGS[slot], self.value_names[slot][v]
-                        );
-                        put(name, &self.series[i], metric.unit);
-                    }
-                }
-            }
-        }
         let no_data = self
             .metrics
             .iter()
-            .filter(|m| m.all.is_empty())
+            .filter(|m| m.all.len() == 0)
             .map(|m| m.name.clone())
             .collect();
+        let mut out = Metrics::new();
+        let mut distributions = BTreeMap::new();
+        let mut put = |name: String, series: Series, unit: Unit| {
+            series.emit(&name, unit, span_s, &mut out);
+            if let Series::Trend(d) = series {
+                distributions.insert(name, d.into_histogram());
+            }
+        };
+        let units: FastMap<Unit> = self
+            .metrics
+            .iter()
+            .map(|m| (m.name.clone(), m.unit))
+            .collect();
+        for metric in self.metrics {
+            put(metric.name, metric.all, metric.unit);
+        }
+        for sub in self.subs {
+            let name = format!("{}{{{}:{}}}", sub.metric, SUB_TAGS[sub.tag], sub.value);
+            put(name, sub.series, units[&sub.metric]);
+        }
         let mut detail = "k6 JSON stream".to_string();
         if self.not_broken_out > 0 {
             detail += &format!(
@@ -605,8 +809,11 @@ impl Stream {
                 self.not_broken_out
             );
         }
-        if let Some(line) = truncated {
-            detail += &format!("; truncated last line {line} skipped");
+        if !self.truncated.is_empty() {
+            detail += &format!(
+                "; truncated last line {} skipped",
+                self.truncated.join(", ")
+            );
         }
         Ok(Parsed {
             detail: Some(detail),
@@ -772,6 +979,11 @@ fn scan_tags(s: &mut Scan, previous: &[u8]) -> Option<FastTags> {
 /// Reads a `--out json` stream line by line; memory is bounded by the number of series.
 /// `lenient`: a truncated last line is skipped and named in the detail.
 pub(crate) fn parse_stream(reader: &mut (dyn BufRead + Send), lenient: bool) -> Result<Parsed> {
+    read_stream(reader, lenient)?.finish()
+}
+
+/// Reads a `--out json` stream into its [`Aggregate`], for [`parse_stream`] or to merge shards.
+pub(crate) fn read_stream(reader: &mut (dyn BufRead + Send), lenient: bool) -> Result<Aggregate> {
     let mut stream = Stream::new();
     let mut truncated = None;
     let mut scanner = Scanner::default();
@@ -828,7 +1040,7 @@ pub(crate) fn parse_stream(reader: &mut (dyn BufRead + Send), lenient: bool) -> 
         }
         Ok(ControlFlow::Continue(()))
     })?;
-    stream.finish(truncated)
+    Ok(stream.into_aggregate(truncated))
 }
 
 /// Nanoseconds since the Unix epoch of an RFC 3339 time as k6 writes it
@@ -1045,6 +1257,33 @@ mod tests {
         assert!(
             rate > k6_rate && rate < 2.0 * k6_rate,
             "{rate} vs {k6_rate}"
+        );
+    }
+
+    /// Every percentile of every trend series the stream makes is within 0.1 % of its exact
+    /// nearest-rank sample, down to the few-microsecond ones (`http_req_blocked`, whose p50 was
+    /// 0.006 ms for a sample of 0.005929 while the histogram held whole microseconds).
+    #[test]
+    fn every_percentile_is_within_a_thousandth_of_its_sample_down_to_microseconds() {
+        let s = stream("run.points.ndjson");
+        let (mut checked, mut below_10_us) = (0, 0);
+        for series in s.distributions.keys() {
+            let samples = samples_of(series);
+            for (stat, pct) in [("p50", 50), ("p90", 90), ("p95", 95), ("p99", 99)] {
+                let rank = (pct * samples.len()).div_ceil(100).max(1);
+                let exact = samples[rank - 1];
+                let ours = v(&s, &format!("{series}.{stat}"));
+                assert!(
+                    (ours - exact).abs() <= exact * 0.001,
+                    "{series}.{stat}: {ours} vs the sample {exact}"
+                );
+                checked += 1;
+                below_10_us += usize::from(exact > 0.0 && exact < 0.01);
+            }
+        }
+        assert!(
+            checked > 200 && below_10_us > 12,
+            "{checked} percentiles, {below_10_us} below 10 µs"
         );
     }
 

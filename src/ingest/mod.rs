@@ -130,8 +130,8 @@ pub struct Parsed {
     pub periods: Vec<Metrics>,
     /// The run's latency (or size) distributions where the tool gives every sample (k6's stream,
     /// JMeter's JTL): series name (`http_req_duration`, `http_req_duration{status:200}`, a JTL
-    /// label) → histogram of integer thousandths of the unit (microseconds for milliseconds).
-    /// Its quantile metrics are `<series>.p50` … `<series>.p99`.
+    /// label) → histogram of integer [`HISTOGRAM_SCALE`]ths of the unit (nanoseconds for
+    /// milliseconds). Its quantile metrics are `<series>.p50` … `<series>.p99`.
     pub distributions: BTreeMap<String, Histogram<u64>>,
     /// Series the report names but holds no sample of (a k6 metric the stream describes and never
     /// samples): a rule on one is "no data", not a misspelt name.
@@ -220,11 +220,29 @@ pub enum Location {
     },
 }
 
+/// What the files of a source are to each other (`files = "runs" | "shards"` in a budget).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Files {
+    /// Each file is a run of the same measurement; a metric is the median over the runs.
+    #[default]
+    Runs,
+    /// The files are parts of one run written by several load generators; their samples merge
+    /// exactly into one run.
+    Shards,
+}
+
+impl Files {
+    /// The values a budget's `files` takes.
+    pub const NAMES: &[(&str, Files)] = &[("runs", Files::Runs), ("shards", Files::Shards)];
+}
+
 /// A source to read: its format (`None` = detect from content) and location.
 #[derive(Debug, Clone)]
 pub struct SourceSpec {
     pub format: Option<Format>,
     pub location: Location,
+    /// What the files of a [`Location::Files`] are to each other.
+    pub files: Files,
     /// Skip a truncated last line of a streamed report (a run killed mid-write) instead of
     /// refusing the file; the skipped line is named in the report's detail.
     pub lenient: bool,
@@ -267,6 +285,10 @@ pub enum DetectError {
     Unknown { tried: String },
 }
 
+/// How many histogram units make one unit of a metric in [`Parsed::distributions`]: nanoseconds
+/// for milliseconds, so that every duration from 1 µs up is kept within 0.1 %.
+pub const HISTOGRAM_SCALE: u64 = 1_000_000;
+
 /// Files larger than this are refused rather than read whole into memory.
 const MAX_FILE_BYTES: u64 = 1 << 30;
 
@@ -286,6 +308,11 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
                 Format::Prometheus,
                 parsed,
             )]
+        }
+        Location::Files(pattern) if spec.files == Files::Shards => {
+            let paths = expand(pattern).with_context(|| format!("source `{name}`"))?;
+            vec![load_shards(pattern, &paths, spec)
+                .with_context(|| format!("source `{name}` (files = \"shards\")"))?]
         }
         Location::Files(pattern) => {
             let paths = expand(pattern).with_context(|| format!("source `{name}`"))?;
@@ -457,6 +484,53 @@ fn merge_dropped(reports: &[Report]) -> BTreeMap<String, String> {
     dropped
 }
 
+/// Reads the files of one run written by several load generators (k6 processes, JMeter engines)
+/// and merges them exactly: their raw state (counts, sums, extremes, first and last timestamps,
+/// histograms) is added up and the metrics are computed once from it. Only streams carry that
+/// state; a report holding percentiles only (a k6 summary, Artillery, Gatling, Locust …) cannot be
+/// merged without averaging percentiles, which gives no percentile of the run, and is refused.
+fn load_shards(pattern: &str, paths: &[PathBuf], spec: &SourceSpec) -> Result<Report> {
+    let mut merged: Option<(Format, &Path, stream::Aggregate)> = None;
+    for path in paths {
+        let Some((format, mut reader)) = open_stream(path, spec.format)? else {
+            let report = load_file(path, spec.format, spec.lenient)?;
+            let detail = report.detail.map(|d| format!(" ({d})")).unwrap_or_default();
+            bail!(
+                "{}: this {} report{detail} holds statistics, not samples: its percentiles \
+                 cannot be merged with other shards' (an average of percentiles is not a \
+                 percentile of the run); shards merge from k6 `--out json` streams and JMeter \
+                 JTL files",
+                path.display(),
+                report.format
+            );
+        };
+        let mut shard = stream::read_stream(format, &mut reader, spec.lenient)
+            .with_context(|| format!("{}: reading {format} output", path.display()))?;
+        shard.locate(&path.display().to_string());
+        match &mut merged {
+            None => merged = Some((format, path, shard)),
+            Some((first, first_path, _)) if *first != format => bail!(
+                "{} is {format} but {} is {first}; the shards of one run are of one format",
+                path.display(),
+                first_path.display()
+            ),
+            Some((_, _, all)) => all.merge(shard).with_context(|| {
+                format!("{}: merging it with the shards before", path.display())
+            })?,
+        }
+    }
+    let (format, _, all) = merged.context("no file to merge")?;
+    let mut parsed = all
+        .finish()
+        .with_context(|| format!("{pattern}: the merged shards"))?;
+    let shards = format!("{} shards merged", paths.len());
+    parsed.detail = Some(match parsed.detail {
+        Some(detail) => format!("{detail}; {shards}"),
+        None => shards,
+    });
+    Ok(Report::new(PathBuf::from(pattern), format, parsed))
+}
+
 /// The median of every metric over the runs that carry it, and the per-run values. A metric in two
 /// units (a perfgate JSON file saying `ms` in one run and `B` in another) is an error: its median
 /// would mean nothing.
@@ -577,7 +651,17 @@ fn load_stream(
     declared: Option<Format>,
     lenient: bool,
 ) -> Result<Option<(Format, Result<Parsed>)>> {
-    let (head, mut reader) = stream::split_head(open_with_progress(path)?)
+    Ok(open_stream(path, declared)?
+        .map(|(format, mut reader)| (format, stream::parse_stream(format, &mut reader, lenient))))
+}
+
+/// Opens a file as a stream of the format its first bytes show (see [`load_stream`]); `None` for
+/// a file read whole.
+fn open_stream(
+    path: &Path,
+    declared: Option<Format>,
+) -> Result<Option<(Format, impl BufRead + Send)>> {
+    let (head, reader) = stream::split_head(open_with_progress(path)?)
         .with_context(|| path.display().to_string())?;
     if stream::head_text(&head).is_none() {
         bail!(
@@ -595,10 +679,7 @@ fn load_stream(
         (Some(d), None) if stream::streams(d) && d != Format::K6 => d,
         _ => return Ok(None),
     };
-    Ok(Some((
-        format,
-        stream::parse_stream(format, &mut reader, lenient),
-    )))
+    Ok(Some((format, reader)))
 }
 
 fn parse(format: Format, path: &Path, text: &str) -> Result<Parsed> {
@@ -917,6 +998,7 @@ mod tests {
         }
         let spec = |glob: &str| SourceSpec {
             lenient: false,
+            files: Files::Runs,
             format: None,
             location: Location::Files(dir.path().join(glob).display().to_string()),
         };
@@ -932,5 +1014,229 @@ mod tests {
         let source = load_source("bench", &spec("a.json")).expect("one run");
         assert_eq!(source.metrics["y"], Measurement::count(2.0));
         assert!(source.samples.is_empty());
+    }
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+    fn shards(pattern: &str) -> Result<Source> {
+        load_source(
+            "load",
+            &SourceSpec {
+                format: None,
+                location: Location::Files(pattern.to_string()),
+                files: Files::Shards,
+                lenient: false,
+            },
+        )
+    }
+
+    /// Every value of a metric's points in k6 streams (setup left out), sorted: read with
+    /// serde_json::Value, independently of the stream reader.
+    fn k6_samples(texts: &[String], metric: &str) -> Vec<f64> {
+        let mut values: Vec<f64> = texts
+            .iter()
+            .flat_map(|t| t.lines())
+            .map(|l| serde_json::from_str::<Value>(l).expect("json"))
+            .filter(|l| l["type"] == "Point" && l["metric"] == metric)
+            .filter(|l| l["data"]["tags"]["group"] != "::setup")
+            .map(|l| l["data"]["value"].as_f64().expect("value"))
+            .collect();
+        values.sort_by(f64::total_cmp);
+        values
+    }
+
+    /// Four k6 processes running the same test at once (tests/fixtures/k6/make.sh), merged as
+    /// shards, give the metrics of their streams concatenated and read as one: counts exact,
+    /// percentiles within 0.1 % of the exact nearest-rank sample of all the points.
+    #[test]
+    fn four_k6_processes_merge_into_the_run_they_made_together() {
+        let dir = format!("{FIXTURES}/k6/shards");
+        let merged = shards(&format!("{dir}/shard-*.ndjson")).expect("merge");
+        assert_eq!(merged.reports.len(), 1);
+        assert_eq!(
+            merged.reports[0].detail.as_deref(),
+            Some("k6 JSON stream; 4 shards merged")
+        );
+        let texts: Vec<String> = (1..=4)
+            .map(|n| std::fs::read_to_string(format!("{dir}/shard-{n}.ndjson")).expect("read"))
+            .collect();
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let whole_path = tmp.path().join("whole.ndjson");
+        std::fs::write(&whole_path, texts.concat()).expect("write");
+        let whole = load_file(&whole_path, None, false).expect("whole");
+        assert_eq!(
+            merged.metrics.keys().collect::<Vec<_>>(),
+            whole.metrics.keys().collect::<Vec<_>>()
+        );
+        for (name, m) in &whole.metrics {
+            let ours = merged.metrics[name];
+            assert_eq!(ours.unit, m.unit, "{name}");
+            assert!(
+                (ours.value - m.value).abs() <= 1e-9 * m.value.abs().max(1.0),
+                "{name}: {} merged, {} whole",
+                ours.value,
+                m.value
+            );
+        }
+        assert_eq!(merged.distributions, whole.distributions);
+        assert_eq!(merged.no_data, whole.no_data);
+        let requests = k6_samples(&texts, "http_reqs").len();
+        assert_eq!(merged.metrics["http_reqs.count"].value, requests as f64);
+        assert_eq!(requests, 72);
+        for metric in ["http_req_duration", "http_req_waiting", "http_req_blocked"] {
+            let samples = k6_samples(&texts, metric);
+            assert_eq!(
+                merged.metrics[&format!("{metric}.count")].value,
+                samples.len() as f64
+            );
+            for (stat, pct) in [("p50", 50), ("p90", 90), ("p95", 95), ("p99", 99)] {
+                let exact = samples[(pct * samples.len()).div_ceil(100) - 1];
+                let ours = merged.metrics[&format!("{metric}.{stat}")].value;
+                assert!(
+                    (ours - exact).abs() <= exact * 0.001,
+                    "{metric}.{stat}: {ours} vs the sample {exact}"
+                );
+            }
+        }
+    }
+
+    /// A JTL cut into three by rows (every third sample to each, the header kept in each), as
+    /// three JMeter engines would write the samples of one run, merges into the whole file's
+    /// metrics.
+    #[test]
+    fn a_jtl_split_three_ways_merges_into_the_whole_file() {
+        let path = PathBuf::from(format!("{FIXTURES}/jmeter/spec-default-columns.csv"));
+        let text = std::fs::read_to_string(&path).expect("read");
+        let (header, rows) = text.split_once('\n').expect("header");
+        // Records, not lines: a quoted field may hold a newline (an odd number of quotes so far).
+        let mut records: Vec<String> = Vec::new();
+        let mut open = false;
+        for line in rows.lines() {
+            match records.last_mut() {
+                Some(last) if open => {
+                    last.push('\n');
+                    last.push_str(line);
+                }
+                _ => records.push(line.to_string()),
+            }
+            open ^= line.matches('"').count() % 2 == 1;
+        }
+        let tmp = tempfile::tempdir().expect("tempdir");
+        for part in 0..3 {
+            let mut shard = format!("{header}\n");
+            for record in records.iter().skip(part).step_by(3) {
+                shard.push_str(record);
+                shard.push('\n');
+            }
+            std::fs::write(tmp.path().join(format!("engine-{part}.jtl")), shard).expect("write");
+        }
+        let merged = shards(&tmp.path().join("engine-*.jtl").display().to_string()).expect("merge");
+        let whole = load_file(&path, None, false).expect("whole");
+        assert_eq!(merged.metrics, whole.metrics);
+        assert_eq!(merged.distributions, whole.distributions);
+        assert!(merged.metrics["all.count"].value >= 30.0);
+        assert_eq!(
+            merged.reports[0].detail,
+            whole.detail.map(|d| d + "; 3 shards merged")
+        );
+    }
+
+    /// Percentiles from summaries cannot be merged: the set is refused, naming the file and the
+    /// inputs that can be merged; so is a set of shards of two formats.
+    #[test]
+    fn summaries_and_mixed_formats_are_refused_as_shards() {
+        for (pattern, file, what) in [
+            (
+                "k6/shards/shard-*.summary-export.json",
+                "shard-1.summary-export.json",
+                "this k6 report (k6 summary export) holds statistics",
+            ),
+            (
+                "artillery/http-*.json",
+                "http-clean.json",
+                "this artillery report (Artillery v2) holds statistics",
+            ),
+        ] {
+            let e = format!(
+                "{:#}",
+                shards(&format!("{FIXTURES}/{pattern}")).expect_err(pattern)
+            );
+            assert!(
+                e.contains(&format!("{file}: {what}"))
+                    && e.contains("its percentiles cannot be merged")
+                    && e.contains("shards merge from k6 `--out json` streams and JMeter JTL files"),
+                "{e}"
+            );
+        }
+        let tmp = tempfile::tempdir().expect("tempdir");
+        for (from, to) in [
+            ("k6/shards/shard-1.ndjson", "a.ndjson"),
+            ("jmeter/spec-default-columns.csv", "b.jtl"),
+            ("k6/shards/shard-1.summary-export.json", "b.json"),
+        ] {
+            std::fs::copy(format!("{FIXTURES}/{from}"), tmp.path().join(to)).expect("copy");
+        }
+        let all = tmp.path().join("*").display().to_string();
+        let e = format!("{:#}", shards(&all).expect_err("a summary among streams"));
+        assert!(e.contains("b.json: this k6 report"), "{e}");
+        std::fs::remove_file(tmp.path().join("b.json")).expect("rm");
+        let e = format!("{:#}", shards(&all).expect_err("mixed"));
+        assert!(
+            e.contains("b.jtl is jmeter but")
+                && e.contains("a.ndjson is k6; the shards of one run are of one format"),
+            "{e}"
+        );
+    }
+
+    /// A k6 stream of one trend with a sub-series per `name` value, and the values of each.
+    fn named_points(names: &[(String, u64)]) -> String {
+        let mut text = String::from(
+            r#"{"type":"Metric","data":{"name":"d","type":"trend","contains":"time"},"metric":"d"}"#,
+        );
+        for (name, n) in names {
+            for i in 0..*n {
+                text += &format!(
+                    "\n{{\"metric\":\"d\",\"type\":\"Point\",\"data\":{{\"time\":\"2026-01-01T00:00:0{}Z\",\"value\":{},\"tags\":{{\"name\":\"{name}\"}}}}}}",
+                    i % 10,
+                    i + 1
+                );
+            }
+        }
+        text + "\n"
+    }
+
+    /// The sub-series cap holds across shards, and a sub-series is never short of samples: a
+    /// shard that reached the cap may have left samples of any name it does not break out, so a
+    /// name it lacks is not broken out of the merge either.
+    #[test]
+    fn the_series_cap_holds_across_shards_and_no_series_is_short() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        // Shard 1: 300 names (the cap is reached, names 256… not broken out); shard 2: names 0–9
+        // and a name of its own.
+        let first: Vec<(String, u64)> = (0..300).map(|i| (format!("n{i}"), 2)).collect();
+        let mut second: Vec<(String, u64)> = (0..10).map(|i| (format!("n{i}"), 3)).collect();
+        second.push(("n299".to_string(), 4));
+        second.push(("own".to_string(), 5));
+        std::fs::write(tmp.path().join("1.ndjson"), named_points(&first)).expect("write");
+        std::fs::write(tmp.path().join("2.ndjson"), named_points(&second)).expect("write");
+        let merged = shards(&tmp.path().join("*.ndjson").display().to_string()).expect("merge");
+        let count = |name: &str| {
+            merged
+                .metrics
+                .get(&format!("d{{name:{name}}}.count"))
+                .map(|m| m.value)
+        };
+        assert_eq!(count("n0"), Some(5.0));
+        assert_eq!(count("n100"), Some(2.0));
+        assert_eq!(count("n299"), None, "shard 1 left n299's samples out");
+        assert_eq!(count("own"), None, "shard 1 may have had samples of it");
+        assert_eq!(merged.metrics["d.count"].value, (600 + 30 + 4 + 5) as f64);
+        let subs = merged
+            .metrics
+            .keys()
+            .filter(|k| k.starts_with("d{") && k.ends_with(".count"));
+        assert!(subs.count() <= 256);
+        let detail = merged.reports[0].detail.as_deref().unwrap_or_default();
+        assert!(detail.contains("not broken out"), "{detail}");
     }
 }
