@@ -370,3 +370,54 @@ fn a_glob_that_matches_no_file_is_exit_2_naming_it() {
     ));
     assert!(!run.dir.path().join("baselines").exists());
 }
+
+#[test]
+fn autocannon_runs_of_different_urls_are_judged_per_url() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let budget = format!(
+        "[sources.load]\nformat = \"autocannon\"\npath = \"{}\"\n[[budget]]\nmetric = \"load.error_rate\"\ntarget = \"< 1%\"\ncritical = \"5%\"\n",
+        fixture("autocannon").join("*.json").display()
+    );
+    fs::write(dir.path().join("budget.toml"), budget).expect("budget");
+    let run = Run { dir };
+    // The median over the three URLs would be /flaky's 23.9 %; each URL is judged on its own.
+    let v = run.json(1);
+    let rows: Vec<(&str, f64)> = v["metrics"]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .map(|m| {
+            (
+                m["page"].as_str().expect("page"),
+                m["value"].as_f64().expect("value"),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!((rows[1].0, rows[1].1), ("/forbidden", 100.0));
+    assert_eq!((rows[2].0, rows[2].1), ("/ok", 0.0));
+    assert_eq!(rows[0].0, "/flaky");
+}
+
+#[test]
+fn a_source_without_a_single_sample_is_exit_2_naming_it() {
+    // A real stream's Metric declarations and no point: a run killed before its first request.
+    let stream = fs::read_to_string(fixture("k6/run.points.ndjson")).expect("fixture");
+    let head: String = stream
+        .lines()
+        .filter(|l| l.contains("\"type\":\"Metric\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(!head.is_empty());
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(dir.path().join("k6.ndjson"), head).expect("stream");
+    fs::write(
+        dir.path().join("budget.toml"),
+        "[sources.load]\nformat = \"k6\"\npath = \"k6.ndjson\"\n[[budget]]\nmetric = \"load.http_req_duration.p95\"\ntarget = \"< 200ms\"\n",
+    )
+    .expect("budget");
+    let run = Run { dir };
+    run.check(&[]).code(2).stderr(predicate::str::contains(
+        "source `load`: no sample in k6.ndjson (it describes `checks`, `data_received`, `data_sent`, `group_duration`, `http_req_blocked`, … but never samples them)",
+    ));
+}

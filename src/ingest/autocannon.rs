@@ -27,12 +27,16 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Result};
 use serde::Deserialize;
 
-use super::{from_json, non_negative, Parsed};
+use super::{from_json, non_negative, Parsed, Target};
 use crate::model::{Measurement, Metrics, Unit};
 
 /// The `--json` result as autocannon 9.0.0 prints it (`lib/run.js`, `lib/histUtil.js`).
 #[derive(Debug, Deserialize)]
 struct Run {
+    /// The URL the run loaded: one file per target, so files of different URLs are different
+    /// pages, not runs of one measurement. A string, or an array when given several.
+    #[serde(default)]
+    url: Option<serde_json::Value>,
     connections: Option<f64>,
     /// Seconds.
     duration: Option<f64>,
@@ -161,9 +165,18 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
     if outcomes == 0.0 {
         detail.push("no request completed".to_string());
     }
+    let target = match &r.url {
+        Some(serde_json::Value::String(url)) if !url.is_empty() => Some(Target {
+            url: url.clone(),
+            variant: None,
+            generation: None,
+        }),
+        _ => None,
+    };
     Ok(Parsed {
         detail: (!detail.is_empty()).then(|| detail.join(", ")),
         metrics,
+        target,
         ..Parsed::default()
     })
 }

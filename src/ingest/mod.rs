@@ -336,6 +336,32 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
             other.format
         );
     }
+    // Values dropped for a reason are named where a rule needs them, with that reason.
+    if reports
+        .iter()
+        .all(|r| r.metrics.is_empty() && r.dropped.is_empty())
+    {
+        let files: Vec<String> = reports
+            .iter()
+            .map(|r| r.path.display().to_string())
+            .collect();
+        let described: BTreeSet<&String> = reports.iter().flat_map(|r| &r.no_data).collect();
+        let more = described.len() > 5;
+        let mut described: Vec<String> =
+            described.iter().take(5).map(|s| format!("`{s}`")).collect();
+        if more {
+            described.push("…".to_string());
+        }
+        bail!(
+            "source `{name}`: no sample in {}{}; was the run cut short before it measured anything?",
+            files.join(", "),
+            if described.is_empty() {
+                String::new()
+            } else {
+                format!(" (it describes {} but never samples them)", described.join(", "))
+            }
+        );
+    }
     let pages = pages_of(&reports).with_context(|| format!("source `{name}`"))?;
     let (metrics, mut samples) = if pages.len() > 1 {
         let mut metrics = Metrics::new();
