@@ -1128,43 +1128,51 @@ mod tests {
 
     /// A JTL cut into three by rows (every third sample to each, the header kept in each), as
     /// three JMeter engines would write the samples of one run, merges into the whole file's
-    /// metrics.
+    /// metrics: the spec-built JTL, and the one real JMeter 2.13 wrote (HTTP, FTP, TCP and Java
+    /// Request samplers).
     #[test]
     fn a_jtl_split_three_ways_merges_into_the_whole_file() {
-        let path = PathBuf::from(format!("{FIXTURES}/jmeter/spec-default-columns.csv"));
-        let text = std::fs::read_to_string(&path).expect("read");
-        let (header, rows) = text.split_once('\n').expect("header");
-        // Records, not lines: a quoted field may hold a newline (an odd number of quotes so far).
-        let mut records: Vec<String> = Vec::new();
-        let mut open = false;
-        for line in rows.lines() {
-            match records.last_mut() {
-                Some(last) if open => {
-                    last.push('\n');
-                    last.push_str(line);
+        for (file, count) in [
+            ("spec-default-columns.csv", 30.0),
+            ("jmeter-2.13-non-http.csv", 30.0),
+        ] {
+            let path = PathBuf::from(format!("{FIXTURES}/jmeter/{file}"));
+            let text = std::fs::read_to_string(&path).expect("read");
+            let (header, rows) = text.split_once('\n').expect("header");
+            // Records, not lines: a quoted field may hold a newline (an odd number of quotes so far).
+            let mut records: Vec<String> = Vec::new();
+            let mut open = false;
+            for line in rows.lines() {
+                match records.last_mut() {
+                    Some(last) if open => {
+                        last.push('\n');
+                        last.push_str(line);
+                    }
+                    _ => records.push(line.to_string()),
                 }
-                _ => records.push(line.to_string()),
+                open ^= line.matches('"').count() % 2 == 1;
             }
-            open ^= line.matches('"').count() % 2 == 1;
-        }
-        let tmp = tempfile::tempdir().expect("tempdir");
-        for part in 0..3 {
-            let mut shard = format!("{header}\n");
-            for record in records.iter().skip(part).step_by(3) {
-                shard.push_str(record);
-                shard.push('\n');
+            let tmp = tempfile::tempdir().expect("tempdir");
+            for part in 0..3 {
+                let mut shard = format!("{header}\n");
+                for record in records.iter().skip(part).step_by(3) {
+                    shard.push_str(record);
+                    shard.push('\n');
+                }
+                std::fs::write(tmp.path().join(format!("engine-{part}.jtl")), shard)
+                    .expect("write");
             }
-            std::fs::write(tmp.path().join(format!("engine-{part}.jtl")), shard).expect("write");
+            let merged =
+                shards(&tmp.path().join("engine-*.jtl").display().to_string()).expect("merge");
+            let whole = load_file(&path, None, false).expect("whole");
+            assert_eq!(merged.metrics, whole.metrics, "{file}");
+            assert_eq!(merged.distributions, whole.distributions, "{file}");
+            assert_eq!(merged.metrics["all.count"].value, count, "{file}");
+            assert_eq!(
+                merged.reports[0].detail,
+                whole.detail.map(|d| d + "; 3 shards merged")
+            );
         }
-        let merged = shards(&tmp.path().join("engine-*.jtl").display().to_string()).expect("merge");
-        let whole = load_file(&path, None, false).expect("whole");
-        assert_eq!(merged.metrics, whole.metrics);
-        assert_eq!(merged.distributions, whole.distributions);
-        assert!(merged.metrics["all.count"].value >= 30.0);
-        assert_eq!(
-            merged.reports[0].detail,
-            whole.detail.map(|d| d + "; 3 shards merged")
-        );
     }
 
     /// Percentiles from summaries cannot be merged: the set is refused, naming the file and the
