@@ -574,7 +574,7 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
     let worst = overall(metrics.iter().map(|m| m.status), &warnings);
     if verdict != worst {
         bail!(
-            "field `verdict`: `{}` is not the worst metric status `{}`",
+            "field `verdict`: `{}` is not what its metrics and warnings give, `{}`",
             verdict.name(),
             worst.name()
         );
@@ -1468,6 +1468,53 @@ mod tests {
             parse_verdict(&doc.to_string()).expect_err("not text")
         );
         assert!(e.contains("field `sources[0].dropped.x`"), "{e}");
+    }
+
+    #[test]
+    fn warnings_and_pages_survive_the_json_round_trip_and_keep_the_verdict_honest() {
+        let v = Verdict {
+            gate: "web".into(),
+            verdict: Status::Warn,
+            metrics: Vec::new(),
+            baseline_runs: 3,
+            warnings: vec![Warning {
+                kind: WarningKind::MissingPage,
+                message:
+                    "page `/cart` of `LCP` is in the baseline's newest run but not in this run"
+                        .into(),
+            }],
+        };
+        let sources = vec![SourceInfo {
+            name: "web".into(),
+            format: "lighthouse".into(),
+            detail: None,
+            files: vec!["a.json".into(), "b.json".into()],
+            runs: 2,
+            pages: vec!["/".into(), "/cart".into()],
+            dropped: BTreeMap::new(),
+        }];
+        let json = to_json(&v, &sources, None);
+        let saved = parse_verdict(&json).expect("reads back");
+        assert_eq!(saved.verdict.warnings, v.warnings);
+        assert_eq!(saved.verdict.verdict, Status::Warn);
+        assert_eq!(saved.sources[0].pages, sources[0].pages);
+        // A warning makes the verdict at least `warn`: a file saying `pass` is refused.
+        let mut doc: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        doc["verdict"] = "pass".into();
+        let e = format!("{:#}", parse_verdict(&doc.to_string()).expect_err("pass"));
+        assert!(e.starts_with("field `verdict`"), "{e}");
+        doc["verdict"] = "warn".into();
+        doc["warnings"][0]["kind"] = "gremlins".into();
+        let e = format!("{:#}", parse_verdict(&doc.to_string()).expect_err("kind"));
+        assert!(e.starts_with("field `warnings[0].kind`"), "{e}");
+        // Verdicts written before warnings existed are still read.
+        doc.as_object_mut().map(|d| d.remove("warnings"));
+        doc["verdict"] = "pass".into();
+        assert!(parse_verdict(&doc.to_string())
+            .expect("reads")
+            .verdict
+            .warnings
+            .is_empty());
     }
 
     #[test]
