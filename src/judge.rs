@@ -618,7 +618,7 @@ fn missing_pages(budget: &Budget, observed: &[Observed], file: &BaselineFile) ->
                     kind: WarningKind::MissingPage,
                     message: format!(
                         "page `{}` of `{}` is in the baseline's newest run but not in this run",
-                        selector.strip_prefix("url:").unwrap_or(selector),
+                        page_name(selector),
                         rule.label
                     ),
                 });
@@ -646,6 +646,16 @@ fn stored_page<'a>(
         metrics
             .get(&rule.id)
             .filter(|m| m.page.as_deref() == Some(page.selector.as_str()))
+    }
+}
+
+/// A page's name from its selector, as [`crate::ingest::Page::name`] gives it:
+/// `url:/cart,form_factor:desktop` → `/cart (desktop)`.
+pub fn page_name(selector: &str) -> String {
+    let url = selector.strip_prefix("url:").unwrap_or(selector);
+    match url.rsplit_once(",form_factor:") {
+        Some((url, form)) => format!("{url} ({form})"),
+        None => url.to_string(),
     }
 }
 

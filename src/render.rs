@@ -1183,20 +1183,43 @@ fn summarise(budget: &Budget, file: &BaselineFile) -> Vec<HistorySummary> {
     budget
         .rules
         .iter()
-        .map(|rule| {
+        .flat_map(|rule| {
+            // The rule's own id, and one per page for a rule on several pages: `<id>{<page>}`.
+            let prefix = format!("{}{{", rule.id);
+            let pages: std::collections::BTreeSet<&str> = file
+                .runs
+                .iter()
+                .flat_map(|r| r.metrics.keys())
+                .filter_map(|id| id.strip_prefix(&prefix)?.strip_suffix('}'))
+                .collect();
+            let plain =
+                pages.is_empty() || file.runs.iter().any(|r| r.metrics.contains_key(&rule.id));
+            let mut ids: Vec<(String, String)> = Vec::new();
+            if plain {
+                ids.push((rule.id.clone(), rule.label.clone()));
+            }
+            ids.extend(pages.into_iter().map(|page| {
+                (
+                    format!("{}{{{page}}}", rule.id),
+                    format!("{} ({})", rule.label, crate::judge::page_name(page)),
+                )
+            }));
+            ids
+        })
+        .map(|(id, label)| {
             // The unit of the newest run that has the metric; older runs in another unit do not compare.
             let unit = file
                 .runs
                 .iter()
                 .rev()
-                .find_map(|r| r.metrics.get(&rule.id))
+                .find_map(|r| r.metrics.get(&id))
                 .map_or(Unit::None, |m| m.unit);
-            let values: Vec<f64> = file.history(&rule.id, unit).map(|m| m.value).collect();
+            let values: Vec<f64> = file.history(&id, unit).map(|m| m.value).collect();
             let min = values.iter().copied().reduce(f64::min);
             let max = values.iter().copied().reduce(f64::max);
             HistorySummary {
-                id: rule.id.clone(),
-                label: rule.label.clone(),
+                id,
+                label,
                 unit: unit.symbol(),
                 runs: values.len(),
                 median: median(&values),

@@ -229,6 +229,39 @@ fn the_baseline_keeps_per_page_history_and_a_vanished_page_is_a_warning() {
         21.0
     );
     assert!(metrics.get("web.score.performance").is_none());
+    let show = run.perfgate(&[
+        "baseline",
+        "show",
+        "--budget",
+        "budget.toml",
+        "--format",
+        "json",
+    ]);
+    let show: Value = serde_json::from_slice(&show.code(0).get_output().stdout).expect("JSON");
+    let shown: Vec<(&str, &str)> = show["metrics"]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .map(|m| {
+            (
+                m["label"].as_str().expect("label"),
+                m["id"].as_str().expect("id"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (
+                "Performance (/fast.html)",
+                "web.score.performance{url:/fast.html}"
+            ),
+            (
+                "Performance (/heavy.html)",
+                "web.score.performance{url:/heavy.html}"
+            )
+        ]
+    );
     // Each page is compared with its own history.
     let v = run.json(1);
     assert_eq!(v["metrics"][1]["baseline"]["value"], 21.0);
