@@ -179,6 +179,14 @@ impl WarningKind {
         }
     }
 
+    /// A title for the reader: "Stale baseline".
+    pub fn title(self) -> &'static str {
+        match self {
+            WarningKind::MissingPage => "Page missing from the run",
+            WarningKind::StaleBaseline => "Stale baseline",
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<WarningKind> {
         [WarningKind::MissingPage, WarningKind::StaleBaseline]
             .into_iter()

@@ -620,7 +620,8 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
 }
 
 /// Workflow-command annotations for the metrics that failed, warned or regressed, the worst first,
-/// each pointing at its rule's line in `budget_file`.
+/// each pointing at its rule's line in `budget_file`, then one per verdict warning (a stale
+/// baseline, a vanished page), pointing at the budget file.
 pub fn annotations(v: &Verdict, budget_file: &str) -> Vec<Annotation> {
     by_severity(v)
         .into_iter()
@@ -678,6 +679,13 @@ pub fn annotations(v: &Verdict, budget_file: &str) -> Vec<Annotation> {
                 message,
             }
         })
+        .chain(v.warnings.iter().map(|w| Annotation {
+            level: Level::Warning,
+            file: budget_file.to_string(),
+            line: 0,
+            title: w.kind.title().to_string(),
+            message: plain(&w.message),
+        }))
         .collect()
 }
 

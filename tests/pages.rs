@@ -63,6 +63,20 @@ impl Run {
         cmd.args(args).assert()
     }
 
+    /// `check` in a GitHub Actions job that is no pull request: annotations, no comment.
+    fn check_in_actions(&self) -> assert_cmd::assert::Assert {
+        let mut cmd = Command::cargo_bin("perfgate").expect("binary");
+        cmd.current_dir(self.dir.path());
+        for (var, _) in std::env::vars() {
+            if var.starts_with("GITHUB_") || var.starts_with("PERFGATE_") {
+                cmd.env_remove(var);
+            }
+        }
+        cmd.env("GITHUB_ACTIONS", "true")
+            .args(["check", "--budget", "budget.toml"])
+            .assert()
+    }
+
     fn check(&self, extra: &[&str]) -> assert_cmd::assert::Assert {
         let mut args = vec!["check", "--budget", "budget.toml"];
         args.extend_from_slice(extra);
@@ -284,6 +298,9 @@ fn the_baseline_keeps_per_page_history_and_a_vanished_page_is_a_warning() {
         "warning: page `/heavy.html` of `Performance` is in the baseline's newest run",
     ));
     let md = run.check(&["--format", "markdown"]).code(0);
+    run.check_in_actions().code(0).stderr(predicate::str::contains(
+        "::warning file=budget.toml,title=Page missing from the run::page `/heavy.html` of `Performance`",
+    ));
     // Inert in markdown: the backticks are entities.
     assert!(String::from_utf8_lossy(&md.get_output().stdout)
         .contains("> ⚠️ page &#96;/heavy.html&#96; of &#96;Performance&#96; is in the baseline"));
