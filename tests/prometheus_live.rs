@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use perfgate::ingest::{load_source, Format, Location, SourceSpec};
+use perfgate::ingest::{load_source, Format, Location, SourceSpec, Wanted};
 use perfgate::model::{Measurement, Unit};
 
 /// The page the scraped target serves: a histogram with known cumulative bucket counts.
@@ -88,6 +88,7 @@ fn answer(mut stream: TcpStream) {
 fn spec(url: &str, queries: &[(&str, &str)], timeout: Duration) -> SourceSpec {
     SourceSpec {
         lenient: false,
+        wanted: Wanted::All,
         format: Some(Format::Prometheus),
         location: Location::PrometheusApi {
             url: url.to_string(),

@@ -301,7 +301,7 @@ mod tests {
     }
     #[test]
     fn detected_by_content_and_the_times_are_the_samples_of_the_mean() {
-        use crate::ingest::{load_source, sniff, Format, Location, SourceSpec};
+        use crate::ingest::{load_source, sniff, Format, Location, SourceSpec, Wanted};
         let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/hyperfine/two-commands.json");
         let text = std::fs::read_to_string(&path).expect("fixture");
@@ -309,6 +309,7 @@ mod tests {
         assert_eq!(sniff(&text[..text.len() / 2]).ok(), Some(Format::Hyperfine));
         let spec = SourceSpec {
             lenient: false,
+            wanted: Wanted::All,
             format: None,
             location: Location::Files(path.display().to_string()),
         };
