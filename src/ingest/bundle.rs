@@ -156,11 +156,12 @@ impl Codec {
     }
 
     /// Time per byte relative to gzip, to start the slowest compressions first: brotli at
-    /// quality 11 takes 10 to 30 times as long as gzip -9 on the example app's files.
+    /// quality 11 took 30 times as long as gzip -9 on the example app's 130 kB vendor chunk
+    /// (255 ms against 8 ms, release build).
     fn cost(self) -> u64 {
         match self {
             Codec::Gzip => 1,
-            Codec::Brotli => 16,
+            Codec::Brotli => 30,
         }
     }
 
@@ -624,7 +625,10 @@ mod tests {
         let cases: [(&str, &[&[&str]]); 5] = [
             (
                 "webpack/app/stats.json",
-                &[&["initial.gzip"], &["total.brotli", "entry.main.gzip"]],
+                &[
+                    &["initial.gzip"],
+                    &["asset.transcript.b11293e4.js.brotli", "entry.main.gzip"],
+                ],
             ),
             (
                 "webpack/multi/stats.json",
@@ -635,12 +639,12 @@ mod tests {
             ),
             (
                 "esbuild/meta.json",
-                &[&["initial.gzip"], &["entry.src/index.js.brotli"]],
+                &[
+                    &["entry.src/index.js.gzip"],
+                    &["asset.dist/esbuild/index-626IDMKB.js.brotli"],
+                ],
             ),
-            (
-                "vite/dist/.vite/manifest.json",
-                &[&["initial.brotli"], &["total.gzip"]],
-            ),
+            ("vite/dist/.vite/manifest.json", &[&["total.gzip"]]),
             ("vite/dist", &[&["initial.gzip", "asset.index.html.brotli"]]),
         ];
         for (file, wanted_sets) in cases {
