@@ -2,10 +2,9 @@
 agrees with an exact reference."""
 
 
-def report(results, rows):
-    """Prints one row per (name, label, bytes) of the runs in `results` ("name seconds kib" lines):
-    the median seconds, MB/s over `bytes` and the largest peak RSS. Returns the medians and the
-    peaks (MiB) by name."""
+def medians(results):
+    """The runs in `results` ("name seconds kib" lines): per name, the median seconds and the
+    largest peak RSS (MiB)."""
     import statistics
     runs = {}
     for line in open(results):
@@ -13,6 +12,14 @@ def report(results, rows):
         runs.setdefault(name, []).append((float(s), float(kib)))
     t = {n: statistics.median(s for s, _ in r) for n, r in runs.items()}
     rss = {n: max(k for _, k in r) / 1024 for n, r in runs.items()}
+    return t, rss
+
+
+def report(results, rows):
+    """Prints one row per (name, label, bytes) of the runs in `results` ("name seconds kib" lines):
+    the median seconds, MB/s over `bytes` and the largest peak RSS. Returns the medians and the
+    peaks (MiB) by name."""
+    t, rss = medians(results)
     print(f"{'tool':<34}{'seconds':>9}{'MB/s':>9}{'peak RSS MiB':>14}")
     for name, label, size in rows:
         print(f"{label:<34}{t[name]:>9.2f}{size / 1e6 / max(t[name], 1e-9):>9.0f}{rss[name]:>14.1f}")

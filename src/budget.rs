@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::derive::Expr;
-use crate::ingest::{Files, Format, Location, SourceSpec};
+use crate::ingest::{Files, Format, Location, SourceSpec, Wanted};
 use crate::model::{is_plain_name, Op, Quantity, Unit};
 
 /// A validated budget.
@@ -114,6 +114,24 @@ impl Rule {
             .or(self.critical.as_ref())
             .map(|t| t.unit)
     }
+}
+
+/// The metrics of `source` that the rules read: each rule's own metric, and what each expression
+/// reads of the source (every metric where that cannot be told, see [`Expr::reads`]).
+pub fn wanted(rules: &[Rule], source: &str) -> Wanted {
+    let mut wanted = Wanted::none();
+    for rule in rules {
+        match &rule.input {
+            RuleInput::Source { source: s, metric } if s == source => wanted.add(metric),
+            RuleInput::Source { .. } => {}
+            RuleInput::Derived(expr) => match expr.reads.get(source) {
+                Some(Some(metrics)) => metrics.iter().for_each(|m| wanted.add(m)),
+                Some(None) => return Wanted::All,
+                None => {}
+            },
+        }
+    }
+    wanted
 }
 
 /// Every problem found in a budget file, each with its key.
@@ -487,6 +505,7 @@ fn read_sources(value: Option<&toml::Value>, p: &mut Vec<String>) -> BTreeMap<St
                 location,
                 files,
                 lenient: false,
+                wanted: Wanted::All,
             },
         );
     }
@@ -1072,5 +1091,43 @@ target = "< 50"
     fn syntax_errors_quote_the_line() {
         let e = parse("[gate\nname = 1").unwrap_err().to_string();
         assert!(e.contains("not valid TOML") && e.contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn wanted_metrics_are_what_the_rules_read_per_source() {
+        let b = parse(
+            r#"
+[sources.web]
+path = "stats.json"
+[sources.api]
+path = "report.json"
+[sources.lh]
+path = "lhr.json"
+
+[[budget]]
+metric = "web.initial.gzip"
+target = "< 50KB"
+
+[[budget]]
+metric = "half"
+expr = "web['total.brotli'] / 2 + api['http.requests']"
+target = "< 10"
+
+[[budget]]
+metric = "any"
+expr = "api[ 'http.codes.' ~ '500' ]"
+target = "< 10"
+"#,
+        )
+        .unwrap();
+        let set = |names: &[&str]| Wanted::Only(names.iter().map(|n| n.to_string()).collect());
+        assert_eq!(
+            wanted(&b.rules, "web"),
+            set(&["initial.gzip", "total.brotli"])
+        );
+        assert_eq!(wanted(&b.rules, "api"), Wanted::All);
+        assert_eq!(wanted(&b.rules, "lh"), Wanted::none());
+        // Until `read_current` narrows it, a source gives every metric.
+        assert_eq!(b.sources["web"].wanted, Wanted::All);
     }
 }

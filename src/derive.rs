@@ -5,7 +5,7 @@
 //! checked before evaluation, so a misspelt metric is an error with the closest names, never an
 //! undefined value that quietly becomes 0.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use minijinja::{Environment, UndefinedBehavior, Value};
 
@@ -18,6 +18,10 @@ pub struct Expr {
     pub source: String,
     /// Every `(source, metric)` it subscripts, in order of appearance.
     pub refs: Vec<(String, String)>,
+    /// Per source it names, the metrics it reads; `None` where it also reads the source otherwise
+    /// than by `source['metric']` (`api[name]`, `api.values()`), so that which metrics it reads
+    /// cannot be told without evaluating it.
+    pub reads: BTreeMap<String, Option<BTreeSet<String>>>,
 }
 
 fn environment() -> Environment<'static> {
@@ -36,10 +40,11 @@ impl Expr {
         let compiled = env
             .compile_expression(text)
             .map_err(|e| format!("`{text}` does not parse: {}", describe(&e)))?;
-        let mut unknown: Vec<String> = compiled
-            .undeclared_variables(false)
-            .into_iter()
-            .filter(|v| !sources.clone().any(|s| s == v))
+        let named = compiled.undeclared_variables(false);
+        let mut unknown: Vec<String> = named
+            .iter()
+            .filter(|v| !sources.clone().any(|s| s == *v))
+            .cloned()
             .collect();
         unknown.sort();
         if !unknown.is_empty() {
@@ -55,9 +60,29 @@ impl Expr {
                 known.join(", ")
             ));
         }
+        let (refs, rest) = subscripts(text);
+        // What still names a source once every `source['metric']` is a constant reads it otherwise
+        // (a remainder that does not parse reads every source it names).
+        let otherwise = env
+            .compile_expression(&rest)
+            .map(|e| e.undeclared_variables(false))
+            .unwrap_or_else(|_| named.clone());
+        let reads = named
+            .into_iter()
+            .map(|source| {
+                let metrics = (!otherwise.contains(&source)).then(|| {
+                    refs.iter()
+                        .filter(|(s, _)| *s == source)
+                        .map(|(_, m)| m.clone())
+                        .collect()
+                });
+                (source, metrics)
+            })
+            .collect();
         Ok(Expr {
             source: text.to_string(),
-            refs: subscripts(text),
+            refs,
+            reads,
         })
     }
 
@@ -110,35 +135,48 @@ fn describe(e: &minijinja::Error) -> String {
     }
 }
 
-/// The `name['metric']` / `name["metric"]` subscripts in an expression, in order.
-fn subscripts(text: &str) -> Vec<(String, String)> {
+/// The `name['metric']` / `name["metric"]` subscripts of an expression whose metric is a plain
+/// string (no escape, no concatenation), in order, and the expression with each of them replaced
+/// by `0`.
+fn subscripts(text: &str) -> (Vec<(String, String)>, String) {
     let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'[' {
-            let name_end = i;
-            let mut name_start = i;
-            while name_start > 0
-                && (bytes[name_start - 1].is_ascii_alphanumeric() || bytes[name_start - 1] == b'_')
-            {
-                name_start -= 1;
-            }
-            let rest = text[i + 1..].trim_start();
-            let quote = rest.chars().next();
-            if name_start < name_end && matches!(quote, Some('\'' | '"')) {
-                let q = quote.unwrap_or('\'');
-                if let Some(end) = rest[1..].find(q) {
-                    out.push((
-                        text[name_start..name_end].to_string(),
-                        rest[1..1 + end].to_string(),
-                    ));
-                }
-            }
+    let mut refs = Vec::new();
+    let mut rest = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (open, _) in text.match_indices('[') {
+        let mut start = open;
+        while start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_') {
+            start -= 1;
         }
-        i += 1;
+        // A name, not a number nor an attribute (`x.api['a']`), and not inside the last match.
+        if start == open
+            || start < copied
+            || bytes[start].is_ascii_digit()
+            || (start > 0 && bytes[start - 1] == b'.')
+        {
+            continue;
+        }
+        let inner = &text[open + 1..];
+        let quoted = inner.trim_start();
+        let Some(quote) = quoted.chars().next().filter(|c| *c == '\'' || *c == '"') else {
+            continue;
+        };
+        let Some(len) = quoted[1..].find(quote) else {
+            continue;
+        };
+        let metric = &quoted[1..1 + len];
+        let after = quoted[1 + len + 1..].trim_start();
+        if metric.contains('\\') || !after.starts_with(']') {
+            continue;
+        }
+        let end = text.len() - after.len() + 1;
+        refs.push((text[start..open].to_string(), metric.to_string()));
+        rest.push_str(&text[copied..start]);
+        rest.push('0');
+        copied = end;
     }
-    out
+    rest.push_str(&text[copied..]);
+    (refs, rest)
 }
 
 /// ", closest: `a`, `b`" for the names most like `wanted`, or "" when none is close.
@@ -242,5 +280,42 @@ mod tests {
             err.contains("not a finite number") || err.contains("zero"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn reads_the_subscripted_metrics_or_everything_when_it_cannot_tell() {
+        let reads = |text: &str| {
+            let e = Expr::compile(text, names().iter()).unwrap();
+            e.reads
+                .into_iter()
+                .map(|(s, m)| (s, m.map(|m| m.into_iter().collect::<Vec<_>>())))
+                .collect::<Vec<_>>()
+        };
+        let some = |s: &str, m: &[&str]| {
+            (
+                s.to_string(),
+                Some(m.iter().map(|m| m.to_string()).collect()),
+            )
+        };
+        assert_eq!(
+            reads("web['initial.gzip'] / 2 + web[ \"total.brotli\" ]|round"),
+            [some("web", &["initial.gzip", "total.brotli"])]
+        );
+        assert_eq!(
+            reads("api['http.requests'] - web['total.raw']"),
+            [some("api", &["http.requests"]), some("web", &["total.raw"])]
+        );
+        // A computed key, a concatenated one, or the source used whole: every metric of it.
+        assert_eq!(
+            reads("web['initial.' ~ 'gzip'] + api['errors.total']"),
+            [some("api", &["errors.total"]), ("web".to_string(), None)]
+        );
+        assert_eq!(
+            reads("web.values()|sum + web['total.raw']"),
+            [("web".to_string(), None)]
+        );
+        assert_eq!(reads("api['a\\'b'] + 1"), [("api".to_string(), None)]);
+        // A subscript on something else is not a read of the source.
+        assert_eq!(reads("{'api': 1}['api'] + api['x']"), [some("api", &["x"])]);
     }
 }

@@ -87,8 +87,10 @@ fn read_current(budget_path: &Path, inputs: &[(String, String)], lenient: bool) 
         };
         spec.location = Location::Files(path.clone());
     }
-    for spec in budget.sources.values_mut() {
+    for (name, spec) in budget.sources.iter_mut() {
         spec.lenient = lenient;
+        // Only what the rules read: a bundle's compressed sizes cost time, and only when named.
+        spec.wanted = budget::wanted(&budget.rules, name);
     }
     let mut read = BTreeMap::new();
     let mut sources = Vec::new();

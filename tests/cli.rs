@@ -1072,3 +1072,78 @@ target = "< 5s"
         }
     }
 }
+
+/// A case holding the example app's webpack stats and, beside them in `dist/`, its 6 files.
+fn webpack_case(budget: &str) -> Case {
+    let c = Case::new();
+    let app = repo("tests/fixtures/webpack/app");
+    fs::create_dir(c.dir.path().join("dist")).expect("mkdir");
+    for entry in fs::read_dir(app.join("dist")).expect("dist/") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("a file");
+        fs::copy(&path, c.dir.path().join("dist").join(name)).expect("copy");
+    }
+    fs::copy(app.join("stats.json"), c.dir.path().join("stats.json")).expect("copy");
+    c.file("budget.toml", budget);
+    c
+}
+
+#[test]
+fn a_bundle_budget_on_one_compressed_size_is_judged_and_metrics_still_lists_all() {
+    let c = webpack_case(
+        r#"
+[sources.bundle]
+path = "stats.json"
+
+[[budget]]
+metric = "bundle.initial.gzip"
+target = "< 50KB"
+
+[[budget]]
+metric = "vendor_share"
+expr = "bundle['asset.vendors.5029144a.js.brotli'] / bundle['total.raw'] * 100"
+unit = "%"
+target = "< 40%"
+"#,
+    );
+    let v = c.check_json(0);
+    // The sizes `perfgate metrics` gives for the same files (and the webpack reader's tests pin).
+    assert_eq!(v["metrics"][0]["value"], 45_690.0);
+    assert_eq!(v["metrics"][0]["status"], "pass");
+    let all = c
+        .perfgate(&["metrics", "--json", "stats.json"])
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let all: serde_json::Value = serde_json::from_slice(&all).expect("json");
+    let metrics = &all["files"][0]["metrics"];
+    assert_eq!(metrics["initial.gzip"]["value"], 45_690.0);
+    assert_eq!(metrics["initial.brotli"]["value"], 40_834.0);
+    let share = metrics["asset.vendors.5029144a.js.brotli"]["value"]
+        .as_f64()
+        .expect("a number")
+        / metrics["total.raw"]["value"].as_f64().expect("a number")
+        * 100.0;
+    assert_eq!(v["metrics"][1]["value"], share);
+    c.perfgate(&["metrics", "stats.json"])
+        .code(0)
+        .stdout(predicate::str::contains("  total.brotli  "));
+}
+
+#[test]
+fn a_misspelt_compressed_size_offers_the_closest_names_of_every_metric() {
+    let c = webpack_case(
+        r#"
+[sources.bundle]
+path = "stats.json"
+
+[[budget]]
+metric = "bundle.initial.gzp"
+target = "< 50KB"
+"#,
+    );
+    c.check(&[]).code(2).stderr(predicate::str::contains(
+        "source `bundle` has no metric `initial.gzp`; closest: `initial.gzip`",
+    ));
+}

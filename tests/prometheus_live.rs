@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use perfgate::ingest::{load_source, Files, Format, Location, SourceSpec};
+use perfgate::ingest::{load_source, Files, Format, Location, SourceSpec, Wanted};
 use perfgate::model::{Measurement, Unit};
 
 /// The page the scraped target serves: a histogram with known cumulative bucket counts.
@@ -89,6 +89,7 @@ fn spec(url: &str, queries: &[(&str, &str)], timeout: Duration) -> SourceSpec {
     SourceSpec {
         lenient: false,
         files: Files::Runs,
+        wanted: Wanted::All,
         format: Some(Format::Prometheus),
         location: Location::PrometheusApi {
             url: url.to_string(),

@@ -19,11 +19,11 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use super::bundle::{is_source_map, Bundle};
-use super::Parsed;
+use super::{Parsed, Wanted};
 use crate::model::Metrics;
 
-/// Reads a built folder.
-pub(crate) fn load(path: &Path) -> Result<Parsed> {
+/// Reads a built folder, compressing its files for the sizes `wanted`.
+pub(crate) fn load(path: &Path, wanted: &Wanted) -> Result<Parsed> {
     let mut bundle = Bundle::default();
     walk(path, "", &mut bundle)?;
     if bundle.assets.is_empty() {
@@ -50,10 +50,11 @@ pub(crate) fn load(path: &Path) -> Result<Parsed> {
     }
     bundle.dir = Some(path.to_path_buf());
     let mut metrics = Metrics::new();
-    bundle.insert_metrics(&mut metrics, "")?;
+    let totals = bundle.insert_metrics(&mut metrics, "", wanted)?;
     Ok(Parsed {
         detail: Some("directory".to_string()),
         metrics,
+        left_out: totals.left_out,
         ..Parsed::default()
     })
 }
@@ -211,7 +212,7 @@ mod tests {
     fn built_site_total_and_what_index_html_loads() {
         // A built folder: the vite fixture's whole outDir, read as a plain directory.
         let site = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vite/dist");
-        let p = load(&site).expect("reads");
+        let p = load(&site, &Wanted::All).expect("reads");
         assert_eq!(p.detail.as_deref(), Some("directory"));
         // The vite build's 7 assets (136318 B) + index.html (667 B); .vite/manifest.json skipped.
         assert_eq!(value(&p, "total.raw"), 136_985.0);
@@ -265,14 +266,14 @@ mod tests {
     #[test]
     fn missing_referenced_file_and_empty_folder_are_errors() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let e = format!("{:#}", load(tmp.path()).expect_err("empty"));
+        let e = format!("{:#}", load(tmp.path(), &Wanted::All).expect_err("empty"));
         assert!(e.contains("no files"), "{e}");
         std::fs::write(
             tmp.path().join("index.html"),
             r#"<script type="module" src="/assets/gone.js"></script>"#,
         )
         .expect("write");
-        let e = format!("{:#}", load(tmp.path()).expect_err("missing"));
+        let e = format!("{:#}", load(tmp.path(), &Wanted::All).expect_err("missing"));
         assert!(
             e.contains("`/assets/gone.js`, which is not in this folder"),
             "{e}"
@@ -284,7 +285,7 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         std::fs::write(tmp.path().join("app.js"), "console.log(1)\n").expect("write");
         std::fs::write(tmp.path().join("app.js.map"), "{}").expect("write");
-        let p = load(tmp.path()).expect("reads");
+        let p = load(tmp.path(), &Wanted::All).expect("reads");
         assert_eq!(value(&p, "total.raw"), 15.0);
         assert!(p.metrics.contains_key("total.brotli"));
         assert!(!p.metrics.contains_key("initial.raw"));

@@ -23,7 +23,7 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use super::bundle::{self, is_source_map, Bundle};
-use super::{from_json, Parsed};
+use super::{from_json, Parsed, Wanted};
 use crate::model::Metrics;
 
 /// The top of an esbuild 0.28.2 metafile, or of a BuildResult that wraps one in `metafile`.
@@ -61,8 +61,8 @@ struct EsbuildImport {
     external: bool,
 }
 
-/// Reads an esbuild metafile; `path` locates the outputs for compressed sizes.
-pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
+/// Reads an esbuild metafile; `path` locates the outputs for the compressed sizes `wanted`.
+pub(crate) fn parse(path: &Path, text: &str, wanted: &Wanted) -> Result<Parsed> {
     let file: EsbuildFile = from_json(text)?;
     let (outputs, field) = match (file.outputs, file.metafile) {
         (Some(outputs), _) => (outputs, ""),
@@ -109,7 +109,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
     }
     let note = bundle.find_files(&[bundle::parent_dir(path), PathBuf::from(".")]);
     let mut metrics = Metrics::new();
-    bundle.insert_metrics(&mut metrics, "")?;
+    let totals = bundle.insert_metrics(&mut metrics, "", wanted)?;
     let mut notes = Vec::new();
     let errors = file.errors.map_or(0, |e| e.len());
     if errors > 0 {
@@ -119,6 +119,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
     Ok(Parsed {
         detail: Some(bundle::detail("esbuild metafile".to_string(), &notes)),
         metrics,
+        left_out: totals.left_out,
         ..Parsed::default()
     })
 }
@@ -162,7 +163,7 @@ mod tests {
     }
 
     fn err(text: &str) -> String {
-        match parse(Path::new("/nonexistent/meta.json"), text) {
+        match parse(Path::new("/nonexistent/meta.json"), text, &Wanted::All) {
             Ok(p) => panic!("accepted: {:?}", p.metrics),
             Err(e) => format!("{e:#}"),
         }
@@ -172,7 +173,7 @@ mod tests {
     fn splitting_build_initial_follows_static_imports_only() {
         let path = fixture();
         let text = std::fs::read_to_string(&path).expect("fixture");
-        let p = parse(&path, &text).expect("parses");
+        let p = parse(&path, &text, &Wanted::All).expect("parses");
         assert_eq!(p.detail.as_deref(), Some("esbuild metafile"));
         // outputs: index 9983, index.css 444, chunks 73219 + 51439 + 577 + 286, routes 383 + 389.
         assert_eq!(value(&p, "total.raw"), 136_720.0);
@@ -198,6 +199,7 @@ mod tests {
                 "dist/a.js":{"bytes":100,"inputs":{},"imports":[{"path":"dist/chunk.js","kind":"import-statement"}],"entryPoint":"src/a.js"},
                 "dist/chunk.js":{"bytes":20,"inputs":{},"imports":[]},
                 "dist/a.js.map":{"bytes":999,"inputs":{},"imports":[]}}}}"#,
+            &Wanted::All,
         )
         .expect("parses");
         assert_eq!(value(&p, "initial.raw"), 120.0);
@@ -218,6 +220,7 @@ mod tests {
         let p = parse(
             Path::new("meta.json"),
             r#"{"inputs":{},"outputs":{"dist/app.js":{"bytes":7,"inputs":{}}}}"#,
+            &Wanted::All,
         )
         .expect("parses");
         assert_eq!(value(&p, "total.raw"), 7.0);

@@ -301,7 +301,7 @@ mod tests {
     }
     #[test]
     fn detected_by_content_and_the_times_are_the_samples_of_the_mean() {
-        use crate::ingest::{load_source, sniff, Files, Format, Location, SourceSpec};
+        use crate::ingest::{load_source, sniff, Files, Format, Location, SourceSpec, Wanted};
         let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/hyperfine/two-commands.json");
         let text = std::fs::read_to_string(&path).expect("fixture");
@@ -310,6 +310,7 @@ mod tests {
         let spec = SourceSpec {
             lenient: false,
             files: Files::Runs,
+            wanted: Wanted::All,
             format: None,
             location: Location::Files(path.display().to_string()),
         };

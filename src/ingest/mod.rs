@@ -143,6 +143,8 @@ pub struct Parsed {
     /// why, naming the field ("field `audits.x.numericValue`: -17 is negative, …"). A rule on one
     /// is an error that gives the reason, not "no such metric".
     pub dropped: BTreeMap<String, String>,
+    /// The reader left out metrics that were not wanted (see [`Wanted`]).
+    pub left_out: bool,
 }
 
 /// What one report measured, for tools that write one file per target: Lighthouse writes one LHR
@@ -170,6 +172,41 @@ pub struct Page {
     pub name: String,
     /// How many runs (files) measured it.
     pub runs: usize,
+}
+
+/// Which metrics of a source are needed. A reader may leave the others out where they cost work
+/// (the bundle readers compress only the files a wanted `.gzip`/`.brotli` size covers), and then
+/// says so in [`Parsed::left_out`]; it may also give them all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Wanted {
+    /// Every metric: `perfgate metrics`, and a source an expression reads in a way that does not
+    /// name its metrics.
+    #[default]
+    All,
+    /// These metric names (as the source names them, without the source's name).
+    Only(BTreeSet<String>),
+}
+
+impl Wanted {
+    /// Nothing yet; [`Wanted::add`] grows it.
+    pub fn none() -> Wanted {
+        Wanted::Only(BTreeSet::new())
+    }
+
+    /// Whether `metric` is needed.
+    pub fn wants(&self, metric: &str) -> bool {
+        match self {
+            Wanted::All => true,
+            Wanted::Only(names) => names.contains(metric),
+        }
+    }
+
+    /// Also wants `metric`.
+    pub fn add(&mut self, metric: &str) {
+        if let Wanted::Only(names) = self {
+            names.insert(metric.to_string());
+        }
+    }
 }
 
 /// One report: one file (or one Prometheus query round) read as one run.
@@ -246,6 +283,8 @@ pub struct SourceSpec {
     /// Skip a truncated last line of a streamed report (a run killed mid-write) instead of
     /// refusing the file; the skipped line is named in the report's detail.
     pub lenient: bool,
+    /// The metrics a budget's rules read from this source; the reader may skip the others' work.
+    pub wanted: Wanted,
 }
 
 /// A source read: every run, and the metrics that represent them.
@@ -319,7 +358,7 @@ pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
             let mut reports = Vec::with_capacity(paths.len());
             for path in paths {
                 reports.push(
-                    load_file(&path, spec.format, spec.lenient)
+                    load_wanted(&path, spec.format, spec.lenient, &spec.wanted)
                         .with_context(|| format!("source `{name}`"))?,
                 );
             }
@@ -623,12 +662,42 @@ fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
-/// Reads one file in the given format, or in the format its content shows.
+/// Reads one file in the given format, or in the format its content shows, with every metric.
 /// `lenient`: see [`SourceSpec::lenient`].
 pub fn load_file(path: &Path, declared: Option<Format>, lenient: bool) -> Result<Report> {
+    read_file(path, declared, lenient, &Wanted::All).map(|(report, _)| report)
+}
+
+/// [`load_file`] for the `wanted` metrics. Where the reader left some out and a wanted one is
+/// missing (a misspelt rule, a size that cannot be had), the file is read again in full, so that
+/// the error that follows offers the closest of all its metrics.
+fn load_wanted(
+    path: &Path,
+    declared: Option<Format>,
+    lenient: bool,
+    wanted: &Wanted,
+) -> Result<Report> {
+    let (report, left_out) = read_file(path, declared, lenient, wanted)?;
+    let missing = match wanted {
+        Wanted::All => false,
+        Wanted::Only(names) => names.iter().any(|m| !report.metrics.contains_key(m)),
+    };
+    if left_out && missing {
+        return load_file(path, declared, lenient);
+    }
+    Ok(report)
+}
+
+/// The report of one file, and whether its reader left out metrics that were not wanted.
+fn read_file(
+    path: &Path,
+    declared: Option<Format>,
+    lenient: bool,
+    wanted: &Wanted,
+) -> Result<(Report, bool)> {
     let (format, parsed) = if path.is_dir() {
         match declared {
-            None | Some(Format::Dir) => (Format::Dir, dir::load(path)),
+            None | Some(Format::Dir) => (Format::Dir, dir::load(path, wanted)),
             Some(f) => bail!(
                 "{}: is a directory, not a {f} file (use `format = \"dir\"` for a built folder)",
                 path.display()
@@ -663,10 +732,11 @@ pub fn load_file(path: &Path, declared: Option<Format>, lenient: bool) -> Result
             (None, Ok(found)) => found,
             (None, Err(e)) => return Err(anyhow::Error::new(e).context(path.display().to_string())),
         };
-        (format, parse(format, path, &text))
+        (format, parse(format, path, &text, wanted))
     };
     let parsed = parsed.with_context(|| format!("{}: reading {format} output", path.display()))?;
-    Ok(Report::new(path.to_path_buf(), format, parsed))
+    let left_out = parsed.left_out;
+    Ok((Report::new(path.to_path_buf(), format, parsed), left_out))
 }
 
 /// Reads a file as a stream (line by line, never whole) when its first bytes show a streamed
@@ -708,15 +778,15 @@ fn open_stream(
     Ok(Some((format, reader)))
 }
 
-fn parse(format: Format, path: &Path, text: &str) -> Result<Parsed> {
+fn parse(format: Format, path: &Path, text: &str, wanted: &Wanted) -> Result<Parsed> {
     match format {
         Format::Artillery => artillery::parse(text),
         Format::Lighthouse => lighthouse::parse(text),
-        Format::Webpack => webpack::parse(path, text),
-        Format::Esbuild => esbuild::parse(path, text),
+        Format::Webpack => webpack::parse(path, text, wanted),
+        Format::Esbuild => esbuild::parse(path, text, wanted),
         Format::SizeLimit => size_limit::parse(text),
-        Format::Vite => vite::parse(path, text),
-        Format::Dir => dir::load(path),
+        Format::Vite => vite::parse(path, text, wanted),
+        Format::Dir => dir::load(path, wanted),
         Format::Prometheus => prometheus::parse(text),
         Format::Json => json::parse(text),
         Format::K6 => k6::parse(text),
@@ -1025,6 +1095,7 @@ mod tests {
         let spec = |glob: &str| SourceSpec {
             lenient: false,
             files: Files::Runs,
+            wanted: Wanted::All,
             format: None,
             location: Location::Files(dir.path().join(glob).display().to_string()),
         };
@@ -1052,6 +1123,7 @@ mod tests {
                 location: Location::Files(pattern.to_string()),
                 files: Files::Shards,
                 lenient: false,
+                wanted: Wanted::All,
             },
         )
     }

@@ -21,7 +21,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 use super::bundle::{self, is_source_map, Bundle, Located};
-use super::{from_json, Parsed};
+use super::{from_json, Parsed, Wanted};
 use crate::model::Metrics;
 
 /// One manifest entry as Vite 8.3.8 writes it (same shape since Vite 2; `.vite/` since Vite 5).
@@ -40,8 +40,9 @@ struct ViteChunk {
     assets: Vec<String>,
 }
 
-/// Reads a Vite manifest; the built files are found from `path` (see the module doc).
-pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
+/// Reads a Vite manifest; the built files are found from `path` (see the module doc), and
+/// compressed for the sizes `wanted`.
+pub(crate) fn parse(path: &Path, text: &str, wanted: &Wanted) -> Result<Parsed> {
     let manifest: BTreeMap<String, ViteChunk> = from_json(text)?;
     if manifest.is_empty() {
         bail!("the manifest is empty: the build wrote no chunk (nothing to measure)");
@@ -87,10 +88,11 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
     }
     bundle.dir = Some(out_dir);
     let mut metrics = Metrics::new();
-    bundle.insert_metrics(&mut metrics, "")?;
+    let totals = bundle.insert_metrics(&mut metrics, "", wanted)?;
     Ok(Parsed {
         detail: Some("vite manifest".to_string()),
         metrics,
+        left_out: totals.left_out,
         ..Parsed::default()
     })
 }
@@ -136,7 +138,7 @@ mod tests {
 
     fn load(manifest: &Path) -> Result<Parsed> {
         let text = std::fs::read_to_string(manifest).expect("manifest");
-        parse(manifest, &text)
+        parse(manifest, &text, &Wanted::All)
     }
 
     #[test]
@@ -194,7 +196,7 @@ mod tests {
         let e = |t: &str| {
             format!(
                 "{:#}",
-                parse(Path::new("/nonexistent/manifest.json"), t).expect_err("bad")
+                parse(Path::new("/nonexistent/manifest.json"), t, &Wanted::All).expect_err("bad")
             )
         };
         let truncated = e(&text[..text.len() / 2]);

@@ -28,7 +28,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::bundle::{self, is_source_map, Bundle, Sizes, Totals};
-use super::{from_json, Parsed};
+use super::{from_json, Parsed, Wanted};
 use crate::model::Metrics;
 
 /// A stats object as webpack 5.113.0 writes it (`stats.toJson()`); webpack 2.3 and 4.x differ in
@@ -93,8 +93,8 @@ struct WebpackChunk {
     files: Vec<String>,
 }
 
-/// Reads a webpack stats file; `path` locates the emitted files for compressed sizes.
-pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
+/// Reads a webpack stats file; `path` locates the emitted files for the compressed sizes `wanted`.
+pub(crate) fn parse(path: &Path, text: &str, wanted: &Wanted) -> Result<Parsed> {
     let stats: WebpackStats = from_json(text)?;
     let stats_dir = bundle::parent_dir(path);
     let mut notes = Vec::new();
@@ -104,6 +104,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
     }
     let mut metrics = Metrics::new();
     let multi = stats.assets.is_none() && !stats.children.is_empty();
+    let mut left_out = false;
     if multi {
         let mut names = BTreeSet::new();
         let mut totals = Vec::with_capacity(stats.children.len());
@@ -115,13 +116,16 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
             let field = format!("children[{i}].");
             let (bundle, child_notes) = describe(child, &field, &stats_dir)?;
             notes.extend(child_notes.into_iter().map(|n| format!("{name}: {n}")));
-            totals.push(bundle.insert_metrics(&mut metrics, &format!("{name}."))?);
+            let child_wanted = child_wanted(wanted, &name);
+            let child = bundle.insert_metrics(&mut metrics, &format!("{name}."), &child_wanted)?;
+            left_out |= child.left_out;
+            totals.push(child);
         }
         sum_children(&totals, &mut metrics)?;
     } else {
         let (bundle, single_notes) = describe(&stats, "", &stats_dir)?;
         notes.extend(single_notes);
-        bundle.insert_metrics(&mut metrics, "")?;
+        left_out = bundle.insert_metrics(&mut metrics, "", wanted)?.left_out;
     }
     let version = stats.version.as_deref().or_else(|| {
         stats
@@ -137,8 +141,23 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Parsed> {
     Ok(Parsed {
         detail: Some(bundle::detail(head, &notes)),
         metrics,
+        left_out,
         ..Parsed::default()
     })
+}
+
+/// What a multi-compiler's child `name` computes: its own wanted `<name>.` metrics, and its `total`
+/// and `initial` sizes wherever the sum over the children of that size is wanted.
+fn child_wanted(wanted: &Wanted, name: &str) -> Wanted {
+    let mut child = wanted.clone();
+    if let Wanted::Only(names) = wanted {
+        for metric in names {
+            if metric.starts_with("total.") || metric.starts_with("initial.") {
+                child.add(&format!("{name}.{metric}"));
+            }
+        }
+    }
+    child
 }
 
 /// `total` and `initial` over a multi-compiler's children (`initial` only if every child has one).
@@ -322,14 +341,18 @@ mod tests {
             .join(rel)
     }
 
+    fn parse_all(path: &Path, text: &str) -> Result<Parsed> {
+        parse(path, text, &Wanted::All)
+    }
+
     fn read(rel: &str) -> Result<Parsed> {
         let path = fixture(rel);
         let text = std::fs::read_to_string(&path).expect("fixture");
-        parse(&path, &text)
+        parse_all(&path, &text)
     }
 
     fn err(text: &str) -> String {
-        match parse(Path::new("/nonexistent/stats.json"), text) {
+        match parse_all(Path::new("/nonexistent/stats.json"), text) {
             Ok(p) => panic!("accepted: {:?}", p.metrics),
             Err(e) => format!("{e:#}"),
         }
@@ -407,18 +430,18 @@ mod tests {
                "entrypoints":{{"main":{{"assets":[{{"name":"main.js","size":9}}]}}}}}}"#,
             dir.path().display().to_string()
         );
-        let p = parse(&dir.path().join("stats.json"), &text).expect("parses");
+        let p = parse_all(&dir.path().join("stats.json"), &text).expect("parses");
         assert_eq!(value(&p, "total.raw"), 9.0);
         assert!(!p.metrics.contains_key("total.gzip"));
         std::fs::write(dir.path().join("main.js"), "123456789").expect("write");
-        let p = parse(&dir.path().join("stats.json"), &text).expect("parses");
+        let p = parse_all(&dir.path().join("stats.json"), &text).expect("parses");
         assert!(p.metrics.contains_key("total.gzip"));
     }
 
     #[test]
     fn webpack_4_entrypoints_list_file_names() {
         // The shape of webpack 4.6.0 stats: names only, source maps among them.
-        let p = parse(
+        let p = parse_all(
             Path::new("stats.json"),
             r#"{"version":"4.6.0","assets":[{"name":"runtime.js","size":1053},
                 {"name":"main.js","size":152607},{"name":"main.js.map","size":900},
@@ -433,7 +456,7 @@ mod tests {
     #[test]
     fn hidden_asset_groups_are_skipped_and_said() {
         // The shape of webpack 5.1.0 stats with `{type: "hidden assets"}` and `related: {}`.
-        let p = parse(
+        let p = parse_all(
             Path::new("stats.json"),
             r#"{"version":"5.1.0","assets":[{"type":"hidden assets","filteredChildren":1,"size":29},
                 {"type":"asset","name":"bundle.js","size":237,"related":{}}],
@@ -450,7 +473,7 @@ mod tests {
 
     #[test]
     fn stats_without_entrypoints_use_initial_chunks() {
-        let p = parse(
+        let p = parse_all(
             Path::new("stats.json"),
             r#"{"builtAt":1,"assets":[{"name":"a.js","size":10},{"name":"b.js","size":5}],
                 "chunks":[{"id":0,"initial":true,"files":["a.js","a.js.map"]},
