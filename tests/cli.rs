@@ -1147,3 +1147,49 @@ target = "< 50KB"
         "source `bundle` has no metric `initial.gzp`; closest: `initial.gzip`",
     ));
 }
+
+/// Issue 9, beyond Lighthouse: one negative per-code counter in an Artillery report costs that
+/// counter and the `http.codes.5xx` it adds to, never the report; a rule on the total says why.
+#[test]
+fn a_bad_artillery_counter_drops_it_and_its_total_and_a_rule_on_the_total_says_why() {
+    let c = Case::new();
+    let text = fs::read_to_string(repo("tests/fixtures/artillery/http-errors-4xx-5xx.json"))
+        .expect("fixture");
+    let bad = text.replacen("\"http.codes.500\": 7,", "\"http.codes.500\": -7,", 1);
+    assert_ne!(bad, text);
+    c.file("report.json", &bad);
+    let why =
+        "field `aggregate.counters.http.codes.500`: -7 is negative, which this quantity cannot be";
+    let total =
+        format!("it sums the counters `http.codes.5…`, and `http.codes.500` was dropped: {why}");
+    let out = c.perfgate(&["metrics", "--json", "report.json"]).code(0);
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.get_output().stdout).expect("valid JSON");
+    assert_eq!(
+        json["files"][0]["dropped"],
+        serde_json::json!({ "http.codes.500": why, "http.codes.5xx": total })
+    );
+    assert_eq!(
+        json["files"][0]["metrics"]["http.response_time.p95"]["value"],
+        serde_json::json!(115.6)
+    );
+
+    let budget = |metric: &str| {
+        format!(
+            "[gate]\nname = \"api\"\n\n[sources.api]\npath = \"report.json\"\n\n[[budget]]\nmetric = \"{metric}\"\ntarget = \"< 200ms\"\n"
+        )
+    };
+    c.file("budget.toml", &budget("api.http.response_time.p95"));
+    c.check(&[])
+        .code(0)
+        .stdout(predicate::str::contains(format!(
+            "\n    dropped http.codes.500: {why}\n"
+        )));
+    c.file(
+        "budget.toml",
+        &budget("api.http.codes.5xx").replace("< 200ms", "< 1"),
+    );
+    c.check(&[]).code(2).stderr(predicate::str::contains(format!(
+        "`api.http.codes.5xx` (budget line 7): source `api` could not read `http.codes.5xx`: {total}"
+    )));
+}

@@ -3,6 +3,8 @@
 //! The one rule: metrics keep Artillery 2's own names, taken whole (a name is never split on its
 //! dots), and a legacy v1 field is mapped onto the v2 name that means the same thing, so that one
 //! budget reads both. A value the report leaves out (a null percentile) is left out, never read as 0.
+//! A value that fails validation (a negative count) is dropped with its reason (see
+//! [`Parsed::dropped`]), and so is a derived total that would add it: never a partial sum.
 //!
 //! Names: every counter as is (a plain count; `http.downloaded_bytes` in bytes), every rate as is
 //! (per second), every summary as `<name>.<stat>` (ms, but `.count` and CLS are plain numbers);
@@ -21,7 +23,7 @@
 //! (created − completed also counts the virtual users still running when a period closes) or
 //! `http.downloaded_bytes`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, Result};
 use serde::Deserialize;
@@ -96,6 +98,9 @@ struct ArtillerySummary {
     p95: Option<f64>,
     p99: Option<f64>,
     p999: Option<f64>,
+    /// `p50` is a v1 summary's `median` (see [`with_p50`]): messages about it name `median`.
+    #[serde(skip)]
+    p50_is_median: bool,
 }
 
 /// v1 `rps`: `mean` is requests per second; `count` is requests sent in Artillery 1.x files and
@@ -113,8 +118,6 @@ impl ArtillerySummary {
             ("max", self.max),
             ("count", self.count),
             ("mean", self.mean),
-            // Before `p50`: in a v1 summary `p50` is a copy of `median`, whose name an error
-            // must give.
             ("median", self.median),
             ("p50", self.p50),
             ("p75", self.p75),
@@ -191,18 +194,20 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
 }
 
 fn parse_v2(aggregate: &ArtilleryPeriod, intermediate: &[ArtilleryPeriod]) -> Result<Parsed> {
-    let (metrics, http) = nonempty(collect_v2(aggregate, "aggregate")?)?.finish(None)?;
+    let (metrics, dropped, http) = nonempty(collect_v2(aggregate, "aggregate")?)?.finish(None)?;
     let mut periods = Vec::with_capacity(intermediate.len());
+    let mut unread = BTreeSet::new();
     for (i, p) in intermediate.iter().enumerate() {
-        let period = collect_v2(p, &format!("intermediate[{i}]"))?.finish(Some(http))?;
-        periods.push((p.period_ms(), period.0));
+        let (period, lost, _) = collect_v2(p, &format!("intermediate[{i}]"))?.finish(Some(http))?;
+        unread.extend(lost.into_keys());
+        periods.push((p.period_ms(), period));
     }
     // Artillery appends a period when it is flushed, and flushes what is left together at the end
     // of a run; order by each period's start where every one has it.
     if periods.iter().all(|(start, _)| start.is_some()) {
         periods.sort_by(|a, b| a.0.unwrap_or_default().total_cmp(&b.0.unwrap_or_default()));
     }
-    let periods = periods.into_iter().map(|(_, metrics)| metrics).collect();
+    let periods = without(periods.into_iter().map(|(_, metrics)| metrics), &unread);
     let summaries = aggregate.summaries();
     let no_mean = summaries.is_some_and(|s| !s.is_empty() && s.values().all(|s| s.mean.is_none()));
     Ok(Parsed {
@@ -213,8 +218,20 @@ fn parse_v2(aggregate: &ArtilleryPeriod, intermediate: &[ArtilleryPeriod]) -> Re
         }),
         metrics,
         periods,
+        dropped,
         ..Parsed::default()
     })
+}
+
+/// The periods without the metrics some period could not read: a metric's periods are the run's
+/// samples of it, and a set with a slice missing would pass for the whole run.
+fn without(periods: impl Iterator<Item = Metrics>, unread: &BTreeSet<String>) -> Vec<Metrics> {
+    periods
+        .map(|mut period| {
+            period.retain(|name, _| !unread.contains(name));
+            period
+        })
+        .collect()
 }
 
 fn collect_v2<'a>(p: &ArtilleryPeriod, at: &'a str) -> Result<Collector<'a>> {
@@ -243,15 +260,17 @@ fn parse_v1(aggregate: &ArtilleryPeriod, intermediate: &[ArtilleryPeriod]) -> Re
             .into_iter()
             .flatten()
             .any(|s| s.count.is_some() || s.p50.is_some());
-    let (metrics, http) = nonempty(collect_v1(aggregate, "aggregate", by_v2)?)?.finish(None)?;
+    let (metrics, dropped, http) =
+        nonempty(collect_v1(aggregate, "aggregate", by_v2)?)?.finish(None)?;
     let mut periods = Vec::with_capacity(intermediate.len());
+    let mut unread = BTreeSet::new();
     for (i, p) in intermediate.iter().enumerate() {
-        periods.push(
-            collect_v1(p, &format!("intermediate[{i}]"), by_v2)?
-                .finish(Some(http))?
-                .0,
-        );
+        let (period, lost, _) =
+            collect_v1(p, &format!("intermediate[{i}]"), by_v2)?.finish(Some(http))?;
+        unread.extend(lost.into_keys());
+        periods.push(period);
     }
+    let periods = without(periods.into_iter(), &unread);
     let mut detail = if by_v2 {
         "Artillery v1 (legacy format written by Artillery 2)".to_string()
     } else {
@@ -267,6 +286,7 @@ fn parse_v1(aggregate: &ArtilleryPeriod, intermediate: &[ArtilleryPeriod]) -> Re
         detail: Some(detail),
         metrics,
         periods,
+        dropped,
         ..Parsed::default()
     })
 }
@@ -348,6 +368,7 @@ fn collect_v1<'a>(p: &ArtilleryPeriod, at: &'a str, by_v2: bool) -> Result<Colle
 fn with_p50(summary: &ArtillerySummary) -> ArtillerySummary {
     ArtillerySummary {
         p50: summary.p50.or(summary.median),
+        p50_is_median: summary.p50.is_none(),
         ..summary.clone()
     }
 }
@@ -355,21 +376,63 @@ fn with_p50(summary: &ArtillerySummary) -> ArtillerySummary {
 /// The aggregate of a run that recorded nothing (no virtual user ever started) is refused: there
 /// is nothing to judge, and every budgeted metric would be reported missing.
 fn nonempty(aggregate: Collector<'_>) -> Result<Collector<'_>> {
-    if aggregate.metrics.is_empty() {
+    if aggregate.metrics.is_empty() && aggregate.dropped.is_empty() {
         bail!("field `aggregate`: the run recorded no counters, rates or summaries");
     }
     Ok(aggregate)
 }
 
-/// One period's metrics as they are read, with the sums the derived metrics need.
+/// A derived total as it is summed: the sum so far, or why it cannot be known (a counter it adds
+/// was dropped), as a partial sum would pass for the whole.
+struct Sum {
+    /// The derived metric's name (`http.codes.5xx`), and the field it is named after in messages.
+    name: &'static str,
+    field: &'static str,
+    /// The counters it adds, for messages (`` `http.codes.5…` ``).
+    of: &'static str,
+    total: f64,
+    lacks: Option<String>,
+}
+
+impl Sum {
+    fn new(name: &'static str, field: &'static str, of: &'static str) -> Sum {
+        Sum {
+            name,
+            field,
+            of,
+            total: 0.0,
+            lacks: None,
+        }
+    }
+
+    /// The total, or why it is unknown; `at` is the period, for messages.
+    fn value(&self, at: &str) -> Result<f64, String> {
+        if let Some(why) = &self.lacks {
+            return Err(why.clone());
+        }
+        // Each count is finite, but counts near f64::MAX add up to infinity.
+        if !self.total.is_finite() {
+            return Err(format!(
+                "field `{at}`: the counters {} add up to more than a number holds",
+                self.of
+            ));
+        }
+        Ok(self.total)
+    }
+}
+
+/// One period's metrics as they are read, with the sums the derived metrics need. A value that
+/// fails validation is dropped with its reason (each counter, rate and statistic stands alone);
+/// only two entries making one metric refuse the file, as which one Artillery meant is unknown.
 struct Collector<'a> {
     /// Where the period is in the file (`aggregate`, `intermediate[3]`), for messages.
     at: &'a str,
     metrics: Metrics,
+    dropped: BTreeMap<String, String>,
     any_http: bool,
-    codes_4xx: f64,
-    codes_5xx: f64,
-    errors: f64,
+    codes_4xx: Sum,
+    codes_5xx: Sum,
+    errors: Sum,
 }
 
 impl<'a> Collector<'a> {
@@ -377,29 +440,44 @@ impl<'a> Collector<'a> {
         Collector {
             at,
             metrics: Metrics::new(),
+            dropped: BTreeMap::new(),
             any_http: false,
-            codes_4xx: 0.0,
-            codes_5xx: 0.0,
-            errors: 0.0,
+            codes_4xx: Sum::new("http.codes.4xx", "codes", "`http.codes.4…`"),
+            codes_5xx: Sum::new("http.codes.5xx", "codes", "`http.codes.5…`"),
+            errors: Sum::new("errors.total", "errors", "`errors.*`"),
         }
     }
 
     fn counter(&mut self, field: &str, name: &str, value: f64) -> Result<()> {
-        let value = non_negative(&format!("{}.{field}", self.at), value)?;
         self.any_http |= name.starts_with("http.");
-        if let Some(code) = name
+        let value = non_negative(&format!("{}.{field}", self.at), value);
+        let sum = match name
             .strip_prefix("http.codes.")
             .and_then(|c| c.parse::<u16>().ok())
+            .map(|code| code / 100)
         {
-            match code / 100 {
-                4 => self.codes_4xx += value,
-                5 => self.codes_5xx += value,
-                _ => {}
+            Some(4) => Some(&mut self.codes_4xx),
+            Some(5) => Some(&mut self.codes_5xx),
+            _ if name.starts_with("errors.") => Some(&mut self.errors),
+            _ => None,
+        };
+        let value = match (value, sum) {
+            (Ok(value), Some(sum)) => {
+                sum.total += value;
+                value
             }
-        }
-        if name.starts_with("errors.") {
-            self.errors += value;
-        }
+            (Ok(value), None) => value,
+            (Err(why), sum) => {
+                let why = format!("{why:#}");
+                if let Some(sum) = sum {
+                    let of = sum.of;
+                    sum.lacks.get_or_insert_with(|| {
+                        format!("it sums the counters {of}, and `{name}` was dropped: {why}")
+                    });
+                }
+                return self.drop(field, name.to_string(), why);
+            }
+        };
         // Artillery counts bytes under this name (engine_http, `http.downloaded_bytes`).
         let unit = if name == "http.downloaded_bytes" {
             Unit::Bytes
@@ -410,79 +488,79 @@ impl<'a> Collector<'a> {
     }
 
     fn rate(&mut self, field: &str, name: &str, value: f64) -> Result<()> {
-        let value = non_negative(&format!("{}.{field}", self.at), value)?;
-        self.put(
-            field,
-            name.to_string(),
-            Measurement::new(value, Unit::PerSecond),
-        )
+        match non_negative(&format!("{}.{field}", self.at), value) {
+            Ok(value) => self.put(
+                field,
+                name.to_string(),
+                Measurement::new(value, Unit::PerSecond),
+            ),
+            Err(why) => self.drop(field, name.to_string(), format!("{why:#}")),
+        }
     }
 
     fn summary(&mut self, field: &str, name: &str, summary: &ArtillerySummary) -> Result<()> {
         for (stat, value) in summary.stats() {
             let Some(value) = value else { continue };
-            let field = format!("{field}.{stat}");
+            let written = if stat == "p50" && summary.p50_is_median {
+                "median"
+            } else {
+                stat
+            };
+            let field = format!("{field}.{written}");
             let (unit, scale) = summary_unit(name, stat);
-            let value = non_negative_scaled(&format!("{}.{field}", self.at), value, scale)?;
-            self.put(
-                &field,
-                format!("{name}.{stat}"),
-                Measurement::new(value, unit),
-            )?;
+            let metric = format!("{name}.{stat}");
+            match non_negative_scaled(&format!("{}.{field}", self.at), value, scale) {
+                Ok(value) => self.put(&field, metric, Measurement::new(value, unit))?,
+                Err(why) => self.drop(&field, metric, format!("{why:#}"))?,
+            }
         }
         Ok(())
     }
 
     fn put(&mut self, field: &str, name: String, m: Measurement) -> Result<()> {
-        if self.metrics.contains_key(&name) {
+        self.claim(field, &name)?;
+        self.metrics.insert(name, m);
+        Ok(())
+    }
+
+    fn drop(&mut self, field: &str, name: String, why: String) -> Result<()> {
+        self.claim(field, &name)?;
+        self.dropped.insert(name, why);
+        Ok(())
+    }
+
+    /// An error when another entry of the period already makes the metric `name`.
+    fn claim(&self, field: &str, name: &str) -> Result<()> {
+        if self.metrics.contains_key(name) || self.dropped.contains_key(name) {
             bail!(
                 "field `{}.{field}`: makes the metric `{name}`, which another entry of this \
                  period already makes",
                 self.at
             );
         }
-        self.metrics.insert(name, m);
         Ok(())
     }
 
-    /// The period's metrics with the derived ones, and whether it has HTTP counters. `http`
-    /// is the aggregate's answer for an intermediate period, so that every period of a run
-    /// carries the same derived names.
-    fn finish(mut self, http: Option<bool>) -> Result<(Metrics, bool)> {
+    /// The period's metrics with the derived ones, the metrics it dropped, and whether it has
+    /// HTTP counters. `http` is the aggregate's answer for an intermediate period, so that every
+    /// period of a run carries the same derived names.
+    fn finish(mut self, http: Option<bool>) -> Result<(Metrics, BTreeMap<String, String>, bool)> {
         let http = http.unwrap_or(self.any_http);
-        // Each count is finite, but counts near f64::MAX add up to infinity.
-        for (sum, of) in [
-            (self.codes_4xx, "`http.codes.4…`"),
-            (self.codes_5xx, "`http.codes.5…`"),
-            (self.errors, "`errors.*`"),
-        ] {
-            if !sum.is_finite() {
-                bail!(
-                    "field `{}`: the counters {of} add up to more than a number holds",
-                    self.at
-                );
+        let mut sums = vec![&self.errors];
+        if http {
+            sums.extend([&self.codes_4xx, &self.codes_5xx]);
+        }
+        let derived: Vec<_> = sums
+            .into_iter()
+            .map(|sum| (sum.field, sum.name, sum.value(self.at)))
+            .collect();
+        for (field, name, value) in derived {
+            match value {
+                Ok(total) => self.put(field, name.to_string(), Measurement::count(total))?,
+                Err(why) => self.drop(field, name.to_string(), why)?,
             }
         }
-        if http {
-            let (four, five) = (self.codes_4xx, self.codes_5xx);
-            self.put(
-                "codes",
-                "http.codes.4xx".to_string(),
-                Measurement::count(four),
-            )?;
-            self.put(
-                "codes",
-                "http.codes.5xx".to_string(),
-                Measurement::count(five),
-            )?;
-        }
-        let errors = self.errors;
-        self.put(
-            "errors",
-            "errors.total".to_string(),
-            Measurement::count(errors),
-        )?;
-        Ok((self.metrics, http))
+        Ok((self.metrics, self.dropped, http))
     }
 }
 
@@ -926,55 +1004,123 @@ mod tests {
         assert!(e.contains("aggregate.codes.200"), "{e}");
     }
 
+    /// `mutated`'s metrics are `original`'s but for `dropped`, each dropped with a reason.
+    fn only_dropped(original: &Parsed, mutated: &Parsed, dropped: &[&str]) {
+        let mut expected = original.metrics.clone();
+        expected.retain(|name, _| !dropped.contains(&name.as_str()));
+        assert_eq!(mutated.metrics, expected);
+        assert_eq!(
+            mutated.dropped.keys().collect::<Vec<_>>(),
+            dropped.iter().collect::<Vec<_>>()
+        );
+    }
+
     #[test]
-    fn negative_and_non_finite_values_are_refused() {
-        let text = CLEAN.replacen("\"http.requests\": 100,", "\"http.requests\": -100,", 1);
-        let e = error(&text);
+    fn a_bad_counter_drops_it_and_the_total_it_feeds() {
+        // The aggregate's `http.codes.500` made negative; `http.codes.5xx` cannot be summed without it.
+        let text = ERRORS.replacen("\"http.codes.500\": 7,", "\"http.codes.500\": -7,", 1);
+        assert_ne!(text, ERRORS);
+        let p = parsed(&text);
+        only_dropped(&parsed(ERRORS), &p, &["http.codes.500", "http.codes.5xx"]);
+        assert_eq!(
+            p.dropped["http.codes.500"],
+            "field `aggregate.counters.http.codes.500`: -7 is negative, which this quantity cannot be"
+        );
+        assert_eq!(
+            p.dropped["http.codes.5xx"],
+            "it sums the counters `http.codes.5…`, and `http.codes.500` was dropped: field \
+             `aggregate.counters.http.codes.500`: -7 is negative, which this quantity cannot be"
+        );
+        assert_eq!(get(&p.metrics, "http.codes.4xx"), Measurement::count(16.0));
+        assert_eq!(get(&p.metrics, "errors.total"), Measurement::count(6.0));
+        // The periods still carry it: only the aggregate was bad.
+        assert_eq!(p.periods, parsed(ERRORS).periods);
+    }
+
+    #[test]
+    fn a_bad_statistic_drops_that_statistic_only() {
+        let text = ERRORS.replacen("\"p75\": 98.5,", "\"p75\": -98.5,", 1);
+        assert_ne!(text, ERRORS);
+        let p = parsed(&text);
+        only_dropped(&parsed(ERRORS), &p, &["http.response_time.p75"]);
         assert!(
-            e.contains("field `aggregate.counters.http.requests`") && e.contains("negative"),
-            "{e}"
+            p.dropped["http.response_time.p75"].starts_with(
+                "field `aggregate.summaries.http.response_time.p75`: -98.5 is negative"
+            ),
+            "{:?}",
+            p.dropped
         );
-        let e = error(
-            r#"{"aggregate": {"counters": {"a": 1}},
-                "intermediate": [{"summaries": {"http.response_time": {"p95": -3}}}]}"#,
+    }
+
+    #[test]
+    fn a_bad_value_in_one_period_leaves_that_metric_out_of_every_period() {
+        // `intermediate[0]` of the file is its later period (sorted by start).
+        let text = ERRORS.replacen(
+            "\"errors.ECONNREFUSED\": 2,",
+            "\"errors.ECONNREFUSED\": -2,",
+            1,
         );
+        assert_ne!(text, ERRORS);
+        let (original, p) = (parsed(ERRORS), parsed(&text));
+        assert_eq!(p.metrics, original.metrics);
+        assert!(p.dropped.is_empty(), "{:?}", p.dropped);
+        for (period, whole) in p.periods.iter().zip(&original.periods) {
+            let mut expected = whole.clone();
+            expected.remove("errors.ECONNREFUSED");
+            expected.remove("errors.total");
+            assert_eq!(period, &expected);
+        }
+    }
+
+    #[test]
+    fn a_bad_v1_value_is_dropped_with_its_v1_field() {
+        let text = V1.replacen("\"500\": 7", "\"500\": -7", 1);
+        assert_ne!(text, V1);
+        let p = parsed(&text);
+        only_dropped(&parsed(V1), &p, &["http.codes.500", "http.codes.5xx"]);
         assert!(
-            e.contains("field `intermediate[0].summaries.http.response_time.p95`"),
-            "{e}"
+            p.dropped["http.codes.500"].starts_with("field `aggregate.codes.500`: -7 is negative"),
+            "{:?}",
+            p.dropped
         );
-        // The index is the period's place in the file, before periods are sorted.
-        let e = error(
-            r#"{"aggregate": {"counters": {"a": 2}}, "intermediate": [
-                {"counters": {"a": 1}, "period": "20000"},
-                {"counters": {"a": -1}, "period": "10000"}]}"#,
-        );
-        assert!(e.contains("field `intermediate[1].counters.a`"), "{e}");
-        let e = error(r#"{"aggregate": {"scenariosCreated": 1, "latency": {"p95": -1}}}"#);
-        assert!(e.contains("field `aggregate.latency.p95`"), "{e}");
-        let e = error(r#"{"aggregate": {"scenariosCreated": 1, "latency": {"median": -1}}}"#);
-        assert!(e.contains("field `aggregate.latency.median`"), "{e}");
-        let e = error(r#"{"aggregate": {"rates": {"http.request_rate": 1e999}}}"#);
-        assert!(e.contains("aggregate.rates.http.request_rate"), "{e}");
-        // Finite as written, infinite once converted or summed: used to come out as `inf`.
-        let e = error(
+    }
+
+    #[test]
+    fn bad_values_are_dropped_naming_the_field() {
+        let p = parsed(
             r#"{"aggregate": {"counters": {"a": 1},
                 "summaries": {"browser.memory_used_mb": {"max": 1e305}}}}"#,
         );
-        assert!(
-            e.contains(
-                "field `aggregate.summaries.browser.memory_used_mb.max`: 1e305 is too large"
-            ),
-            "{e}"
+        // Finite as written, infinite once converted: never an `inf` metric.
+        assert_eq!(
+            p.dropped["browser.memory_used_mb.max"],
+            "field `aggregate.summaries.browser.memory_used_mb.max`: 1e305 is too large to convert \
+             to the metric's unit (×1000000)"
         );
-        let e = error(r#"{"aggregate": {"counters": {"errors.a": 1e308, "errors.b": 1e308}}}"#);
-        assert!(
-            e.contains("field `aggregate`") && e.contains("`errors.*`"),
-            "{e}"
+        let p =
+            parsed(r#"{"aggregate": {"rates": {"http.request_rate": -1}, "counters": {"a": 1}}}"#);
+        assert!(p.dropped["http.request_rate"].contains("aggregate.rates.http.request_rate"));
+        let p = parsed(r#"{"aggregate": {"counters": {"errors.a": 1e308, "errors.b": 1e308}}}"#);
+        assert_eq!(
+            p.dropped["errors.total"],
+            "field `aggregate`: the counters `errors.*` add up to more than a number holds"
         );
-        let e = error(
+        assert_eq!(get(&p.metrics, "errors.a"), Measurement::count(1e308));
+        let p = parsed(
             r#"{"aggregate": {"counters": {"http.codes.500": 1e308, "http.codes.503": 1e308}}}"#,
         );
-        assert!(e.contains("`http.codes.5…`"), "{e}");
+        assert!(p.dropped["http.codes.5xx"].contains("`http.codes.5…`"));
+        // A value dropped is still a value: a second entry making its metric is refused.
+        let e =
+            error(r#"{"aggregate": {"scenariosCreated": 1, "counters": {"vusers.created": -1}}}"#);
+        assert!(
+            e.contains("counters.vusers.created") && e.contains("already makes"),
+            "{e}"
+        );
+        // A v1 `median` is read as `p50` too: both are dropped, naming the field as written.
+        let p = parsed(r#"{"aggregate": {"scenariosCreated": 1, "latency": {"median": -1}}}"#);
+        assert!(p.dropped["http.response_time.median"].contains("aggregate.latency.median"));
+        assert!(p.dropped["http.response_time.p50"].contains("aggregate.latency.median"));
         let e = error(r#"{"aggregate": {"counters": {"http.requests": NaN}}}"#);
         assert!(
             e.contains("invalid JSON") || e.contains("aggregate.counters"),

@@ -14,6 +14,9 @@
 //! Aggregate Report computes it). At most [`MAX_LABELS`] labels are broken out (a label per URL
 //! would be the user's cardinality); further labels count in the totals and the detail.
 //! `timeStamp` must be epoch milliseconds (JMeter's default, not a `timestamp_format` pattern).
+//! A row whose `elapsed`, `success` or `timeStamp` cannot be read leaves out its label's metrics
+//! and `all.` (which counts it), each dropped with the line (see [`Parsed::dropped`]); the rest of
+//! the file is still read. A row of the wrong shape (fields missing, or too many) refuses the file.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -222,31 +225,98 @@ pub(crate) struct Totals {
     truncated: Option<u64>,
     /// Where truncated last rows were skipped once named ([`Totals::locate`]) or merged.
     truncated_in: Vec<String>,
+    /// Labels left out for a row whose value cannot be read (at most [`MAX_LABELS`] with
+    /// `labels`), and why; and the row that leaves out `all.`, which counts every label's rows.
+    broken: BTreeMap<String, Broken>,
+    all_broken: Option<Box<Broken>>,
 }
 
+/// A row whose value cannot be read (a negative `elapsed`), which leaves out its label and the
+/// totals rather than the whole file: a series short of a row would pass for the whole.
+#[derive(Debug, Clone)]
+struct Broken {
+    /// `line 12`, and `of <file>` once the shard is located.
+    at: String,
+    why: String,
+    label: String,
+}
+
+/// The statistics [`Series::emit`] makes.
+const STATS: [&str; 11] = [
+    "p50",
+    "p90",
+    "p95",
+    "p99",
+    "mean",
+    "min",
+    "max",
+    "count",
+    "errors",
+    "error_rate",
+    "throughput",
+];
+
 impl Totals {
-    fn add(&mut self, s: &Sample) -> std::result::Result<(), String> {
+    /// Counts a sample read at `line`; `elapsed` names its field, for messages.
+    fn add(&mut self, s: &Sample, line: u64, elapsed: &str) {
+        let lose = |totals: &mut Totals, e: String| {
+            totals.lose(&s.label, s.transaction, line, format!("{elapsed}: {e}"));
+        };
         if s.transaction {
             self.transactions += 1;
-        } else {
-            self.all.get_or_insert_with(Series::new).add(s)?;
+        } else if self.all_broken.is_none() {
+            if let Err(e) = self.all.get_or_insert_with(Series::new).add(s) {
+                return lose(self, e);
+            }
         }
-        if let Some(series) = self.labels.get_mut(s.label.as_ref()) {
-            series.add(s)?;
-        } else if self.labels.len() < MAX_LABELS {
+        if self.broken.contains_key(s.label.as_ref()) {
+            return;
+        }
+        let added = if let Some(series) = self.labels.get_mut(s.label.as_ref()) {
+            series.add(s)
+        } else if self.labels.len() + self.broken.len() < MAX_LABELS {
             let mut series = Series::new();
-            series.add(s)?;
+            let added = series.add(s);
             self.labels.insert(s.label.to_string(), series);
+            added
+        } else {
+            self.not_broken_out += 1;
+            Ok(())
+        };
+        if let Err(e) = added {
+            lose(self, e);
+        }
+    }
+
+    /// Leaves out the label of a row whose value cannot be read, and `all.` if it counts the row.
+    fn lose(&mut self, label: &str, transaction: bool, line: u64, why: String) {
+        let broken = Broken {
+            at: format!("line {line}"),
+            why,
+            label: label.to_string(),
+        };
+        if !transaction {
+            self.all_broken
+                .get_or_insert_with(|| Box::new(broken.clone()));
+        }
+        if self.broken.contains_key(label) {
+            return;
+        }
+        if self.labels.remove(label).is_some() || self.labels.len() + self.broken.len() < MAX_LABELS
+        {
+            self.broken.insert(label.to_string(), broken);
         } else {
             self.not_broken_out += 1;
         }
-        Ok(())
     }
 
     /// Names the file in the note of a truncated last row, before shards are merged.
     pub(crate) fn locate(&mut self, file: &str) {
         if let Some(line) = self.truncated.take() {
             self.truncated_in.push(format!("{line} of {file}"));
+        }
+        for broken in (self.broken.values_mut()).chain(self.all_broken.as_deref_mut()) {
+            broken.at = format!("{} of {file}", broken.at);
         }
     }
 
@@ -290,6 +360,11 @@ impl Totals {
                 left_out += series.elapsed.count();
             }
         }
+        for (label, broken) in other.broken {
+            self.broken.entry(label).or_insert(broken);
+        }
+        labels.retain(|label, _| !self.broken.contains_key(label));
+        self.all_broken = self.all_broken.take().or(other.all_broken);
         self.labels = labels.into_iter().collect();
         self.not_broken_out += left_out;
         self.transactions += other.transactions;
@@ -304,18 +379,41 @@ impl Totals {
 
     /// The metrics, computed once from the (merged) state.
     pub(crate) fn finish(mut self) -> Result<Parsed> {
-        let Some(all) = self.all.take() else {
+        let all = self.all.take();
+        if all.is_none() && self.all_broken.is_none() {
             return Err(self.why_no_sample());
-        };
+        }
         let mut metrics = Metrics::new();
         let mut distributions = BTreeMap::new();
+        let mut dropped = BTreeMap::new();
+        let mut drop_all = |prefix: &str, b: &Broken, whose: &str| {
+            for stat in STATS {
+                dropped.insert(
+                    format!("{prefix}.{stat}"),
+                    format!("{}: {} ({whose})", b.at, b.why),
+                );
+            }
+        };
+        for (label, b) in &self.broken {
+            drop_all(label, b, "its label's other rows are not read either");
+        }
         for (label, series) in self.labels.drain() {
             series.emit(&label, &mut metrics);
             distributions.insert(label, series.elapsed.into_histogram());
         }
         // After the labels: a label named `all` must not shadow the totals.
-        all.emit("all", &mut metrics);
-        distributions.insert("all".to_string(), all.elapsed.into_histogram());
+        match (&self.all_broken, all) {
+            (Some(b), _) => drop_all(
+                "all",
+                b,
+                &format!("a row of label `{}`, which `all.` counts", b.label),
+            ),
+            (None, Some(all)) => {
+                all.emit("all", &mut metrics);
+                distributions.insert("all".to_string(), all.elapsed.into_histogram());
+            }
+            (None, None) => {}
+        }
         let mut detail = format!("JMeter JTL {}", self.shape);
         if self.transactions > 0 {
             detail += &format!(
@@ -345,6 +443,7 @@ impl Totals {
             detail: Some(detail),
             metrics,
             distributions,
+            dropped,
             ..Parsed::default()
         })
     }
@@ -614,30 +713,38 @@ fn csv_sample(
     };
     let int = |i: usize, name: &str| -> Result<i64> {
         let s = raw(i).trim();
-        s.parse::<i64>()
-            .ok()
-            .filter(|v| *v >= 0)
-            .with_context(|| format!("line {line}: column `{name}`: `{s}` is not a non-negative whole number of milliseconds"))
-    };
-    let Some(success) = parse_success(raw(cols.success)) else {
-        bail!(
-            "line {line}: column `success`: `{}` is neither true nor false",
-            raw(cols.success).trim()
-        );
+        s.parse::<i64>().ok().filter(|v| *v >= 0).with_context(|| {
+            format!("column `{name}`: `{s}` is not a non-negative whole number of milliseconds")
+        })
     };
     let transaction = cols
         .message
         .is_some_and(|i| raw(i).starts_with(TRANSACTION_MESSAGE));
-    let sample = Sample {
-        label: value(cols.label),
-        elapsed: int(cols.elapsed, "elapsed")?,
-        success,
-        timestamp: cols.timestamp.map(|i| int(i, "timeStamp")).transpose()?,
-        transaction,
-    };
-    totals
-        .add(&sample)
-        .map_err(|e| anyhow::anyhow!("line {line}: column `elapsed`: {e}"))
+    let label = value(cols.label);
+    let values = (|| -> Result<(i64, bool, Option<i64>)> {
+        let Some(success) = parse_success(raw(cols.success)) else {
+            bail!(
+                "column `success`: `{}` is neither true nor false",
+                raw(cols.success).trim()
+            );
+        };
+        let timestamp = cols.timestamp.map(|i| int(i, "timeStamp")).transpose()?;
+        Ok((int(cols.elapsed, "elapsed")?, success, timestamp))
+    })();
+    match values {
+        Ok((elapsed, success, timestamp)) => {
+            let sample = Sample {
+                label,
+                elapsed,
+                success,
+                timestamp,
+                transaction,
+            };
+            totals.add(&sample, line, "column `elapsed`");
+        }
+        Err(why) => totals.lose(&label, transaction, line, format!("{why:#}")),
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -736,28 +843,47 @@ fn xml_sample(tag: &str, transaction: bool, line: u64, totals: &mut Totals) -> R
         attribute(tag, key)
             .with_context(|| format!("line {line}: attribute `{key}` ({what}) is missing"))
     };
-    let int = |key: &str, what: &str| -> Result<i64> {
-        let s = need(key, what)?;
+    // A missing attribute is how the file was saved (every sample lacks it): the file is refused.
+    // A bad value is one sample's: its label is left out.
+    let label = need("lb", "label")?;
+    let (t, s, ts) = (
+        need("t", "elapsed")?,
+        need("s", "success")?,
+        need("ts", "timeStamp")?,
+    );
+    let int = |key: &str, what: &str, s: &str| -> Result<i64> {
         s.trim()
             .parse::<i64>()
             .ok()
             .filter(|v| *v >= 0)
-            .with_context(|| format!("line {line}: attribute `{key}` ({what}): `{s}` is not a non-negative whole number"))
+            .with_context(|| {
+                format!("attribute `{key}` ({what}): `{s}` is not a non-negative whole number")
+            })
     };
-    let s = need("s", "success")?;
-    let Some(success) = parse_success(&s) else {
-        bail!("line {line}: attribute `s` (success): `{s}` is neither true nor false");
-    };
-    let sample = Sample {
-        label: need("lb", "label")?,
-        elapsed: int("t", "elapsed")?,
-        success,
-        timestamp: Some(int("ts", "timeStamp")?),
-        transaction,
-    };
-    totals
-        .add(&sample)
-        .map_err(|e| anyhow::anyhow!("line {line}: attribute `t`: {e}"))
+    let values = (|| -> Result<(i64, bool, i64)> {
+        let Some(success) = parse_success(&s) else {
+            bail!("attribute `s` (success): `{s}` is neither true nor false");
+        };
+        Ok((
+            int("t", "elapsed", &t)?,
+            success,
+            int("ts", "timeStamp", &ts)?,
+        ))
+    })();
+    match values {
+        Ok((elapsed, success, timestamp)) => {
+            let sample = Sample {
+                label,
+                elapsed,
+                success,
+                timestamp: Some(timestamp),
+                transaction,
+            };
+            totals.add(&sample, line, "attribute `t`");
+        }
+        Err(why) => totals.lose(&label, transaction, line, format!("{why:#}")),
+    }
+    Ok(())
 }
 
 /// An attribute's value, its XML entities decoded.
@@ -1006,11 +1132,12 @@ mod tests {
         assert_eq!(v(&p, "all.count"), 30.0);
         assert_eq!(v(&p, "all.errors"), 6.0);
         let bad = text.replacen("s=\"True\"", "s=\"yes\"", 1);
-        let e = format!(
-            "{:#}",
-            parse_stream(&mut bad.as_bytes(), false).expect_err("yes")
+        let p = parse_stream(&mut bad.as_bytes(), false).expect("read");
+        assert_eq!(
+            p.dropped["HTTP ok.errors"],
+            "line 3: attribute `s` (success): `yes` is neither true nor false (its label's other \
+             rows are not read either)"
         );
-        assert!(e.contains("line 3: attribute `s` (success): `yes`"), "{e}");
     }
 
     #[test]
@@ -1096,24 +1223,33 @@ mod tests {
             e.contains("column `success` is missing from the header"),
             "{e}"
         );
+        let dropped = |text: &[u8], metric: &str| {
+            let p = parse_stream(&mut &text[..], false).expect("read");
+            p.dropped[metric].clone()
+        };
+        let e = dropped(
+            b"timeStamp,elapsed,label,success\n1700000000000,-3,a,true\n",
+            "a.p95",
+        );
+        assert!(e.starts_with("line 2: column `elapsed`: `-3`"), "{e}");
+        let e = dropped(
+            b"timeStamp,elapsed,label,success\n1700000000000,3,a,yes\n",
+            "all.count",
+        );
+        assert!(e.starts_with("line 2: column `success`: `yes`"), "{e}");
+        // A missing XML attribute is how the file was saved: refused.
         let e = format!(
             "{:#}",
             parse_stream(
-                &mut &b"timeStamp,elapsed,label,success\n1700000000000,-3,a,true\n"[..],
+                &mut &b"<testResults>\n<sample t=\"1\" s=\"true\" lb=\"a\"/>\n</testResults>\n"[..],
                 false
             )
-            .expect_err("negative")
+            .expect_err("no ts")
         );
-        assert!(e.contains("line 2: column `elapsed`: `-3`"), "{e}");
-        let e = format!(
-            "{:#}",
-            parse_stream(
-                &mut &b"timeStamp,elapsed,label,success\n1700000000000,3,a,yes\n"[..],
-                false
-            )
-            .expect_err("not a boolean")
+        assert!(
+            e.contains("line 2: attribute `ts` (timeStamp) is missing"),
+            "{e}"
         );
-        assert!(e.contains("line 2: column `success`: `yes`"), "{e}");
         let e = format!(
             "{:#}",
             parse_stream(
@@ -1172,5 +1308,61 @@ mod tests {
             .expect_err("no samples")
         );
         assert!(e.contains("`<testResults>` holds no `<httpSample>`"), "{e}");
+    }
+
+    /// `mutated`'s metrics are `original`'s but for those of `labels`, each dropped.
+    fn only_dropped(original: &Parsed, mutated: &Parsed, labels: &[&str]) {
+        let of = |name: &String| labels.iter().any(|l| name.starts_with(&format!("{l}.")));
+        let mut expected = original.metrics.clone();
+        expected.retain(|name, _| !of(name));
+        assert_eq!(mutated.metrics, expected);
+        let mut names: Vec<String> = labels
+            .iter()
+            .flat_map(|l| STATS.map(|stat| format!("{l}.{stat}")))
+            .collect();
+        names.sort();
+        assert_eq!(mutated.dropped.keys().cloned().collect::<Vec<_>>(), names);
+    }
+
+    #[test]
+    fn a_bad_row_leaves_out_its_label_and_all() {
+        let text =
+            std::fs::read_to_string(format!("{DIR}/jmeter-2.13-non-http.csv")).expect("read");
+        let row = "1796053186041,33,Java Request,";
+        assert!(text.contains(row));
+        let bad = text.replacen(row, "1796053186041,-33,Java Request,", 1);
+        let original = parse_stream(&mut text.as_bytes(), false).expect("parse");
+        let p = parse_stream(&mut bad.as_bytes(), false).expect("parse");
+        only_dropped(&original, &p, &["Java Request", "all"]);
+        assert_eq!(
+            p.dropped["Java Request.p95"],
+            "line 4: column `elapsed`: `-33` is not a non-negative whole number of milliseconds \
+             (its label's other rows are not read either)"
+        );
+        assert_eq!(
+            p.dropped["all.count"],
+            "line 4: column `elapsed`: `-33` is not a non-negative whole number of milliseconds \
+             (a row of label `Java Request`, which `all.` counts)"
+        );
+        // A Transaction Controller row is not in `all.`: only its label is left out.
+        let parent = "1796053185569,309,checkout,";
+        assert!(text.contains(parent));
+        let bad = text.replacen(parent, "1796053185569,3e2,checkout,", 1);
+        let p = parse_stream(&mut bad.as_bytes(), false).expect("parse");
+        only_dropped(&original, &p, &["checkout"]);
+    }
+
+    #[test]
+    fn a_bad_xml_sample_leaves_out_its_label_and_all() {
+        let text =
+            std::fs::read_to_string(format!("{DIR}/jmeter-2.13-non-http.xml")).expect("read");
+        let first = "<httpSample t=\"187\" it=\"0\"";
+        assert!(text.contains(first));
+        let bad = text.replacen(first, "<httpSample t=\"-187\" it=\"0\"", 1);
+        let original = parse_stream(&mut text.as_bytes(), false).expect("parse");
+        let p = parse_stream(&mut bad.as_bytes(), false).expect("parse");
+        only_dropped(&original, &p, &["HTTP ok", "all"]);
+        assert!(p.dropped["HTTP ok.p95"]
+            .starts_with("line 3: attribute `t` (elapsed): `-187` is not a non-negative"));
     }
 }

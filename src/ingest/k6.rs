@@ -4,7 +4,9 @@
 //!
 //! The one rule: names are k6's own — `<metric>.<stat>`, and a sub-metric in the syntax k6 users
 //! write in thresholds, `http_req_duration{status:200}.p95` — and a metric k6 has no sample of is
-//! absent, never 0.
+//! absent, never 0. A value that fails validation costs only its metric (see [`Parsed::dropped`]):
+//! one statistic of a summary, or in the stream every statistic of the metric one of whose points
+//! is bad, with its sub-metrics.
 //!
 //! Statistics per k6 metric type: trend → `.p50 .p90 .p95 .p99 .avg .min .max` (ms for time
 //! metrics, bytes for data ones, unitless otherwise) and `.count`; counter → `.count` and `.rate`
@@ -67,6 +69,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         .values()
         .any(|m| m.get("type").is_some() && m.get("values").is_some());
     let mut out = Metrics::new();
+    let mut dropped = BTreeMap::new();
     let mut failed_thresholds = 0u32;
     let mut thresholds = 0u32;
     for (name, metric) in metrics {
@@ -90,7 +93,12 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
             Some(contains) => contains_unit(contains),
             None => builtin_unit(name),
         };
-        emit_summary_metric(name, kind, unit, values, &field, &mut out)?;
+        let at = if handle_summary {
+            format!("{field}.values")
+        } else {
+            field.clone()
+        };
+        emit_summary_metric(name, kind, unit, values, &at, &mut out, &mut dropped)?;
         match metric.get("thresholds") {
             None | Some(Value::Null) => {}
             Some(Value::Object(t)) => {
@@ -127,6 +135,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
     Ok(Parsed {
         detail: Some(detail.into()),
         metrics: out,
+        dropped,
         ..Parsed::default()
     })
 }
@@ -176,6 +185,8 @@ fn builtin_unit(name: &str) -> Unit {
     }
 }
 
+/// One metric's statistics into `out`; a statistic whose value fails validation goes to
+/// `dropped` with its reason, as each stands alone. `field` is where `values` are in the file.
 fn emit_summary_metric(
     name: &str,
     kind: &str,
@@ -183,6 +194,7 @@ fn emit_summary_metric(
     values: &Map<String, Value>,
     field: &str,
     out: &mut Metrics,
+    dropped: &mut BTreeMap<String, String>,
 ) -> Result<()> {
     let get = |key: &str| -> Result<Option<f64>> {
         match values.get(key) {
@@ -194,9 +206,13 @@ fn emit_summary_metric(
             Some(other) => bail!("field `{field}.{key}`: {other} is not a number"),
         }
     };
-    let mut put = |stat: &str, value: Option<f64>, unit: Unit| {
-        if let Some(v) = value {
+    let mut put = |stat: &str, value: Result<Option<f64>>, unit: Unit| match value {
+        Ok(Some(v)) => {
             out.insert(format!("{name}.{stat}"), Measurement::new(v, unit));
+        }
+        Ok(None) => {}
+        Err(why) => {
+            dropped.insert(format!("{name}.{stat}"), format!("{why:#}"));
         }
     };
     match kind {
@@ -207,29 +223,32 @@ fn emit_summary_metric(
                 ("min", "min"),
                 ("max", "max"),
             ] {
-                put(stat, get(key)?, unit);
+                put(stat, get(key), unit);
             }
             for key in values.keys() {
                 if let Some(p) = key.strip_prefix("p(").and_then(|k| k.strip_suffix(')')) {
-                    put(&format!("p{p}"), get(key)?, unit);
+                    put(&format!("p{p}"), get(key), unit);
                 }
             }
-            put("count", get("count")?, Unit::None);
+            put("count", get("count"), Unit::None);
         }
         "counter" => {
-            put("count", get("count")?, unit);
-            put("rate", get("rate")?, Unit::PerSecond);
+            put("count", get("count"), unit);
+            put("rate", get("rate"), Unit::PerSecond);
         }
         "rate" => {
             // handleSummary keeps `rate`; the export renames it `value` (summary-wrapper.js).
-            let ratio = match get("rate")? {
-                Some(r) => Some(r),
-                None => get("value")?,
+            let ratio = match get("rate") {
+                Ok(None) => get("value"),
+                rate => rate,
             };
-            put("rate", ratio.map(|r| r * 100.0), Unit::Percent);
+            put("rate", ratio.map(|r| r.map(|r| r * 100.0)), Unit::Percent);
         }
-        "gauge" => put("value", get("value")?, unit),
-        other => bail!("field `{field}.type`: `{other}` is not a k6 metric type"),
+        "gauge" => put("value", get("value"), unit),
+        other => bail!(
+            "field `{}.type`: `{other}` is not a k6 metric type",
+            field.strip_suffix(".values").unwrap_or(field)
+        ),
     }
     Ok(())
 }
@@ -311,6 +330,28 @@ enum Kind {
     Counter,
     Rate,
     Gauge,
+}
+
+impl Kind {
+    /// The statistics [`Series::emit`] makes of a series of this kind.
+    fn stats(self) -> &'static [&'static str] {
+        match self {
+            Kind::Trend => &["p50", "p90", "p95", "p99", "avg", "min", "max", "count"],
+            Kind::Counter => &["count", "rate"],
+            Kind::Rate => &["rate"],
+            Kind::Gauge => &["value"],
+        }
+    }
+}
+
+/// Why a metric of the stream is not read: the first of its points whose value it cannot take (a
+/// negative sample of a custom Trend), which leaves that metric out rather than the whole run,
+/// as a series short of a sample would pass for the whole.
+#[derive(Debug, Clone)]
+struct Broken {
+    /// `line 12`, and `of <file>` once the shard is located.
+    at: String,
+    why: String,
 }
 
 #[derive(Debug)]
@@ -457,6 +498,7 @@ struct StreamMetric {
     kind: Kind,
     unit: Unit,
     all: Series,
+    broken: Option<Broken>,
     /// Per tag of [`SUB_TAGS`], indexed by the tag's value: the value's series in
     /// [`Stream::series`].
     subs: [Vec<Option<usize>>; 6],
@@ -523,6 +565,7 @@ impl Stream {
             kind,
             unit,
             all: Series::new(kind),
+            broken: None,
             subs: Default::default(),
         });
         Ok(())
@@ -589,7 +632,17 @@ impl Stream {
         }
         let place = |e: String| anyhow::anyhow!("line {line_no}: field `data.value`: {e}");
         let (metric, ns) = (&mut self.metrics[m], self.now_ns);
-        metric.all.record(value, ns).map_err(place)?;
+        if metric.broken.is_none() {
+            if let Err(why) = metric.all.record(value, ns) {
+                metric.broken = Some(Broken {
+                    at: format!("line {line_no}"),
+                    why,
+                });
+            }
+        }
+        // A broken metric's points still make its sub-metric series, empty, so that every one
+        // of them is named as dropped.
+        let broken = metric.broken.is_some();
         for (slot, tag) in self.tags.iter().enumerate() {
             let v = match *tag {
                 TagValue::Absent => continue,
@@ -604,10 +657,13 @@ impl Stream {
                 subs.resize(v + 1, None);
             }
             match subs[v] {
+                Some(_) if broken => {}
                 Some(i) => self.series[i].record(value, ns).map_err(place)?,
                 None if self.series.len() < MAX_SUB_SERIES => {
                     let mut series = Series::new(metric.kind);
-                    series.record(value, ns).map_err(place)?;
+                    if !broken {
+                        series.record(value, ns).map_err(place)?;
+                    }
                     subs[v] = Some(self.series.len());
                     self.series.push(series);
                 }
@@ -652,6 +708,7 @@ impl Stream {
                     kind: m.kind,
                     unit: m.unit,
                     all: m.all,
+                    broken: m.broken,
                 })
                 .collect(),
             subs,
@@ -685,6 +742,7 @@ struct AggregateMetric {
     kind: Kind,
     unit: Unit,
     all: Series,
+    broken: Option<Broken>,
 }
 
 /// The samples of `metric` whose tag [`SUB_TAGS`]`[tag]` is `value`.
@@ -701,6 +759,9 @@ impl Aggregate {
     pub(crate) fn locate(&mut self, file: &str) {
         for at in &mut self.truncated {
             *at = format!("{at} of {file}");
+        }
+        for broken in self.metrics.iter_mut().filter_map(|m| m.broken.as_mut()) {
+            broken.at = format!("{} of {file}", broken.at);
         }
     }
 
@@ -719,6 +780,8 @@ impl Aggregate {
                     m.kind,
                     m.unit.kind_name()
                 ),
+                Some(m) if m.broken.is_some() => {}
+                Some(m) if metric.broken.is_some() => m.broken = metric.broken,
                 Some(m) => m
                     .all
                     .merge(metric.all)
@@ -778,9 +841,31 @@ impl Aggregate {
         let no_data = self
             .metrics
             .iter()
-            .filter(|m| m.all.len() == 0)
+            .filter(|m| m.all.len() == 0 && m.broken.is_none())
             .map(|m| m.name.clone())
             .collect();
+        let mut dropped = BTreeMap::new();
+        let mut broken: FastMap<(Kind, Broken)> = FastMap::default();
+        for m in &self.metrics {
+            if let Some(b) = &m.broken {
+                broken.insert(m.name.clone(), (m.kind, b.clone()));
+            }
+        }
+        // Every statistic of a broken metric, and of its sub-metrics, is dropped with the point
+        // that broke it.
+        let mut drop_all = |name: &str, metric: &str| {
+            let (kind, b) = &broken[metric];
+            for stat in kind.stats() {
+                dropped.insert(
+                    format!("{name}.{stat}"),
+                    format!(
+                        "{}: field `data.value`: {} (a point of `{metric}`; its other points are \
+                         not read either)",
+                        b.at, b.why
+                    ),
+                );
+            }
+        };
         let mut out = Metrics::new();
         let mut distributions = BTreeMap::new();
         let mut put = |name: String, series: Series, unit: Unit| {
@@ -795,11 +880,19 @@ impl Aggregate {
             .map(|m| (m.name.clone(), m.unit))
             .collect();
         for metric in self.metrics {
-            put(metric.name, metric.all, metric.unit);
+            if metric.broken.is_some() {
+                drop_all(&metric.name, &metric.name);
+            } else {
+                put(metric.name, metric.all, metric.unit);
+            }
         }
         for sub in self.subs {
             let name = format!("{}{{{}:{}}}", sub.metric, SUB_TAGS[sub.tag], sub.value);
-            put(name, sub.series, units[&sub.metric]);
+            if broken.contains_key(&sub.metric) {
+                drop_all(&name, &sub.metric);
+            } else {
+                put(name, sub.series, units[&sub.metric]);
+            }
         }
         let mut detail = "k6 JSON stream".to_string();
         if self.not_broken_out > 0 {
@@ -820,6 +913,7 @@ impl Aggregate {
             metrics: out,
             distributions,
             no_data,
+            dropped,
             ..Parsed::default()
         })
     }
@@ -1462,10 +1556,14 @@ mod tests {
             p.detail.as_deref(),
             Some("k6 JSON stream; truncated last line 3 skipped")
         );
-        let e = err(&format!("{metric}\n{}\n", point.replace("4,", "-4,")));
-        assert!(
-            e.contains("line 2: field `data.value`") && e.contains("-4"),
-            "{e}"
+        // A value the metric cannot take leaves that metric out, with the line.
+        let bad = format!("{metric}\n{}\n", point.replace("4,", "-4,"));
+        let p = parse_stream(&mut bad.as_bytes(), false).expect("read");
+        assert!(p.metrics.is_empty() && p.no_data.is_empty());
+        assert_eq!(
+            p.dropped["x.p95"],
+            "line 2: field `data.value`: -4 is not a finite, non-negative sample value (a point \
+             of `x`; its other points are not read either)"
         );
         let e = err(&format!("{metric}\n{}\n", point.replace("+07:00", "")));
         assert!(e.contains("line 2: field `data.time`"), "{e}");
@@ -1530,16 +1628,99 @@ mod tests {
 
     #[test]
     fn bad_summaries_name_the_field() {
-        let e = format!(
-            "{:#}",
+        let p =
             parse(r#"{"root_group":{},"metrics":{"m":{"type":"trend","values":{"p(95)":-1}}}}"#)
-                .expect_err("negative")
+                .expect("read");
+        assert!(p.dropped["m.p95"].contains("field `metrics.m.values.p(95)`: -1 is negative"));
+        let p = parse(r#"{"root_group":{},"metrics":{"m":{"avg":"fast"}}}"#).expect("read");
+        assert_eq!(
+            p.dropped["m.avg"],
+            "field `metrics.m.avg`: \"fast\" is not a number"
         );
-        assert!(e.contains("metrics.m.p(95)"), "{e}");
-        let e = format!(
-            "{:#}",
-            parse(r#"{"root_group":{},"metrics":{"m":{"avg":"fast"}}}"#).expect_err("string")
+        // Not a summary's shape at all: still refused.
+        let e = parse(r#"{"root_group":{},"metrics":{"m":{"type":"histogram","values":{}}}}"#)
+            .expect_err("not a metric type");
+        let e = format!("{e:#}");
+        assert!(e.contains("field `metrics.m.type`"), "{e}");
+    }
+
+    /// The fixture `file` with `metrics.<metric>[.values].<key>` set to `value`.
+    fn summary_with(file: &str, at: &[&str], value: Value) -> Parsed {
+        let text = std::fs::read_to_string(format!("{DIR}/{file}")).expect("read");
+        let mut doc: Value = serde_json::from_str(&text).expect("JSON");
+        let mut slot = &mut doc["metrics"];
+        for key in at {
+            slot = &mut slot[*key];
+        }
+        assert!(!slot.is_null(), "{at:?} is not in {file}");
+        *slot = value;
+        parse(&doc.to_string()).expect("read")
+    }
+
+    /// `mutated`'s metrics are `original`'s but for `dropped`.
+    fn only_dropped(original: &Parsed, mutated: &Parsed, dropped: &str) {
+        let mut expected = original.metrics.clone();
+        expected.remove(dropped).expect("the original has it");
+        assert_eq!(mutated.metrics, expected);
+        assert_eq!(mutated.dropped.keys().collect::<Vec<_>>(), [dropped]);
+    }
+
+    #[test]
+    fn one_bad_statistic_of_a_summary_is_dropped_and_the_rest_read() {
+        let file = "run.handle-summary.json";
+        let p = summary_with(
+            file,
+            &["http_req_receiving", "values", "p(95)"],
+            (-0.2).into(),
         );
-        assert!(e.contains("metrics.m.avg"), "{e}");
+        only_dropped(&summary(file), &p, "http_req_receiving.p95");
+        assert_eq!(
+            p.dropped["http_req_receiving.p95"],
+            "field `metrics.http_req_receiving.values.p(95)`: -0.2 is negative, which this \
+             quantity cannot be"
+        );
+        let file = "run.summary-export.json";
+        let p = summary_with(file, &["data_sent", "count"], "3211".into());
+        only_dropped(&summary(file), &p, "data_sent.count");
+        assert_eq!(
+            p.dropped["data_sent.count"],
+            "field `metrics.data_sent.count`: \"3211\" is not a number"
+        );
+        let p = summary_with(file, &["checks", "value"], (-1).into());
+        only_dropped(&summary(file), &p, "checks.rate");
+        assert!(p.dropped["checks.rate"].starts_with("field `metrics.checks.value`: -1"));
+    }
+
+    #[test]
+    fn a_bad_point_leaves_out_its_metric_and_the_rest_of_the_stream_is_read() {
+        let text = std::fs::read_to_string(format!("{DIR}/run.points.ndjson")).expect("read");
+        // Line 50 is the third point of `http_req_receiving` (tags name:meetings, status:200).
+        let good = r#""metric":"http_req_receiving","type":"Point","data":{"time":"2026-11-26T20:51:21.751361872Z","value":0.120659,"#;
+        assert_eq!(text.lines().nth(49).map(|l| l.contains(good)), Some(true));
+        let bad = text.replacen(good, &good.replace("0.120659", "-0.120659"), 1);
+        let original = parse_stream(&mut text.as_bytes(), false).expect("parse");
+        let p = parse_stream(&mut bad.as_bytes(), false).expect("parse");
+        let of_it = |name: &String| {
+            name.starts_with("http_req_receiving.") || name.starts_with("http_req_receiving{")
+        };
+        let mut expected = original.metrics.clone();
+        expected.retain(|name, _| !of_it(name));
+        assert_eq!(p.metrics, expected);
+        let lost: Vec<&String> = original.metrics.keys().filter(|n| of_it(n)).collect();
+        // The metric and its sub-metrics by name, status, method, scenario, group, expected_response.
+        assert!(lost.len() > 16, "{lost:?}");
+        assert_eq!(p.dropped.keys().collect::<Vec<_>>(), lost);
+        assert_eq!(
+            p.dropped["http_req_receiving{name:search}.p95"],
+            "line 50: field `data.value`: -0.120659 is not a finite, non-negative sample value (a \
+             point of `http_req_receiving`; its other points are not read either)"
+        );
+        let mut series = original.distributions.clone();
+        series.retain(|name, _| name != "http_req_receiving" && !of_it(name));
+        assert_eq!(
+            p.distributions.keys().collect::<Vec<_>>(),
+            series.keys().collect::<Vec<_>>()
+        );
+        assert!(p.distributions == series);
     }
 }

@@ -45,10 +45,11 @@ const BODY_EXCERPT_CHARS: usize = 300;
 pub(crate) fn parse(text: &str) -> Result<Parsed> {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with('{') {
-        let (metrics, result_type) = parse_response(trimmed, SAVED_NAME)?;
+        let (metrics, dropped, result_type) = parse_response(trimmed, SAVED_NAME)?;
         Ok(Parsed {
             detail: Some(format!("Prometheus query API ({result_type})")),
             metrics,
+            dropped,
             ..Parsed::default()
         })
     } else {
@@ -120,8 +121,13 @@ struct PromSample {
 /// `[unix time in seconds, "value"]`: the value is a string so that NaN and ±Inf survive JSON.
 type PromPoint = (f64, String);
 
-/// Reads an `/api/v1/query` answer; its results are named after `base`. Returns the result type.
-fn parse_response(text: &str, base: &str) -> Result<(Metrics, &'static str)> {
+/// What a query answer holds: its series, the series left out and why, and the result type.
+type Answer = (Metrics, BTreeMap<String, String>, &'static str);
+
+/// Reads an `/api/v1/query` answer; its results are named after `base`. One series among several
+/// whose value is not a measurement (NaN from an idle series) is left out with its reason; the
+/// answer is refused when no series is left, or it is not a number-valued answer at all.
+fn parse_response(text: &str, base: &str) -> Result<Answer> {
     let response: PromResponse = from_json(text)?;
     if response.status != "success" {
         bail!(
@@ -134,6 +140,7 @@ fn parse_response(text: &str, base: &str) -> Result<(Metrics, &'static str)> {
         bail!("field `data`: missing in a `success` answer");
     };
     let mut metrics = Metrics::new();
+    let mut dropped = BTreeMap::new();
     let result_type = match data {
         PromData::Scalar((_, value)) => {
             let v = result_value(base, &value)?;
@@ -159,13 +166,27 @@ fn parse_response(text: &str, base: &str) -> Result<(Metrics, &'static str)> {
                     }
                     bail!("field `data.result[{i}].value`: missing");
                 };
-                let v = Measurement::count(result_value(&name, value)?);
+                let v = match result_value(&name, value) {
+                    Ok(v) => Measurement::count(v),
+                    Err(why) if !single => {
+                        let why = format!("field `data.result[{i}].value`: {why:#}");
+                        if dropped.insert(name.clone(), why).is_some() {
+                            bail!("field `data.result[{i}]`: series `{name}` appears twice");
+                        }
+                        continue;
+                    }
+                    Err(why) => return Err(why),
+                };
                 if single && !sample.metric.is_empty() {
                     metrics.insert(base.to_string(), v);
                 }
-                if metrics.insert(name.clone(), v).is_some() {
+                if metrics.insert(name.clone(), v).is_some() || dropped.contains_key(&name) {
                     bail!("field `data.result[{i}]`: series `{name}` appears twice");
                 }
+            }
+            if metrics.is_empty() {
+                let why = dropped.values().next().map_or("", String::as_str);
+                bail!("`{base}`: no series has a value to judge; the first: {why}");
             }
             "vector"
         }
@@ -176,7 +197,7 @@ fn parse_response(text: &str, base: &str) -> Result<(Metrics, &'static str)> {
         ),
         PromData::String(_) => bail!("resultType `string` is not a number"),
     };
-    Ok((metrics, result_type))
+    Ok((metrics, dropped, result_type))
 }
 
 /// `errorType: error` of an error answer.
@@ -261,14 +282,21 @@ pub(crate) fn query_live(
         .build()
         .context("setting up the HTTP client")?;
     let mut metrics = Metrics::new();
+    let mut dropped = BTreeMap::new();
     for (name, query) in queries {
-        let found = query_one(&client, &endpoint, name, query, timeout)
+        let (found, left_out) = query_one(&client, &endpoint, name, query, timeout)
             .with_context(|| format!("query `{name}` (`{query}`) at {shown_endpoint}"))?;
         metrics.extend(found);
+        dropped.extend(
+            left_out
+                .into_iter()
+                .map(|(series, why)| (series, format!("query `{name}` (`{query}`): {why}"))),
+        );
     }
     Ok(Parsed {
         detail: Some(format!("Prometheus {shown}")),
         metrics,
+        dropped,
         ..Parsed::default()
     })
 }
@@ -296,7 +324,7 @@ fn query_one(
     name: &str,
     query: &str,
     timeout: Duration,
-) -> Result<Metrics> {
+) -> Result<(Metrics, BTreeMap<String, String>)> {
     let response = client
         .get(endpoint.clone())
         .query(&[("query", query)])
@@ -322,7 +350,8 @@ fn query_one(
             excerpt(&body)
         );
     }
-    Ok(parse_response(&body, name)?.0)
+    let (metrics, dropped, _) = parse_response(&body, name)?;
+    Ok((metrics, dropped))
 }
 
 /// Why a request failed, without the URL reqwest would quote (it may carry credentials).
@@ -1428,7 +1457,7 @@ up 1
 
     #[test]
     fn live_naming_uses_the_query_name() {
-        let (m, _) = parse_response(&fixture("vector-by-operation.json"), "query_p95").unwrap();
+        let (m, _, _) = parse_response(&fixture("vector-by-operation.json"), "query_p95").unwrap();
         assert!(m.contains_key("query_p95{operation=\"select\"}"));
         let e = format!(
             "{:#}",
@@ -1458,5 +1487,34 @@ up 1
             }
         }
         assert_eq!(seen, 10);
+    }
+
+    #[test]
+    fn one_nan_series_among_several_is_left_out_with_its_reason() {
+        let text = fixture("vector-by-operation.json");
+        let nan = text.replacen("\"61.57379518072287\"", "\"NaN\"", 1);
+        assert_ne!(nan, text);
+        let original = parse(&text).expect("read");
+        let p = parse(&nan).expect("read");
+        let select = "value{operation=\"select\"}";
+        let mut expected = original.metrics.clone();
+        expected.remove(select).expect("the original has it");
+        assert_eq!(p.metrics, expected);
+        assert_eq!(p.dropped.keys().collect::<Vec<_>>(), [select]);
+        assert_eq!(
+            p.dropped[select],
+            "field `data.result[1].value`: `value{operation=\"select\"}` returned NaN: no samples \
+             in the range (an idle series, or a rate window shorter than two scrape intervals)"
+        );
+        // Every series NaN: nothing to judge, refused with the first reason.
+        let all = nan
+            .replacen("\"62.83163265306119\"", "\"NaN\"", 1)
+            .replacen("\"65.9659090909091\"", "\"+Inf\"", 1);
+        let e = format!("{:#}", parse(&all).expect_err("no series left"));
+        assert!(
+            e.contains("`value`: no series has a value to judge")
+                && e.contains("data.result[0].value"),
+            "{e}"
+        );
     }
 }
