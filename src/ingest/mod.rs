@@ -467,7 +467,7 @@ fn pages_of(reports: &[Report]) -> Result<Vec<(Page, Vec<&Report>)>> {
     };
     if let Some(unnamed) = reports.iter().find(|r| r.target.is_none()) {
         bail!(
-            "{} does not say which page it measured but {} measured {}; one source holds reports that say it",
+            "{} does not say which page it measured, but {} measured {}: the reports of one source either all name their page or none does",
             unnamed.path.display(),
             first.path.display(),
             first_target.url
@@ -1079,6 +1079,78 @@ pub(crate) fn non_negative_scaled(field: &str, value: f64, factor: f64) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_is_named_by_its_path_unless_two_origins_share_it() {
+        assert_eq!(url_path("http://127.0.0.1:8793/fast.html"), "/fast.html");
+        assert_eq!(url_path("https://shop.example/cart?step=2"), "/cart?step=2");
+        assert_eq!(url_path("https://shop.example"), "/");
+        assert_eq!(url_path("https://shop.example?q=1"), "/");
+        let report = |file: &str, url: &str, variant: Option<&str>| Report {
+            path: PathBuf::from(file),
+            format: Format::Lighthouse,
+            detail: None,
+            metrics: Metrics::from([("lcp".to_string(), Measurement::ms(1.0))]),
+            periods: Vec::new(),
+            distributions: BTreeMap::new(),
+            no_data: BTreeSet::new(),
+            target: Some(Target {
+                url: url.to_string(),
+                variant: variant.map(str::to_string),
+                generation: Some("Lighthouse 12".into()),
+            }),
+            dropped: BTreeMap::new(),
+        };
+        let names = |reports: &[Report]| -> Vec<(String, String, usize)> {
+            pages_of(reports)
+                .expect("pages")
+                .into_iter()
+                .map(|(p, _)| (p.selector, p.name, p.runs))
+                .collect()
+        };
+        // Two runs of one page are one page; a port is no part of the name.
+        assert_eq!(
+            names(&[
+                report("a", "http://127.0.0.1:9001/", Some("mobile")),
+                report("b", "http://127.0.0.1:9001/", Some("mobile")),
+                report("c", "http://127.0.0.1:9001/cart", Some("mobile")),
+            ]),
+            [
+                ("url:/".into(), "/".into(), 2),
+                ("url:/cart".into(), "/cart".into(), 1)
+            ]
+        );
+        // Two origins serving one path are told apart by the whole URL; two form factors by name.
+        assert_eq!(
+            names(&[
+                report("a", "https://a.example/", Some("mobile")),
+                report("b", "https://b.example/", Some("desktop")),
+            ]),
+            [
+                (
+                    "url:https://a.example/,form_factor:mobile".into(),
+                    "https://a.example/ (mobile)".into(),
+                    1
+                ),
+                (
+                    "url:https://b.example/,form_factor:desktop".into(),
+                    "https://b.example/ (desktop)".into(),
+                    1
+                )
+            ]
+        );
+        // A report that names no page beside ones that do cannot be placed.
+        let mut unnamed = report("b", "", None);
+        unnamed.target = None;
+        let e = format!(
+            "{:#}",
+            pages_of(&[report("a", "http://x/", None), unnamed]).expect_err("unnamed")
+        );
+        assert_eq!(
+            e,
+            "b does not say which page it measured, but a measured http://x/: the reports of one source either all name their page or none does"
+        );
+    }
 
     #[test]
     fn runs_of_one_metric_in_two_units_are_an_error_naming_both_files() {
