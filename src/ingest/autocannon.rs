@@ -21,45 +21,51 @@
 //!
 //! A file whose latency histogram holds more samples than requests were sent is refused: that is
 //! the corruption autocannon 9.0.0's `-R/--overallRate` causes, and its percentiles are wrong.
+//! A value that cannot be read (a string, a negative count) drops its own metric, with the field
+//! (see [`Parsed::dropped`]); `error_rate` is dropped with a count it is computed from, and the
+//! `latency.*` statistics with `latency.totalCount` or `requests.sent`, without which that check
+//! cannot be made. JSON that does not parse and a missing required key still refuse the file.
 
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::{from_json, non_negative, Parsed, Target};
 use crate::model::{Measurement, Metrics, Unit};
 
-/// The `--json` result as autocannon 9.0.0 prints it (`lib/run.js`, `lib/histUtil.js`).
+/// The `--json` result as autocannon 9.0.0 prints it (`lib/run.js`, `lib/histUtil.js`). Numbers
+/// are read as JSON values, so that one that is not a number drops its metric rather than the file.
 #[derive(Debug, Deserialize)]
 struct Run {
     /// The URL the run loaded: one file per target, so files of different URLs are different
     /// pages, not runs of one measurement. A string, or an array when given several.
     #[serde(default)]
-    url: Option<serde_json::Value>,
-    connections: Option<f64>,
+    url: Option<Value>,
+    connections: Option<Value>,
     /// Seconds.
-    duration: Option<f64>,
-    errors: f64,
-    timeouts: f64,
+    duration: Option<Value>,
+    errors: Value,
+    timeouts: Value,
     #[serde(default)]
-    mismatches: Option<f64>,
-    non2xx: f64,
+    mismatches: Option<Value>,
+    non2xx: Value,
     #[serde(default)]
-    resets: Option<f64>,
+    resets: Option<Value>,
     #[serde(rename = "1xx")]
-    c1xx: Option<f64>,
+    c1xx: Option<Value>,
     #[serde(rename = "2xx")]
-    c2xx: Option<f64>,
+    c2xx: Option<Value>,
     #[serde(rename = "3xx")]
-    c3xx: Option<f64>,
+    c3xx: Option<Value>,
     #[serde(rename = "4xx")]
-    c4xx: Option<f64>,
+    c4xx: Option<Value>,
     #[serde(rename = "5xx")]
-    c5xx: Option<f64>,
+    c5xx: Option<Value>,
     /// ms: `average` (= `mean`), `mean`, `stddev`, `min`, `max`, `p0_001` … `p99_999`,
     /// `totalCount` (the number of latencies recorded).
-    latency: BTreeMap<String, Option<f64>>,
+    latency: BTreeMap<String, Value>,
     requests: Requests,
     throughput: Throughput,
 }
@@ -67,47 +73,92 @@ struct Run {
 /// Per-second samples of completed requests, with the run's totals.
 #[derive(Debug, Deserialize)]
 struct Requests {
-    mean: Option<f64>,
-    total: f64,
-    sent: Option<f64>,
+    mean: Option<Value>,
+    total: Value,
+    sent: Option<Value>,
 }
 
 /// Per-second samples of bytes read, with the run's total.
 #[derive(Debug, Deserialize)]
 struct Throughput {
-    mean: Option<f64>,
-    total: Option<f64>,
+    mean: Option<Value>,
+    total: Option<Value>,
+}
+
+/// The number a field holds, or why it cannot be a count, rate or time.
+fn number(field: &str, v: &Value) -> Result<f64, String> {
+    match v {
+        Value::Number(n) => non_negative(field, n.as_f64().unwrap_or(f64::NAN)),
+        other => Err(anyhow::anyhow!("field `{field}`: {other} is not a number")),
+    }
+    .map_err(|why| format!("{why:#}"))
+}
+
+/// The metrics as they are read: each value stands alone, and a metric computed from others is
+/// dropped with the reason of the first one it lacks.
+#[derive(Default)]
+struct Read {
+    metrics: Metrics,
+    dropped: BTreeMap<String, String>,
+}
+
+impl Read {
+    /// Reads the field `name` (absent or `null`: `None`) as the metric of the same name.
+    fn put(
+        &mut self,
+        name: &str,
+        value: Option<&Value>,
+        make: fn(f64) -> Measurement,
+    ) -> Result<Option<f64>, String> {
+        let Some(v) = value.filter(|v| !v.is_null()) else {
+            return Ok(None);
+        };
+        match number(name, v) {
+            Ok(v) => {
+                self.metrics.insert(name.to_string(), make(v));
+                Ok(Some(v))
+            }
+            Err(why) => {
+                self.dropped.insert(name.to_string(), why.clone());
+                Err(format!("`{name}` was dropped: {why}"))
+            }
+        }
+    }
+
+    fn drop(&mut self, name: &str, why: String) {
+        self.metrics.remove(name);
+        self.dropped.insert(name.to_string(), why);
+    }
 }
 
 /// Reads autocannon's `--json` output.
 pub(crate) fn parse(text: &str) -> Result<Parsed> {
     let r: Run = from_json(text)?;
-    let mut metrics = Metrics::new();
-    let counts = [
-        ("errors", Some(r.errors)),
-        ("timeouts", Some(r.timeouts)),
-        ("mismatches", r.mismatches),
-        ("resets", r.resets),
-        ("non2xx", Some(r.non2xx)),
-        ("1xx", r.c1xx),
-        ("2xx", r.c2xx),
-        ("3xx", r.c3xx),
-        ("4xx", r.c4xx),
-        ("5xx", r.c5xx),
-        ("requests.total", Some(r.requests.total)),
-        ("requests.sent", r.requests.sent),
-    ];
-    for (name, value) in counts {
-        if let Some(v) = value {
-            metrics.insert(name.to_string(), Measurement::count(non_negative(name, v)?));
-        }
+    let mut read = Read::default();
+    let count = Measurement::count;
+    let errors = read.put("errors", Some(&r.errors), count);
+    read.put("timeouts", Some(&r.timeouts), count).ok();
+    let non2xx = read.put("non2xx", Some(&r.non2xx), count);
+    for (name, value) in [
+        ("mismatches", &r.mismatches),
+        ("resets", &r.resets),
+        ("1xx", &r.c1xx),
+        ("2xx", &r.c2xx),
+        ("3xx", &r.c3xx),
+        ("4xx", &r.c4xx),
+        ("5xx", &r.c5xx),
+    ] {
+        read.put(name, value.as_ref(), count).ok();
     }
-    let completed = r.requests.total;
-    let recorded = match r.latency.get("totalCount") {
-        Some(Some(n)) => non_negative("latency.totalCount", *n)?,
-        _ => completed,
+    let completed = read.put("requests.total", Some(&r.requests.total), count);
+    let sent = read.put("requests.sent", r.requests.sent.as_ref(), count);
+    let recorded = match r.latency.get("totalCount").filter(|v| !v.is_null()) {
+        Some(n) => number("latency.totalCount", n)
+            .map(Some)
+            .map_err(|why| format!("`latency.totalCount` could not be read: {why}")),
+        None => completed.clone(),
     };
-    if let Some(sent) = r.requests.sent {
+    if let (Ok(Some(recorded)), Ok(Some(sent))) = (&recorded, &sent) {
         if recorded > sent {
             bail!(
                 "field `latency.totalCount`: {recorded} latencies for {sent} requests sent; the \
@@ -116,57 +167,91 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
             );
         }
     }
-    if recorded > 0.0 {
-        for (key, value) in &r.latency {
-            if matches!(key.as_str(), "average" | "totalCount") {
-                continue;
+    // Whether any latency was recorded (autocannon writes zeros when none was); unknown without
+    // the count, or without the requests sent that tell a corrupt histogram.
+    let latencies = match (&recorded, &sent) {
+        (Err(why), _) | (_, Err(why)) => Err(why),
+        (Ok(recorded), Ok(_)) => Ok(recorded.is_some_and(|n| n > 0.0)),
+    };
+    for (key, value) in &r.latency {
+        if matches!(key.as_str(), "average" | "totalCount") || value.is_null() {
+            continue;
+        }
+        let name = format!("latency.{key}");
+        match &latencies {
+            Ok(true) => {
+                read.put(&name, Some(value), Measurement::ms).ok();
             }
-            let field = format!("latency.{key}");
-            if let Some(v) = value {
-                metrics.insert(field.clone(), Measurement::ms(non_negative(&field, *v)?));
-            }
+            Ok(false) => {}
+            Err(why) => read.drop(
+                &name,
+                format!(
+                    "it is read only with `latency.totalCount` (or `requests.total`) and \
+                     `requests.sent`, and {why}"
+                ),
+            ),
         }
     }
-    if let Some(mean) = r.requests.mean {
-        let v = non_negative("requests.mean", mean)?;
-        metrics.insert("requests.mean".into(), Measurement::new(v, Unit::PerSecond));
-    }
-    if let Some(mean) = r.throughput.mean {
-        let v = non_negative("throughput.mean", mean)?;
-        metrics.insert(
-            "throughput.mean".into(),
-            Measurement::new(v, Unit::PerSecond),
-        );
-    }
-    if let Some(total) = r.throughput.total {
-        let v = non_negative("throughput.total", total)?;
-        metrics.insert("throughput.total".into(), Measurement::bytes(v));
-    }
-    let outcomes = completed + r.errors;
-    if outcomes > 0.0 {
-        let failed = r.errors + r.non2xx;
-        if failed > outcomes {
-            bail!(
-                "field `non2xx`: {} non-2xx responses but only {completed} responses",
-                r.non2xx
+    let per_second = |v| Measurement::new(v, Unit::PerSecond);
+    read.put("requests.mean", r.requests.mean.as_ref(), per_second)
+        .ok();
+    read.put("throughput.mean", r.throughput.mean.as_ref(), per_second)
+        .ok();
+    read.put(
+        "throughput.total",
+        r.throughput.total.as_ref(),
+        Measurement::bytes,
+    )
+    .ok();
+    let mut no_outcome = false;
+    match (completed, errors, non2xx) {
+        (Ok(completed), Ok(errors), Ok(non2xx)) => {
+            let (completed, errors, non2xx) = (
+                completed.unwrap_or_default(),
+                errors.unwrap_or_default(),
+                non2xx.unwrap_or_default(),
+            );
+            let outcomes = completed + errors;
+            no_outcome = outcomes == 0.0;
+            let failed = errors + non2xx;
+            if failed > outcomes {
+                let why = format!(
+                    "field `non2xx`: {non2xx} non-2xx responses but only {completed} responses"
+                );
+                read.drop("non2xx", why.clone());
+                read.drop(
+                    "error_rate",
+                    format!("it is computed from `non2xx`, and `non2xx` was dropped: {why}"),
+                );
+            } else if outcomes > 0.0 {
+                read.metrics.insert(
+                    "error_rate".into(),
+                    Measurement::new(failed / outcomes * 100.0, Unit::Percent),
+                );
+            }
+        }
+        (Err(why), _, _) | (_, Err(why), _) | (_, _, Err(why)) => {
+            read.drop(
+                "error_rate",
+                format!("it is computed from `errors`, `non2xx` and `requests.total`, and {why}"),
             );
         }
-        metrics.insert(
-            "error_rate".into(),
-            Measurement::new(failed / outcomes * 100.0, Unit::Percent),
-        );
     }
     // Shown after the format's name: "autocannon (2 connections, 2.01 s)".
     let mut detail = Vec::new();
-    if let (Some(c), Some(d)) = (r.connections, r.duration) {
+    let (connections, duration) = (
+        r.connections.as_ref().and_then(Value::as_f64),
+        r.duration.as_ref().and_then(Value::as_f64),
+    );
+    if let (Some(c), Some(d)) = (connections, duration) {
         let plural = if c == 1.0 { "" } else { "s" };
         detail.push(format!("{c} connection{plural}, {d} s"));
     }
-    if outcomes == 0.0 {
+    if no_outcome {
         detail.push("no request completed".to_string());
     }
     let target = match &r.url {
-        Some(serde_json::Value::String(url)) if !url.is_empty() => Some(Target {
+        Some(Value::String(url)) if !url.is_empty() => Some(Target {
             url: url.clone(),
             variant: None,
             generation: None,
@@ -175,7 +260,8 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
     };
     Ok(Parsed {
         detail: (!detail.is_empty()).then(|| detail.join(", ")),
-        metrics,
+        metrics: read.metrics,
+        dropped: read.dropped,
         target,
         ..Parsed::default()
     })
@@ -260,13 +346,6 @@ mod tests {
         let text = fixture("ok.json");
         let e = |t: &str| format!("{:#}", parse(t).expect_err("bad"));
         assert!(e(&text[..text.len() / 2]).contains("EOF while parsing"));
-        let wrong = e(&text.replace(r#""p99":4"#, r#""p99":"4""#));
-        assert!(wrong.contains("`latency.p99`"), "{wrong}");
-        let negative = e(&text.replace(r#""p99":4"#, r#""p99":-4"#));
-        assert!(
-            negative.contains("`latency.p99`: -4 is negative"),
-            "{negative}"
-        );
         let nan = e(&text.replace(r#""p99":4"#, r#""p99":NaN"#));
         assert!(nan.contains("invalid") || nan.contains("p99"), "{nan}");
         let missing = e(&text.replace(r#""non2xx":0,"#, ""));
@@ -278,6 +357,92 @@ mod tests {
             "{corrupt}"
         );
     }
+    /// `mutated`'s metrics are `original`'s but for `dropped`, each dropped.
+    fn only_dropped(original: &Parsed, mutated: &Parsed, dropped: &[&str]) {
+        let mut expected = original.metrics.clone();
+        expected.retain(|name, _| !dropped.contains(&name.as_str()));
+        assert_eq!(mutated.metrics, expected);
+        let mut names = dropped.to_vec();
+        names.sort_unstable();
+        assert_eq!(mutated.dropped.keys().collect::<Vec<_>>(), names);
+    }
+
+    /// flaky.json with its first `from` replaced by `to`.
+    fn flaky_with(from: &str, to: &str) -> Parsed {
+        let text = fixture("flaky.json");
+        let bad = text.replacen(from, to, 1);
+        assert_ne!(bad, text);
+        parse(&bad).expect("read, less the bad value")
+    }
+
+    #[test]
+    fn a_bad_value_drops_its_metric_only() {
+        let original = parse(&fixture("flaky.json")).expect("parses");
+        let p = flaky_with(r#""p99":12"#, r#""p99":-12"#);
+        only_dropped(&original, &p, &["latency.p99"]);
+        assert_eq!(
+            p.dropped["latency.p99"],
+            "field `latency.p99`: -12 is negative, which this quantity cannot be"
+        );
+        let p = flaky_with(r#""p99":12"#, r#""p99":"12""#);
+        only_dropped(&original, &p, &["latency.p99"]);
+        assert_eq!(
+            p.dropped["latency.p99"],
+            "field `latency.p99`: \"12\" is not a number"
+        );
+        let p = flaky_with(r#""mean":14310"#, r#""mean":-1"#);
+        only_dropped(&original, &p, &["throughput.mean"]);
+    }
+
+    #[test]
+    fn a_bad_count_drops_the_error_rate_computed_from_it() {
+        let original = parse(&fixture("flaky.json")).expect("parses");
+        let p = flaky_with(r#""errors":2,"#, r#""errors":"2","#);
+        only_dropped(&original, &p, &["error_rate", "errors"]);
+        assert_eq!(p.dropped["errors"], "field `errors`: \"2\" is not a number");
+        assert_eq!(
+            p.dropped["error_rate"],
+            "it is computed from `errors`, `non2xx` and `requests.total`, and `errors` was \
+             dropped: field `errors`: \"2\" is not a number"
+        );
+        // More failures than outcomes: the count is wrong, and so would the rate be.
+        let p = flaky_with(r#""non2xx":30,"#, r#""non2xx":300,"#);
+        only_dropped(&original, &p, &["error_rate", "non2xx"]);
+        assert_eq!(
+            p.dropped["non2xx"],
+            "field `non2xx`: 300 non-2xx responses but only 132 responses"
+        );
+    }
+
+    #[test]
+    fn without_the_requests_sent_the_latencies_are_dropped() {
+        // The requests sent are what tells a histogram corrupted by -R/--overallRate.
+        let original = parse(&fixture("flaky.json")).expect("parses");
+        let p = flaky_with(r#""sent":152"#, r#""sent":-152"#);
+        let latencies: Vec<&str> = original
+            .metrics
+            .keys()
+            .map(String::as_str)
+            .filter(|name| name.starts_with("latency."))
+            .collect();
+        assert_eq!(latencies.len(), 19);
+        only_dropped(
+            &original,
+            &p,
+            &[&latencies[..], &["requests.sent"]].concat(),
+        );
+        assert_eq!(
+            p.dropped["latency.p99"],
+            "it is read only with `latency.totalCount` (or `requests.total`) and \
+             `requests.sent`, and `requests.sent` was dropped: field `requests.sent`: -152 is \
+             negative, which this quantity cannot be"
+        );
+        let p = flaky_with(r#""totalCount":132"#, r#""totalCount":null"#);
+        assert_eq!(p.metrics, original.metrics, "read with `requests.total`");
+        let p = flaky_with(r#""totalCount":132"#, r#""totalCount":-1"#);
+        only_dropped(&original, &p, &latencies);
+    }
+
     #[test]
     fn detected_by_content() {
         use crate::ingest::{load_file, sniff, Format};

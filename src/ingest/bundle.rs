@@ -3,6 +3,8 @@
 //!
 //! The one rule: a compressed size is only ever a sum over files that were all found and read; one
 //! missing file means no `.gzip`/`.brotli` twins at all, never a partial sum.
+//! Likewise a file whose listed size cannot be read ([`Bundle::unread`]) drops its own metrics and
+//! every group sum holding it, each with the reason.
 //!
 //! Compressing is the slow part (brotli at quality 11 most of all), so a file is compressed only
 //! with the codecs that a wanted metric ([`Wanted`]) needs of it, and the compressions needed run
@@ -20,8 +22,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{bail, Context, Result};
-use serde::de::Error as _;
-use serde::{Deserialize, Deserializer};
 
 use super::Wanted;
 use crate::model::{Measurement, Metrics};
@@ -47,25 +47,12 @@ pub(crate) fn bytes_from_f64(v: f64) -> Result<u64, String> {
     Ok(v as u64)
 }
 
-/// A size field in bytes (see [`bytes_from_f64`]). Used with `deserialize_with`, so the error
-/// carries the field path.
-pub(crate) fn de_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    bytes_from_f64(f64::deserialize(d)?).map_err(D::Error::custom)
-}
-
 /// `a + b` for sizes, or an error once the sum passes [`MAX_BYTES`].
 pub(crate) fn add_bytes(a: u64, b: u64) -> Result<u64> {
     match a.checked_add(b) {
         Some(sum) if sum <= MAX_BYTES => Ok(sum),
         _ => bail!("sizes add up to more than 2^53 bytes (8 PiB): a size in the report is wrong"),
     }
-}
-
-/// [`de_bytes`] for an optional field.
-pub(crate) fn de_opt_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    #[derive(Deserialize)]
-    struct Wrap(#[serde(deserialize_with = "de_bytes")] u64);
-    Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
 }
 
 /// One build's files as a format describes them, before the metrics are made.
@@ -79,6 +66,9 @@ pub(crate) struct Bundle {
     pub entries: BTreeMap<String, BTreeSet<String>>,
     /// The folder the names are relative to, when every file was found there.
     pub dir: Option<PathBuf>,
+    /// Emitted files whose size the report gives as a value that cannot be read: name -> why,
+    /// naming the field. Not in `assets`: their metrics, and every sum holding them, are dropped.
+    pub unread: BTreeMap<String, String>,
 }
 
 /// Raw and compressed sizes of one group of files; a compressed size only where it was computed
@@ -128,13 +118,34 @@ impl Sizes {
     }
 }
 
-/// The headline sizes of a bundle, for sums across webpack's multi-compiler children.
-#[derive(Debug, Clone, Copy)]
+/// The headline sizes of a bundle, for sums across webpack's multi-compiler children; a sum is
+/// why it is unknown where a file it adds was dropped.
+#[derive(Debug, Clone)]
 pub(crate) struct Totals {
-    pub total: Sizes,
-    pub initial: Option<Sizes>,
+    pub total: Result<Sizes, String>,
+    pub initial: Option<Result<Sizes, String>>,
     /// Some compressed size was not computed because no wanted metric needs it.
     pub left_out: bool,
+    /// The metrics left out because a file's size could not be read: name -> why.
+    pub dropped: BTreeMap<String, String>,
+}
+
+/// Inserts the sizes `name.raw`/`.gzip`/`.brotli` of `sizes`, or drops all three with why it is
+/// unknown.
+pub(crate) fn put(
+    metrics: &mut Metrics,
+    dropped: &mut BTreeMap<String, String>,
+    name: &str,
+    sizes: &Result<Sizes, String>,
+) {
+    match sizes {
+        Ok(s) => s.insert(metrics, name),
+        Err(why) => {
+            for codec in ["raw", "gzip", "brotli"] {
+                dropped.insert(format!("{name}.{codec}"), why.clone());
+            }
+        }
+    }
 }
 
 /// A compression whose size a metric reports.
@@ -214,40 +225,60 @@ impl Bundle {
                 },
             );
         }
-        let group = |names: &BTreeSet<String>| -> Result<Sizes> {
-            let mut items = Vec::with_capacity(names.len());
+        let mut dropped = BTreeMap::new();
+        // The sum of the files `names`, or why it is unknown; `what` says what it sums. A file of
+        // the group that was dropped drops the sum: a partial sum would pass for the whole.
+        let group = |names: &mut dyn Iterator<Item = &String>,
+                     what: &str|
+         -> Result<Result<Sizes, String>> {
+            let mut items = Vec::new();
             for n in names {
+                if let Some(why) = self.unread.get(n) {
+                    return Ok(Err(format!(
+                        "it sums {what}, and `{prefix}asset.{n}` was dropped: {why}"
+                    )));
+                }
                 match per_file.get(n.as_str()) {
                     Some(s) => items.push(*s),
                     None => bail!("`{n}` is loaded by an entry but is not among the assets"),
                 }
             }
-            Sizes::sum(items)
+            Ok(Sizes::sum(items).map_err(|e| format!("{e:#}")))
         };
-        let total =
-            Sizes::sum(per_file.values().copied()).with_context(|| format!("`{prefix}total`"))?;
-        total.insert(metrics, &format!("{prefix}total"));
+        let total = group(
+            &mut self.assets.keys().chain(self.unread.keys()),
+            "every file",
+        )?;
+        put(metrics, &mut dropped, &format!("{prefix}total"), &total);
         let initial = match &self.initial {
             Some(names) => {
-                let s = group(names).with_context(|| format!("`{prefix}initial`"))?;
-                s.insert(metrics, &format!("{prefix}initial"));
+                let s = group(&mut names.iter(), "the files the first page loads")?;
+                put(metrics, &mut dropped, &format!("{prefix}initial"), &s);
                 Some(s)
             }
             None => None,
         };
         for (entry, names) in &self.entries {
-            let name = format!("{prefix}entry.{entry}");
-            group(names)
-                .with_context(|| format!("`{name}`"))?
-                .insert(metrics, &name);
+            let what = format!("the files entry `{entry}` loads");
+            let s = group(&mut names.iter(), &what)?;
+            put(metrics, &mut dropped, &format!("{prefix}entry.{entry}"), &s);
         }
         for (name, s) in &per_file {
             s.insert(metrics, &format!("{prefix}asset.{name}"));
+        }
+        for (name, why) in &self.unread {
+            put(
+                metrics,
+                &mut dropped,
+                &format!("{prefix}asset.{name}"),
+                &Err(why.clone()),
+            );
         }
         Ok(Totals {
             total,
             initial,
             left_out: self.dir.is_some() && needed.len() < Codec::ALL.len() * self.assets.len(),
+            dropped,
         })
     }
 

@@ -5,7 +5,9 @@
 //! The one rule: sizes are the metafile's `bytes`; compressed sizes come only from output files
 //! found on disk with exactly those sizes, all of them or none.
 //!
-//! - `total` = every output except source maps (`*.map`).
+//! - `total` = every output except source maps (`*.map`). An output whose `bytes` is not a whole
+//!   number of bytes is dropped with the field (see [`Parsed::dropped`]), and so is every sum that
+//!   would add it (`total`, `initial`, `entry.<name>`).
 //! - `initial` = the entry outputs (those with `entryPoint`) plus the chunks they import with an
 //!   `import-statement`, transitively, plus the `cssBundle` of each. With `--splitting` esbuild also
 //!   gives every `import()` target its own `entryPoint`; an output that another output imports with
@@ -21,6 +23,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::bundle::{self, is_source_map, Bundle};
 use super::{from_json, Parsed, Wanted};
@@ -41,9 +44,9 @@ struct EsbuildMetafile {
 
 #[derive(Debug, Deserialize)]
 struct EsbuildOutput {
-    /// Bytes written, uncompressed.
-    #[serde(deserialize_with = "bundle::de_bytes")]
-    bytes: u64,
+    /// Bytes written, uncompressed; read as a JSON value, so that one that is not a size drops
+    /// its output, not the file.
+    bytes: Value,
     #[serde(default)]
     imports: Vec<EsbuildImport>,
     #[serde(rename = "entryPoint")]
@@ -80,8 +83,22 @@ pub(crate) fn parse(path: &Path, text: &str, wanted: &Wanted) -> Result<Parsed> 
     }
     let mut bundle = Bundle::default();
     for (name, out) in &outputs {
-        if !is_source_map(name) {
-            bundle.assets.insert(name.clone(), out.bytes);
+        if is_source_map(name) {
+            continue;
+        }
+        let bytes = out
+            .bytes
+            .as_f64()
+            .ok_or_else(|| format!("{} is not a number of bytes", out.bytes))
+            .and_then(bundle::bytes_from_f64);
+        match bytes {
+            Ok(bytes) => {
+                bundle.assets.insert(name.clone(), bytes);
+            }
+            Err(why) => {
+                let why = format!("field `{field}outputs.{name}.bytes`: {why}");
+                bundle.unread.insert(name.clone(), why);
+            }
         }
     }
     let lazy: BTreeSet<&str> = outputs
@@ -100,7 +117,7 @@ pub(crate) fn parse(path: &Path, text: &str, wanted: &Wanted) -> Result<Parsed> 
         if lazy.contains(name.as_str()) || is_source_map(name) {
             continue;
         }
-        let files = closure(name, &outputs, &bundle.assets);
+        let files = closure(name, &outputs);
         initial.extend(files.iter().cloned());
         bundle.entries.insert(entry.clone(), files);
     }
@@ -119,22 +136,19 @@ pub(crate) fn parse(path: &Path, text: &str, wanted: &Wanted) -> Result<Parsed> 
     Ok(Parsed {
         detail: Some(bundle::detail("esbuild metafile".to_string(), &notes)),
         metrics,
+        dropped: totals.dropped,
         left_out: totals.left_out,
         ..Parsed::default()
     })
 }
 
 /// An entry output and every output it loads before running: static imports, transitively, and the
-/// CSS bundle of each. Only outputs of this build (keys of `assets`) are followed.
-fn closure(
-    entry: &str,
-    outputs: &BTreeMap<String, EsbuildOutput>,
-    assets: &BTreeMap<String, u64>,
-) -> BTreeSet<String> {
+/// CSS bundle of each. Only outputs of this build (not source maps) are followed.
+fn closure(entry: &str, outputs: &BTreeMap<String, EsbuildOutput>) -> BTreeSet<String> {
     let mut seen = BTreeSet::new();
     let mut todo = vec![entry.to_string()];
     while let Some(name) = todo.pop() {
-        if !assets.contains_key(&name) || !seen.insert(name.clone()) {
+        if is_source_map(&name) || !outputs.contains_key(&name) || !seen.insert(name.clone()) {
             continue;
         }
         let Some(out) = outputs.get(&name) else {
@@ -228,6 +242,47 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_output_size_drops_the_output_and_every_sum_holding_it() {
+        let path = fixture();
+        let text = std::fs::read_to_string(&path).expect("fixture");
+        let original = parse(&path, &text, &Wanted::All).expect("parses");
+        let bad = text.replacen("\"bytes\": 9983", "\"bytes\": \"9983\"", 1);
+        assert_ne!(bad, text);
+        let p = parse(&path, &bad, &Wanted::All).expect("read, less one output");
+        let asset = "asset.dist/esbuild/index-626IDMKB.js";
+        let mut names: Vec<String> = [asset, "total", "initial", "entry.src/index.js"]
+            .iter()
+            .flat_map(|n| ["raw", "gzip", "brotli"].map(|c| format!("{n}.{c}")))
+            .collect();
+        names.sort();
+        let mut expected = original.metrics.clone();
+        expected.retain(|name, _| !names.contains(name));
+        assert_eq!(p.metrics, expected);
+        assert_eq!(p.dropped.keys().cloned().collect::<Vec<_>>(), names);
+        let why = "field `outputs.dist/esbuild/index-626IDMKB.js.bytes`: \"9983\" is not a number \
+                   of bytes";
+        assert_eq!(p.dropped[&format!("{asset}.raw")], why);
+        assert_eq!(
+            p.dropped["initial.raw"],
+            format!("it sums the files the first page loads, and `{asset}` was dropped: {why}")
+        );
+        // Two outputs whose sum passes 2^53 bytes: the sum is dropped, where it used to overflow
+        // and panic.
+        let huge = parse(
+            Path::new("/nonexistent/meta.json"),
+            r#"{"inputs":{},"outputs":{"a.js":{"bytes":9007199254740992},"b.js":{"bytes":9007199254740992}}}"#,
+            &Wanted::All,
+        )
+        .expect("read, less the sum");
+        assert!(
+            huge.dropped["total.raw"].contains("2^53"),
+            "{:?}",
+            huge.dropped
+        );
+        assert_eq!(value(&huge, "asset.a.js.raw"), 9_007_199_254_740_992.0);
+    }
+
+    #[test]
     fn bad_input_names_the_field() {
         let text = std::fs::read_to_string(fixture()).expect("fixture");
         let truncated = err(&text[..text.len() / 2]);
@@ -237,18 +292,6 @@ mod tests {
             no_outputs.contains("field `outputs`: missing"),
             "{no_outputs}"
         );
-        let negative = err(r#"{"inputs":{},"outputs":{"dist/a.js":{"bytes":-3,"inputs":{}}}}"#);
-        assert!(
-            negative.contains("`outputs.dist/a.js.bytes`") && negative.contains("-3"),
-            "{negative}"
-        );
-        let wrong = err(r#"{"inputs":{},"outputs":{"dist/a.js":{"bytes":"3","inputs":{}}}}"#);
-        assert!(wrong.contains("`outputs.dist/a.js.bytes`"), "{wrong}");
-        // Two outputs whose sum passes 2^53 bytes: an error, where it used to overflow and panic.
-        let huge = err(
-            r#"{"inputs":{},"outputs":{"a.js":{"bytes":9007199254740992},"b.js":{"bytes":9007199254740992}}}"#,
-        );
-        assert!(huge.contains("`total`") && huge.contains("2^53"), "{huge}");
         let empty = err(r#"{"inputs":{},"outputs":{}}"#);
         assert!(empty.contains("`outputs`: empty"), "{empty}");
     }

@@ -14,6 +14,11 @@
 //! (% of `.count` that is KO), `.rps` (mean requests per second over the run).
 //! A value written `"-"` (the `stats.js` convention for "none") is absent.
 //!
+//! An entry with a value that cannot be read (not a number, negative, more KO than requests)
+//! drops every metric of that entry, with the field (see [`Parsed::dropped`]); a group's
+//! statistics are Gatling's own, not sums perfgate makes, so its requests and the root stand.
+//! JSON that does not parse, a missing `numberOfRequests` or an unknown entry type refuse the file.
+//!
 //! `assertions.json` and the text `simulation.log` are detected and refused with a pointer to
 //! `js/stats.json` (the log would have to be re-aggregated into Gatling's own percentiles).
 
@@ -64,11 +69,58 @@ struct Triple {
 }
 
 /// A number, or (in files converted from `stats.js`) a string: a number or `"-"` for none.
+/// Anything else is read too, so that it drops its entry rather than the file.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum Cell {
     Number(f64),
     Text(String),
+    Other(Value),
+}
+
+/// The metrics every entry may have, after its name.
+const STATS: [&str; 12] = [
+    "count",
+    "ko",
+    "error_rate",
+    "rps",
+    "mean",
+    "min",
+    "max",
+    "stddev",
+    "percentiles1",
+    "percentiles2",
+    "percentiles3",
+    "percentiles4",
+];
+
+/// The entries as they are read: each stands alone (a group's statistics are Gatling's own, not
+/// sums perfgate makes), so one that cannot be read is dropped with the field.
+#[derive(Default)]
+struct Read {
+    metrics: Metrics,
+    dropped: BTreeMap<String, String>,
+    /// Entries read or dropped.
+    entries: usize,
+}
+
+impl Read {
+    /// Adds the metrics of the entry `name`, or drops them all with why one cannot be read.
+    fn entry(&mut self, stats: &Stats, name: &str, at: &str) {
+        self.entries += 1;
+        let mut metrics = Metrics::new();
+        match add(stats, name, at, &mut metrics) {
+            Ok(()) => self.metrics.extend(metrics),
+            Err(why) => {
+                for stat in STATS {
+                    self.dropped.insert(
+                        format!("{name}.{stat}"),
+                        format!("{why:#} (the entry's other values are not read either)"),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// Detection of Gatling's JSON files from their top-level keys: `Some` when it is one.
@@ -105,34 +157,28 @@ pub(crate) fn sniff_text(text: &str) -> Option<Result<Format, DetectError>> {
 /// Reads `js/stats.json` or `js/global_stats.json`.
 pub(crate) fn parse(text: &str) -> Result<Parsed> {
     let value: Value = from_json(text)?;
-    let mut metrics = Metrics::new();
+    let mut read = Read::default();
     let what = if value.get("stats").is_some() {
         let root: Node = from_json(text)?;
-        let mut entries = 0;
-        walk(&root, "", true, &mut metrics, &mut entries)?;
-        format!("stats.json, {entries} entries")
+        walk(&root, "", true, &mut read)?;
+        format!("stats.json, {} entries", read.entries)
     } else {
         let stats: Stats = from_json(text)?;
-        add(&stats, "all", "", &mut metrics)?;
+        read.entry(&stats, "all", "");
         "global_stats.json".to_string()
     };
     Ok(Parsed {
         detail: Some(format!(
             "Gatling {what}; percentiles1..4 = the configured slots (default p50/p75/p95/p99)"
         )),
-        metrics,
+        metrics: read.metrics,
+        dropped: read.dropped,
         ..Parsed::default()
     })
 }
 
 /// Adds a node's metrics and its contents', depth first; `at` is the node's JSON path for errors.
-fn walk(
-    node: &Node,
-    at: &str,
-    root: bool,
-    metrics: &mut Metrics,
-    entries: &mut usize,
-) -> Result<()> {
+fn walk(node: &Node, at: &str, root: bool, read: &mut Read) -> Result<()> {
     if let Some(kind) = &node.kind {
         if kind != "GROUP" && kind != "REQUEST" {
             bail!("field `{at}type`: `{kind}` is neither GROUP nor REQUEST");
@@ -146,20 +192,13 @@ fn walk(
             _ => node.name.clone(),
         }
     };
-    let prefix = |k: &str| metrics.contains_key(&format!("{name}.{k}"));
-    if prefix("count") {
+    let count = format!("{name}.count");
+    if read.metrics.contains_key(&count) || read.dropped.contains_key(&count) {
         bail!("field `{at}path`: two entries are both `{name}`; their metrics would clash");
     }
-    add(&node.stats, &name, &format!("{at}stats."), metrics)?;
-    *entries += 1;
+    read.entry(&node.stats, &name, &format!("{at}stats."));
     for (key, child) in &node.contents {
-        walk(
-            child,
-            &format!("{at}contents.{key}."),
-            false,
-            metrics,
-            entries,
-        )?;
+        walk(child, &format!("{at}contents.{key}."), false, read)?;
     }
     Ok(())
 }
@@ -226,6 +265,7 @@ fn number(cell: &Cell, field: &str) -> Result<Option<f64>> {
             .trim()
             .parse()
             .map_err(|_| anyhow::anyhow!("field `{field}`: `{t}` is not a number"))?,
+        Cell::Other(v) => bail!("field `{field}`: {v} is not a number"),
     };
     non_negative(field, v).map(Some)
 }
@@ -325,28 +365,74 @@ mod tests {
         let text = fixture("spec-stats.json");
         let e = |t: &str| format!("{:#}", parse(t).expect_err("bad"));
         assert!(e(&text[..text.len() / 2]).contains("EOF while parsing"));
-        let home = "\"total\": 48,";
-        assert_eq!(text.matches(home).count(), 1);
-        let wrong = e(&text.replace(home, "\"total\": \"fast\","));
-        assert!(
-            wrong.contains("contents.req_home-f3f1a.stats.meanResponseTime.total")
-                && wrong.contains("`fast` is not a number"),
-            "{wrong}"
-        );
-        let negative = e(&text.replace(home, "\"total\": -48,"));
-        assert!(negative.contains("-48 is negative"), "{negative}");
-        let nan = e(&text.replace(home, "\"total\": \"NaN\","));
-        assert!(
-            nan.contains("meanResponseTime.total") && nan.contains("NaN"),
-            "{nan}"
-        );
-        let object = e(&text.replace(home, "\"total\": {},"));
-        assert!(object.contains("meanResponseTime.total"), "{object}");
-        let ko = e(r#"{"numberOfRequests":{"total":1,"ok":0,"ko":2}}"#);
-        assert!(ko.contains("2 KO but 1 requests"), "{ko}");
         let missing = e(r#"{"name":"x","meanResponseTime":{"total":1}}"#);
         assert!(missing.contains("numberOfRequests"), "{missing}");
+        let kind = e(&text.replacen("\"type\": \"REQUEST\"", "\"type\": \"USER\"", 1));
+        assert!(
+            kind.contains("`USER` is neither GROUP nor REQUEST"),
+            "{kind}"
+        );
     }
+
+    /// `mutated`'s metrics are `original`'s but for those of the entry `name`, all dropped with
+    /// `why`.
+    fn only_dropped(original: &Parsed, mutated: &Parsed, name: &str, why: &str) {
+        let mut expected = original.metrics.clone();
+        expected.retain(|metric, _| !metric.starts_with(&format!("{name}.")));
+        assert_eq!(mutated.metrics, expected);
+        let mut names: Vec<String> = STATS.iter().map(|s| format!("{name}.{s}")).collect();
+        names.sort();
+        assert_eq!(mutated.dropped.keys().cloned().collect::<Vec<_>>(), names);
+        for reason in mutated.dropped.values() {
+            assert_eq!(
+                reason,
+                &format!("{why} (the entry's other values are not read either)")
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_entry_drops_that_entry_only() {
+        let text = fixture("spec-stats.json");
+        let original = parse(&text).expect("parses");
+        let home = "\"total\": 48,";
+        assert_eq!(text.matches(home).count(), 1);
+        let field = "field `contents.req_home-f3f1a.stats.meanResponseTime.total`";
+        for (to, why) in [
+            ("\"fast\"", format!("{field}: `fast` is not a number")),
+            ("\"NaN\"", format!("{field}: NaN is not a finite number")),
+            (
+                "-48",
+                format!("{field}: -48 is negative, which this quantity cannot be"),
+            ),
+            ("{}", format!("{field}: {{}} is not a number")),
+        ] {
+            let p = parse(&text.replace(home, &format!("\"total\": {to},"))).expect("read");
+            only_dropped(&original, &p, "home", &why);
+        }
+        // A group's statistics are Gatling's own, not a sum of its requests': a bad group leaves
+        // its requests and the root standing.
+        let group = text.find("\"group_checkout-5c9e1\": {").expect("group");
+        let ko = group + text[group..].find("\"ko\": 6").expect("its KO count");
+        let bad = format!("{}\"ko\": 61{}", &text[..ko], &text[ko + 8..]);
+        let p = parse(&bad).expect("read");
+        only_dropped(
+            &original,
+            &p,
+            "checkout",
+            "field `contents.group_checkout-5c9e1.stats.numberOfRequests.ko`: 61 KO but 60 \
+             requests in all",
+        );
+        // global_stats.json is the root alone.
+        let p = parse(r#"{"numberOfRequests":{"total":1,"ok":0,"ko":2}}"#).expect("read");
+        assert!(p.metrics.is_empty());
+        assert_eq!(
+            p.dropped["all.count"],
+            "field `numberOfRequests.ko`: 2 KO but 1 requests in all (the entry's other values \
+             are not read either)"
+        );
+    }
+
     #[test]
     fn detected_by_content_through_load_file() {
         use crate::ingest::{load_file, sniff};

@@ -11,6 +11,11 @@
 //! named `<command> {size=small}` (every parameter, `name=value`, comma-separated, sorted by name).
 //! Results that still share a name are an error, never a silent overwrite.
 //!
+//! A result with a value that cannot be read (a string or negative time, a time too large,
+//! not as many exit codes as times, no run at all) drops every metric of its command, and its
+//! times from the periods, with the field (see [`Parsed::dropped`]); the other commands are still
+//! read. JSON that does not parse, no results, or two results of one name refuse the file.
+//!
 //! Each run of the benchmark is one period (see [`Parsed::periods`]) holding `<command>.mean` = that
 //! run's time, so a single report carries the times as the samples of `.mean` (the baseline
 //! statistics compare the mean of the samples, which is exactly hyperfine's mean).
@@ -35,25 +40,53 @@ struct Export {
     results: Vec<BenchResult>,
 }
 
-/// One command's result; every duration in seconds.
+/// One command's result; every duration in seconds. Numbers are read as JSON values, so that
+/// one that is not a number drops its command rather than the file.
 #[derive(Debug, Deserialize)]
 struct BenchResult {
     command: String,
-    mean: Option<f64>,
+    mean: Option<Value>,
     /// `null` when there was a single run.
-    stddev: Option<f64>,
-    median: Option<f64>,
-    user: Option<f64>,
-    system: Option<f64>,
-    min: Option<f64>,
-    max: Option<f64>,
+    stddev: Option<Value>,
+    median: Option<Value>,
+    user: Option<Value>,
+    system: Option<Value>,
+    min: Option<Value>,
+    max: Option<Value>,
     /// Absent in old versions; one entry per run.
-    times: Option<Vec<f64>>,
+    times: Option<Vec<Value>>,
     /// One entry per run; `null` when the command was killed by a signal.
     #[serde(default)]
     exit_codes: Vec<Option<i32>>,
     /// Only with `-P`/`-L` scans; values are strings in 1.15.0, read whatever their JSON type.
     parameters: Option<BTreeMap<String, Value>>,
+}
+
+/// The statistics of a result, as hyperfine names them and as its metrics are named.
+const STATS: [&str; 7] = ["mean", "median", "min", "max", "stddev", "user", "system"];
+
+impl BenchResult {
+    fn stat(&self, stat: &str) -> Option<&Value> {
+        match stat {
+            "mean" => self.mean.as_ref(),
+            "median" => self.median.as_ref(),
+            "min" => self.min.as_ref(),
+            "max" => self.max.as_ref(),
+            "stddev" => self.stddev.as_ref(),
+            "user" => self.user.as_ref(),
+            _ => self.system.as_ref(),
+        }
+        .filter(|v| !v.is_null())
+    }
+}
+
+/// What one command's result reads as.
+struct Command {
+    metrics: Metrics,
+    /// Each run's time, ms.
+    times: Vec<f64>,
+    /// Runs that exited non-zero or were killed.
+    failed: usize,
 }
 
 /// Reads a hyperfine `--export-json` file.
@@ -64,55 +97,33 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
     }
     let names = names(&export.results)?;
     let mut metrics = Metrics::new();
+    let mut dropped = BTreeMap::new();
     let mut periods: Vec<Metrics> = Vec::new();
     let mut failures = Vec::new();
     for (i, (result, name)) in export.results.iter().zip(&names).enumerate() {
-        let stats = [
-            ("mean", result.mean),
-            ("median", result.median),
-            ("min", result.min),
-            ("max", result.max),
-            ("stddev", result.stddev),
-            ("user", result.user),
-            ("system", result.system),
-        ];
-        for (stat, seconds) in stats {
-            if let Some(s) = seconds {
-                let ms = non_negative_scaled(&format!("results[{i}].{stat}"), s, 1000.0)?;
-                metrics.insert(format!("{name}.{stat}"), Measurement::ms(ms));
-            }
-        }
-        let runs = match &result.times {
-            Some(times) => {
-                if !result.exit_codes.is_empty() && result.exit_codes.len() != times.len() {
-                    bail!(
-                        "field `results[{i}].times`: {} times but {} exit codes; one of each per run",
-                        times.len(),
-                        result.exit_codes.len()
+        let command = match read_command(i, result, name) {
+            Ok(command) => command,
+            Err(why) => {
+                for stat in STATS.iter().chain(&["runs"]) {
+                    dropped.insert(
+                        format!("{name}.{stat}"),
+                        format!("{why:#} (the command's other values are not read either)"),
                     );
                 }
-                for (j, &t) in times.iter().enumerate() {
-                    let ms = non_negative_scaled(&format!("results[{i}].times[{j}]"), t, 1000.0)?;
-                    if periods.len() <= j {
-                        periods.push(Metrics::new());
-                    }
-                    periods[j].insert(format!("{name}.mean"), Measurement::ms(ms));
-                }
-                times.len()
+                continue;
             }
-            None => result.exit_codes.len(),
         };
-        if runs == 0 {
-            bail!("field `results[{i}].times`: command `{name}` has no runs");
+        metrics.extend(command.metrics);
+        for (j, ms) in command.times.into_iter().enumerate() {
+            if periods.len() <= j {
+                periods.push(Metrics::new());
+            }
+            periods[j].insert(format!("{name}.mean"), Measurement::ms(ms));
         }
-        metrics.insert(
-            format!("{name}.runs"),
-            Measurement::new(runs as f64, Unit::None),
-        );
-        let failed = result.exit_codes.iter().filter(|c| **c != Some(0)).count();
-        if failed > 0 {
+        if command.failed > 0 {
             failures.push(format!(
-                "`{name}` failed (non-zero exit or signal) in {failed} of {} runs",
+                "`{name}` failed (non-zero exit or signal) in {} of {} runs",
+                command.failed,
                 result.exit_codes.len()
             ));
         }
@@ -128,7 +139,56 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         detail: Some(detail),
         metrics,
         periods,
+        dropped,
         ..Parsed::default()
+    })
+}
+
+/// The seconds a field holds, in ms, or why it cannot be a duration.
+fn ms(field: &str, v: &Value) -> Result<f64> {
+    match v {
+        Value::Number(n) => non_negative_scaled(field, n.as_f64().unwrap_or(f64::NAN), 1000.0),
+        other => bail!("field `{field}`: {other} is not a number"),
+    }
+}
+
+/// The metrics of result `i`, named `name`, or why one of its values cannot be read.
+fn read_command(i: usize, result: &BenchResult, name: &str) -> Result<Command> {
+    let mut metrics = Metrics::new();
+    for stat in STATS {
+        if let Some(seconds) = result.stat(stat) {
+            let ms = ms(&format!("results[{i}].{stat}"), seconds)?;
+            metrics.insert(format!("{name}.{stat}"), Measurement::ms(ms));
+        }
+    }
+    let mut times = Vec::new();
+    let runs = match &result.times {
+        Some(written) => {
+            if !result.exit_codes.is_empty() && result.exit_codes.len() != written.len() {
+                bail!(
+                    "field `results[{i}].times`: {} times but {} exit codes; one of each per run",
+                    written.len(),
+                    result.exit_codes.len()
+                );
+            }
+            for (j, t) in written.iter().enumerate() {
+                times.push(ms(&format!("results[{i}].times[{j}]"), t)?);
+            }
+            times.len()
+        }
+        None => result.exit_codes.len(),
+    };
+    if runs == 0 {
+        bail!("field `results[{i}].times`: command `{name}` has no runs");
+    }
+    metrics.insert(
+        format!("{name}.runs"),
+        Measurement::new(runs as f64, Unit::None),
+    );
+    Ok(Command {
+        metrics,
+        times,
+        failed: result.exit_codes.iter().filter(|c| **c != Some(0)).count(),
     })
 }
 
@@ -269,26 +329,12 @@ mod tests {
         let e = |t: &str| format!("{:#}", parse(t).expect_err("bad"));
         assert!(e(&text[..text.len() / 2]).contains("EOF while parsing"));
         assert!(e(r#"{"results":[]}"#).contains("`results`: empty"));
-        let wrong = e(r#"{"results":[{"command":"a","mean":"1.2"}]}"#);
-        assert!(wrong.contains("`results[0].mean`"), "{wrong}");
-        let negative = e(r#"{"results":[{"command":"a","mean":-1,"times":[1]}]}"#);
-        assert!(
-            negative.contains("`results[0].mean`: -1 is negative"),
-            "{negative}"
-        );
-        let time = e(r#"{"results":[{"command":"a","mean":1,"times":[1,-0.5]}]}"#);
-        assert!(time.contains("`results[0].times[1]`"), "{time}");
         // Python's json module writes NaN literally; JSON has no NaN.
         let nan = e(r#"{"results":[{"command":"a","mean":NaN}]}"#);
         assert!(
             nan.contains("invalid") || nan.contains("results[0].mean"),
             "{nan}"
         );
-        let huge = e(r#"{"results":[{"command":"a","mean":1e306,"times":[1]}]}"#);
-        assert!(huge.contains("too large"), "{huge}");
-        let mismatch =
-            e(r#"{"results":[{"command":"a","mean":1,"times":[1,1],"exit_codes":[0]}]}"#);
-        assert!(mismatch.contains("2 times but 1 exit codes"), "{mismatch}");
         let twice = e(
             r#"{"results":[{"command":"a","mean":1,"times":[1]},{"command":"a","mean":2,"times":[2]}]}"#,
         );
@@ -296,9 +342,84 @@ mod tests {
             twice.contains("results[0] and results[1] are both `a`"),
             "{twice}"
         );
-        let none = e(r#"{"results":[{"command":"a","mean":1,"times":[],"exit_codes":[]}]}"#);
-        assert!(none.contains("has no runs"), "{none}");
     }
+
+    #[test]
+    fn a_bad_command_drops_that_command_only() {
+        let text = std::fs::read_to_string(
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/hyperfine/two-commands.json"),
+        )
+        .expect("fixture");
+        let original = parse(&text).expect("parses");
+        let why = |p: &Parsed| {
+            let reasons: std::collections::BTreeSet<&String> = p.dropped.values().collect();
+            assert_eq!(reasons.len(), 1, "{reasons:?}");
+            reasons.into_iter().next().expect("one").clone()
+        };
+        // Replaces the first `from` in the second command's result.
+        let second = text.find("\"sleep 0.02\"").expect("second command");
+        let bad = |from: &str, to: &str| {
+            let at = second + text[second..].find(from).expect("in the second result");
+            let bad = format!("{}{to}{}", &text[..at], &text[at + from.len()..]);
+            parse(&bad).expect("read, less one command")
+        };
+        for (from, to, reason) in [
+            (
+                "0.0217601785",
+                "-0.0217601785",
+                "field `results[1].times[2]`: -0.0217601785 is negative, which this quantity \
+                 cannot be",
+            ),
+            (
+                "\"mean\": 0.021889203700000002",
+                "\"mean\": \"NaN\"",
+                "field `results[1].mean`: \"NaN\" is not a number",
+            ),
+            (
+                "\"max\": 0.0220693715",
+                "\"max\": 1e306",
+                "field `results[1].max`: 1e306 is too large to convert to the metric's unit \
+                 (×1000)",
+            ),
+            (
+                "        0\n      ]",
+                "        0, 0\n      ]",
+                "field `results[1].times`: 5 times but 6 exit codes; one of each per run",
+            ),
+        ] {
+            let p = bad(from, to);
+            let mut expected = original.metrics.clone();
+            expected.retain(|name, _| !name.starts_with("sleep 0.02."));
+            assert_eq!(p.metrics, expected, "{to}");
+            let names: Vec<String> = STATS
+                .iter()
+                .chain(&["runs"])
+                .map(|stat| format!("sleep 0.02.{stat}"))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            assert_eq!(p.dropped.keys().cloned().collect::<Vec<_>>(), names);
+            assert_eq!(
+                why(&p),
+                format!("{reason} (the command's other values are not read either)")
+            );
+            // Its times are no samples either.
+            for (period, whole) in p.periods.iter().zip(&original.periods) {
+                let mut whole = whole.clone();
+                whole.remove("sleep 0.02.mean");
+                assert_eq!(period, &whole);
+            }
+        }
+        let none = parse(r#"{"results":[{"command":"a","mean":1,"times":[],"exit_codes":[]}]}"#)
+            .expect("read");
+        assert_eq!(
+            none.dropped["a.mean"],
+            "field `results[0].times`: command `a` has no runs (the command's other values are \
+             not read either)"
+        );
+    }
+
     #[test]
     fn detected_by_content_and_the_times_are_the_samples_of_the_mean() {
         use crate::ingest::{load_source, sniff, Files, Format, Location, SourceSpec, Wanted};

@@ -18,6 +18,12 @@
 //! counts and rates only: Locust writes its response times and sizes as 0, which measure nothing. Two rows that would get one name (a
 //! request literally named `all`) are an error, never an overwrite.
 //!
+//! A value that cannot be read (not a number, negative, more failures than requests) drops every
+//! metric of its row, with the line and column (see [`Parsed::dropped`]); the other rows are still
+//! read. The `Aggregated` row is Locust's own total, not a sum perfgate makes, so a bad request row
+//! leaves it standing. A row of the wrong shape, a missing column or two rows making one name
+//! refuse the file.
+//!
 //! `<prefix>_stats_history.csv` is refused with a pointer to the `_stats.csv`: its percentiles
 //! are those of a moving window (the last seconds of the run), not of the run, so they would not
 //! mean what the same names mean here. `_failures.csv` and `_exceptions.csv` are refused likewise.
@@ -26,7 +32,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 
-use super::{non_negative, DetectError, Format, Parsed};
+use super::{DetectError, Format, Parsed};
 use crate::model::{Measurement, Metrics, Unit};
 
 /// The other columns read, by their Locust 2.47.0 header (lower-cased), with their metric stat
@@ -103,6 +109,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         }
     }
     let mut metrics = Metrics::new();
+    let mut dropped = BTreeMap::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for (line, row) in rows {
         if row.len() != header.len() {
@@ -125,25 +132,62 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
                 "line {line}: `{prefix}` is also the row on line {first}; its metrics would clash"
             );
         }
-        let value = |col: usize, what: &str| -> Result<Option<f64>> {
-            let raw = row[col].trim();
-            if raw.is_empty() || raw == "N/A" {
-                return Ok(None);
-            }
-            let v: f64 = raw.parse().map_err(|_| {
-                anyhow::anyhow!(
-                    "line {line}, column `{}`: `{raw}` is not a number",
-                    header[col]
-                )
-            })?;
-            non_negative(
-                &format!("line {line}, column `{}` ({what})", header[col]),
-                v,
-            )
-            .map(Some)
+        let read = Row {
+            line: *line,
+            row,
+            header: &header,
+            prefix: &prefix,
         };
-        let requests = value(requests_col, &prefix)?;
-        let failures = value(failures_col, &prefix)?;
+        let columns: Vec<(usize, &str, Unit)> = COLUMNS
+            .iter()
+            .filter_map(|&(name, stat, unit)| Some((column(&[name])?, stat, unit)))
+            .collect();
+        match read.metrics(requests_col, failures_col, &columns, &percentiles) {
+            Ok(row_metrics) => metrics.extend(row_metrics),
+            Err(why) => {
+                let stats = ["requests", "failures", "failure_rate"]
+                    .into_iter()
+                    .chain(columns.iter().map(|&(_, stat, _)| stat))
+                    .chain(percentiles.iter().map(|(_, stat)| stat.as_str()));
+                for stat in stats {
+                    dropped.insert(
+                        format!("{prefix}.{stat}"),
+                        format!("{why:#} (the row's other values are not read either)"),
+                    );
+                }
+            }
+        }
+    }
+    Ok(Parsed {
+        detail: Some(format!("Locust stats, {} rows", rows.len())),
+        metrics,
+        dropped,
+        ..Parsed::default()
+    })
+}
+
+/// One row as it is read: its line, fields and metric prefix (`all` for the totals row).
+struct Row<'a> {
+    line: usize,
+    row: &'a [String],
+    header: &'a [String],
+    prefix: &'a str,
+}
+
+impl Row<'_> {
+    /// The row's metrics, or why one of its values cannot be read. `columns` are the [`COLUMNS`]
+    /// the header has, with their index.
+    fn metrics(
+        &self,
+        requests_col: usize,
+        failures_col: usize,
+        columns: &[(usize, &str, Unit)],
+        percentiles: &[(usize, String)],
+    ) -> Result<Metrics> {
+        let prefix = self.prefix;
+        let mut metrics = Metrics::new();
+        let requests = self.value(requests_col)?;
+        let failures = self.value(failures_col)?;
         if let Some(n) = requests {
             metrics.insert(format!("{prefix}.requests"), Measurement::count(n));
         }
@@ -153,7 +197,10 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         let has_requests = requests.is_some_and(|n| n > 0.0);
         if let (Some(n), Some(f)) = (requests, failures) {
             if f > n {
-                bail!("line {line}: {f} failures but {n} requests for `{prefix}`");
+                bail!(
+                    "line {}: {f} failures but {n} requests for `{prefix}`",
+                    self.line
+                );
             }
             if has_requests {
                 metrics.insert(
@@ -162,30 +209,39 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
                 );
             }
         }
-        for (col_name, stat, unit) in COLUMNS {
-            let Some(col) = column(&[col_name]) else {
-                continue;
-            };
+        for &(col, stat, unit) in columns {
             if unit != Unit::PerSecond && !has_requests {
                 continue;
             }
-            if let Some(v) = value(col, &prefix)? {
+            if let Some(v) = self.value(col)? {
                 metrics.insert(format!("{prefix}.{stat}"), Measurement::new(v, unit));
             }
         }
         if has_requests {
-            for (col, stat) in &percentiles {
-                if let Some(v) = value(*col, &prefix)? {
+            for (col, stat) in percentiles {
+                if let Some(v) = self.value(*col)? {
                     metrics.insert(format!("{prefix}.{stat}"), Measurement::ms(v));
                 }
             }
         }
+        Ok(metrics)
     }
-    Ok(Parsed {
-        detail: Some(format!("Locust stats, {} rows", rows.len())),
-        metrics,
-        ..Parsed::default()
-    })
+
+    /// The number in column `col`; `None` where Locust writes `N/A` or nothing.
+    fn value(&self, col: usize) -> Result<Option<f64>> {
+        let (line, column) = (self.line, &self.header[col]);
+        let raw = self.row[col].trim();
+        if raw.is_empty() || raw == "N/A" {
+            return Ok(None);
+        }
+        let at = format!("line {line}, column `{column}`");
+        match raw.parse::<f64>() {
+            Err(_) => bail!("{at}: `{raw}` is not a number"),
+            Ok(v) if !v.is_finite() => bail!("{at}: `{raw}` is not a finite number"),
+            Ok(v) if v < 0.0 => bail!("{at}: {raw} is negative, which this quantity cannot be"),
+            Ok(v) => Ok(Some(v)),
+        }
+    }
 }
 
 /// The row of the totals: `,Aggregated,` since Locust 1.0, `"None","Aggregated"` in 0.13–0.14,
@@ -427,23 +483,100 @@ mod tests {
             short.contains("line 3: ") && short.contains("a truncated file?"),
             "{short}"
         );
-        let wrong = e(&text.replace("GET,/ok,110,", "GET,/ok,many,"));
-        assert!(
-            wrong.contains("line 3, column `request count`: `many` is not a number"),
-            "{wrong}"
-        );
-        let nan = e(&text.replace("GET,/ok,110,0,5,", "GET,/ok,110,0,NaN,"));
-        assert!(
-            nan.contains("line 3, column `median response time`"),
-            "{nan}"
-        );
-        let negative = e(&text.replace("GET,/ok,110,0,5,", "GET,/ok,110,0,-5,"));
-        assert!(negative.contains("-5 is negative"), "{negative}");
-        let more = e(&text.replace("GET,/ok,110,0,", "GET,/ok,110,111,"));
-        assert!(more.contains("111 failures but 110 requests"), "{more}");
         let missing = e(&text.replace("Request Count", "Requests"));
         assert!(missing.contains("no `request count` column"), "{missing}");
         assert!(e(text.lines().next().expect("header")).contains("no rows"));
+    }
+
+    /// `mutated`'s metrics are `original`'s but for every metric of the rows `prefixes`, each
+    /// dropped with `why`.
+    fn only_dropped(original: &Parsed, mutated: &Parsed, prefixes: &[&str], why: &str) {
+        let of = |name: &String| prefixes.iter().any(|p| name.starts_with(&format!("{p}.")));
+        let mut expected = original.metrics.clone();
+        expected.retain(|name, _| !of(name));
+        assert_eq!(mutated.metrics, expected);
+        let stats = [
+            "requests",
+            "failures",
+            "failure_rate",
+            "median",
+            "mean",
+            "min",
+            "max",
+            "mean_content_size",
+            "rps",
+            "failure_rps",
+            "p50",
+            "p66",
+            "p75",
+            "p80",
+            "p90",
+            "p95",
+            "p98",
+            "p99",
+            "p99.9",
+            "p99.99",
+            "p100",
+        ];
+        let mut names: Vec<String> = prefixes
+            .iter()
+            .flat_map(|p| stats.map(|stat| format!("{p}.{stat}")))
+            .collect();
+        names.sort();
+        assert_eq!(mutated.dropped.keys().cloned().collect::<Vec<_>>(), names);
+        for reason in mutated.dropped.values() {
+            assert_eq!(
+                reason,
+                &format!("{why} (the row's other values are not read either)")
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_value_drops_its_row_only() {
+        let text = fixture("run_stats.csv");
+        let original = parse(&text).expect("parses");
+        for (from, to, prefix, why) in [
+            (
+                "GET,/ok,110,0,5,",
+                "GET,/ok,110,0,-5,",
+                "/ok",
+                "line 3, column `median response time`: -5 is negative, which this quantity \
+                 cannot be",
+            ),
+            (
+                "GET,/ok,110,0,5,",
+                "GET,/ok,110,0,NaN,",
+                "/ok",
+                "line 3, column `median response time`: `NaN` is not a finite number",
+            ),
+            (
+                "GET,/ok,110,",
+                "GET,/ok,many,",
+                "/ok",
+                "line 3, column `request count`: `many` is not a number",
+            ),
+            (
+                "GET,/ok,110,0,",
+                "GET,/ok,110,111,",
+                "/ok",
+                "line 3: 111 failures but 110 requests for `/ok`",
+            ),
+            // Locust's own total, not a sum of the rows: only its own values drop it, and a bad
+            // request row leaves it standing (above).
+            (
+                ",Aggregated,179,11,4,5.799081877089444,",
+                ",Aggregated,179,11,4,-5.799081877089444,",
+                "all",
+                "line 5, column `average response time`: -5.799081877089444 is negative, which \
+                 this quantity cannot be",
+            ),
+        ] {
+            let bad = text.replacen(from, to, 1);
+            assert_ne!(bad, text);
+            let p = parse(&bad).expect("read, less one row");
+            only_dropped(&original, &p, &[prefix], why);
+        }
     }
     #[test]
     fn detected_by_content_through_load_file() {

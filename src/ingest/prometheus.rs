@@ -20,6 +20,9 @@
 //! `_milliseconds`/`_ms` → ms, `_bytes` → bytes, `_percent` → %, else (also `_ratio`) a plain
 //! number, read before a counter's `_total`; `.count` is always a plain number. A NaN gauge or
 //! summary quantile (nothing observed yet) is left out.
+//! A family with a value it cannot take (a negative counter, a bad bucket, a negative summary
+//! `_count`, a value that overflows once scaled) is dropped by every name it makes (see
+//! [`Parsed::dropped`]); the rest of the page is still read.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::ErrorKind;
@@ -53,9 +56,11 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
             ..Parsed::default()
         })
     } else {
+        let (metrics, dropped) = parse_exposition(text)?;
         Ok(Parsed {
             detail: Some("Prometheus exposition text".to_string()),
-            metrics: parse_exposition(text)?,
+            metrics,
+            dropped,
             ..Parsed::default()
         })
     }
@@ -435,7 +440,7 @@ enum Kind {
 type Family<'a> = (Kind, Vec<(Part, &'a Sample)>);
 
 /// A sample's role in its family: the value itself, or a histogram/summary `_bucket`/`_sum`/`_count`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Part {
     Value,
     Bucket,
@@ -443,7 +448,11 @@ enum Part {
     Count,
 }
 
-fn parse_exposition(text: &str) -> Result<Metrics> {
+/// A page's metrics, and the names of the families it could not read with why: each family
+/// stands alone, so a bad value (a negative counter, a bad bucket, a bad summary `_count`) drops
+/// its family's names, not the page. A page that does not parse, a TYPE line that does not, or
+/// two samples of one series (which one is meant is unknown) refuse the page.
+fn parse_exposition(text: &str) -> Result<(Metrics, BTreeMap<String, String>)> {
     let mut types: HashMap<String, (Kind, usize)> = HashMap::new();
     let mut samples = Vec::new();
     for (i, raw) in text.lines().enumerate() {
@@ -498,6 +507,16 @@ fn parse_exposition(text: &str) -> Result<Metrics> {
             }
         }
     }
+    let mut series: HashMap<(&str, &BTreeMap<String, String>), usize> = HashMap::new();
+    for s in &samples {
+        if let Some(first) = series.insert((&s.name, &s.labels), s.line) {
+            bail!(
+                "line {}: duplicate series `{}` (first on line {first})",
+                s.line,
+                series_name(&s.name, &s.labels)
+            );
+        }
+    }
     let mut families: BTreeMap<String, Family> = BTreeMap::new();
     for s in &samples {
         let (family, kind, part) = family_of(&s.name, &types);
@@ -516,16 +535,74 @@ fn parse_exposition(text: &str) -> Result<Metrics> {
             .push((part, s));
     }
     let mut metrics = Metrics::new();
+    let mut dropped = BTreeMap::new();
     for (name, (kind, parts)) in &families {
-        match kind {
-            Kind::Histogram => histogram(name, parts, &mut metrics)?,
-            Kind::Summary => summary(name, parts, &mut metrics)?,
-            Kind::Counter | Kind::Gauge | Kind::Untyped => {
-                plain(name, *kind, parts, &mut metrics)?;
+        let mut family = Metrics::new();
+        let read = match kind {
+            Kind::Histogram => histogram(name, parts, &mut family),
+            Kind::Summary => summary(name, parts, &mut family),
+            Kind::Counter | Kind::Gauge | Kind::Untyped => plain(name, *kind, parts, &mut family),
+        };
+        match read {
+            Ok(()) => {
+                for (metric, m) in family {
+                    if metrics.insert(metric.clone(), m).is_some() {
+                        bail!("family `{name}`: makes `{metric}`, which another family makes");
+                    }
+                }
+            }
+            Err(why) => {
+                for metric in family_names(name, *kind, parts) {
+                    dropped.insert(
+                        metric,
+                        format!("{why:#} (the family's other series are not read either)"),
+                    );
+                }
             }
         }
     }
-    Ok(metrics)
+    Ok((metrics, dropped))
+}
+
+/// Every metric name a family makes when it can be read, so that a rule on any of them, once
+/// the family is dropped, gives the reason.
+fn family_names(name: &str, kind: Kind, parts: &[(Part, &Sample)]) -> Vec<String> {
+    match kind {
+        Kind::Histogram => HISTOGRAM_QUANTILES
+            .iter()
+            .map(|(_, suffix)| *suffix)
+            .chain(["mean", "sum", "count"])
+            .map(|stat| format!("{name}.{stat}"))
+            .collect(),
+        Kind::Summary => parts
+            .iter()
+            .flat_map(|(part, s)| {
+                let mut labels = s.labels.clone();
+                let quantile = labels.remove("quantile");
+                let prefix = series_name(name, &labels);
+                let stats: Vec<String> = match part {
+                    Part::Value => quantile
+                        .and_then(|q| parse_go_float(&q))
+                        .filter(|q| (0.0..=1.0).contains(q))
+                        .map(quantile_suffix)
+                        .into_iter()
+                        .collect(),
+                    _ => ["sum", "count", "mean"].map(String::from).to_vec(),
+                };
+                stats
+                    .into_iter()
+                    .map(move |stat| format!("{prefix}.{stat}"))
+            })
+            .collect(),
+        Kind::Counter | Kind::Gauge | Kind::Untyped => {
+            let labelled = parts.iter().any(|(_, s)| !s.labels.is_empty());
+            parts
+                .iter()
+                .map(|(_, s)| series_name(name, &s.labels))
+                .chain((kind == Kind::Counter && labelled).then(|| name.to_string()))
+                .collect()
+        }
+    }
 }
 
 /// The family a sample name belongs to: itself, or a histogram/summary base it is a part of.
@@ -588,11 +665,7 @@ fn plain(name: &str, kind: Kind, parts: &[(Part, &Sample)], metrics: &mut Metric
 fn histogram(name: &str, parts: &[(Part, &Sample)], metrics: &mut Metrics) -> Result<()> {
     let mut buckets: Vec<(f64, f64)> = Vec::new();
     let mut sum: Option<f64> = None;
-    let mut seen: HashMap<(Part, BTreeMap<String, String>), usize> = HashMap::new();
     for (part, s) in parts {
-        if let Some(first) = seen.insert((*part, s.labels.clone()), s.line) {
-            bail!("line {}: duplicate series (first on line {first})", s.line);
-        }
         match part {
             Part::Bucket => {
                 let Some(le) = s.labels.get("le") else {
@@ -723,13 +796,9 @@ fn bucket_quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
 /// A summary: per label set (without `quantile`), its quantiles, sum, count and mean.
 fn summary(name: &str, parts: &[(Part, &Sample)], metrics: &mut Metrics) -> Result<()> {
     let (unit, scale) = unit_of(name);
-    let mut seen: HashMap<(Part, &BTreeMap<String, String>), usize> = HashMap::new();
     // Per label set: its sum, its count, and the line of the later of the two.
     let mut sums: BTreeMap<String, (f64, f64, usize)> = BTreeMap::new();
     for (part, s) in parts {
-        if let Some(first) = seen.insert((*part, &s.labels), s.line) {
-            bail!("line {}: duplicate series (first on line {first})", s.line);
-        }
         let mut labels = s.labels.clone();
         let quantile = labels.remove("quantile");
         let prefix = series_name(name, &labels);
@@ -1102,7 +1171,7 @@ mod tests {
     }
 
     #[test]
-    fn values_that_overflow_once_scaled_or_summed_are_errors_not_infinities() {
+    fn values_that_overflow_once_scaled_or_summed_drop_their_family_not_infinities() {
         // Each sample is finite; each of these used to come out as an `inf` or `-inf` metric.
         for (page, line, name) in [
             ("x_seconds 1e307\n", 1, "x_seconds"),
@@ -1129,10 +1198,12 @@ mod tests {
                 "s_seconds.sum",
             ),
         ] {
-            let e = err(page);
+            let p = parse(page).expect("read, less the family");
+            assert!(p.metrics.is_empty(), "{page}");
             assert!(
-                e.contains(&format!("line {line}: `{name}` comes out as")),
-                "{page}: {e}"
+                p.dropped[name].starts_with(&format!("line {line}: `{name}` comes out as")),
+                "{page}: {:?}",
+                p.dropped
             );
         }
     }
@@ -1358,38 +1429,14 @@ up 1
                 "# TYPE x gauge\n# TYPE x counter\nx 1\n",
                 "line 2: a second TYPE line for `x` (the first is on line 1)",
             ),
-            (
-                "# TYPE c counter\nc{a=\"1\"} 1\nc{a=\"2\"} -1\n",
-                "line 3: counter `c` is -1",
-            ),
             ("x 1\nx 2\n", "line 2: duplicate series `x`"),
             (
-                "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_count 1\n",
-                "line 2: histogram `h` has no `le=\"+Inf\"` bucket",
-            ),
-            (
-                "# TYPE h histogram\nh_bucket{le=\"1\"} 5\nh_bucket{le=\"+Inf\"} 4\n",
-                "bucket le=\"+Inf\" counts 4 but the smaller bucket le=\"1\" counts 5",
-            ),
-            (
-                "# TYPE h histogram\nh_bucket{le=\"x\"} 5\n",
-                "line 2: `le=\"x\"` is not a number",
-            ),
-            (
                 "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1\"} 1\n",
-                "line 3: duplicate series (first on line 2)",
+                "line 3: duplicate series `h_bucket{le=\"1\"}` (first on line 2)",
             ),
             (
                 "# TYPE h histogram\nh 1\n",
                 "line 2: `h` is declared a histogram",
-            ),
-            (
-                "# TYPE s summary\ns{quantile=\"95\"} 1\n",
-                "line 2: `quantile=\"95\"` is not between 0 and 1",
-            ),
-            (
-                "# TYPE s summary\ns 1\n",
-                "line 2: summary `s` sample has no `quantile` label",
             ),
             ("# HELP x only help\n", "no samples on the page"),
         ];
@@ -1397,6 +1444,112 @@ up 1
             let e = err(page);
             assert!(e.contains(expected), "{page:?}: {e}");
         }
+    }
+
+    /// `page` with its first `from` replaced by `to`, read: its metrics are the unmutated page's
+    /// but for `names`, each dropped with `why`.
+    fn drops_family(page: &str, from: &str, to: &str, names: &[&str], why: &str) {
+        let original = parse(page).expect("parses");
+        let bad = page.replacen(from, to, 1);
+        assert_ne!(bad, page);
+        let p = parse(&bad).expect("read, less one family");
+        let mut expected = original.metrics.clone();
+        expected.retain(|name, _| !names.contains(&name.as_str()));
+        assert_eq!(p.metrics, expected, "{to}");
+        let mut sorted = names.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(p.dropped.keys().collect::<Vec<_>>(), sorted, "{to}");
+        let why = format!("{why} (the family's other series are not read either)");
+        for reason in p.dropped.values() {
+            assert_eq!(reason, &why);
+        }
+    }
+
+    #[test]
+    fn a_bad_value_drops_its_family_not_the_page() {
+        let app = fixture("app-metrics.prom");
+        let histogram = [
+            "db_query_duration_ms.count",
+            "db_query_duration_ms.mean",
+            "db_query_duration_ms.p50",
+            "db_query_duration_ms.p90",
+            "db_query_duration_ms.p95",
+            "db_query_duration_ms.p99",
+            "db_query_duration_ms.sum",
+        ];
+        drops_family(
+            &app,
+            "{operation=\"insert\",le=\"50\"} 950",
+            "{operation=\"insert\",le=\"50\"} -950",
+            &histogram,
+            "line 21: bucket count -950 of `db_query_duration_ms` is not a finite count >= 0",
+        );
+        drops_family(
+            &app,
+            "{operation=\"insert\",le=\"50\"} 950",
+            "{operation=\"insert\",le=\"50\"} 1300",
+            &histogram,
+            "line 3: histogram `db_query_duration_ms`: bucket le=\"75\" counts 5693 but the \
+             smaller bucket le=\"50\" counts 5727; cumulative bucket counts never decrease",
+        );
+        drops_family(
+            &app,
+            "{operation=\"insert\",le=\"50\"} 950",
+            "{operation=\"insert\",le=\"fifty\"} 950",
+            &histogram,
+            "line 21: `le=\"fifty\"` is not a number",
+        );
+        drops_family(
+            &app,
+            "cache_misses_total{type=\"event\"} 505",
+            "cache_misses_total{type=\"event\"} -505",
+            &[
+                "cache_misses_total",
+                "cache_misses_total{type=\"event\"}",
+                "cache_misses_total{type=\"session\"}",
+                "cache_misses_total{type=\"user\"}",
+            ],
+            "line 50: counter `cache_misses_total` is -505; a counter is a finite count >= 0",
+        );
+        let own = fixture("prometheus-self-metrics.prom");
+        drops_family(
+            &own,
+            "go_gc_duration_seconds_count 6",
+            "go_gc_duration_seconds_count -6",
+            &[
+                "go_gc_duration_seconds.count",
+                "go_gc_duration_seconds.mean",
+                "go_gc_duration_seconds.p0",
+                "go_gc_duration_seconds.p100",
+                "go_gc_duration_seconds.p25",
+                "go_gc_duration_seconds.p50",
+                "go_gc_duration_seconds.p75",
+                "go_gc_duration_seconds.sum",
+            ],
+            "line 9: `go_gc_duration_seconds_count` is -6; a count is a finite number >= 0",
+        );
+        // A quantile that is not one names no metric: the family's others are dropped.
+        let p = parse(&own.replacen(
+            "go_gc_duration_seconds{quantile=\"0.25\"}",
+            "go_gc_duration_seconds{quantile=\"25\"}",
+            1,
+        ))
+        .expect("read");
+        assert!(!p
+            .metrics
+            .keys()
+            .any(|k| k.starts_with("go_gc_duration_seconds")));
+        assert_eq!(p.dropped.len(), 7, "{:?}", p.dropped);
+        assert!(p.dropped["go_gc_duration_seconds.p50"]
+            .starts_with("line 4: `quantile=\"25\"` is not between 0 and 1"));
+        // A histogram without its +Inf bucket, a summary sample without a quantile.
+        let p = parse("# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_count 1\nup 1\n").expect("read");
+        assert_eq!(p.metrics["up"], plain(1.0));
+        assert!(p.dropped["h.p95"].starts_with("line 2: histogram `h` has no `le=\"+Inf\"` bucket"));
+        let p = parse("# TYPE s summary\ns 1\ns_count 1\nup 1\n").expect("read");
+        assert!(
+            p.dropped["s.count"].starts_with("line 2: summary `s` sample has no `quantile` label")
+        );
     }
 
     #[test]

@@ -7,30 +7,89 @@
 //! Metrics per check: `<name>.size` and `<name>.limit` (bytes; the limit only when the check has
 //! one), `<name>.running` and `<name>.loading` (the time plugin's seconds, stored in ms), and
 //! `total.size`, the sum of every check's size.
+//!
+//! A check with a value that cannot be read (a size that is not a whole number of bytes, a size of
+//! 0, which is what size-limit reports for a path matching no file, a negative time) drops that
+//! check's metrics and `total.size`, with the field (see [`Parsed::dropped`]); the other checks
+//! are still read. JSON that does not parse, size-limit's `{"error": …}`, no checks, a check
+//! without a name or two checks of one name refuse the file.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::bundle::{add_bytes, de_opt_bytes};
+use super::bundle::{add_bytes, bytes_from_f64};
 use super::{from_json, non_negative_scaled, Parsed};
 use crate::model::{Measurement, Metrics};
 
 /// One check as size-limit 12.1.0 prints it (`create-reporter.js`); `passed` and `sizeLimit` are
-/// absent for a check without a limit.
+/// absent for a check without a limit. Numbers are read as JSON values, so that one that cannot
+/// be read drops its check rather than the file.
 #[derive(Debug, Deserialize)]
 struct SizeLimitCheck {
     name: String,
-    #[serde(default, deserialize_with = "de_opt_bytes")]
-    size: Option<u64>,
-    #[serde(rename = "sizeLimit", default, deserialize_with = "de_opt_bytes")]
-    size_limit: Option<u64>,
+    size: Option<Value>,
+    #[serde(rename = "sizeLimit")]
+    size_limit: Option<Value>,
     /// Seconds (@size-limit/time).
-    running: Option<f64>,
+    running: Option<Value>,
     /// Seconds (@size-limit/time).
-    loading: Option<f64>,
+    loading: Option<Value>,
+}
+
+impl SizeLimitCheck {
+    /// The check's fields, as their metrics are named, where the check has them.
+    fn fields(&self) -> impl Iterator<Item = (&'static str, &'static str, &Value)> {
+        [
+            ("size", "size", &self.size),
+            ("limit", "sizeLimit", &self.size_limit),
+            ("running", "running", &self.running),
+            ("loading", "loading", &self.loading),
+        ]
+        .into_iter()
+        .filter_map(|(stat, field, v)| Some((stat, field, v.as_ref().filter(|v| !v.is_null())?)))
+    }
+
+    /// The check's metrics and its size, or why one of its values cannot be read; `i` is its
+    /// place in the array, for messages.
+    fn read(&self, i: usize) -> Result<(Metrics, Option<u64>)> {
+        let name = &self.name;
+        let mut metrics = Metrics::new();
+        let mut size = None;
+        for (stat, field, v) in self.fields() {
+            let at = format!("[{i}].{field}");
+            let metric = format!("{name}.{stat}");
+            if matches!(stat, "running" | "loading") {
+                let seconds = v
+                    .as_f64()
+                    .ok_or_else(|| anyhow::anyhow!("field `{at}`: {v} is not a number"))?;
+                let ms = non_negative_scaled(&at, seconds, 1000.0)?;
+                metrics.insert(metric, Measurement::ms(ms));
+                continue;
+            }
+            let bytes = v
+                .as_f64()
+                .ok_or_else(|| format!("{v} is not a number"))
+                .and_then(bytes_from_f64)
+                .map_err(|why| anyhow::anyhow!("field `{at}`: {why}"))?;
+            if stat == "size" {
+                // @size-limit/file reports a path that matches no file as size 0 and `passed:
+                // true` (size-limit 12.1.0, exit code 1); a compressed file is never 0 bytes.
+                if bytes == 0 {
+                    bail!(
+                        "field `{at}`: check `{name}` measured 0 bytes, which is what size-limit \
+                         reports when its path matches no file; fix the path in the size-limit \
+                         config"
+                    );
+                }
+                size = Some(bytes);
+            }
+            metrics.insert(metric, Measurement::bytes(bytes as f64));
+        }
+        Ok((metrics, size))
+    }
 }
 
 /// Reads size-limit's `--json` output (an array of checks, or `{"error": "..."}`).
@@ -48,44 +107,58 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         bail!("no checks: the array is empty, so there is nothing to measure");
     }
     let mut metrics = Metrics::new();
+    let mut dropped = BTreeMap::new();
     let mut names = BTreeSet::new();
-    let mut total = None;
+    // The sum so far, or why it cannot be known: a partial sum would pass for the whole.
+    let mut total: Option<Result<u64, String>> = None;
     for (i, check) in checks.iter().enumerate() {
         let name = &check.name;
         if !names.insert(name.as_str()) {
             bail!("field `[{i}].name`: two checks are named `{name}`; name each check in the size-limit config");
         }
-        if let Some(size) = check.size {
-            // @size-limit/file reports a path that matches no file as size 0 and `passed: true`
-            // (size-limit 12.1.0, exit code 1); a compressed file is never 0 bytes.
-            if size == 0 {
-                bail!(
-                    "field `[{i}].size`: check `{name}` measured 0 bytes, which is what size-limit \
-                     reports when its path matches no file; fix the path in the size-limit config"
-                );
+        match check.read(i) {
+            Ok((read, size)) => {
+                metrics.extend(read);
+                if let Some(size) = size {
+                    total = Some(match total.unwrap_or(Ok(0)) {
+                        Ok(sum) => add_bytes(sum, size)
+                            .map_err(|why| format!("field `[{i}].size`: {why:#}")),
+                        lacks => lacks,
+                    });
+                }
             }
-            metrics.insert(format!("{name}.size"), Measurement::bytes(size as f64));
-            total = Some(
-                add_bytes(total.unwrap_or(0), size)
-                    .with_context(|| format!("field `[{i}].size`: `total.size`"))?,
-            );
-        }
-        if let Some(limit) = check.size_limit {
-            metrics.insert(format!("{name}.limit"), Measurement::bytes(limit as f64));
-        }
-        for (field, seconds) in [("running", check.running), ("loading", check.loading)] {
-            if let Some(s) = seconds {
-                let ms = non_negative_scaled(&format!("[{i}].{field}"), s, 1000.0)?;
-                metrics.insert(format!("{name}.{field}"), Measurement::ms(ms));
+            Err(why) => {
+                let why = format!("{why:#}");
+                for (stat, _, _) in check.fields() {
+                    dropped.insert(
+                        format!("{name}.{stat}"),
+                        format!("{why} (the check's other values are not read either)"),
+                    );
+                }
+                if check.fields().any(|(stat, _, _)| stat == "size") {
+                    let lacks =
+                        format!("it sums every check's size, and `{name}.size` was dropped: {why}");
+                    total = Some(match total {
+                        Some(Err(first)) => Err(first),
+                        _ => Err(lacks),
+                    });
+                }
             }
         }
     }
-    if let Some(total) = total {
-        metrics.insert("total.size".to_string(), Measurement::bytes(total as f64));
+    match total {
+        Some(Ok(total)) => {
+            metrics.insert("total.size".to_string(), Measurement::bytes(total as f64));
+        }
+        Some(Err(why)) => {
+            dropped.insert("total.size".to_string(), why);
+        }
+        None => {}
     }
     Ok(Parsed {
         detail: Some("size-limit".to_string()),
         metrics,
+        dropped,
         ..Parsed::default()
     })
 }
@@ -149,12 +222,76 @@ mod tests {
     }
 
     #[test]
-    fn a_path_matching_no_file_is_an_error() {
-        let e = format!("{:#}", read("missing-file.json").expect_err("size 0"));
-        assert!(
-            e.contains("field `[0].size`: check `admin page` measured 0 bytes"),
-            "{e}"
+    fn a_path_matching_no_file_drops_its_check() {
+        let p = read("missing-file.json").expect("read");
+        assert!(p.metrics.is_empty());
+        assert_eq!(
+            p.dropped["admin page.size"],
+            "field `[0].size`: check `admin page` measured 0 bytes, which is what size-limit \
+             reports when its path matches no file; fix the path in the size-limit config (the \
+             check's other values are not read either)"
         );
+        assert!(p.dropped["total.size"].starts_with(
+            "it sums every check's size, and `admin page.size` was dropped: field `[0].size`"
+        ));
+    }
+
+    #[test]
+    fn a_bad_check_drops_that_check_and_the_total() {
+        let text = std::fs::read_to_string(
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/size-limit/passing.json"),
+        )
+        .expect("fixture");
+        let original = parse(&text).expect("parses");
+        for (from, to, why) in [
+            (
+                "\"size\": 415,",
+                "\"size\": -415,",
+                "field `[1].size`: -415 is not a size in bytes (a whole number from 0 to 2^53)",
+            ),
+            (
+                "\"size\": 415,",
+                "\"size\": \"415 B\",",
+                "field `[1].size`: \"415 B\" is not a number",
+            ),
+            (
+                "\"sizeLimit\": 2000",
+                "\"sizeLimit\": 2000.5",
+                "field `[1].sizeLimit`: 2000.5 is not a size in bytes (a whole number from 0 to \
+                 2^53)",
+            ),
+        ] {
+            let bad = text.replacen(from, to, 1);
+            assert_ne!(bad, text);
+            let p = parse(&bad).expect("read, less one check");
+            let mut expected = original.metrics.clone();
+            for gone in [
+                "analytics route.size",
+                "analytics route.limit",
+                "total.size",
+            ] {
+                expected.remove(gone).expect("in the original");
+            }
+            assert_eq!(p.metrics, expected);
+            assert_eq!(
+                p.dropped.keys().collect::<Vec<_>>(),
+                [
+                    "analytics route.limit",
+                    "analytics route.size",
+                    "total.size"
+                ]
+            );
+            let whole = format!("{why} (the check's other values are not read either)");
+            assert_eq!(p.dropped["analytics route.size"], whole);
+            assert_eq!(p.dropped["analytics route.limit"], whole);
+            assert_eq!(
+                p.dropped["total.size"],
+                format!(
+                    "it sums every check's size, and `analytics route.size` was dropped: {why}"
+                )
+            );
+        }
     }
 
     #[test]
@@ -175,29 +312,34 @@ mod tests {
         .expect("fixture");
         let e = |t: &str| format!("{:#}", parse(t).expect_err("bad"));
         assert!(e(&text[..text.len() / 2]).contains("EOF while parsing"));
-        let negative = e(r#"[{"name":"a","size":-1}]"#);
-        assert!(
-            negative.contains("`[0].size`") && negative.contains("-1"),
-            "{negative}"
+        let time = parse(r#"[{"name":"a","size":1,"running":-0.5}]"#).expect("read");
+        assert_eq!(
+            time.dropped["a.running"],
+            "field `[0].running`: -0.5 is negative, which this quantity cannot be (the check's \
+             other values are not read either)"
         );
-        let wrong = e(r#"[{"name":"a","size":"1 kB"}]"#);
-        assert!(wrong.contains("`[0].size`"), "{wrong}");
-        let time = e(r#"[{"name":"a","size":1,"running":-0.5}]"#);
-        assert!(time.contains("`[0].running`"), "{time}");
+        assert!(e(r#"[{"size":1}]"#).contains("missing field `name`"));
         assert!(e(r#"[{"name":"a","size":1},{"name":"a","size":2}]"#)
             .contains("two checks are named `a`"));
         assert!(e("[]").contains("empty"));
     }
 
     #[test]
-    fn values_past_their_range_are_errors_not_panics_or_infinities() {
-        let e = |t: &str| format!("{:#}", parse(t).expect_err("bad"));
+    fn values_past_their_range_are_dropped_not_panics_or_infinities() {
         // Each size is allowed, the sum is not: it used to overflow u64 arithmetic and panic.
-        let sum = e(r#"[{"name":"a","size":9007199254740992},{"name":"b","size":1}]"#);
-        assert!(sum.contains("`[1].size`") && sum.contains("2^53"), "{sum}");
-        assert!(e(r#"[{"name":"a","size":1e19}]"#).contains("`[0].size`"));
+        let p =
+            parse(r#"[{"name":"a","size":9007199254740992},{"name":"b","size":1}]"#).expect("read");
+        assert_eq!(
+            p.dropped["total.size"],
+            "field `[1].size`: sizes add up to more than 2^53 bytes (8 PiB): a size in the \
+             report is wrong"
+        );
+        assert_eq!(p.metrics.len(), 2);
+        let p = parse(r#"[{"name":"a","size":1e19}]"#).expect("read");
+        assert!(p.dropped["a.size"].starts_with("field `[0].size`: 10000000000000000000 is not"));
         // Finite seconds whose milliseconds are not: it used to be stored as `inf` ms.
-        let time = e(r#"[{"name":"a","size":1,"running":1e306}]"#);
-        assert!(time.contains("`[0].running`: 1e306 is too large"), "{time}");
+        let p = parse(r#"[{"name":"a","size":1,"running":1e306}]"#).expect("read");
+        assert!(p.dropped["a.running"].starts_with("field `[0].running`: 1e306 is too large"));
+        assert_eq!(p.dropped.len(), 3, "{:?}", p.dropped);
     }
 }

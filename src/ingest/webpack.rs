@@ -14,6 +14,10 @@
 //! - Files on disk: the first of `outputPath` (as the stats record it), the stats file's folder and
 //!   that folder's `dist/` that holds every asset at its listed size. None does -> no `.gzip` or
 //!   `.brotli` metric, and the detail line names the file that was not found.
+//! - An asset whose size is not a whole number of bytes (a string, negative, past 2^53) is
+//!   dropped with the field (see [`Parsed::dropped`]), and so is every sum that would add it
+//!   (`total`, `initial`, `entry.<name>`, the children's `total` and `initial`): never a partial
+//!   sum. An asset without a name or a size, or listed twice with two sizes, refuses the file.
 //! - Multi-compiler stats (an array config: no top-level `assets`, a `children[]` of full stats):
 //!   each child's metrics are prefixed with its `name` (`child<i>` when unnamed), and `total` and
 //!   `initial` are also summed over the children. In a single compiler's stats `children` are child
@@ -22,7 +26,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::Value;
@@ -55,8 +59,8 @@ struct WebpackAsset {
     #[serde(rename = "type")]
     kind: Option<String>,
     name: Option<String>,
-    #[serde(default, deserialize_with = "bundle::de_opt_bytes")]
-    size: Option<u64>,
+    /// Read as a JSON value, so that one that is not a size drops its asset, not the file.
+    size: Option<Value>,
     /// How many assets a `hidden assets` group stands for (webpack 5).
     #[serde(rename = "filteredChildren")]
     filtered_children: Option<u64>,
@@ -105,27 +109,32 @@ pub(crate) fn parse(path: &Path, text: &str, wanted: &Wanted) -> Result<Parsed> 
     let mut metrics = Metrics::new();
     let multi = stats.assets.is_none() && !stats.children.is_empty();
     let mut left_out = false;
+    let mut dropped = BTreeMap::new();
     if multi {
-        let mut names = BTreeSet::new();
+        let mut names = Vec::with_capacity(stats.children.len());
         let mut totals = Vec::with_capacity(stats.children.len());
         for (i, child) in stats.children.iter().enumerate() {
             let name = child.name.clone().unwrap_or_else(|| format!("child{i}"));
-            if !names.insert(name.clone()) {
+            if names.contains(&name) {
                 bail!("field `children[{i}].name`: two compilers are named `{name}`");
             }
+            names.push(name.clone());
             let field = format!("children[{i}].");
             let (bundle, child_notes) = describe(child, &field, &stats_dir)?;
             notes.extend(child_notes.into_iter().map(|n| format!("{name}: {n}")));
             let child_wanted = child_wanted(wanted, &name);
             let child = bundle.insert_metrics(&mut metrics, &format!("{name}."), &child_wanted)?;
             left_out |= child.left_out;
+            dropped.extend(child.dropped.clone());
             totals.push(child);
         }
-        sum_children(&totals, &mut metrics)?;
+        sum_children(&names, &totals, &mut metrics, &mut dropped);
     } else {
         let (bundle, single_notes) = describe(&stats, "", &stats_dir)?;
         notes.extend(single_notes);
-        left_out = bundle.insert_metrics(&mut metrics, "", wanted)?.left_out;
+        let totals = bundle.insert_metrics(&mut metrics, "", wanted)?;
+        left_out = totals.left_out;
+        dropped = totals.dropped;
     }
     let version = stats.version.as_deref().or_else(|| {
         stats
@@ -141,6 +150,7 @@ pub(crate) fn parse(path: &Path, text: &str, wanted: &Wanted) -> Result<Parsed> 
     Ok(Parsed {
         detail: Some(bundle::detail(head, &notes)),
         metrics,
+        dropped,
         left_out,
         ..Parsed::default()
     })
@@ -160,18 +170,41 @@ fn child_wanted(wanted: &Wanted, name: &str) -> Wanted {
     child
 }
 
-/// `total` and `initial` over a multi-compiler's children (`initial` only if every child has one).
-fn sum_children(totals: &[Totals], metrics: &mut Metrics) -> Result<()> {
-    Sizes::sum(totals.iter().map(|t| t.total))
-        .context("`total` over the children")?
-        .insert(metrics, "total");
-    let initial: Option<Vec<Sizes>> = totals.iter().map(|t| t.initial).collect();
+/// `total` and `initial` over a multi-compiler's children (`initial` only if every child has one),
+/// each dropped where a child's is: a partial sum would pass for the whole.
+fn sum_children(
+    names: &[String],
+    totals: &[Totals],
+    metrics: &mut Metrics,
+    dropped: &mut BTreeMap<String, String>,
+) {
+    let over = |sizes: Vec<(&String, &Result<Sizes, String>)>, what: &str| {
+        let mut items = Vec::with_capacity(sizes.len());
+        for (child, size) in sizes {
+            match size {
+                Ok(s) => items.push(*s),
+                Err(why) => {
+                    return Err(format!(
+                        "it sums every compiler's `{what}`, and `{child}.{what}` was dropped: {why}"
+                    ))
+                }
+            }
+        }
+        Sizes::sum(items).map_err(|e| format!("`{what}` over the children: {e:#}"))
+    };
+    let total = over(
+        names.iter().zip(totals.iter().map(|t| &t.total)).collect(),
+        "total",
+    );
+    bundle::put(metrics, dropped, "total", &total);
+    let initial: Option<Vec<_>> = names
+        .iter()
+        .zip(totals)
+        .map(|(name, t)| Some((name, t.initial.as_ref()?)))
+        .collect();
     if let Some(initial) = initial {
-        Sizes::sum(initial)
-            .context("`initial` over the children")?
-            .insert(metrics, "initial");
+        bundle::put(metrics, dropped, "initial", &over(initial, "initial"));
     }
-    Ok(())
 }
 
 /// One compiler's files, where they are, and notes for the detail line. `field` prefixes the field
@@ -199,7 +232,7 @@ fn describe(stats: &WebpackStats, field: &str, stats_dir: &Path) -> Result<(Bund
             "assets hidden by the stats options, not counted: {hidden}"
         ));
     }
-    if bundle.assets.is_empty() {
+    if bundle.assets.is_empty() && bundle.unread.is_empty() {
         if hidden > 0 {
             bail!(
                 "field `{field}assets`: every asset is hidden by the stats options; \
@@ -273,13 +306,24 @@ fn collect_asset(
     let Some(name) = &asset.name else {
         bail!("field `{at}.name`: missing");
     };
-    let Some(size) = asset.size else {
+    let Some(size) = asset.size.as_ref().filter(|v| !v.is_null()) else {
         bail!("field `{at}.size`: missing");
     };
     if !is_source_map(name) {
-        if let Some(old) = bundle.assets.insert(name.clone(), size) {
-            if old != size {
-                bail!("field `{at}`: `{name}` is listed twice, with {old} and {size} bytes");
+        match size_of(size, &format!("{at}.size")) {
+            Ok(size) if !bundle.unread.contains_key(name) => {
+                if let Some(old) = bundle.assets.insert(name.clone(), size) {
+                    if old != size {
+                        bail!(
+                            "field `{at}`: `{name}` is listed twice, with {old} and {size} bytes"
+                        );
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(why) => {
+                bundle.assets.remove(name);
+                bundle.unread.entry(name.clone()).or_insert(why);
             }
         }
     }
@@ -300,15 +344,7 @@ fn entry_file(file: &Value, at: &str, bundle: &mut Bundle) -> Result<Option<Stri
             };
             let size = match o.get("size") {
                 None | Some(Value::Null) => None,
-                Some(v) => {
-                    let Some(n) = v.as_f64() else {
-                        bail!("field `{at}.size`: {v} is not a number of bytes");
-                    };
-                    match bundle::bytes_from_f64(n) {
-                        Ok(s) => Some(s),
-                        Err(e) => bail!("field `{at}.size`: {e}"),
-                    }
-                }
+                Some(v) => Some(size_of(v, &format!("{at}.size"))),
             };
             (name.to_string(), size)
         }
@@ -317,15 +353,26 @@ fn entry_file(file: &Value, at: &str, bundle: &mut Bundle) -> Result<Option<Stri
     if is_source_map(&name) {
         return Ok(None);
     }
-    if !bundle.assets.contains_key(&name) {
+    if !bundle.assets.contains_key(&name) && !bundle.unread.contains_key(&name) {
         match size {
-            Some(s) => {
+            Some(Ok(s)) => {
                 bundle.assets.insert(name.clone(), s);
+            }
+            Some(Err(why)) => {
+                bundle.unread.insert(name.clone(), why);
             }
             None => bail!("field `{at}`: `{name}` is not in `assets`, so its size is unknown"),
         }
     }
     Ok(Some(name))
+}
+
+/// A size field in bytes, or why it is not one, naming the field.
+fn size_of(v: &Value, field: &str) -> Result<u64, String> {
+    v.as_f64()
+        .ok_or_else(|| format!("{v} is not a number of bytes"))
+        .and_then(bundle::bytes_from_f64)
+        .map_err(|why| format!("field `{field}`: {why}"))
 }
 
 #[cfg(test)]
@@ -486,25 +533,77 @@ mod tests {
     }
 
     #[test]
-    fn sizes_that_overflow_a_sum_are_errors_not_panics() {
+    fn sizes_that_overflow_a_sum_drop_the_sum_not_panic() {
+        let read = |text: &str| {
+            parse_all(Path::new("/nonexistent/stats.json"), text).expect("read, less the sum")
+        };
         // Each under 2^53, together past it: the sum used to overflow u64 arithmetic and panic.
-        let e =
-            err(r#"{"assets":[{"name":"a.js","size":9007199254740992},{"name":"b.js","size":1}]}"#);
-        assert!(e.contains("`total`") && e.contains("2^53"), "{e}");
+        let p = read(
+            r#"{"assets":[{"name":"a.js","size":9007199254740992},{"name":"b.js","size":1}]}"#,
+        );
+        assert!(p.dropped["total.raw"].contains("2^53"), "{:?}", p.dropped);
+        assert_eq!(value(&p, "asset.b.js.raw"), 1.0);
         // An entry point may bring a file `assets` lacks, with a size of its own.
-        let e = err(
+        let p = read(
             r#"{"assets":[{"name":"a.js","size":1}],"entrypoints":{"main":{"assets":[
                 {"name":"b.js","size":18446744073709551615}]}}}"#,
         );
         assert!(
-            e.contains("`entrypoints.main.assets[0].size`") && e.contains("2^53"),
-            "{e}"
+            p.dropped["asset.b.js.raw"].starts_with("field `entrypoints.main.assets[0].size`")
+                && p.dropped["entry.main.raw"].contains("2^53"),
+            "{:?}",
+            p.dropped
         );
-        let e = err(
+        let p = read(
             r#"{"children":[{"name":"a","assets":[{"name":"a.js","size":9007199254740992}]},
                             {"name":"b","assets":[{"name":"b.js","size":9007199254740992}]}]}"#,
         );
-        assert!(e.contains("`total` over the children"), "{e}");
+        assert!(p.dropped["total.raw"].contains("`total` over the children"));
+        assert_eq!(value(&p, "a.total.raw"), 9_007_199_254_740_992.0);
+    }
+
+    #[test]
+    fn a_bad_asset_size_drops_the_asset_and_every_sum_holding_it() {
+        let path = fixture("app/stats.json");
+        let text = std::fs::read_to_string(&path).expect("fixture");
+        let original = parse_all(&path, &text).expect("parses");
+        let sizes = |names: &[&str]| -> Vec<String> {
+            let mut all: Vec<String> = names
+                .iter()
+                .flat_map(|n| ["raw", "gzip", "brotli"].map(|c| format!("{n}.{c}")))
+                .collect();
+            all.sort();
+            all
+        };
+        for (asset, size, sums) in [
+            (
+                "main.1d80a63d.js",
+                4347,
+                &["total", "initial", "entry.main"][..],
+            ),
+            ("transcript.b11293e4.js", 813, &["total"][..]),
+        ] {
+            let from = format!("\"name\":\"{asset}\",\"size\":{size},");
+            let bad = text.replacen(&from, &format!("\"name\":\"{asset}\",\"size\":-{size},"), 1);
+            assert_ne!(bad, text);
+            let p = parse_all(&path, &bad).expect("read, less one asset");
+            let asset_name = format!("asset.{asset}");
+            let names = sizes(&[&[asset_name.as_str()][..], sums].concat());
+            let mut expected = original.metrics.clone();
+            expected.retain(|name, _| !names.contains(name));
+            assert_eq!(p.metrics, expected, "{asset}");
+            assert_eq!(p.dropped.keys().cloned().collect::<Vec<_>>(), names);
+            let i = if asset.starts_with("main") { 1 } else { 2 };
+            let why = format!(
+                "field `assets[{i}].size`: -{size} is not a size in bytes (a whole number from 0 \
+                 to 2^53)"
+            );
+            assert_eq!(p.dropped[&format!("{asset_name}.raw")], why);
+            assert_eq!(
+                p.dropped["total.gzip"],
+                format!("it sums every file, and `{asset_name}` was dropped: {why}")
+            );
+        }
     }
 
     #[test]
@@ -512,23 +611,8 @@ mod tests {
         let text = std::fs::read_to_string(fixture("app/stats.json")).expect("fixture");
         let truncated = err(&text[..text.len() / 2]);
         assert!(truncated.contains("EOF while parsing"), "{truncated}");
-        let negative = err(r#"{"assets":[{"name":"a.js","size":-5}]}"#);
-        assert!(
-            negative.contains("`assets[0].size`") && negative.contains("-5"),
-            "{negative}"
-        );
-        let wrong = err(r#"{"assets":[{"name":"a.js","size":"big"}]}"#);
-        assert!(wrong.contains("`assets[0].size`"), "{wrong}");
-        let nested =
-            err(r#"{"assets":[{"name":"a.js","size":1,"related":[{"name":"a.txt","size":-1}]}]}"#);
-        assert!(nested.contains("`assets[0].related`"), "{nested}");
         let unnamed = err(r#"{"assets":[{"size":1}]}"#);
         assert!(unnamed.contains("`assets[0].name`: missing"), "{unnamed}");
-        let huge = err(r#"{"assets":[{"name":"a.js","size":1e19}]}"#);
-        assert!(
-            huge.contains("`assets[0].size`") && huge.contains("2^53"),
-            "{huge}"
-        );
         let empty = err(r#"{"version":"5.74.0","assets":[],"entrypoints":{}}"#);
         assert!(empty.contains("`assets`: empty"), "{empty}");
         let unknown = err(
