@@ -952,6 +952,14 @@ mod tests {
         parse_stream(&mut reader, false)
     }
 
+    /// Why a JTL is refused as a whole.
+    fn refused(jtl: &[u8], lenient: bool) -> String {
+        format!(
+            "{:#}",
+            parse_stream(&mut &jtl[..], lenient).expect_err("refused")
+        )
+    }
+
     /// A percentile: the upper end of the sample's histogram bucket, within 0.1 % above it.
     fn pct(p: &Parsed, name: &str, sample: f64) {
         let got = v(p, name);
@@ -1238,25 +1246,17 @@ mod tests {
         );
         assert!(e.starts_with("line 2: column `success`: `yes`"), "{e}");
         // A missing XML attribute is how the file was saved: refused.
-        let e = format!(
-            "{:#}",
-            parse_stream(
-                &mut &b"<testResults>\n<sample t=\"1\" s=\"true\" lb=\"a\"/>\n</testResults>\n"[..],
-                false
-            )
-            .expect_err("no ts")
+        let e = refused(
+            b"<testResults>\n<sample t=\"1\" s=\"true\" lb=\"a\"/>\n</testResults>\n",
+            false,
         );
         assert!(
             e.contains("line 2: attribute `ts` (timeStamp) is missing"),
             "{e}"
         );
-        let e = format!(
-            "{:#}",
-            parse_stream(
-                &mut &b"timeStamp,elapsed,label,success\n1700000000000,3,a,b,true\n"[..],
-                false
-            )
-            .expect_err("an unquoted comma")
+        let e = refused(
+            b"timeStamp,elapsed,label,success\n1700000000000,3,a,b,true\n",
+            false,
         );
         assert!(
             e.contains("line 2: 5 fields where the header has 4 (a value holding the delimiter"),
@@ -1272,41 +1272,22 @@ mod tests {
             parse_stream(&mut appended.as_bytes(), false).expect_err("one more column")
         );
         assert!(e.contains("18 fields where the first row has 17"), "{e}");
-        let e = format!(
-            "{:#}",
-            parse_stream(&mut &b"<testResults version=\"1.2\">\n<httpSample t=\"1\" ts=\"1\" s=\"true\" lb=\"a\"/>\n<httpSa"[..], false)
-                .expect_err("truncated xml")
-        );
+        let e = refused(b"<testResults version=\"1.2\">\n<httpSample t=\"1\" ts=\"1\" s=\"true\" lb=\"a\"/>\n<httpSa", false);
         assert!(e.contains("line 3: the file ends inside a tag"), "{e}");
-        let e = format!(
-            "{:#}",
-            parse_stream(&mut &b"timeStamp,elapsed,label,success\n"[..], false)
-                .expect_err("no rows")
-        );
+        let e = refused(b"timeStamp,elapsed,label,success\n", false);
         assert!(
             e.contains("no sample in the file: no row below the header"),
             "{e}"
         );
-        let e = format!(
-            "{:#}",
-            parse_stream(
-                &mut &b"timeStamp,elapsed,label,success\n1700000000000,3,\"a"[..],
-                true
-            )
-            .expect_err("only a truncated row")
+        let e = refused(
+            b"timeStamp,elapsed,label,success\n1700000000000,3,\"a",
+            true,
         );
         assert!(
             e.contains("no row below the header (the truncated last row at line 2 was skipped)"),
             "{e}"
         );
-        let e = format!(
-            "{:#}",
-            parse_stream(
-                &mut &b"<testResults version=\"1.2\">\n</testResults>\n"[..],
-                false
-            )
-            .expect_err("no samples")
-        );
+        let e = refused(b"<testResults version=\"1.2\">\n</testResults>\n", false);
         assert!(e.contains("`<testResults>` holds no `<httpSample>`"), "{e}");
     }
 
