@@ -2,7 +2,7 @@
 //! keys so that `git diff` reads well. Load, append, atomic save — the only baseline I/O.
 //!
 //! The one rule: the file is never lost or torn. A write goes to a temporary file in the same
-//! directory and is renamed over the old one (atomic on POSIX file systems), under an exclusive
+//! directory (a symlinked baseline's target's) and is renamed over the old one (atomic on POSIX file systems), under an exclusive
 //! lock so that two concurrent updates both land; any problem with the current reports or with the
 //! existing file stops before the write, leaving the file byte-identical.
 
@@ -223,7 +223,11 @@ pub fn append_run(path: &Path, gate: &str, run: BaselineRun, keep: usize) -> Res
     if keep == 0 {
         bail!("--keep 0 would empty the baseline; keep at least one run");
     }
-    let dir = parent_dir(path);
+    // A symlinked baseline (a shared history, a file kept elsewhere) stays a link: the update
+    // replaces the file it points to, with the temporary file and the lock in that file's
+    // directory, so that the rename stays on one file system.
+    let target = link_target(path)?;
+    let dir = parent_dir(&target);
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("{}: cannot create the baseline directory", dir.display()))?;
     let _lock = DirLock::acquire(&dir)?;
@@ -232,8 +236,33 @@ pub fn append_run(path: &Path, gate: &str, run: BaselineRun, keep: usize) -> Res
     file.runs.push(run);
     let excess = file.runs.len().saturating_sub(keep);
     file.runs.drain(..excess);
-    save_atomic(path, &file.to_text()?)?;
+    save_atomic(&target, &file.to_text()?)?;
     Ok(file)
+}
+
+/// As many links as Linux follows before giving up (`ELOOP`).
+const MAX_LINKS: usize = 40;
+
+/// The file `path` names once every symbolic link is followed (the link's own text, relative to
+/// the link's directory): `path` itself when it is not a link, also when it does not exist yet.
+/// A link to a missing file names the file to create.
+fn link_target(path: &Path) -> Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match std::fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let to = std::fs::read_link(&current).with_context(|| {
+                    format!("{}: cannot read the symbolic link", current.display())
+                })?;
+                current = parent_dir(&current).join(to);
+            }
+            _ => return Ok(current),
+        }
+    }
+    bail!(
+        "{}: more than {MAX_LINKS} symbolic links in a row (a loop?); point --baseline at the file",
+        path.display()
+    )
 }
 
 fn parent_dir(path: &Path) -> PathBuf {

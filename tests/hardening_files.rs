@@ -89,3 +89,70 @@ fn an_update_sweeps_the_temporary_files_of_killed_updates() {
     );
     assert_eq!(runs(&baselines.join("test.json")), [100.0, 120.0]);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_baseline_stays_a_link_and_its_target_gets_the_run() {
+    use std::os::unix::fs::symlink;
+    let dir = case("API P95", 100.0);
+    let root = dir.path();
+    fs::create_dir_all(root.join("baselines")).expect("mkdir");
+    fs::create_dir_all(root.join("history")).expect("mkdir");
+    // A relative link, read from the link's directory; the target has a run already.
+    symlink("../history/test.json", root.join("baselines/test.json")).expect("link");
+    update(root).code(0);
+    fs::write(root.join("api.json"), "{\"schema\": \"perfgate/metrics@1\", \"metrics\": {\"p95\": {\"value\": 130, \"unit\": \"ms\"}}}").expect("report");
+    update(root).code(0);
+    let link = root.join("baselines/test.json");
+    assert!(fs::symlink_metadata(&link)
+        .expect("link")
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        fs::read_link(&link).expect("link"),
+        Path::new("../history/test.json")
+    );
+    assert_eq!(runs(&root.join("history/test.json")), [100.0, 130.0]);
+    assert_eq!(names(&root.join("history")), ["test.json"]);
+    assert_eq!(names(&root.join("baselines")), ["test.json"]);
+    // `baseline show` reads the history through the link.
+    perfgate(root, &["baseline", "show", "--budget", "budget.toml"])
+        .code(0)
+        .stdout(predicates::str::contains("2 runs"));
+
+    // A link to another link: the last target is replaced, each link stays.
+    fs::remove_file(&link).expect("unlink");
+    symlink("hop.json", &link).expect("link");
+    symlink("../history/test.json", root.join("baselines/hop.json")).expect("link");
+    update(root).code(0);
+    assert_eq!(runs(&root.join("history/test.json")), [100.0, 130.0, 130.0]);
+    for name in ["test.json", "hop.json"] {
+        let m = fs::symlink_metadata(root.join("baselines").join(name)).expect("link");
+        assert!(m.file_type().is_symlink(), "{name}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_to_a_missing_file_creates_it_and_a_loop_is_refused() {
+    use std::os::unix::fs::symlink;
+    let dir = case("API P95", 100.0);
+    let root = dir.path();
+    fs::create_dir_all(root.join("baselines")).expect("mkdir");
+    let link = root.join("baselines/test.json");
+    symlink("../elsewhere/test.json", &link).expect("link");
+    update(root).code(0);
+    assert!(fs::symlink_metadata(&link)
+        .expect("link")
+        .file_type()
+        .is_symlink());
+    assert_eq!(runs(&root.join("elsewhere/test.json")), [100.0]);
+
+    fs::remove_file(&link).expect("unlink");
+    symlink("test.json", &link).expect("link");
+    update(root).code(2).stderr(predicates::str::contains(
+        "baselines/test.json: more than 40 symbolic links in a row",
+    ));
+    assert_eq!(names(&root.join("baselines")), ["test.json"]);
+    assert_eq!(fs::read_link(&link).expect("link"), Path::new("test.json"));
+}
