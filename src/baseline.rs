@@ -2,9 +2,10 @@
 //! keys so that `git diff` reads well. Load, append, atomic save — the only baseline I/O.
 //!
 //! The one rule: the file is never lost or torn. A write goes to a temporary file in the same
-//! directory (a symlinked baseline's target's) and is renamed over the old one (atomic on POSIX file systems), under an exclusive
-//! lock so that two concurrent updates both land; any problem with the current reports or with the
-//! existing file stops before the write, leaving the file byte-identical.
+//! directory (a symlinked baseline's target's) and is renamed over the old one (atomic on POSIX
+//! file systems), under an exclusive lock so that two concurrent updates both land; any problem
+//! with the current reports or with the existing file stops before the write, leaving the file
+//! byte-identical.
 
 use std::collections::BTreeMap;
 use std::fs::File;
