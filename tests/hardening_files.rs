@@ -156,3 +156,24 @@ fn a_link_to_a_missing_file_creates_it_and_a_loop_is_refused() {
     assert_eq!(names(&root.join("baselines")), ["test.json"]);
     assert_eq!(fs::read_link(&link).expect("link"), Path::new("test.json"));
 }
+
+#[test]
+fn a_label_cannot_autolink_a_reference_or_a_url_in_the_comment() {
+    let dir = case(
+        "see GH-2 and https://evil.example/x and www.evil.example",
+        100.0,
+    );
+    let out = perfgate(
+        dir.path(),
+        &["check", "--budget", "budget.toml", "--format", "markdown"],
+    )
+    .code(0);
+    let comment = String::from_utf8(out.get_output().stdout.clone()).expect("UTF-8");
+    assert!(
+        comment.contains("see GH&#45;2 and https&#58;//evil.example/x and www&#46;evil.example"),
+        "{comment}"
+    );
+    for raw in ["GH-2", "https://", "www."] {
+        assert!(!comment.contains(raw), "{raw} in {comment}");
+    }
+}
