@@ -2,9 +2,10 @@
 //! keys so that `git diff` reads well. Load, append, atomic save — the only baseline I/O.
 //!
 //! The one rule: the file is never lost or torn. A write goes to a temporary file in the same
-//! directory and is renamed over the old one (atomic on POSIX file systems), under an exclusive
-//! lock so that two concurrent updates both land; any problem with the current reports or with the
-//! existing file stops before the write, leaving the file byte-identical.
+//! directory (a symlinked baseline's target's) and is renamed over the old one (atomic on POSIX
+//! file systems), under an exclusive lock so that two concurrent updates both land; any problem
+//! with the current reports or with the existing file stops before the write, leaving the file
+//! byte-identical.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -223,16 +224,46 @@ pub fn append_run(path: &Path, gate: &str, run: BaselineRun, keep: usize) -> Res
     if keep == 0 {
         bail!("--keep 0 would empty the baseline; keep at least one run");
     }
-    let dir = parent_dir(path);
+    // A symlinked baseline (a shared history, a file kept elsewhere) stays a link: the update
+    // replaces the file it points to, with the temporary file and the lock in that file's
+    // directory, so that the rename stays on one file system.
+    let target = link_target(path)?;
+    let dir = parent_dir(&target);
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("{}: cannot create the baseline directory", dir.display()))?;
     let _lock = DirLock::acquire(&dir)?;
+    sweep_stale_temporaries(&dir);
     let mut file = load_baseline(path, gate)?.unwrap_or_else(|| BaselineFile::new(gate));
     file.runs.push(run);
     let excess = file.runs.len().saturating_sub(keep);
     file.runs.drain(..excess);
-    save_atomic(path, &file.to_text()?)?;
+    save_atomic(&target, &file.to_text()?)?;
     Ok(file)
+}
+
+/// As many links as Linux follows before giving up (`ELOOP`).
+const MAX_LINKS: usize = 40;
+
+/// The file `path` names once every symbolic link is followed (the link's own text, relative to
+/// the link's directory): `path` itself when it is not a link, also when it does not exist yet.
+/// A link to a missing file names the file to create.
+fn link_target(path: &Path) -> Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match std::fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let to = std::fs::read_link(&current).with_context(|| {
+                    format!("{}: cannot read the symbolic link", current.display())
+                })?;
+                current = parent_dir(&current).join(to);
+            }
+            _ => return Ok(current),
+        }
+    }
+    bail!(
+        "{}: more than {MAX_LINKS} symbolic links in a row (a loop?); point --baseline at the file",
+        path.display()
+    )
 }
 
 fn parent_dir(path: &Path) -> PathBuf {
@@ -242,11 +273,39 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
+/// The prefix of the temporary files; `tempfile` adds [`TEMP_RANDOM`] random letters and digits.
+const TEMP_PREFIX: &str = ".perfgate-baseline-";
+const TEMP_RANDOM: usize = 6;
+
+/// Removes the temporary files that updates killed before their rename left in `dir`, so that a
+/// `git add baselines/` never commits one. Called under the directory's lock, which every update
+/// holds from before it creates its temporary file until after the rename: a temporary file seen
+/// here belongs to no live update. Only names perfgate gives its temporary files are touched, and
+/// only regular files. A file that cannot be removed stays for the next update to try: the run
+/// being recorded matters more.
+fn sweep_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let is_temporary = name.to_str().is_some_and(|n| {
+            n.strip_prefix(TEMP_PREFIX).is_some_and(|rest| {
+                rest.len() == TEMP_RANDOM && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+            })
+        });
+        if is_temporary && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Writes `text` to a temporary file beside `path`, flushes it to disk and renames it over `path`.
 fn save_atomic(path: &Path, text: &str) -> Result<()> {
     let dir = parent_dir(path);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".perfgate-baseline-")
+        .prefix(TEMP_PREFIX)
+        .rand_bytes(TEMP_RANDOM)
         .tempfile_in(&dir)
         .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
     // A temporary file is private (0600 on Unix); the baseline keeps the permissions it had, or

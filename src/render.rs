@@ -1418,11 +1418,21 @@ fn plain(s: &str) -> String {
 }
 
 /// Text made inert for a markdown table cell on GitHub: HTML special characters and markdown
-/// punctuation become entities, `@` cannot mention and `#` cannot link an issue.
+/// punctuation become entities, `@` cannot mention, `#` and `GH-` cannot link an issue (nor
+/// `GHSA-` an advisory), and `https://` or `www.` cannot start a link. Each of these is broken by
+/// one character written as an entity, which GitHub shows as the character itself; zero-width
+/// characters would be invisible breaks, and [`sanitize`] drops them.
 pub fn md(s: &str) -> String {
+    let chars: Vec<char> = sanitize(s).chars().collect();
     let mut out = String::with_capacity(s.len());
-    for c in sanitize(s).chars() {
+    for (i, &c) in chars.iter().enumerate() {
+        let before = &chars[..i];
         match c {
+            ':' if chars[i + 1..].starts_with(&['/', '/']) => out.push_str("&#58;"),
+            '.' if ends_with_word(before, "www") => out.push_str("&#46;"),
+            '-' if ends_with_word(before, "gh") || ends_with_word(before, "ghsa") => {
+                out.push_str("&#45;")
+            }
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -1439,6 +1449,21 @@ pub fn md(s: &str) -> String {
         }
     }
     out
+}
+
+/// Whether `before` ends with `word` (ASCII, any case) standing as a word of its own: what GitHub
+/// needs before it links `www.`, `GH-` or `GHSA-`.
+fn ends_with_word(before: &[char], word: &str) -> bool {
+    let n = word.len();
+    before.len() >= n
+        && before[before.len() - n..]
+            .iter()
+            .zip(word.chars())
+            .all(|(a, b)| a.eq_ignore_ascii_case(&b))
+        && before
+            .len()
+            .checked_sub(n + 1)
+            .is_none_or(|j| !before[j].is_ascii_alphanumeric())
 }
 
 #[cfg(test)]
@@ -1577,6 +1602,23 @@ mod tests {
         assert!(!safe.contains('<') && !safe.contains('@') && !safe.contains('|'));
         let long = "a".repeat(500);
         assert_eq!(md(&long).chars().count(), MAX_CELL_CHARS);
+    }
+
+    #[test]
+    fn references_and_bare_links_cannot_autolink_on_github() {
+        assert_eq!(
+            md("see GH-2, gh-3 and GHSA-x4h9-2m7q-9v5c"),
+            "see GH&#45;2, gh&#45;3 and GHSA&#45;x4h9-2m7q-9v5c"
+        );
+        assert_eq!(
+            md("https://evil.example/x ftp://a.b (www.evil.example) WWW.e.x"),
+            "https&#58;//evil.example/x ftp&#58;//a.b (www&#46;evil.example) WWW&#46;e.x"
+        );
+        // Inside a word none of them links, and they stay as written.
+        assert_eq!(
+            md("sigh-2 high-load awww.x p95: 3 a:/b"),
+            "sigh-2 high-load awww.x p95: 3 a:/b"
+        );
     }
 
     #[test]

@@ -619,7 +619,7 @@ fn tampered_report_text_is_rendered_inert() {
     let body = &fake.comments()[0].body;
     assert!(body.starts_with(&format!("{}\n", marker())));
     assert!(body.contains(
-        "&lt;/details&gt;&lt;img src=x onerror=alert(1)&gt; &#64;org/team &#35;1 &#124; &#96;x&#96; \\[a\\](http://x)"
+        "&lt;/details&gt;&lt;img src=x onerror=alert(1)&gt; &#64;org/team &#35;1 &#124; &#96;x&#96; \\[a\\](http&#58;//x)"
     ), "{body}");
     for raw in [
         "<img",
