@@ -188,7 +188,10 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
     };
     let out = match (args.format, &markdown) {
         (OutputFormat::Json, _) => render::to_json(&verdict, &current.sources, recorded.as_ref()),
-        (OutputFormat::Markdown, Some(md)) => md.clone(),
+        // What is printed can be posted as it is (`gh pr comment --body-file`): fitted like the
+        // comment perfgate posts itself, below GitHub's limit.
+        (OutputFormat::Markdown, Some(md)) => github::fit_body(md, github::MAX_COMMENT_CHARS)
+            .replace(github::TRUNCATION_NOTE, MARKDOWN_NOTE),
         _ => render::to_text(&verdict, &current.sources),
     };
     if let Some(path) = &args.output {
@@ -451,6 +454,8 @@ const CONTEXT_VARS: [&str; 5] = [
 // https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-commands
 const SUMMARY_MAX_BYTES: usize = 1_000_000;
 const SUMMARY_NOTE: &str = "truncated to the job summary's 1 MiB limit";
+const MARKDOWN_NOTE: &str =
+    "truncated to fit a pull-request comment — `--format json` has every metric";
 
 impl Actions {
     fn from_env() -> Actions {
