@@ -676,6 +676,10 @@ fn multi(budget: &Path, what: &str, problems: &[String]) -> String {
     s
 }
 
+/// The widest name column of `metrics`: longer names (a report's, whatever their length) overflow
+/// it rather than push every value off the screen.
+const MAX_NAME_COLUMN: usize = 60;
+
 fn metrics(args: MetricsArgs) -> Result<ExitCode> {
     let format = match args.format.as_str() {
         "auto" => None,
@@ -727,7 +731,8 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode> {
                 .keys()
                 .map(|k| k.chars().count())
                 .max()
-                .unwrap_or(0);
+                .unwrap_or(0)
+                .min(MAX_NAME_COLUMN);
             for (name, m) in &r.metrics {
                 let unit = if m.unit.symbol().is_empty() {
                     String::new()
