@@ -27,6 +27,7 @@ pub mod baseline;
 pub mod budget;
 pub mod cli;
 pub mod derive;
+mod file;
 pub mod github;
 pub mod ingest;
 pub mod judge;
@@ -149,6 +150,7 @@ fn baseline_path(flag: Option<&Path>, budget: &Budget) -> PathBuf {
 fn load_template(path: Option<&Path>) -> Result<Template> {
     match path {
         Some(path) => {
+            file::refuse_special(path, "template file")?;
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("{}: cannot read the template", path.display()))?;
             Template::compile(&path.display().to_string(), text)
@@ -332,6 +334,7 @@ const MAX_VERDICT_BYTES: u64 = 32 * 1024 * 1024;
 fn comment(args: CommentArgs) -> Result<ExitCode> {
     let template = load_template(args.template.as_deref())?;
     let path = &args.verdict;
+    file::refuse_special(path, "verdict file")?;
     let size = std::fs::metadata(path)
         .with_context(|| format!("{}: cannot read the verdict", path.display()))?
         .len();
