@@ -161,3 +161,38 @@ fn a_fifo_in_a_built_folder_is_not_opened() {
     assert!(text.contains("  total.raw            15 B\n"), "{text}");
     assert!(!text.contains("pipe"), "{text}");
 }
+
+/// A baseline committed as a symbolic link to `/dev/zero` was read until memory ran out, and a
+/// FIFO blocked; a baseline larger than the limit is refused with it.
+#[test]
+fn a_baseline_that_is_not_a_regular_file_or_too_large_is_refused() {
+    let dir = Dir::new();
+    dir.file("budget.toml", BUDGET);
+    dir.report("api.json", &[("p95", 150.0)]);
+    fs::create_dir(dir.path("baselines")).expect("mkdir");
+    std::os::unix::fs::symlink("/dev/zero", dir.path("baselines/web.json")).expect("symlink");
+    for args in [
+        &["check", "--budget", "budget.toml"][..],
+        &["baseline", "show", "--budget", "budget.toml"],
+        &["baseline", "update", "--budget", "budget.toml"],
+    ] {
+        dir.run(args)
+            .code(2)
+            .stderr("error: baselines/web.json: is a character device, not a baseline file\n");
+    }
+    mkfifo(&dir.path("fifo.json"));
+    dir.run(&[
+        "check",
+        "--budget",
+        "budget.toml",
+        "--baseline",
+        "fifo.json",
+    ])
+    .code(2)
+    .stderr("error: fifo.json: is a FIFO, not a baseline file\n");
+    let big = fs::File::create(dir.path("big.json")).expect("create");
+    big.set_len(64 * 1024 * 1024 + 1).expect("sparse file");
+    dir.run(&["check", "--budget", "budget.toml", "--baseline", "big.json"])
+        .code(2)
+        .stderr("error: big.json: larger than the 67108864 bytes perfgate reads from a baseline\n");
+}
