@@ -269,7 +269,10 @@ fn post_for_check(
     let ctx = match (mode, context) {
         (CommentMode::Never, _) | (CommentMode::Auto, None) => return Ok(()),
         (CommentMode::Auto, Some(Err(e))) => {
-            eprintln!("warning: not commenting on the pull request: {e:#}");
+            eprintln!(
+                "warning: not commenting on the pull request: {}",
+                render::terminal(&format!("{e:#}"))
+            );
             return Ok(());
         }
         (CommentMode::Always, None) => bail!("--comment always: not in a GitHub Actions run"),
@@ -299,7 +302,10 @@ fn post_for_check(
             bail!("--comment always: could not post the pull-request comment: {e}")
         }
         Err(e) => {
-            eprintln!("warning: could not post the pull-request comment: {e}");
+            eprintln!(
+                "warning: could not post the pull-request comment: {}",
+                render::terminal(&e.to_string())
+            );
             Ok(())
         }
     }
@@ -358,7 +364,10 @@ fn comment(args: CommentArgs) -> Result<ExitCode> {
         Ok(ctx) => ctx,
         Err(e) if always => bail!("cannot comment on the pull request: {e:#}"),
         Err(e) => {
-            eprintln!("warning: not commenting on the pull request: {e:#}");
+            eprintln!(
+                "warning: not commenting on the pull request: {}",
+                render::terminal(&format!("{e:#}"))
+            );
             return Ok(ExitCode::SUCCESS);
         }
     };
@@ -388,7 +397,10 @@ fn comment(args: CommentArgs) -> Result<ExitCode> {
     match github::upsert_comment(&ctx, &saved.verdict.gate, &body, &opts) {
         Ok(posted) => eprintln!("{}", posted_text(posted, pr)),
         Err(e) if always => bail!("could not post the pull-request comment: {e}"),
-        Err(e) => eprintln!("warning: could not post the pull-request comment: {e}"),
+        Err(e) => eprintln!(
+            "warning: could not post the pull-request comment: {}",
+            render::terminal(&e.to_string())
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -506,7 +518,10 @@ impl Actions {
     fn report(&self, v: &Verdict, markdown: Option<&str>, json: Option<&Path>, budget: &Path) {
         if let (Some(path), Some(md)) = (&self.summary, markdown) {
             if let Err(e) = append_summary(path, md) {
-                eprintln!("warning: GITHUB_STEP_SUMMARY: {e:#}");
+                eprintln!(
+                    "warning: GITHUB_STEP_SUMMARY: {}",
+                    render::terminal(&format!("{e:#}"))
+                );
             }
         }
         if let Some(path) = &self.output {
@@ -528,7 +543,10 @@ impl Actions {
                 pairs.push(("json", json.as_str()));
             }
             if let Err(e) = append(path, &github::output_lines(&pairs)) {
-                eprintln!("warning: GITHUB_OUTPUT: {e:#}");
+                eprintln!(
+                    "warning: GITHUB_OUTPUT: {}",
+                    render::terminal(&format!("{e:#}"))
+                );
             }
         }
         let file = workspace_path(budget, self.workspace.as_deref());
@@ -717,15 +735,17 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode> {
         s.push('\n');
         s
     } else {
+        // Names, details and reasons come from the reports: shown through render::terminal.
+        let t = render::terminal;
         let mut s = String::new();
         for r in &reports {
             s.push_str(&format!(
                 "{}: {}{}, {} metrics\n",
-                r.path.display(),
+                t(&r.path.display().to_string()),
                 r.format,
                 r.detail
                     .as_deref()
-                    .map(|d| format!(" ({d})"))
+                    .map(|d| format!(" ({})", t(d)))
                     .unwrap_or_default(),
                 r.metrics.len()
             ));
@@ -742,14 +762,14 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode> {
                 } else {
                     format!(" {}", m.unit.symbol())
                 };
-                s.push_str(&format!("  {name:<width$}  {}{unit}\n", m.value));
+                s.push_str(&format!("  {:<width$}  {}{unit}\n", t(name), m.value));
             }
             if !r.no_data.is_empty() {
-                let names: Vec<String> = r.no_data.iter().map(|n| format!("`{n}`")).collect();
+                let names: Vec<String> = r.no_data.iter().map(|n| format!("`{}`", t(n))).collect();
                 s.push_str(&format!("  no samples of {}\n", names.join(", ")));
             }
             for (name, why) in &r.dropped {
-                s.push_str(&format!("  dropped {name}: {why}\n"));
+                s.push_str(&format!("  dropped {}: {}\n", t(name), t(why)));
             }
         }
         s

@@ -196,3 +196,47 @@ fn a_baseline_that_is_not_a_regular_file_or_too_large_is_refused() {
         .code(2)
         .stderr("error: big.json: larger than the 67108864 bytes perfgate reads from a baseline\n");
 }
+
+/// An OSC 8 hyperlink (ESC … BEL) and a right-to-left override in a report's metric name.
+const HOSTILE: &str = "p95\u{1b}]8;;http://evil\u{7}click\u{1b}]8;;\u{7}\u{202e}lmth.exe";
+
+/// What a terminal shows for [`HOSTILE`]: each control or bidi character as U+FFFD.
+const SHOWN: &str = "p95\u{fffd}]8;;http://evil\u{fffd}click\u{fffd}]8;;\u{fffd}\u{fffd}lmth.exe";
+
+fn assert_inert(text: &str) {
+    for bad in ['\u{1b}', '\u{7}', '\u{202e}'] {
+        assert!(
+            !text.contains(bad),
+            "{bad:?} reached the terminal: {text:?}"
+        );
+    }
+}
+
+/// Names from a report were printed raw by `metrics` and in the `closest:` hint of an error.
+#[test]
+fn control_characters_from_a_report_never_reach_the_terminal() {
+    let dir = Dir::new();
+    dir.report("api.json", &[(HOSTILE, 150.0)]);
+    let out = dir.run(&["metrics", "api.json"]).code(0);
+    assert_inert(&stdout(&out));
+    assert!(
+        stdout(&out).contains(&format!("  {SHOWN}  150 ms\n")),
+        "{}",
+        stdout(&out)
+    );
+
+    // JSON stays JSON: serde writes the C0 controls as \u escapes; the reader's name is intact.
+    let out = dir.run(&["metrics", "--json", "api.json"]).code(0);
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("json");
+    assert!(v["files"][0]["metrics"][HOSTILE].is_object(), "{v}");
+    assert!(!stdout(&out).contains('\u{1b}') && !stdout(&out).contains('\u{7}'));
+
+    dir.file(
+        "budget.toml",
+        &BUDGET.replace("api.p95", "api.p95]8;;http://evilclick]8;;lmth.exe"),
+    );
+    let out = dir.run(&["check", "--budget", "budget.toml"]).code(2);
+    let err = stderr(&out);
+    assert_inert(&err);
+    assert!(err.contains(&format!("closest: `{SHOWN}`")), "{err}");
+}
