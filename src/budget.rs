@@ -161,6 +161,7 @@ impl std::error::Error for Problems {}
 
 /// Reads and validates a budget file.
 pub fn load_budget(path: &Path) -> Result<Budget> {
+    crate::file::refuse_special(path, "budget file")?;
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: cannot read the budget", path.display()))?;
     Ok(parse_budget(path, &text)?)

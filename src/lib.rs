@@ -27,6 +27,7 @@ pub mod baseline;
 pub mod budget;
 pub mod cli;
 pub mod derive;
+mod file;
 pub mod github;
 pub mod ingest;
 pub mod judge;
@@ -149,6 +150,7 @@ fn baseline_path(flag: Option<&Path>, budget: &Budget) -> PathBuf {
 fn load_template(path: Option<&Path>) -> Result<Template> {
     match path {
         Some(path) => {
+            file::refuse_special(path, "template file")?;
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("{}: cannot read the template", path.display()))?;
             Template::compile(&path.display().to_string(), text)
@@ -270,7 +272,10 @@ fn post_for_check(
     let ctx = match (mode, context) {
         (CommentMode::Never, _) | (CommentMode::Auto, None) => return Ok(()),
         (CommentMode::Auto, Some(Err(e))) => {
-            eprintln!("warning: not commenting on the pull request: {e:#}");
+            eprintln!(
+                "warning: not commenting on the pull request: {}",
+                render::terminal(&format!("{e:#}"))
+            );
             return Ok(());
         }
         (CommentMode::Always, None) => bail!("--comment always: not in a GitHub Actions run"),
@@ -300,7 +305,10 @@ fn post_for_check(
             bail!("--comment always: could not post the pull-request comment: {e}")
         }
         Err(e) => {
-            eprintln!("warning: could not post the pull-request comment: {e}");
+            eprintln!(
+                "warning: could not post the pull-request comment: {}",
+                render::terminal(&e.to_string())
+            );
             Ok(())
         }
     }
@@ -335,6 +343,7 @@ const MAX_VERDICT_BYTES: u64 = 32 * 1024 * 1024;
 fn comment(args: CommentArgs) -> Result<ExitCode> {
     let template = load_template(args.template.as_deref())?;
     let path = &args.verdict;
+    file::refuse_special(path, "verdict file")?;
     let size = std::fs::metadata(path)
         .with_context(|| format!("{}: cannot read the verdict", path.display()))?
         .len();
@@ -358,7 +367,10 @@ fn comment(args: CommentArgs) -> Result<ExitCode> {
         Ok(ctx) => ctx,
         Err(e) if always => bail!("cannot comment on the pull request: {e:#}"),
         Err(e) => {
-            eprintln!("warning: not commenting on the pull request: {e:#}");
+            eprintln!(
+                "warning: not commenting on the pull request: {}",
+                render::terminal(&format!("{e:#}"))
+            );
             return Ok(ExitCode::SUCCESS);
         }
     };
@@ -388,7 +400,10 @@ fn comment(args: CommentArgs) -> Result<ExitCode> {
     match github::upsert_comment(&ctx, &saved.verdict.gate, &body, &opts) {
         Ok(posted) => eprintln!("{}", posted_text(posted, pr)),
         Err(e) if always => bail!("could not post the pull-request comment: {e}"),
-        Err(e) => eprintln!("warning: could not post the pull-request comment: {e}"),
+        Err(e) => eprintln!(
+            "warning: could not post the pull-request comment: {}",
+            render::terminal(&e.to_string())
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -508,7 +523,10 @@ impl Actions {
     fn report(&self, v: &Verdict, markdown: Option<&str>, json: Option<&Path>, budget: &Path) {
         if let (Some(path), Some(md)) = (&self.summary, markdown) {
             if let Err(e) = append_summary(path, md) {
-                eprintln!("warning: GITHUB_STEP_SUMMARY: {e:#}");
+                eprintln!(
+                    "warning: GITHUB_STEP_SUMMARY: {}",
+                    render::terminal(&format!("{e:#}"))
+                );
             }
         }
         if let Some(path) = &self.output {
@@ -530,7 +548,10 @@ impl Actions {
                 pairs.push(("json", json.as_str()));
             }
             if let Err(e) = append(path, &github::output_lines(&pairs)) {
-                eprintln!("warning: GITHUB_OUTPUT: {e:#}");
+                eprintln!(
+                    "warning: GITHUB_OUTPUT: {}",
+                    render::terminal(&format!("{e:#}"))
+                );
             }
         }
         let file = workspace_path(budget, self.workspace.as_deref());
@@ -681,6 +702,10 @@ fn multi(budget: &Path, what: &str, problems: &[String]) -> String {
     s
 }
 
+/// The widest name column of `metrics`: longer names (a report's, whatever their length) overflow
+/// it rather than push every value off the screen.
+const MAX_NAME_COLUMN: usize = 60;
+
 fn metrics(args: MetricsArgs) -> Result<ExitCode> {
     let format = match args.format.as_str() {
         "auto" => None,
@@ -715,15 +740,17 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode> {
         s.push('\n');
         s
     } else {
+        // Names, details and reasons come from the reports: shown through render::terminal.
+        let t = render::terminal;
         let mut s = String::new();
         for r in &reports {
             s.push_str(&format!(
                 "{}: {}{}, {} metrics\n",
-                r.path.display(),
+                t(&r.path.display().to_string()),
                 r.format,
                 r.detail
                     .as_deref()
-                    .map(|d| format!(" ({d})"))
+                    .map(|d| format!(" ({})", t(d)))
                     .unwrap_or_default(),
                 r.metrics.len()
             ));
@@ -732,21 +759,22 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode> {
                 .keys()
                 .map(|k| k.chars().count())
                 .max()
-                .unwrap_or(0);
+                .unwrap_or(0)
+                .min(MAX_NAME_COLUMN);
             for (name, m) in &r.metrics {
                 let unit = if m.unit.symbol().is_empty() {
                     String::new()
                 } else {
                     format!(" {}", m.unit.symbol())
                 };
-                s.push_str(&format!("  {name:<width$}  {}{unit}\n", m.value));
+                s.push_str(&format!("  {:<width$}  {}{unit}\n", t(name), m.value));
             }
             if !r.no_data.is_empty() {
-                let names: Vec<String> = r.no_data.iter().map(|n| format!("`{n}`")).collect();
+                let names: Vec<String> = r.no_data.iter().map(|n| format!("`{}`", t(n))).collect();
                 s.push_str(&format!("  no samples of {}\n", names.join(", ")));
             }
             for (name, why) in &r.dropped {
-                s.push_str(&format!("  dropped {name}: {why}\n"));
+                s.push_str(&format!("  dropped {}: {}\n", t(name), t(why)));
             }
         }
         s

@@ -9,7 +9,9 @@ fn main() -> ExitCode {
     match perfgate::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Errors quote reports, budgets and servers' replies: nothing in them may drive the
+            // terminal.
+            eprintln!("error: {}", perfgate::render::terminal(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

@@ -1382,6 +1382,30 @@ fn round(v: f64) -> String {
     }
 }
 
+/// Control, bidi and zero-width characters: a terminal acts on them (colours, OSC 8 links, a bell,
+/// backspaces) or they reorder or hide the text around them.
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// Text of any length for a terminal (an error, a report's names): every [`hidden`] character but
+/// newlines and tabs becomes U+FFFD `�`, so that two names differing only by one stay apart on
+/// screen and nothing from a file or a server reaches the terminal as a command.
+pub fn terminal(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c != '\n' && c != '\t' && hidden(c) {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// Longest text taken from a report or budget into a table cell.
 const MAX_CELL_CHARS: usize = 200;
 
@@ -1396,12 +1420,7 @@ fn sanitize(s: &str) -> String {
                 c
             }
         })
-        .filter(|c| {
-            !c.is_control()
-                && !matches!(c,
-                    '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
-                    | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
-        })
+        .filter(|c| !hidden(*c))
         .collect();
     if cleaned.chars().count() > MAX_CELL_CHARS {
         let mut cut: String = cleaned.chars().take(MAX_CELL_CHARS - 1).collect();

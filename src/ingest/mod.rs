@@ -832,6 +832,7 @@ fn read_text(path: &Path) -> Result<String> {
 /// Opens a file for reading, gunzipping it on the fly when it starts with gzip's magic bytes
 /// (`1f 8b`, RFC 1952): CI jobs often keep their reports compressed.
 pub(crate) fn open(path: &Path) -> Result<Reader> {
+    crate::file::refuse_special(path, "report file")?;
     let file =
         std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
     decode(path, file)
@@ -843,6 +844,7 @@ pub(crate) type Reader = Box<dyn BufRead + Send>;
 /// As [`open`], with a progress bar on stderr for a read that takes longer than a moment
 /// ([`stream::Progress`]).
 fn open_with_progress(path: &Path) -> Result<Reader> {
+    crate::file::refuse_special(path, "report file")?;
     let file =
         std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
