@@ -1,6 +1,7 @@
 //! The command line, defined once with clap's derive; `--help` is generated from these docs.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -137,6 +138,17 @@ pub struct CheckArgs {
         value_name = "LOGIN"
     )]
     pub bot_login: String,
+
+    /// How long posting the comment may take in all, retries and slow answers included; past it
+    /// perfgate gives up (a warning with `auto`).
+    #[arg(
+        long,
+        env = "PERFGATE_COMMENT_TIMEOUT",
+        default_value = "60s",
+        value_name = "DURATION",
+        value_parser = parse_timeout
+    )]
+    pub comment_timeout: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +179,17 @@ pub struct CommentArgs {
         value_name = "LOGIN"
     )]
     pub bot_login: String,
+
+    /// How long posting the comment may take in all, retries and slow answers included; past it
+    /// perfgate gives up (a warning with `auto`).
+    #[arg(
+        long,
+        env = "PERFGATE_COMMENT_TIMEOUT",
+        default_value = "60s",
+        value_name = "DURATION",
+        value_parser = parse_timeout
+    )]
+    pub comment_timeout: Duration,
 }
 
 /// When `check` posts the pull-request comment.
@@ -216,6 +239,14 @@ pub enum OutputFormat {
     Markdown,
     /// The machine-readable verdict (schema perfgate/verdict@1).
     Json,
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("must be more than zero".into()),
+        Err(e) => Err(format!("`{s}` is not a duration such as 60s or 2m: {e}")),
+    }
 }
 
 fn parse_input(s: &str) -> Result<(String, String), String> {

@@ -242,9 +242,10 @@ pub struct CommentOptions {
     /// taken from an untrusted saved verdict is checked this way against the trusted event's
     /// head sha, so a tampered verdict cannot send its comment to another pull request.
     pub expect_head_sha: Option<String>,
-    /// The retry budget, counted from the start of the call: no retry is made whose wait (backoff
-    /// or `Retry-After`) would end later than this. Each request also has its own timeouts
-    /// (10 s to connect, 30 s per read or write).
+    /// The deadline of the whole call, counted from its start: every request (its body included)
+    /// is cut off when it runs out, and no retry is made whose wait (backoff or `Retry-After`)
+    /// would end later. Each request also has its own timeouts (10 s to connect, 30 s per read or
+    /// write), which a server sending a byte now and then never trips.
     pub max_total: Duration,
 }
 
@@ -327,6 +328,14 @@ pub enum CommentError {
         action: String,
         url: String,
         message: String,
+    },
+    /// The call's deadline ran out while a request was under way (a server that answers slowly,
+    /// or trickles its body). A write cut off this way may still have landed.
+    #[error("gave up on {action} at GitHub {url}: the {} s deadline for posting the comment ran out (a stalled or trickling answer)", .deadline.as_secs_f64())]
+    Deadline {
+        action: String,
+        url: String,
+        deadline: Duration,
     },
     /// A successful answer perfgate could not understand.
     #[error("GitHub's answer to {action} was not what its API documents: {message}")]
@@ -680,9 +689,30 @@ impl<'a> Api<'a> {
         Ok(())
     }
 
+    /// One request, headers and body, cut off at the call's deadline: the per-read timeouts
+    /// restart with every byte, so a server trickling its answer would otherwise hold the call.
+    async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<&str>,
+        action: &str,
+    ) -> Result<Reply, Failure> {
+        let deadline = tokio::time::Instant::from_std(self.deadline);
+        tokio::time::timeout_at(deadline, self.exchange(method, uri, body, action))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Failure::Fatal(CommentError::Deadline {
+                    action: action.to_owned(),
+                    url: self.url.clone(),
+                    deadline: self.budget,
+                }))
+            })
+    }
+
     /// One request, classified: 2xx is a [`Reply`]; 5xx, timeouts and rate limits may be retried;
     /// anything else is final.
-    async fn send(
+    async fn exchange(
         &self,
         method: Method,
         uri: &str,
@@ -917,6 +947,15 @@ fn scrub_error(error: CommentError, token: &str) -> CommentError {
             pr,
             expected: s(expected),
             actual: s(actual),
+        },
+        CommentError::Deadline {
+            action,
+            url,
+            deadline,
+        } => CommentError::Deadline {
+            action: s(action),
+            url: s(url),
+            deadline,
         },
         other @ (CommentError::NoToken
         | CommentError::NoPullRequest { .. }

@@ -213,6 +213,7 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
     if let Some(body) = &markdown {
         let opts = github::CommentOptions {
             bot_login: args.bot_login.clone(),
+            max_total: args.comment_timeout,
             ..github::CommentOptions::default()
         };
         post_for_check(args.comment, context, &verdict.gate, body, &opts)?;
@@ -395,7 +396,7 @@ fn comment(args: CommentArgs) -> Result<ExitCode> {
         bot_login: args.bot_login.clone(),
         pr_number: pr,
         expect_head_sha,
-        ..github::CommentOptions::default()
+        max_total: args.comment_timeout,
     };
     match github::upsert_comment(&ctx, &saved.verdict.gate, &body, &opts) {
         Ok(posted) => eprintln!("{}", posted_text(posted, pr)),

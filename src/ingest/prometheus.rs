@@ -26,7 +26,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::ErrorKind;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::de::IgnoredAny;
@@ -270,6 +270,8 @@ fn escape_label(value: &str) -> String {
 }
 
 /// Runs every named query against a live Prometheus and names each result after its query.
+/// `timeout` bounds the whole round: each request, its body included, gets what is left of it,
+/// so neither a server that trickles its answer nor many slow queries can hold the check longer.
 pub(crate) fn query_live(
     url: &str,
     queries: &BTreeMap<String, String>,
@@ -286,10 +288,11 @@ pub(crate) fn query_live(
         .timeout(timeout)
         .build()
         .context("setting up the HTTP client")?;
+    let deadline = Instant::now() + timeout;
     let mut metrics = Metrics::new();
     let mut dropped = BTreeMap::new();
     for (name, query) in queries {
-        let (found, left_out) = query_one(&client, &endpoint, name, query, timeout)
+        let (found, left_out) = query_one(&client, &endpoint, name, query, (deadline, timeout))
             .with_context(|| format!("query `{name}` (`{query}`) at {shown_endpoint}"))?;
         metrics.extend(found);
         dropped.extend(
@@ -323,16 +326,23 @@ fn query_endpoint(url: &str) -> Result<reqwest::Url> {
     Ok(endpoint)
 }
 
+/// One query, cut off at `deadline`, the end of the source's `timeout`.
 fn query_one(
     client: &reqwest::blocking::Client,
     endpoint: &reqwest::Url,
     name: &str,
     query: &str,
-    timeout: Duration,
+    (deadline, timeout): (Instant, Duration),
 ) -> Result<(Metrics, BTreeMap<String, String>)> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        bail!("{}", timed_out(timeout));
+    }
+    // reqwest's per-request timeout runs until the body is read (`text` below), not per read.
     let response = client
         .get(endpoint.clone())
         .query(&[("query", query)])
+        .timeout(left)
         .send()
         .map_err(|e| anyhow!(transport_error(e, timeout)))?;
     let status = response.status();
@@ -378,7 +388,7 @@ fn transport_error(error: reqwest::Error, timeout: Duration) -> String {
     chain.dedup();
     let detail = chain.join(": ");
     if error.is_timeout() {
-        format!("timed out after {:.1} s", timeout.as_secs_f64())
+        timed_out(timeout)
     } else if refused || detail.contains("Connection refused") {
         "connection refused: is Prometheus running and listening there?".to_string()
     } else if error.is_connect() {
@@ -386,6 +396,13 @@ fn transport_error(error: reqwest::Error, timeout: Duration) -> String {
     } else {
         detail
     }
+}
+
+fn timed_out(timeout: Duration) -> String {
+    format!(
+        "timed out after {:.1} s (the source's `timeout`, which covers all its queries and their answers)",
+        timeout.as_secs_f64()
+    )
 }
 
 /// The first characters of a body, on one line.

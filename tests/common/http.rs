@@ -1,12 +1,15 @@
 //! A minimal HTTP/1.1 server on 127.0.0.1 for the tests that stand in for GitHub's REST API:
 //! keep-alive connections, one thread each, `Content-Length` or chunked request bodies. What
-//! each request gets is up to the test's handler.
+//! each request gets is up to the test's handler; [`serve_trickling`] answers with a body that
+//! comes one byte at a time.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
 /// A request as the handler sees it; header names are lower-cased.
 pub struct Incoming {
@@ -42,52 +45,95 @@ where
 fn connection(stream: TcpStream, base: &str, handler: &dyn Fn(&str, &Incoming) -> Answer) {
     let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
     let mut writer = stream;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = line.split_whitespace();
-        let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-            return;
-        };
-        let (method, target) = (method.to_owned(), target.to_owned());
-        let mut headers = BTreeMap::new();
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
-            }
-        }
-        let body = read_body(&mut reader, &headers);
-        let request = Incoming {
-            method,
-            target,
-            headers,
-            body,
-        };
+    while let Some(request) = read_request(&mut reader) {
         let (status, extra, text) = handler(base, &request);
-        let mut head = format!(
-            "HTTP/1.1 {status} {}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\n",
-            reason(status),
-            text.len()
-        );
-        for (k, v) in extra {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        head.push_str("\r\n");
+        let head = head(status, &extra, text.len());
         if writer.write_all(head.as_bytes()).is_err() || writer.write_all(text.as_bytes()).is_err()
         {
             return;
         }
     }
+}
+
+/// Listens on a free 127.0.0.1 port and answers every request with a 200 whose headers come at
+/// once and whose `body` follows one byte every `every` (a second, as a stalled proxy or server
+/// may send it); every byte resets a per-read timeout. Returns the server's `http://127.0.0.1:<port>`.
+pub fn serve_trickling(body: &str, every: Duration) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    let base = format!("http://{}", listener.local_addr().expect("local address"));
+    let body = body.to_owned();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let body = body.clone();
+            thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
+                let mut writer = stream;
+                if read_request(&mut reader).is_none() {
+                    return;
+                }
+                let head = head(200, &[], body.len());
+                if writer.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                for byte in body.as_bytes() {
+                    thread::sleep(every);
+                    // The client gave up and closed the connection: stop.
+                    if writer
+                        .write_all(&[*byte])
+                        .and_then(|()| writer.flush())
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    base
+}
+
+/// The next request on a connection, or None when it closed.
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Incoming> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let (method, target) = (parts.next()?.to_owned(), parts.next()?.to_owned());
+    let mut headers = BTreeMap::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 {
+            return None;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+        }
+    }
+    let body = read_body(reader, &headers);
+    Some(Incoming {
+        method,
+        target,
+        headers,
+        body,
+    })
+}
+
+fn head(status: u16, extra: &[(String, String)], len: usize) -> String {
+    let mut head = format!(
+        "HTTP/1.1 {status} {}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {len}\r\n",
+        reason(status),
+    );
+    for (k, v) in extra {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    head
 }
 
 fn reason(status: u16) -> &'static str {
