@@ -157,6 +157,11 @@ pub struct CommentArgs {
     #[arg(long, value_name = "FILE")]
     pub verdict: PathBuf,
 
+    /// A budget the verdict must have been judged with (repeatable): its gate must be one of these
+    /// budgets' gates and each metric's rule one of that budget's rules, or nothing is posted.
+    #[arg(long = "budget", value_name = "FILE")]
+    pub budgets: Vec<PathBuf>,
+
     /// The pull request to comment on [default: the one the verdict recorded, else the
     /// `workflow_run` event's].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]

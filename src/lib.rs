@@ -360,7 +360,16 @@ fn comment(args: CommentArgs) -> Result<ExitCode> {
     // comment is rendered here, with the usual escaping.
     let saved = render::parse_verdict(&text)
         .with_context(|| format!("{}: not a perfgate verdict", path.display()))?;
+    if !args.budgets.is_empty() {
+        let budgets = args
+            .budgets
+            .iter()
+            .map(|p| budget::load_budget(p))
+            .collect::<Result<Vec<_>>>()?;
+        judged_with(&saved.verdict, &budgets).with_context(|| format!("{}", path.display()))?;
+    }
     let body = template.render(&saved.verdict, &saved.sources)?;
+    let body = format!("{}\n\n{PROVENANCE}\n", body.trim_end());
 
     let always = args.comment == PostMode::Always;
     let actions = Actions::from_env();
@@ -407,6 +416,48 @@ fn comment(args: CommentArgs) -> Result<ExitCode> {
         ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The line `comment` adds under the comment: its numbers come from the pull request's own job,
+/// whatever the workflow that posts it vouches for.
+const PROVENANCE: &str =
+    "<sub>Figures reported by the pull request's own run; this workflow rendered them.</sub>";
+
+/// `comment --budget`: the verdict's gate (the comment it replaces) must be one of these budgets',
+/// and every metric must come from a rule of that gate's budget, so a verdict written by a fork's
+/// job cannot overwrite another gate's comment or pass off made-up rules.
+fn judged_with(verdict: &Verdict, budgets: &[Budget]) -> Result<()> {
+    let names = |bs: &[&Budget]| {
+        bs.iter()
+            .map(|b| format!("`{}` ({})", b.gate.name, b.path.display()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let all: Vec<&Budget> = budgets.iter().collect();
+    let same_gate: Vec<&Budget> = budgets
+        .iter()
+        .filter(|b| b.gate.name == verdict.gate)
+        .collect();
+    if same_gate.is_empty() {
+        bail!(
+            "field `gate`: `{}` is not the gate of any --budget: {}",
+            render::terminal(&verdict.gate),
+            names(&all)
+        );
+    }
+    for (i, m) in verdict.metrics.iter().enumerate() {
+        if !same_gate
+            .iter()
+            .any(|b| b.rules.iter().any(|r| r.id == m.rule))
+        {
+            bail!(
+                "field `metrics[{i}].rule`: `{}` is not a rule of gate {}",
+                render::terminal(&m.rule),
+                names(&same_gate)
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The pull request `comment` posts on: `--pr`, else the one the verdict recorded, else the

@@ -501,6 +501,15 @@ fn saved_verdict(c: &Case) -> Value {
     serde_json::from_str(&c.read("verdict.json")).expect("verdict JSON")
 }
 
+/// What `comment` posts for a verdict `check` renders as `markdown`: the same, with a line saying
+/// whose figures they are.
+fn rendered_by_comment(markdown: &str) -> String {
+    format!(
+        "{}\n\n<sub>Figures reported by the pull request's own run; this workflow rendered them.</sub>\n",
+        markdown.trim_end()
+    )
+}
+
 #[test]
 fn comment_posts_a_saved_verdict_as_check_renders_it() {
     let fake = Fake::start();
@@ -523,7 +532,7 @@ fn comment_posts_a_saved_verdict_as_check_renders_it() {
     );
     let comments = fake.comments();
     assert_eq!(comments.len(), 1);
-    assert_eq!(comments[0].body, poster.markdown());
+    assert_eq!(comments[0].body, rendered_by_comment(&poster.markdown()));
 
     // Again: the same comment, unchanged.
     let run = poster.run(&["comment", "--verdict", "verdict.json"]);
@@ -560,7 +569,7 @@ fn comment_round_trips_a_verdict_with_history_and_binary_sizes() {
     let poster = c.on_workflow_run(&fake, HEAD);
     let run = poster.run(&["comment", "--verdict", "verdict.json", "--pr", "12"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(fake.comments()[0].body, markdown);
+    assert_eq!(fake.comments()[0].body, rendered_by_comment(&markdown));
 
     // The regression, annotated.
     let c = poster.in_actions();
@@ -586,12 +595,13 @@ fn comment_with_a_custom_template() {
     let poster = c.on_workflow_run(&fake, HEAD);
     let run = poster.run(&["comment", "--verdict", "verdict.json", "--template", "t.j2"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // The provenance line is added under a custom template too.
     assert_eq!(
         fake.comments()[0].body,
-        format!(
+        rendered_by_comment(&format!(
             "{}\nprod: fail API P95=350 ms Error Rate=0.5 % Bundle Size (initial)=132 KiB\n",
             marker()
-        )
+        ))
     );
 }
 
