@@ -122,7 +122,7 @@ fn the_octocrab_client_gives_up_on_a_trickling_answer_at_its_deadline() {
         )
     );
     // The body alone would take over 100 s to arrive.
-    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(took < Duration::from_secs(7), "took {took:?}");
 }
 
 #[test]
@@ -264,7 +264,7 @@ fn a_trickling_prometheus_is_cut_off_by_the_source_timeout() {
             && e.contains("timed out after 2.0 s (the source's `timeout`"),
         "{e}"
     );
-    assert!(took < Duration::from_secs(4), "took {took:?}");
+    assert!(took < Duration::from_secs(6), "took {took:?}");
 }
 
 #[test]
@@ -289,5 +289,5 @@ fn the_source_timeout_covers_all_its_queries() {
         e.contains("query `b` (`up`)") && e.contains("timed out after 3.0 s"),
         "{e}"
     );
-    assert!(took < Duration::from_secs(4), "took {took:?}");
+    assert!(took < Duration::from_secs(7), "took {took:?}");
 }

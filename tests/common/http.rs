@@ -72,7 +72,10 @@ pub fn serve_trickling(body: &str, every: Duration) -> String {
                 if read_request(&mut reader).is_none() {
                     return;
                 }
-                let head = head(200, &[], body.len());
+                // One answer per connection, and the client is told so: a pooled connection
+                // reused for the next query would find it closed.
+                let close = [("connection".to_string(), "close".to_string())];
+                let head = head(200, &close, body.len());
                 if writer.write_all(head.as_bytes()).is_err() {
                     return;
                 }
