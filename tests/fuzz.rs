@@ -12,7 +12,7 @@
 //! 1e308, NaN, 2^64 …) and deep nesting.
 //!
 //! `cargo test` runs a short deterministic smoke pass; the long run is opt-in:
-//! `PERFGATE_FUZZ_SECONDS=3600 cargo test --release --test fuzz -- --ignored --nocapture`.
+//! `PERFGATE_FUZZ_SECONDS=3600 cargo test --release --test fuzz -- --ignored --exact long --nocapture`.
 //! `PERFGATE_FUZZ_SEED` fixes the seed (else the clock picks one, printed), `PERFGATE_FUZZ_CASES`
 //! caps the count and `PERFGATE_FUZZ_CASE` replays one case of a seed.
 
@@ -407,7 +407,7 @@ impl Case {
     fn report(self, found: &str) -> String {
         let kept = self.dir.keep();
         let mut out = format!(
-            "fuzz: {found}\n  replay: PERFGATE_FUZZ_SEED={} PERFGATE_FUZZ_CASE={} cargo test --test fuzz -- --ignored\n  seed file: {}\n  mutant kept: {}\n  mutations:",
+            "fuzz: {found}\n  replay: PERFGATE_FUZZ_SEED={} PERFGATE_FUZZ_CASE={} cargo test --test fuzz -- --ignored --exact long\n  seed file: {}\n  mutant kept: {}\n  mutations:",
             self.seed,
             self.case,
             self.origin.display(),
