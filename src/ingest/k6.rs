@@ -34,11 +34,16 @@ use serde_json::{Map, Value};
 
 use super::scan::Scan;
 use super::stream::{for_each_line, Distribution, FastMap};
-use super::{from_json, non_negative, Parsed};
+use super::{from_json, non_negative, Parsed, MAX_NAME_BYTES};
 use crate::model::{Measurement, Metrics, Unit};
 
 /// The most tag-value sub-metric series one stream makes.
 const MAX_SUB_SERIES: usize = 256;
+
+/// The most distinct metrics one stream may describe: each is a histogram of its own (200 KiB
+/// for one whose largest sample is 10 s), so a stream of generated names would otherwise take
+/// memory without bound. k6 itself makes about 20; a stream beyond the cap is refused.
+const MAX_METRICS: usize = 256;
 
 /// The tags sub-metrics are made for, as k6 names them.
 const SUB_TAGS: [&str; 6] = [
@@ -557,6 +562,20 @@ impl Stream {
             }
             None => bail!("line {line_no}: field `data.type`: missing"),
         };
+        if line.metric.len() > MAX_NAME_BYTES {
+            bail!(
+                "line {line_no}: field `metric`: a name of {} bytes, longer than the \
+                 {MAX_NAME_BYTES} bytes perfgate takes",
+                line.metric.len()
+            );
+        }
+        if self.metrics.len() == MAX_METRICS {
+            bail!(
+                "line {line_no}: metric `{}` is one more than the {MAX_METRICS} distinct \
+                 metrics perfgate reads from one stream",
+                line.metric
+            );
+        }
         let unit = contains_unit(line.data.contains.as_deref().unwrap_or("default"));
         self.index
             .insert(line.metric.as_bytes().into(), self.metrics.len());

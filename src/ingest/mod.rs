@@ -331,6 +331,10 @@ pub const HISTOGRAM_SCALE: u64 = 1_000_000;
 /// Files larger than this are refused rather than read whole into memory.
 const MAX_FILE_BYTES: u64 = 1 << 30;
 
+/// The longest metric, label or request name a reader takes from a file, in bytes: a name is
+/// copied into every statistic's name and into `closest:` hints.
+pub(crate) const MAX_NAME_BYTES: usize = 1_024;
+
 /// Reads a source: expands its glob, reads every file (or queries the endpoint) and merges the runs.
 pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
     let reports = match &spec.location {

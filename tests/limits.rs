@@ -1,0 +1,115 @@
+//! The limits that keep a hostile or generated report from taking memory without bound: each is
+//! reached through the binary, the file is refused with exit 2 and a message naming the file and
+//! the limit, and GNU time's peak resident set size shows the refusal came before the memory went.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+/// What a refused run printed, and its peak resident set size in KiB (`None` without GNU time).
+struct Refusal {
+    stderr: String,
+    peak_kib: Option<u64>,
+}
+
+/// Runs `perfgate metrics --format <format> <file>` (under GNU time when it is installed) and
+/// asserts it exits 2.
+fn refused(format: &str, file: &Path) -> Refusal {
+    let time = Path::new("/usr/bin/time");
+    let mut cmd = if time.exists() {
+        let mut cmd = Command::new(time);
+        cmd.args(["-f", "peak %M"])
+            .arg(assert_cmd::cargo::cargo_bin("perfgate"));
+        cmd
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs GNU time (Debian package `time`) for this test"
+        );
+        Command::new(assert_cmd::cargo::cargo_bin("perfgate"))
+    };
+    let out = cmd
+        .args(["metrics", "--format", format])
+        .arg(file)
+        .output()
+        .expect("run perfgate");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    // GNU time reports the command's exit status as its own.
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let peak_kib = stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("peak "))
+        .map(|k| k.trim().parse().expect("GNU time's peak"));
+    Refusal { stderr, peak_kib }
+}
+
+/// Asserts a refusal's peak RSS is under `budget_mib`, when GNU time measured it.
+fn assert_peak_below(refusal: &Refusal, budget_mib: u64) {
+    if let Some(peak) = refusal.peak_kib {
+        assert!(
+            peak < budget_mib * 1024,
+            "peak RSS {peak} KiB: {}",
+            refusal.stderr
+        );
+    }
+}
+
+#[test]
+fn a_k6_stream_of_thousands_of_distinct_metrics_is_refused_at_the_limit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("metrics.ndjson");
+    // Each distinct trend costs a histogram of its own (about 190 KiB for samples of 1–4 s): all
+    // 3,000 took 550 MiB before the cap, the 256 read before the refusal 58 MiB.
+    let mut text = String::new();
+    for i in 0..3_000 {
+        let name = format!("custom_{i}");
+        let _ = writeln!(
+            text,
+            r#"{{"type":"Metric","data":{{"name":"{name}","type":"trend","contains":"time","thresholds":[],"submetrics":null}},"metric":"{name}"}}"#
+        );
+        let _ = writeln!(
+            text,
+            r#"{{"metric":"{name}","type":"Point","data":{{"time":"2026-11-30T12:00:00.5+00:00","value":{},"tags":{{}}}}}}"#,
+            1000 + i
+        );
+    }
+    std::fs::write(&path, text).expect("write the stream");
+    let refusal = refused("k6", &path);
+    assert!(
+        refusal.stderr.contains(&format!("{}: ", path.display()))
+            && refusal.stderr.contains(
+                "line 513: metric `custom_256` is one more than the 256 distinct metrics \
+                 perfgate reads from one stream"
+            ),
+        "{}",
+        refusal.stderr
+    );
+    assert_peak_below(&refusal, 96);
+}
+
+#[test]
+fn a_k6_metric_name_longer_than_the_limit_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("long.ndjson");
+    let name = "m".repeat(2_000);
+    std::fs::write(
+        &path,
+        format!(
+            r#"{{"type":"Metric","data":{{"name":"{name}","type":"trend","contains":"time","thresholds":[],"submetrics":null}},"metric":"{name}"}}
+{{"metric":"{name}","type":"Point","data":{{"time":"2026-11-30T12:00:00.5+00:00","value":1,"tags":{{}}}}}}
+"#
+        ),
+    )
+    .expect("write the stream");
+    let refusal = refused("k6", &path);
+    assert!(
+        refusal.stderr.contains(&format!("{}: ", path.display()))
+            && refusal.stderr.contains(
+                "line 1: field `metric`: a name of 2000 bytes, longer than the 1024 bytes \
+                 perfgate takes"
+            ),
+        "{}",
+        refusal.stderr
+    );
+}
