@@ -113,3 +113,28 @@ fn a_k6_metric_name_longer_than_the_limit_is_refused() {
         refusal.stderr
     );
 }
+
+#[test]
+fn a_gzip_bomb_is_refused_with_the_decompressed_limit_before_it_is_held() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("report.json.gz");
+    // Gzip members concatenated make one file (RFC 1952): 65 members of 16 MiB of spaces each
+    // inflate 1 MiB to 1,040 MiB, past the 1 GiB limit. Holding it whole took 1,035 MiB.
+    let mut member = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    member.write_all(&[b' '; 1 << 24]).expect("compress");
+    let member = member.finish().expect("compress");
+    std::fs::write(&path, member.repeat(65)).expect("write the bomb");
+    let refusal = refused("lighthouse", &path);
+    assert!(
+        refusal.stderr.contains(&format!(
+            "{}: decompressed, this gzip file of {} bytes passes the limit of 1073741824 bytes \
+             perfgate reads from a report",
+            path.display(),
+            member.len() * 65
+        )),
+        "{}",
+        refusal.stderr
+    );
+    assert_peak_below(&refusal, 64);
+}
