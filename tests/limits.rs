@@ -138,3 +138,60 @@ fn a_gzip_bomb_is_refused_with_the_decompressed_limit_before_it_is_held() {
     );
     assert_peak_below(&refusal, 64);
 }
+
+/// A Locust 2.x `_stats.csv` with one `GET` row per name and the `Aggregated` row.
+fn locust_stats(names: impl Iterator<Item = String>) -> String {
+    let mut text = String::from(
+        "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,\
+         Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,\
+         75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%\n",
+    );
+    let values = "10,0,20,21.5,5,80,512,1.5,0,20,22,25,27,30,40,50,60,80,80,80";
+    for name in names {
+        let _ = writeln!(text, "GET,{name},{values}");
+    }
+    let _ = writeln!(text, ",Aggregated,{values}");
+    text
+}
+
+#[test]
+fn a_locust_stats_file_of_more_rows_than_the_limit_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("run_stats.csv");
+    // Before the cap a row took 5 KiB: 200,000 rows (16 MB) peaked at 1,018 MiB. With it, the
+    // refusal of those 200,000 peaked at 41 MiB (the file is read whole first).
+    std::fs::write(
+        &path,
+        locust_stats((0..50_000).map(|i| format!("/api/item/{i}"))),
+    )
+    .expect("write the stats");
+    let refusal = refused("locust", &path);
+    assert!(
+        refusal.stderr.contains(&format!("{}: ", path.display()))
+            && refusal.stderr.contains(
+                "line 10002: one row more than the 10000 rows perfgate reads from a Locust \
+                 stats file"
+            ),
+        "{}",
+        refusal.stderr
+    );
+    assert_peak_below(&refusal, 64);
+}
+
+#[test]
+fn a_locust_request_name_longer_than_the_limit_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("run_stats.csv");
+    let names = ["/ok".to_string(), format!("/{}", "x".repeat(4_999))];
+    std::fs::write(&path, locust_stats(names.into_iter())).expect("write the stats");
+    let refusal = refused("locust", &path);
+    assert!(
+        refusal.stderr.contains(&format!("{}: ", path.display()))
+            && refusal.stderr.contains(
+                "line 3: field `Name`: a name of 5000 bytes, longer than the 1024 bytes \
+                 perfgate takes"
+            ),
+        "{}",
+        refusal.stderr
+    );
+}
