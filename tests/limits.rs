@@ -195,3 +195,82 @@ fn a_locust_request_name_longer_than_the_limit_is_refused() {
         refusal.stderr
     );
 }
+
+const JTL_HEADER: &str = "timeStamp,elapsed,label,responseCode,responseMessage,threadName,\
+                          dataType,success,failureMessage,bytes,grpThreads,allThreads,URL,\
+                          Latency,IdleTime,Connect\n";
+
+/// A JMeter 5.x CSV JTL row with the given label and response message fields, as written.
+fn jtl_row(label: &str, message: &str) -> String {
+    format!(
+        "1796053185763,276,{label},200,{message},users 1-2,text,true,,221,2,2,\
+         http://127.0.0.1:18788/ok,276,0,0\n"
+    )
+}
+
+#[test]
+fn a_jtl_field_of_many_mebibytes_is_refused_without_being_held() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("results.jtl");
+    // One 48 MiB label: held whole, copied into each statistic's name, it peaked at 1,165 MiB.
+    let text = [
+        JTL_HEADER.to_string(),
+        jtl_row("ok", "OK"),
+        jtl_row(&"x".repeat(48 << 20), "OK"),
+    ]
+    .concat();
+    std::fs::write(&path, text).expect("write the JTL");
+    let refusal = refused("jmeter", &path);
+    assert!(
+        refusal.stderr.contains(&format!("{}: ", path.display()))
+            && refusal
+                .stderr
+                .contains("line 3: a record longer than 4 MiB (a label or message of that size"),
+        "{}",
+        refusal.stderr
+    );
+    assert_peak_below(&refusal, 32);
+}
+
+#[test]
+fn a_quoted_jtl_field_spanning_a_million_lines_is_read_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("results.jtl");
+    // A message of 1.5 M lines of `""` (an escaped quote): each line re-split the whole record
+    // from its start (still running after 60 s); scanned once, it reaches the 4 MiB cap at once.
+    let message = format!("\"{}\"", "\"\"\n".repeat(1_500_000));
+    let text = [JTL_HEADER.to_string(), jtl_row("ok", &message)].concat();
+    std::fs::write(&path, text).expect("write the JTL");
+    let refusal = refused("jmeter", &path);
+    assert!(
+        refusal.stderr.contains(&format!("{}: ", path.display()))
+            && refusal
+                .stderr
+                .contains("line 2: a record longer than 4 MiB (a label or message of that size"),
+        "{}",
+        refusal.stderr
+    );
+}
+
+#[test]
+fn a_jtl_label_longer_than_the_limit_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("results.jtl");
+    let text = [
+        JTL_HEADER.to_string(),
+        jtl_row("ok", "OK"),
+        jtl_row(&format!("\"{}\"", "y".repeat(2_000)), "OK"),
+    ]
+    .concat();
+    std::fs::write(&path, text).expect("write the JTL");
+    let refusal = refused("jmeter", &path);
+    assert!(
+        refusal.stderr.contains(&format!("{}: ", path.display()))
+            && refusal.stderr.contains(
+                "line 3: column `label`: a label of 2000 bytes, longer than the 1024 bytes \
+                 perfgate takes"
+            ),
+        "{}",
+        refusal.stderr
+    );
+}
