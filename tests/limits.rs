@@ -274,3 +274,30 @@ fn a_jtl_label_longer_than_the_limit_is_refused() {
         refusal.stderr
     );
 }
+
+#[test]
+fn a_metrics_page_with_a_label_value_longer_than_the_limit_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("metrics.prom");
+    // A 32 MiB label value: it was read, and copied into each name the family makes.
+    let text = format!(
+        "# TYPE http_requests_total counter\n\
+         http_requests_total{{path=\"/ok\"}} 3\n\
+         http_requests_total{{path=\"/{}\"}} 4\n",
+        "z".repeat(32 << 20)
+    );
+    std::fs::write(&path, text).expect("write the page");
+    let refusal = refused("prometheus", &path);
+    assert!(
+        refusal.stderr.contains(&format!("{}: ", path.display()))
+            && refusal.stderr.contains(&format!(
+                "line 3: a sample line of {} bytes, longer than the 1024 bytes perfgate takes \
+                 for a series name (metric name and labels) and 64 for its value and timestamp",
+                32 * 1024 * 1024 + 31
+            )),
+        "{}",
+        refusal.stderr
+    );
+    // The page is read whole (32 MiB, 74 MiB peak) before the line is refused, never copied.
+    assert_peak_below(&refusal, 96);
+}
