@@ -301,3 +301,32 @@ fn a_metrics_page_with_a_label_value_longer_than_the_limit_is_refused() {
     // The page is read whole (32 MiB, 74 MiB peak) before the line is refused, never copied.
     assert_peak_below(&refusal, 96);
 }
+
+#[test]
+fn a_lighthouse_audit_id_longer_than_the_limit_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("lhr.json");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/lighthouse/desktop-fast-12.8.2.json"
+    );
+    let mut lhr: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).expect("fixture")).expect("JSON");
+    // An 8 MiB id: it was copied into its metric's name, its messages and `closest:` hints.
+    lhr["audits"]["a".repeat(8 << 20)] = serde_json::json!({
+        "id": "x", "score": 1, "scoreDisplayMode": "numeric", "numericValue": 5,
+        "numericUnit": "millisecond"
+    });
+    std::fs::write(&path, lhr.to_string()).expect("write the report");
+    let refusal = refused("lighthouse", &path);
+    assert!(
+        refusal.stderr.contains(&format!("{}: ", path.display()))
+            && refusal.stderr.contains(
+                "field `audits`: an audit id of 8388608 bytes, longer than the 1024 bytes \
+                 perfgate takes"
+            ),
+        "{}",
+        refusal.stderr
+    );
+    assert_peak_below(&refusal, 64);
+}
