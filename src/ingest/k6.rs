@@ -20,8 +20,9 @@
 //! (`status`, `name`, `expected_response`, `method`, `scenario`, `group`), named
 //! `metric{tag:value}`; at most [`MAX_SUB_SERIES`] of them per file (k6's default `name` is the
 //! full URL, so cardinality is the user's), further values are counted in the detail, not broken
-//! out. Samples of `setup()`/`teardown()` (group `::setup`/`::teardown`) are left out: they are
-//! not the load under test.
+//! out. A stream describing more than [`MAX_METRICS`] metrics, or a metric name longer than
+//! [`MAX_NAME_BYTES`], is refused. Samples of `setup()`/`teardown()` (group
+//! `::setup`/`::teardown`) are left out: they are not the load under test.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

@@ -22,7 +22,7 @@
 //! metric of its row, with the line and column (see [`Parsed::dropped`]); the other rows are still
 //! read. The `Aggregated` row is Locust's own total, not a sum perfgate makes, so a bad request row
 //! leaves it standing. A row of the wrong shape, a missing column or two rows making one name
-//! refuse the file.
+//! refuse the file, as do more than [`MAX_ROWS`] rows and a name longer than [`MAX_NAME_BYTES`].
 //!
 //! `<prefix>_stats_history.csv` is refused with a pointer to the `_stats.csv`: its percentiles
 //! are those of a moving window (the last seconds of the run), not of the run, so they would not
@@ -334,7 +334,10 @@ fn push_record(
     record: Vec<String>,
 ) -> Result<()> {
     if out.len() > MAX_ROWS {
-        bail!("line {line}: one row more than the {MAX_ROWS} rows perfgate reads from a Locust stats file");
+        bail!(
+            "line {line}: one row more than the {MAX_ROWS} rows perfgate reads from a Locust \
+             stats file"
+        );
     }
     out.push((line, record));
     Ok(())
