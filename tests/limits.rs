@@ -330,3 +330,30 @@ fn a_lighthouse_audit_id_longer_than_the_limit_is_refused() {
     );
     assert_peak_below(&refusal, 64);
 }
+
+#[test]
+fn a_k6_tag_value_longer_than_the_limit_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("tags.ndjson");
+    // Each of 256 `name` values made a sub-metric series and kept two copies of its value.
+    let url = format!("http://127.0.0.1/{}", "p".repeat(9_000));
+    std::fs::write(
+        &path,
+        format!(
+            r#"{{"type":"Metric","data":{{"name":"http_reqs","type":"counter","contains":"default","thresholds":[],"submetrics":null}},"metric":"http_reqs"}}
+{{"metric":"http_reqs","type":"Point","data":{{"time":"2026-11-30T12:00:00.5+00:00","value":1,"tags":{{"name":"{url}","status":"200"}}}}}}
+"#
+        ),
+    )
+    .expect("write the stream");
+    let refusal = refused("k6", &path);
+    assert!(
+        refusal.stderr.contains(&format!("{}: ", path.display()))
+            && refusal.stderr.contains(
+                "line 2: field `data.tags.name`: a value of 9017 bytes, longer than the 8192 \
+                 bytes perfgate takes"
+            ),
+        "{}",
+        refusal.stderr
+    );
+}

@@ -46,6 +46,10 @@ const MAX_SUB_SERIES: usize = 256;
 /// memory without bound. k6 itself makes about 20; a stream beyond the cap is refused.
 const MAX_METRICS: usize = 256;
 
+/// The longest value of a sub-metric tag: k6's default `name` is the request's URL, and 8 KiB
+/// is the longest URL common servers accept (nginx's and Apache's default request line).
+const MAX_TAG_VALUE_BYTES: usize = 8 << 10;
+
 /// The tags sub-metrics are made for, as k6 names them.
 const SUB_TAGS: [&str; 6] = [
     "status",
@@ -591,8 +595,18 @@ impl Stream {
         Ok(())
     }
 
-    /// Makes `values` (of [`SUB_TAGS`]) the tags of the points that follow.
-    fn set_tags(&mut self, values: [Option<&str>; 6]) {
+    /// Makes `values` (of [`SUB_TAGS`]) the tags of the points that follow; a value longer than
+    /// [`MAX_TAG_VALUE_BYTES`] is refused, as it would be copied into a sub-metric's name.
+    fn set_tags(&mut self, values: [Option<&str>; 6], line_no: u64) -> Result<()> {
+        for (tag, value) in SUB_TAGS.iter().zip(&values) {
+            if let Some(value) = value.filter(|v| v.len() > MAX_TAG_VALUE_BYTES) {
+                bail!(
+                    "line {line_no}: field `data.tags.{tag}`: a value of {} bytes, longer than \
+                     the {MAX_TAG_VALUE_BYTES} bytes perfgate takes",
+                    value.len()
+                );
+            }
+        }
         self.in_setup = matches!(values[5], Some("::setup" | "::teardown"));
         for (slot, value) in values.into_iter().enumerate() {
             self.tags[slot] = match value {
@@ -614,6 +628,7 @@ impl Stream {
                 }
             };
         }
+        Ok(())
     }
 
     /// A Point line, with the tags last set.
@@ -1111,12 +1126,13 @@ pub(crate) fn read_stream(reader: &mut (dyn BufRead + Send), lenient: bool) -> R
             let at = |r: &Range<u32>| &bytes[r.start as usize..r.end as usize];
             match &point.tags {
                 FastTags::Same => {}
-                FastTags::Absent => stream.set_tags([None; 6]),
+                FastTags::Absent => stream.set_tags([None; 6], line_no)?,
                 FastTags::New { values, .. } => stream.set_tags(
                     values
                         .each_ref()
                         .map(|v| v.as_ref().and_then(|r| std::str::from_utf8(at(r)).ok())),
-                ),
+                    line_no,
+                )?,
             }
             stream.point(
                 at(&point.metric),
@@ -1143,7 +1159,7 @@ pub(crate) fn read_stream(reader: &mut (dyn BufRead + Send), lenient: bool) -> R
             LineKind::Metric => stream.describe(&parsed, line_no)?,
             LineKind::Point => {
                 let tags = parsed.data.tags.unwrap_or_default();
-                stream.set_tags(tags.values());
+                stream.set_tags(tags.values(), line_no)?;
                 stream.point(
                     parsed.metric.as_bytes(),
                     parsed.data.time.as_deref().map(str::as_bytes),
