@@ -20,12 +20,12 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 use anyhow::{bail, Context, Result};
 
-use super::stream::{Distribution, FastMap};
-use super::Parsed;
+use super::stream::{Distribution, FastMap, MAX_LINE};
+use super::{Parsed, MAX_NAME_BYTES};
 use crate::model::{Measurement, Metrics, Unit};
 
 /// The most labels one file breaks out.
@@ -489,15 +489,53 @@ struct Field {
 /// (the record goes on on the next line).
 fn split_record(rec: &[u8], delim: u8, fields: &mut Vec<Field>) -> bool {
     fields.clear();
-    let mut i = 0;
+    split_from(rec, delim, fields, 0, None).is_none()
+}
+
+/// A quoted field still open at the end of the record read so far.
+#[derive(Debug, Clone, Copy)]
+struct OpenQuote {
+    /// Where its text starts, after the quote.
+    start: usize,
+    /// How far it has been scanned: the record's length then.
+    scanned: usize,
+    escaped: bool,
+}
+
+/// Splits `rec` into `fields` from the field starting at `i`, or on from `open` (the field left
+/// open by the call on the record's lines before, with the fields before it in `fields`): a field
+/// spanning many lines is scanned once, not once per line. Returns the field still open.
+fn split_from(
+    rec: &[u8],
+    delim: u8,
+    fields: &mut Vec<Field>,
+    mut i: usize,
+    mut open: Option<OpenQuote>,
+) -> Option<OpenQuote> {
     loop {
-        if rec.get(i) == Some(&b'"') {
-            let start = i + 1;
-            let mut j = start;
-            let mut escaped = false;
+        let quoted = open.take().or_else(|| {
+            (rec.get(i) == Some(&b'"')).then_some(OpenQuote {
+                start: i + 1,
+                scanned: i + 1,
+                escaped: false,
+            })
+        });
+        if let Some(OpenQuote {
+            start,
+            scanned,
+            mut escaped,
+        }) = quoted
+        {
+            let mut j = scanned;
             loop {
                 match rec.get(j) {
-                    None => return false,
+                    None => {
+                        return Some(OpenQuote {
+                            start,
+                            scanned: j,
+                            escaped,
+                        })
+                    }
                     Some(b'"') if rec.get(j + 1) == Some(&b'"') => {
                         escaped = true;
                         j += 2;
@@ -514,7 +552,7 @@ fn split_record(rec: &[u8], delim: u8, fields: &mut Vec<Field>) -> bool {
             // Anything between the closing quote and the delimiter is not RFC 4180; skip it.
             i = match rec[j..].iter().position(|&b| b == delim) {
                 Some(k) => j + k + 1,
-                None => return true,
+                None => return None,
             };
         } else {
             let end = rec[i..]
@@ -527,7 +565,7 @@ fn split_record(rec: &[u8], delim: u8, fields: &mut Vec<Field>) -> bool {
                 escaped: false,
             });
             if end == rec.len() {
-                return true;
+                return None;
             }
             i = end + 1;
         }
@@ -575,20 +613,34 @@ fn read_csv(reader: &mut dyn BufRead, totals: &mut Totals) -> Result<()> {
         let start_line = line_no + 1;
         // Whether `fields` already holds this record, split with the file's own delimiter.
         let mut split = false;
+        let mut open = None;
         // One record, across the lines a quoted field spans.
         loop {
-            let n = reader
+            // Read at most one byte past the cap: a huge field is refused, never held.
+            let n = (&mut *reader)
+                .take((MAX_LINE + 1 - rec.len()) as u64)
                 .read_until(b'\n', &mut rec)
                 .with_context(|| format!("line {}: cannot read", line_no + 1))?;
             if n == 0 {
                 break;
+            }
+            if rec.len() > MAX_LINE {
+                bail!(
+                    "line {start_line}: a record longer than {} MiB (a label or message of that \
+                     size, or a quote left open?): not a JTL row",
+                    MAX_LINE >> 20
+                );
             }
             line_no += 1;
             if rec.last() != Some(&b'\n') {
                 break;
             }
             let delim = columns.as_ref().map_or(b',', |(d, _)| *d);
-            if split_record(trim_newline(&rec), delim, &mut fields) {
+            if open.is_none() {
+                fields.clear();
+            }
+            open = split_from(trim_newline(&rec), delim, &mut fields, 0, open);
+            if open.is_none() {
                 split = columns.is_some();
                 break;
             }
@@ -636,6 +688,19 @@ fn read_csv(reader: &mut dyn BufRead, totals: &mut Totals) -> Result<()> {
         }
         csv_sample(text, &fields, cols, start_line, at_eof, totals)?;
     }
+}
+
+/// Refuses a label longer than [`MAX_NAME_BYTES`]: it would be copied into every statistic's
+/// name.
+fn check_label(label: &str, line: u64, field: &str) -> Result<()> {
+    if label.len() > MAX_NAME_BYTES {
+        bail!(
+            "line {line}: {field}: a label of {} bytes, longer than the {MAX_NAME_BYTES} bytes \
+             perfgate takes",
+            label.len()
+        );
+    }
+    Ok(())
 }
 
 fn trim_newline(rec: &[u8]) -> &[u8] {
@@ -731,6 +796,7 @@ fn csv_sample(
         let timestamp = cols.timestamp.map(|i| int(i, "timeStamp")).transpose()?;
         Ok((int(cols.elapsed, "elapsed")?, success, timestamp))
     })();
+    check_label(&label, line, "column `label`")?;
     match values {
         Ok((elapsed, success, timestamp)) => {
             let sample = Sample {
@@ -870,6 +936,7 @@ fn xml_sample(tag: &str, transaction: bool, line: u64, totals: &mut Totals) -> R
             int("ts", "timeStamp", &ts)?,
         ))
     })();
+    check_label(&label, line, "attribute `lb`")?;
     match values {
         Ok((elapsed, success, timestamp)) => {
             let sample = Sample {

@@ -20,8 +20,9 @@
 //! (`status`, `name`, `expected_response`, `method`, `scenario`, `group`), named
 //! `metric{tag:value}`; at most [`MAX_SUB_SERIES`] of them per file (k6's default `name` is the
 //! full URL, so cardinality is the user's), further values are counted in the detail, not broken
-//! out. Samples of `setup()`/`teardown()` (group `::setup`/`::teardown`) are left out: they are
-//! not the load under test.
+//! out. A stream describing more than [`MAX_METRICS`] metrics, or a metric name longer than
+//! [`MAX_NAME_BYTES`], is refused. Samples of `setup()`/`teardown()` (group
+//! `::setup`/`::teardown`) are left out: they are not the load under test.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -34,11 +35,20 @@ use serde_json::{Map, Value};
 
 use super::scan::Scan;
 use super::stream::{for_each_line, Distribution, FastMap};
-use super::{from_json, non_negative, Parsed};
+use super::{from_json, non_negative, Parsed, MAX_NAME_BYTES};
 use crate::model::{Measurement, Metrics, Unit};
 
 /// The most tag-value sub-metric series one stream makes.
 const MAX_SUB_SERIES: usize = 256;
+
+/// The most distinct metrics one stream may describe: each is a histogram of its own (200 KiB
+/// for one whose largest sample is 10 s), so a stream of generated names would otherwise take
+/// memory without bound. k6 itself makes about 20; a stream beyond the cap is refused.
+const MAX_METRICS: usize = 256;
+
+/// The longest value of a sub-metric tag: k6's default `name` is the request's URL, and 8 KiB
+/// is the longest URL common servers accept (nginx's and Apache's default request line).
+const MAX_TAG_VALUE_BYTES: usize = 8 << 10;
 
 /// The tags sub-metrics are made for, as k6 names them.
 const SUB_TAGS: [&str; 6] = [
@@ -557,6 +567,20 @@ impl Stream {
             }
             None => bail!("line {line_no}: field `data.type`: missing"),
         };
+        if line.metric.len() > MAX_NAME_BYTES {
+            bail!(
+                "line {line_no}: field `metric`: a name of {} bytes, longer than the \
+                 {MAX_NAME_BYTES} bytes perfgate takes",
+                line.metric.len()
+            );
+        }
+        if self.metrics.len() == MAX_METRICS {
+            bail!(
+                "line {line_no}: metric `{}` is one more than the {MAX_METRICS} distinct \
+                 metrics perfgate reads from one stream",
+                line.metric
+            );
+        }
         let unit = contains_unit(line.data.contains.as_deref().unwrap_or("default"));
         self.index
             .insert(line.metric.as_bytes().into(), self.metrics.len());
@@ -571,8 +595,18 @@ impl Stream {
         Ok(())
     }
 
-    /// Makes `values` (of [`SUB_TAGS`]) the tags of the points that follow.
-    fn set_tags(&mut self, values: [Option<&str>; 6]) {
+    /// Makes `values` (of [`SUB_TAGS`]) the tags of the points that follow; a value longer than
+    /// [`MAX_TAG_VALUE_BYTES`] is refused, as it would be copied into a sub-metric's name.
+    fn set_tags(&mut self, values: [Option<&str>; 6], line_no: u64) -> Result<()> {
+        for (tag, value) in SUB_TAGS.iter().zip(&values) {
+            if let Some(value) = value.filter(|v| v.len() > MAX_TAG_VALUE_BYTES) {
+                bail!(
+                    "line {line_no}: field `data.tags.{tag}`: a value of {} bytes, longer than \
+                     the {MAX_TAG_VALUE_BYTES} bytes perfgate takes",
+                    value.len()
+                );
+            }
+        }
         self.in_setup = matches!(values[5], Some("::setup" | "::teardown"));
         for (slot, value) in values.into_iter().enumerate() {
             self.tags[slot] = match value {
@@ -594,6 +628,7 @@ impl Stream {
                 }
             };
         }
+        Ok(())
     }
 
     /// A Point line, with the tags last set.
@@ -1091,12 +1126,13 @@ pub(crate) fn read_stream(reader: &mut (dyn BufRead + Send), lenient: bool) -> R
             let at = |r: &Range<u32>| &bytes[r.start as usize..r.end as usize];
             match &point.tags {
                 FastTags::Same => {}
-                FastTags::Absent => stream.set_tags([None; 6]),
+                FastTags::Absent => stream.set_tags([None; 6], line_no)?,
                 FastTags::New { values, .. } => stream.set_tags(
                     values
                         .each_ref()
                         .map(|v| v.as_ref().and_then(|r| std::str::from_utf8(at(r)).ok())),
-                ),
+                    line_no,
+                )?,
             }
             stream.point(
                 at(&point.metric),
@@ -1123,7 +1159,7 @@ pub(crate) fn read_stream(reader: &mut (dyn BufRead + Send), lenient: bool) -> R
             LineKind::Metric => stream.describe(&parsed, line_no)?,
             LineKind::Point => {
                 let tags = parsed.data.tags.unwrap_or_default();
-                stream.set_tags(tags.values());
+                stream.set_tags(tags.values(), line_no)?;
                 stream.point(
                     parsed.metric.as_bytes(),
                     parsed.data.time.as_deref().map(str::as_bytes),

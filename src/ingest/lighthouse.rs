@@ -15,7 +15,7 @@ use anyhow::{bail, Result};
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::{from_json, non_negative, non_negative_scaled, Parsed, Target};
+use super::{from_json, non_negative, non_negative_scaled, Parsed, Target, MAX_NAME_BYTES};
 use crate::model::{Measurement, Metrics, Unit};
 
 /// The shortcut names of SPEC §4 and the audit each one copies. `ttfb` has two sources: the
@@ -255,6 +255,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
     let mut metrics = Metrics::new();
     let mut dropped = BTreeMap::new();
     for (id, category) in &categories {
+        check_id(&format!("{prefix}categories"), "a category id", id)?;
         let Some(score) = category.score else {
             continue;
         };
@@ -277,6 +278,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
     }
 
     for (id, audit) in &audits.audits {
+        check_id(&format!("{prefix}audits"), "an audit id", id)?;
         let name = format!("audit.{id}");
         match audit_value(prefix, id, audit, legacy) {
             Ok(Some(m)) => {
@@ -382,6 +384,19 @@ fn category_points(field: &str, score: f64) -> Result<f64> {
 }
 
 /// One audit's number in its canonical unit; `None` when the audit errored or has no number.
+/// Refuses an id longer than [`MAX_NAME_BYTES`]: it would be copied into names, messages and
+/// `closest:` hints.
+fn check_id(field: &str, what: &str, id: &str) -> Result<()> {
+    if id.len() > MAX_NAME_BYTES {
+        bail!(
+            "field `{field}`: {what} of {} bytes, longer than the {MAX_NAME_BYTES} bytes \
+             perfgate takes",
+            id.len()
+        );
+    }
+    Ok(())
+}
+
 /// `legacy`: a Lighthouse 3.x or 4.x result, whose audits carry their number in `rawValue`.
 fn audit_value(
     prefix: &str,

@@ -22,7 +22,7 @@
 //! metric of its row, with the line and column (see [`Parsed::dropped`]); the other rows are still
 //! read. The `Aggregated` row is Locust's own total, not a sum perfgate makes, so a bad request row
 //! leaves it standing. A row of the wrong shape, a missing column or two rows making one name
-//! refuse the file.
+//! refuse the file, as do more than [`MAX_ROWS`] rows and a name longer than [`MAX_NAME_BYTES`].
 //!
 //! `<prefix>_stats_history.csv` is refused with a pointer to the `_stats.csv`: its percentiles
 //! are those of a moving window (the last seconds of the run), not of the run, so they would not
@@ -32,8 +32,12 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 
-use super::{DetectError, Format, Parsed};
+use super::{DetectError, Format, Parsed, MAX_NAME_BYTES};
 use crate::model::{Measurement, Metrics, Unit};
+
+/// The most rows (request names) one file may hold: each is a row of strings and 20 metrics,
+/// about 3 KiB, so a file of generated names would otherwise take memory without bound.
+const MAX_ROWS: usize = 10_000;
 
 /// The other columns read, by their Locust 2.47.0 header (lower-cased), with their metric stat
 /// and unit.
@@ -120,6 +124,13 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
             );
         }
         let (kind, name) = (row[type_col].as_str(), row[name_col].as_str());
+        if name.len() > MAX_NAME_BYTES {
+            bail!(
+                "line {line}: field `Name`: a name of {} bytes, longer than the {MAX_NAME_BYTES} \
+                 bytes perfgate takes",
+                name.len()
+            );
+        }
         let prefix = if is_aggregated_row(kind, name) {
             "all".to_string()
         } else if uses[name] > 1 {
@@ -294,7 +305,7 @@ fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>> {
             '\n' => {
                 if !(record.is_empty() && field.is_empty()) {
                     record.push(std::mem::take(&mut field));
-                    out.push((start, std::mem::take(&mut record)));
+                    push_record(&mut out, start, std::mem::take(&mut record))?;
                 }
                 line += 1;
                 start = line;
@@ -311,9 +322,25 @@ fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>> {
     }
     if !(record.is_empty() && field.is_empty()) {
         record.push(field);
-        out.push((start, record));
+        push_record(&mut out, start, record)?;
     }
     Ok(out)
+}
+
+/// Adds a record (the header or a row) to `out`, refusing one row beyond [`MAX_ROWS`].
+fn push_record(
+    out: &mut Vec<(usize, Vec<String>)>,
+    line: usize,
+    record: Vec<String>,
+) -> Result<()> {
+    if out.len() > MAX_ROWS {
+        bail!(
+            "line {line}: one row more than the {MAX_ROWS} rows perfgate reads from a Locust \
+             stats file"
+        );
+    }
+    out.push((line, record));
+    Ok(())
 }
 
 #[cfg(test)]

@@ -331,6 +331,10 @@ pub const HISTOGRAM_SCALE: u64 = 1_000_000;
 /// Files larger than this are refused rather than read whole into memory.
 const MAX_FILE_BYTES: u64 = 1 << 30;
 
+/// The longest metric, label or request name a reader takes from a file, in bytes: a name is
+/// copied into every statistic's name and into `closest:` hints.
+pub(crate) const MAX_NAME_BYTES: usize = 1_024;
+
 /// Reads a source: expands its glob, reads every file (or queries the endpoint) and merges the runs.
 pub fn load_source(name: &str, spec: &SourceSpec) -> Result<Source> {
     let reports = match &spec.location {
@@ -812,13 +816,41 @@ fn read_text(path: &Path) -> Result<String> {
     if meta.len() > MAX_FILE_BYTES {
         return Err(too_large(&format!("{} bytes", meta.len())));
     }
-    let mut bytes = Vec::new();
+    let cannot_read = || format!("{}: cannot read (a truncated gzip file?)", path.display());
+    let too_large_decompressed = || {
+        anyhow::anyhow!(
+            "{}: decompressed, this gzip file of {} bytes passes the limit of {MAX_FILE_BYTES} \
+             bytes perfgate reads from a report",
+            path.display(),
+            meta.len()
+        )
+    };
+    let mut capacity = meta.len();
+    let gzip = is_gzip(path)?;
+    if gzip {
+        // Decompressed once to count its size first, so that a small file that inflates past
+        // the limit (a gzip bomb) is refused before any of it is held.
+        capacity = std::io::copy(
+            &mut open(path)?.take(MAX_FILE_BYTES + 1),
+            &mut std::io::sink(),
+        )
+        .with_context(cannot_read)?;
+        if capacity > MAX_FILE_BYTES {
+            return Err(too_large_decompressed());
+        }
+    }
+    let mut bytes = Vec::with_capacity(capacity as usize);
     open(path)?
         .take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .with_context(|| format!("{}: cannot read (a truncated gzip file?)", path.display()))?;
+        .with_context(cannot_read)?;
+    // The file may have grown since it was measured.
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_large("the decompressed file"));
+        return Err(if gzip {
+            too_large_decompressed()
+        } else {
+            too_large("the file as read")
+        });
     }
     String::from_utf8(bytes).map_err(|e| {
         anyhow::anyhow!(
@@ -827,6 +859,18 @@ fn read_text(path: &Path) -> Result<String> {
             e.utf8_error().valid_up_to()
         )
     })
+}
+
+/// Whether a file starts with gzip's magic bytes.
+fn is_gzip(path: &Path) -> Result<bool> {
+    let mut magic = [0; 2];
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    match file.read_exact(&mut magic) {
+        Ok(()) => Ok(magic == [0x1f, 0x8b]),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("{}: cannot read", path.display())),
+    }
 }
 
 /// Opens a file for reading, gunzipping it on the fly when it starts with gzip's magic bytes

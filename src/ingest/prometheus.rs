@@ -32,8 +32,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use super::{from_json, Parsed};
+use super::{from_json, Parsed, MAX_NAME_BYTES};
 use crate::model::{Measurement, Metrics, Unit};
+
+/// Room on a sample line for its value and timestamp, past its series name: a Go float is at
+/// most 24 characters, a millisecond timestamp 20.
+const SAMPLE_VALUE_BYTES: usize = 64;
 
 /// The name a saved query response's result gets (a live query uses its budget name instead).
 const SAVED_NAME: &str = "value";
@@ -501,6 +505,16 @@ fn parse_exposition(text: &str) -> Result<(Metrics, BTreeMap<String, String>)> {
                 }
             }
             continue;
+        }
+        // Checked before the line is parsed (or quoted in a message): a label value of any size
+        // would be copied into every name its family makes.
+        if trimmed.len() > MAX_NAME_BYTES + SAMPLE_VALUE_BYTES {
+            bail!(
+                "line {line}: a sample line of {} bytes, longer than the {MAX_NAME_BYTES} bytes \
+                 perfgate takes for a series name (metric name and labels) and \
+                 {SAMPLE_VALUE_BYTES} for its value and timestamp",
+                trimmed.len()
+            );
         }
         let (name, labels, value) =
             parse_sample_line(trimmed).map_err(|e| anyhow!("line {line}: {e}: `{trimmed}`"))?;
