@@ -503,7 +503,6 @@ fn within<T: Send + 'static>(
 /// from its start at every line it appends: quadratic in the lines. Minimal: one quote, then
 /// 50,000 short lines (100 kB), which a linear reader refuses in milliseconds.
 #[test]
-#[ignore = "fails until the JMeter reader stops re-splitting a quoted record at every line"]
 fn jmeter_open_quote_over_many_lines_is_refused_promptly() {
     let lines = "a\n".repeat(50_000);
     let cases = [
