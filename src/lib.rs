@@ -262,7 +262,7 @@ fn recorded_run(ctx: &github::Context) -> Option<GithubRun> {
     })
 }
 
-/// `check --comment`: whatever goes wrong is a warning, except with `always` (SPEC §2).
+/// `check --comment`: whatever goes wrong is a warning, except with `always` (README, "On GitHub").
 fn post_for_check(
     mode: CommentMode,
     context: Option<Result<github::Context>>,

@@ -59,7 +59,7 @@ impl Unit {
             "ms" => (Unit::Ms, 1.0),
             "s" => (Unit::Ms, 1e3),
             "B" => (Unit::Bytes, 1.0),
-            // KB/MB are SI (1000), KiB/MiB binary (1024), as size-limit and the SPEC write them.
+            // KB/MB are SI (1000), KiB/MiB binary (1024), as size-limit and the README write them.
             "KB" | "kB" => (Unit::Bytes, 1e3),
             "KiB" => (Unit::Bytes, 1024.0),
             "MB" => (Unit::Bytes, 1e6),

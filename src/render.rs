@@ -1,4 +1,4 @@
-//! Render: a [`Verdict`] as text for a terminal, markdown for the pull request, or JSON (SPEC §5).
+//! Render: a [`Verdict`] as text for a terminal, markdown for the pull request, or JSON (README, "Output").
 //!
 //! The one rule: what users depend on has its own types. [`JsonVerdict`] is the JSON contract and
 //! [`Context`] is the template API; both are built here from the verdict and change only by adding
@@ -43,7 +43,7 @@ pub struct SourceInfo {
     pub dropped: BTreeMap<String, String>,
 }
 
-/// The JSON verdict (`schema: perfgate/verdict@1`, SPEC §5). Fields may be added, never renamed.
+/// The JSON verdict (`schema: perfgate/verdict@1`, README "Output"). Fields may be added, never renamed.
 #[derive(Debug, Serialize)]
 pub struct JsonVerdict<'a> {
     pub schema: &'static str,

@@ -17,7 +17,7 @@
 
 use perfgate::stats::{self, Candidate, Observation};
 
-/// The gate's defaults (SPEC §3): `regression = "10%"`, `confidence = 0.95`.
+/// The gate's defaults (README, "The budget"): `regression = "10%"`, `confidence = 0.95`.
 pub const SLACK: f64 = 0.10;
 pub const ALPHA: f64 = 0.05;
 /// History runs kept before a judged build.

@@ -18,7 +18,7 @@ use serde::{Deserialize, Deserializer};
 use super::{from_json, non_negative, non_negative_scaled, Parsed, Target, MAX_NAME_BYTES};
 use crate::model::{Measurement, Metrics, Unit};
 
-/// The shortcut names of SPEC §4 and the audit each one copies. `ttfb` has two sources: the
+/// The shortcut names (README, "Formats and metric names") and the audit each one copies. `ttfb` has two sources: the
 /// audit was `time-to-first-byte` up to Lighthouse 5.x and `server-response-time` from 6.0 on.
 const SHORTCUTS: [(&str, &str); 9] = [
     ("lcp", "largest-contentful-paint"),
