@@ -44,6 +44,16 @@ fn refused(format: &str, file: &Path) -> Refusal {
     Refusal { stderr, peak_kib }
 }
 
+/// Asserts a refusal names the file and says `message`.
+fn assert_names(refusal: &Refusal, file: &Path, message: &str) {
+    assert!(
+        refusal.stderr.contains(&format!("{}: ", file.display()))
+            && refusal.stderr.contains(message),
+        "{}",
+        refusal.stderr
+    );
+}
+
 /// Asserts a refusal's peak RSS is under `budget_mib`, when GNU time measured it.
 fn assert_peak_below(refusal: &Refusal, budget_mib: u64) {
     if let Some(peak) = refusal.peak_kib {
@@ -76,14 +86,11 @@ fn a_k6_stream_of_thousands_of_distinct_metrics_is_refused_at_the_limit() {
     }
     std::fs::write(&path, text).expect("write the stream");
     let refusal = refused("k6", &path);
-    assert!(
-        refusal.stderr.contains(&format!("{}: ", path.display()))
-            && refusal.stderr.contains(
-                "line 513: metric `custom_256` is one more than the 256 distinct metrics \
-                 perfgate reads from one stream"
-            ),
-        "{}",
-        refusal.stderr
+    assert_names(
+        &refusal,
+        &path,
+        "line 513: metric `custom_256` is one more than the 256 distinct metrics \
+                 perfgate reads from one stream",
     );
     assert_peak_below(&refusal, 96);
 }
@@ -103,14 +110,11 @@ fn a_k6_metric_name_longer_than_the_limit_is_refused() {
     )
     .expect("write the stream");
     let refusal = refused("k6", &path);
-    assert!(
-        refusal.stderr.contains(&format!("{}: ", path.display()))
-            && refusal.stderr.contains(
-                "line 1: field `metric`: a name of 2000 bytes, longer than the 1024 bytes \
-                 perfgate takes"
-            ),
-        "{}",
-        refusal.stderr
+    assert_names(
+        &refusal,
+        &path,
+        "line 1: field `metric`: a name of 2000 bytes, longer than the 1024 bytes \
+                 perfgate takes",
     );
 }
 
@@ -166,14 +170,11 @@ fn a_locust_stats_file_of_more_rows_than_the_limit_is_refused() {
     )
     .expect("write the stats");
     let refusal = refused("locust", &path);
-    assert!(
-        refusal.stderr.contains(&format!("{}: ", path.display()))
-            && refusal.stderr.contains(
-                "line 10002: one row more than the 10000 rows perfgate reads from a Locust \
-                 stats file"
-            ),
-        "{}",
-        refusal.stderr
+    assert_names(
+        &refusal,
+        &path,
+        "line 10002: one row more than the 10000 rows perfgate reads from a Locust \
+                 stats file",
     );
     assert_peak_below(&refusal, 64);
 }
@@ -185,14 +186,11 @@ fn a_locust_request_name_longer_than_the_limit_is_refused() {
     let names = ["/ok".to_string(), format!("/{}", "x".repeat(4_999))];
     std::fs::write(&path, locust_stats(names.into_iter())).expect("write the stats");
     let refusal = refused("locust", &path);
-    assert!(
-        refusal.stderr.contains(&format!("{}: ", path.display()))
-            && refusal.stderr.contains(
-                "line 3: field `Name`: a name of 5000 bytes, longer than the 1024 bytes \
-                 perfgate takes"
-            ),
-        "{}",
-        refusal.stderr
+    assert_names(
+        &refusal,
+        &path,
+        "line 3: field `Name`: a name of 5000 bytes, longer than the 1024 bytes \
+                 perfgate takes",
     );
 }
 
@@ -264,14 +262,11 @@ fn a_jtl_label_longer_than_the_limit_is_refused() {
     .concat();
     std::fs::write(&path, text).expect("write the JTL");
     let refusal = refused("jmeter", &path);
-    assert!(
-        refusal.stderr.contains(&format!("{}: ", path.display()))
-            && refusal.stderr.contains(
-                "line 3: column `label`: a label of 2000 bytes, longer than the 1024 bytes \
-                 perfgate takes"
-            ),
-        "{}",
-        refusal.stderr
+    assert_names(
+        &refusal,
+        &path,
+        "line 3: column `label`: a label of 2000 bytes, longer than the 1024 bytes \
+                 perfgate takes",
     );
 }
 
@@ -319,14 +314,11 @@ fn a_lighthouse_audit_id_longer_than_the_limit_is_refused() {
     });
     std::fs::write(&path, lhr.to_string()).expect("write the report");
     let refusal = refused("lighthouse", &path);
-    assert!(
-        refusal.stderr.contains(&format!("{}: ", path.display()))
-            && refusal.stderr.contains(
-                "field `audits`: an audit id of 8388608 bytes, longer than the 1024 bytes \
-                 perfgate takes"
-            ),
-        "{}",
-        refusal.stderr
+    assert_names(
+        &refusal,
+        &path,
+        "field `audits`: an audit id of 8388608 bytes, longer than the 1024 bytes \
+                 perfgate takes",
     );
     assert_peak_below(&refusal, 64);
 }
@@ -347,13 +339,10 @@ fn a_k6_tag_value_longer_than_the_limit_is_refused() {
     )
     .expect("write the stream");
     let refusal = refused("k6", &path);
-    assert!(
-        refusal.stderr.contains(&format!("{}: ", path.display()))
-            && refusal.stderr.contains(
-                "line 2: field `data.tags.name`: a value of 9017 bytes, longer than the 8192 \
-                 bytes perfgate takes"
-            ),
-        "{}",
-        refusal.stderr
+    assert_names(
+        &refusal,
+        &path,
+        "line 2: field `data.tags.name`: a value of 9017 bytes, longer than the 8192 \
+                 bytes perfgate takes",
     );
 }
