@@ -31,6 +31,7 @@ mod file;
 pub mod github;
 pub mod ingest;
 pub mod judge;
+pub mod memory;
 pub mod model;
 pub mod render;
 pub mod stats;

@@ -123,19 +123,20 @@ fn a_gzip_bomb_is_refused_with_the_decompressed_limit_before_it_is_held() {
     use std::io::Write as _;
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("report.json.gz");
-    // Gzip members concatenated make one file (RFC 1952): 65 members of 16 MiB of spaces each
-    // inflate 1 MiB to 1,040 MiB, past the 1 GiB limit. Holding it whole took 1,035 MiB.
+    // Gzip members concatenated make one file (RFC 1952): 9 members of 16 MiB of spaces each
+    // inflate 147 KB to 144 MiB, past the 128 MiB limit. With a limit of 1 GiB, 65 members
+    // (1,040 MiB) were refused the same way; holding them whole took 1,035 MiB.
     let mut member = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     member.write_all(&[b' '; 1 << 24]).expect("compress");
     let member = member.finish().expect("compress");
-    std::fs::write(&path, member.repeat(65)).expect("write the bomb");
+    std::fs::write(&path, member.repeat(9)).expect("write the bomb");
     let refusal = refused("lighthouse", &path);
     assert!(
         refusal.stderr.contains(&format!(
-            "{}: decompressed, this gzip file of {} bytes passes the limit of 1073741824 bytes \
-             perfgate reads from a report",
+            "{}: decompressed, this gzip file of {} bytes passes the limit of 134217728 bytes \
+             (128 MiB) perfgate reads whole from a report",
             path.display(),
-            member.len() * 65
+            member.len() * 9
         )),
         "{}",
         refusal.stderr

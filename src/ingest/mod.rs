@@ -33,8 +33,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use hdrhistogram::Histogram;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use crate::memory;
 use crate::model::{has_series, median, Measurement, Metrics};
 
 /// Every input format perfgate reads.
@@ -322,14 +324,17 @@ pub enum DetectError {
     Unsupported(&'static str),
     #[error("not a format perfgate reads (tried: {tried}); name the format in the budget with `format = \"...\"`")]
     Unknown { tried: String },
+    #[error(transparent)]
+    Exceeded(#[from] memory::Exceeded),
 }
 
 /// How many histogram units make one unit of a metric in [`Parsed::distributions`]: nanoseconds
 /// for milliseconds, so that every duration from 1 µs up is kept within 0.1 %.
 pub const HISTOGRAM_SCALE: u64 = 1_000_000;
 
-/// Files larger than this are refused rather than read whole into memory.
-const MAX_FILE_BYTES: u64 = 1 << 30;
+/// The largest report read whole (every format but the streams), in bytes, decompressed: what is
+/// made of it must fit in the rest of [`crate::memory::CEILING`].
+pub const MAX_WHOLE_BYTES: u64 = 128 << 20;
 
 /// The longest metric, label or request name a reader takes from a file, in bytes: a name is
 /// copied into every statistic's name and into `closest:` hints.
@@ -713,6 +718,9 @@ fn read_file(
         let text = read_text(path)?;
         let detected = sniff(&text);
         let format = match (declared, detected) {
+            (_, Err(e @ DetectError::Exceeded(_))) => {
+                return Err(anyhow::Error::new(e).context(path.display().to_string()))
+            }
             (Some(Format::Dir), _) => bail!(
                 "{}: format `dir` takes a directory, this is a file",
                 path.display()
@@ -807,22 +815,25 @@ fn parse(format: Format, path: &Path, text: &str, wanted: &Wanted) -> Result<Par
 fn read_text(path: &Path) -> Result<String> {
     let too_large = |what: &str| {
         anyhow::anyhow!(
-            "{}: {what} is larger than the {MAX_FILE_BYTES} bytes perfgate reads from a report",
-            path.display()
+            "{}: {what} is larger than the {MAX_WHOLE_BYTES} bytes ({} MiB) perfgate reads whole \
+             from a report (README: Limits)",
+            path.display(),
+            MAX_WHOLE_BYTES >> 20
         )
     };
     let meta =
         std::fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    if meta.len() > MAX_FILE_BYTES {
+    if meta.len() > MAX_WHOLE_BYTES {
         return Err(too_large(&format!("{} bytes", meta.len())));
     }
     let cannot_read = || format!("{}: cannot read (a truncated gzip file?)", path.display());
     let too_large_decompressed = || {
         anyhow::anyhow!(
-            "{}: decompressed, this gzip file of {} bytes passes the limit of {MAX_FILE_BYTES} \
-             bytes perfgate reads from a report",
+            "{}: decompressed, this gzip file of {} bytes passes the limit of {MAX_WHOLE_BYTES} \
+             bytes ({} MiB) perfgate reads whole from a report (README: Limits)",
             path.display(),
-            meta.len()
+            meta.len(),
+            MAX_WHOLE_BYTES >> 20
         )
     };
     let mut capacity = meta.len();
@@ -831,21 +842,21 @@ fn read_text(path: &Path) -> Result<String> {
         // Decompressed once to count its size first, so that a small file that inflates past
         // the limit (a gzip bomb) is refused before any of it is held.
         capacity = std::io::copy(
-            &mut open(path)?.take(MAX_FILE_BYTES + 1),
+            &mut open(path)?.take(MAX_WHOLE_BYTES + 1),
             &mut std::io::sink(),
         )
         .with_context(cannot_read)?;
-        if capacity > MAX_FILE_BYTES {
+        if capacity > MAX_WHOLE_BYTES {
             return Err(too_large_decompressed());
         }
     }
     let mut bytes = Vec::with_capacity(capacity as usize);
     open(path)?
-        .take(MAX_FILE_BYTES + 1)
+        .take(MAX_WHOLE_BYTES + 1)
         .read_to_end(&mut bytes)
         .with_context(cannot_read)?;
     // The file may have grown since it was measured.
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    if bytes.len() as u64 > MAX_WHOLE_BYTES {
         return Err(if gzip {
             too_large_decompressed()
         } else {
@@ -926,12 +937,85 @@ pub fn sniff(text: &str) -> Result<Format, DetectError> {
         }
         return Err(unknown());
     }
-    let Ok(value) = serde_json::from_str::<Value>(trimmed) else {
+    let mut de =
+        serde_json::Deserializer::from_reader(BufReader::new(memory::Bounded(trimmed.as_bytes())));
+    match Pruned(3).deserialize(&mut de) {
+        Ok(value) => sniff_value(&value),
+        Err(e) if e.is_io() => Err(DetectError::Exceeded(memory::Exceeded)),
         // Truncated or malformed JSON: guess from the opening keys so the error names the
         // format's parser, which reports the line and column.
-        return sniff_prefix(trimmed);
-    };
-    sniff_value(&value)
+        Err(_) => sniff_prefix(trimmed),
+    }
+}
+
+/// The top of a JSON document as a [`Value`], which is all detection looks at: `.0` levels of it,
+/// arrays as their first element, strings cut to 256 bytes; below that, a value is there (as
+/// `null`) but not read. The rest is read past without being held, so that telling a large
+/// report's format takes neither its large strings (Lighthouse's screenshots) nor what generic
+/// values of it would (30 times its size for small objects).
+struct Pruned(u8);
+
+impl<'de> DeserializeSeed<'de> for Pruned {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        if self.0 == 0 {
+            d.deserialize_ignored_any(IgnoredAny)?;
+            Ok(Value::Null)
+        } else {
+            d.deserialize_any(self)
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Pruned {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        let mut end = v.len().min(256);
+        while !v.is_char_boundary(end) {
+            end -= 1;
+        }
+        Ok(Value::String(v[..end].to_string()))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let first = seq.next_element_seed(Pruned(self.0 - 1))?;
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Value::Array(first.into_iter().collect()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut kept = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            kept.insert(key, map.next_value_seed(Pruned(self.0 - 1))?);
+        }
+        Ok(Value::Object(kept))
+    }
 }
 
 fn unknown() -> DetectError {
@@ -1086,11 +1170,19 @@ fn sniff_prefix(text: &str) -> Result<Format, DetectError> {
 }
 
 /// Parses JSON into a wire struct; errors name the field path (`aggregate.summaries`) and position.
+/// The parse is fed through [`memory::Bounded`], so no shape of JSON takes the heap past the
+/// ceiling.
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
-    let de = &mut serde_json::Deserializer::from_str(text);
+    let de = &mut serde_json::Deserializer::from_reader(BufReader::new(memory::Bounded(
+        text.as_bytes(),
+    )));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
+        if inner.is_io() {
+            // The text is in memory: the only failing read is the ceiling's.
+            return anyhow::Error::new(std::io::Error::from(inner));
+        }
         if path == "." || path.is_empty() {
             anyhow::anyhow!("invalid JSON: {inner}")
         } else {

@@ -188,6 +188,8 @@ pub(crate) fn for_each_line<T: Send>(
                     MAX_LINE >> 20
                 ),
             };
+            // A backstop behind each format's own limits, once per block.
+            crate::memory::check().with_context(|| format!("line {}", line_no + 1))?;
             let count = batch.lines.len();
             let mut start = 0;
             for (i, (end, scanned)) in batch.lines.drain(..).enumerate() {
@@ -363,6 +365,8 @@ impl BufRead for ReadAhead {
         while self.at == self.block.len() && !self.done {
             match self.received.recv() {
                 Ok(Ok(block)) if !block.is_empty() => {
+                    // A backstop behind each format's own limits, once per block.
+                    crate::memory::check().map_err(std::io::Error::other)?;
                     let used = std::mem::replace(&mut self.block, block);
                     // The reader may be done already; then the block is simply dropped.
                     let _ = self.recycle.send(used);
