@@ -25,7 +25,7 @@
 //! [`Parsed::dropped`]); the rest of the page is still read.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -33,6 +33,7 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use super::{from_json, Parsed, MAX_NAME_BYTES};
+use crate::memory;
 use crate::model::{Measurement, Metrics, Unit};
 
 /// Room on a sample line for its value and timestamp, past its series name: a Go float is at
@@ -113,7 +114,7 @@ struct PromResponse {
 #[derive(Deserialize)]
 #[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
 enum PromData {
-    Vector(Vec<PromSample>),
+    Vector(Series),
     Scalar(PromPoint),
     Matrix(IgnoredAny),
     String(IgnoredAny),
@@ -125,6 +126,48 @@ struct PromSample {
     metric: BTreeMap<String, String>,
     value: Option<PromPoint>,
     histogram: Option<IgnoredAny>,
+}
+
+/// The most series a query answer may hold: one per route or instance is tens to hundreds; each
+/// becomes a metric of the source.
+const MAX_SERIES: usize = 1_024;
+
+/// The most bytes read of an answer: [`MAX_SERIES`] series with names at the limit take under
+/// 2 MiB.
+const MAX_ANSWER_BYTES: u64 = 16 << 20;
+
+/// A vector's series, refused past [`MAX_SERIES`] while they are read, not after.
+struct Series(Vec<PromSample>);
+
+impl<'de> Deserialize<'de> for Series {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Series;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of series")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Series, A::Error> {
+                let mut series = Vec::new();
+                while let Some(sample) = seq.next_element()? {
+                    if series.len() == MAX_SERIES {
+                        return Err(serde::de::Error::custom(format!(
+                            "more than the {MAX_SERIES} series perfgate takes from one query \
+                             (aggregate it, e.g. `sum by (route) (...)`, or filter its labels)"
+                        )));
+                    }
+                    series.push(sample);
+                }
+                Ok(Series(series))
+            }
+        }
+        d.deserialize_seq(Visit)
+    }
 }
 
 /// `[unix time in seconds, "value"]`: the value is a string so that NaN and ±Inf survive JSON.
@@ -156,7 +199,7 @@ fn parse_response(text: &str, base: &str) -> Result<Answer> {
             metrics.insert(base.to_string(), Measurement::count(v));
             "scalar"
         }
-        PromData::Vector(samples) => {
+        PromData::Vector(Series(samples)) => {
             if samples.is_empty() {
                 bail!(
                     "`{base}` returned no series: the query matched nothing (check the metric \
@@ -350,9 +393,18 @@ fn query_one(
         .send()
         .map_err(|e| anyhow!(transport_error(e, timeout)))?;
     let status = response.status();
-    let body = response
-        .text()
-        .map_err(|e| anyhow!(transport_error(e, timeout)))?;
+    let mut body = Vec::new();
+    response
+        .take(MAX_ANSWER_BYTES + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| anyhow!(read_error(e, timeout)))?;
+    if body.len() as u64 > MAX_ANSWER_BYTES {
+        bail!(
+            "the answer is longer than the {} MiB perfgate reads of one query (README: Limits)",
+            MAX_ANSWER_BYTES >> 20
+        );
+    }
+    let body = String::from_utf8_lossy(&body);
     if !status.is_success() {
         // Prometheus answers 400 (bad_data), 422 (execution) and 503 (timeout) with its JSON
         // error envelope; anything else (a proxy, a wrong port) gets an excerpt of the body.
@@ -374,6 +426,21 @@ fn query_one(
 }
 
 /// Why a request failed, without the URL reqwest would quote (it may carry credentials).
+/// Why reading an answer's body failed: reqwest's error inside the I/O error, if it is one.
+fn read_error(error: std::io::Error, timeout: Duration) -> String {
+    if error.kind() == ErrorKind::TimedOut {
+        return timed_out(timeout);
+    }
+    match error
+        .into_inner()
+        .map(|inner| inner.downcast::<reqwest::Error>())
+    {
+        Some(Ok(error)) => transport_error(*error, timeout),
+        Some(Err(other)) => other.to_string(),
+        None => "the answer could not be read".to_string(),
+    }
+}
+
 fn transport_error(error: reqwest::Error, timeout: Duration) -> String {
     let error = error.without_url();
     let mut chain = vec![error.to_string()];
@@ -478,6 +545,7 @@ fn parse_exposition(text: &str) -> Result<(Metrics, BTreeMap<String, String>)> {
     let mut samples = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
+        memory::check().with_context(|| format!("line {line}"))?;
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             continue;
