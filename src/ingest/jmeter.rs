@@ -829,11 +829,22 @@ fn read_xml(reader: &mut dyn BufRead, totals: &mut Totals) -> Result<()> {
     let mut closed = false;
     loop {
         buf.clear();
-        let n = reader
+        // Read at most one byte past the cap: a huge tag or text is refused, never held.
+        let n = (&mut *reader)
+            .take(MAX_LINE as u64 + 1)
             .read_until(b'>', &mut buf)
             .with_context(|| format!("line {line_no}: cannot read"))?;
         if n == 0 {
             break;
+        }
+        if buf.len() > MAX_LINE {
+            let before = buf.iter().position(|&b| b == b'<').unwrap_or(0);
+            bail!(
+                "line {}: a tag (with the text before it) longer than {} MiB (an attribute \
+                 of that size, or a `>` missing?): not a JTL sample",
+                line_no + buf[..before].iter().filter(|&&b| b == b'\n').count() as u64,
+                MAX_LINE >> 20
+            );
         }
         let tag_line = line_no + buf.iter().filter(|&&b| b == b'\n').count() as u64;
         let Some(lt) = buf.iter().rposition(|&b| b == b'<') else {
