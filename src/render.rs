@@ -486,13 +486,13 @@ fn github_run(g: &GithubRun) -> Result<()> {
 /// errors name the field. Free text (labels, ids, file names) is kept as data: the templates
 /// escape it like any report's text.
 pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
-    let schema: WireSchema = crate::ingest::from_json(text)?;
+    let schema: WireSchema = crate::ingest::from_json(&mut text.as_bytes())?;
     match schema.schema.as_deref() {
         Some(VERDICT_SCHEMA) => {}
         Some(other) => bail!("field `schema`: {other:?} is not {VERDICT_SCHEMA:?}"),
         None => bail!("field `schema`: missing (expected {VERDICT_SCHEMA:?})"),
     }
-    let wire: WireVerdict = crate::ingest::from_json(text)?;
+    let wire: WireVerdict = crate::ingest::from_json(&mut text.as_bytes())?;
     if !is_plain_name(&wire.gate) {
         bail!(
             "field `gate`: {:?} is not a gate name (letters, digits, `-`, `_` or `.`)",

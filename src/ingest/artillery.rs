@@ -24,12 +24,13 @@
 //! `http.downloaded_bytes`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::BufRead;
 
 use anyhow::{bail, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{from_json, non_negative, non_negative_scaled, Parsed};
+use super::{first_byte, from_json, non_negative, non_negative_scaled, Parsed};
 use crate::model::{Measurement, Metrics, Unit};
 
 /// An `artillery run --output` file, in either shape: Artillery 2.0.21 periods (int-core
@@ -166,15 +167,14 @@ impl ArtilleryPeriod {
     }
 }
 
-pub(crate) fn parse(text: &str) -> Result<Parsed> {
-    let text = text.trim_start_matches('\u{feff}');
-    if !text.trim_start().starts_with('{') {
+pub(crate) fn parse(input: &mut dyn BufRead) -> Result<Parsed> {
+    if first_byte(input)? != Some(b'{') {
         bail!(
             "the top level is not a JSON object; an Artillery report (`artillery run --output`) \
              is an object with `aggregate` and `intermediate`"
         );
     }
-    let report: ArtilleryReport = from_json(text)?;
+    let report: ArtilleryReport = from_json(input)?;
     let Some(aggregate) = report.aggregate else {
         bail!(
             "field `aggregate` is missing: an Artillery report (`artillery run --output`) keeps \
@@ -598,7 +598,7 @@ mod tests {
         include_str!("../../tests/fixtures/artillery/v1-legacy-format-artillery-2.0.21.json");
 
     fn parsed(text: &str) -> Parsed {
-        parse(text).expect("the report parses")
+        parse(&mut text.as_bytes()).expect("the report parses")
     }
 
     fn get(metrics: &Metrics, name: &str) -> Measurement {
@@ -608,7 +608,10 @@ mod tests {
     }
 
     fn error(text: &str) -> String {
-        format!("{:#}", parse(text).expect_err("the input is refused"))
+        format!(
+            "{:#}",
+            parse(&mut text.as_bytes()).expect_err("the input is refused")
+        )
     }
 
     fn per_second(value: f64) -> Measurement {

@@ -27,6 +27,7 @@
 //! cannot be made. JSON that does not parse and a missing required key still refuse the file.
 
 use std::collections::BTreeMap;
+use std::io::BufRead;
 
 use anyhow::{bail, Result};
 use serde::Deserialize;
@@ -132,8 +133,8 @@ impl Read {
 }
 
 /// Reads autocannon's `--json` output.
-pub(crate) fn parse(text: &str) -> Result<Parsed> {
-    let r: Run = from_json(text)?;
+pub(crate) fn parse(input: &mut dyn BufRead) -> Result<Parsed> {
+    let r: Run = from_json(input)?;
     let mut read = Read::default();
     let count = Measurement::count;
     let errors = read.put("errors", Some(&r.errors), count);
@@ -279,7 +280,7 @@ mod tests {
 
     #[test]
     fn a_clean_run() {
-        let p = parse(&fixture("ok.json")).expect("parses");
+        let p = parse(&mut fixture("ok.json").as_bytes()).expect("parses");
         assert_eq!(p.detail.as_deref(), Some("2 connections, 2.01 s"));
         assert_eq!(get(&p, "latency.p50"), Measurement::ms(2.0));
         assert_eq!(get(&p, "latency.p97_5"), Measurement::ms(3.0));
@@ -304,7 +305,7 @@ mod tests {
 
     #[test]
     fn every_response_403_is_a_full_error_rate_with_no_errors() {
-        let p = parse(&fixture("all-403.json")).expect("parses");
+        let p = parse(&mut fixture("all-403.json").as_bytes()).expect("parses");
         assert_eq!(get(&p, "errors"), Measurement::count(0.0));
         assert_eq!(get(&p, "non2xx"), Measurement::count(48_969.0));
         assert_eq!(get(&p, "4xx"), Measurement::count(48_969.0));
@@ -316,7 +317,7 @@ mod tests {
 
     #[test]
     fn errors_timeouts_and_5xx() {
-        let p = parse(&fixture("flaky.json")).expect("parses");
+        let p = parse(&mut fixture("flaky.json").as_bytes()).expect("parses");
         assert_eq!(get(&p, "errors"), Measurement::count(2.0));
         assert_eq!(get(&p, "timeouts"), Measurement::count(2.0));
         assert_eq!(get(&p, "5xx"), Measurement::count(30.0));
@@ -332,7 +333,7 @@ mod tests {
         let text = r#"{"connections":1,"duration":1,"errors":0,"timeouts":0,"non2xx":0,
             "latency":{"mean":0,"p50":0,"max":0,"totalCount":0},
             "requests":{"mean":0,"total":0,"sent":1},"throughput":{"mean":0,"total":0}}"#;
-        let p = parse(text).expect("parses");
+        let p = parse(&mut text.as_bytes()).expect("parses");
         assert!(!p.metrics.contains_key("latency.p50"));
         assert!(!p.metrics.contains_key("error_rate"));
         assert_eq!(
@@ -344,7 +345,7 @@ mod tests {
     #[test]
     fn bad_input_names_the_field() {
         let text = fixture("ok.json");
-        let e = |t: &str| format!("{:#}", parse(t).expect_err("bad"));
+        let e = |t: &str| format!("{:#}", parse(&mut t.as_bytes()).expect_err("bad"));
         assert!(e(&text[..text.len() / 2]).contains("EOF while parsing"));
         let nan = e(&text.replace(r#""p99":4"#, r#""p99":NaN"#));
         assert!(nan.contains("invalid") || nan.contains("p99"), "{nan}");
@@ -372,12 +373,12 @@ mod tests {
         let text = fixture("flaky.json");
         let bad = text.replacen(from, to, 1);
         assert_ne!(bad, text);
-        parse(&bad).expect("read, less the bad value")
+        parse(&mut bad.as_bytes()).expect("read, less the bad value")
     }
 
     #[test]
     fn a_bad_value_drops_its_metric_only() {
-        let original = parse(&fixture("flaky.json")).expect("parses");
+        let original = parse(&mut fixture("flaky.json").as_bytes()).expect("parses");
         let p = flaky_with(r#""p99":12"#, r#""p99":-12"#);
         only_dropped(&original, &p, &["latency.p99"]);
         assert_eq!(
@@ -396,7 +397,7 @@ mod tests {
 
     #[test]
     fn a_bad_count_drops_the_error_rate_computed_from_it() {
-        let original = parse(&fixture("flaky.json")).expect("parses");
+        let original = parse(&mut fixture("flaky.json").as_bytes()).expect("parses");
         let p = flaky_with(r#""errors":2,"#, r#""errors":"2","#);
         only_dropped(&original, &p, &["error_rate", "errors"]);
         assert_eq!(p.dropped["errors"], "field `errors`: \"2\" is not a number");
@@ -417,7 +418,7 @@ mod tests {
     #[test]
     fn without_the_requests_sent_the_latencies_are_dropped() {
         // The requests sent are what tells a histogram corrupted by -R/--overallRate.
-        let original = parse(&fixture("flaky.json")).expect("parses");
+        let original = parse(&mut fixture("flaky.json").as_bytes()).expect("parses");
         let p = flaky_with(r#""sent":152"#, r#""sent":-152"#);
         let latencies: Vec<&str> = original
             .metrics

@@ -18,6 +18,7 @@
 //!   them all at their listed sizes -> no `.gzip`/`.brotli`, and the detail line says so.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
@@ -65,8 +66,8 @@ struct EsbuildImport {
 }
 
 /// Reads an esbuild metafile; `path` locates the outputs for the compressed sizes `wanted`.
-pub(crate) fn parse(path: &Path, text: &str, wanted: &Wanted) -> Result<Parsed> {
-    let file: EsbuildFile = from_json(text)?;
+pub(crate) fn parse(path: &Path, input: &mut dyn BufRead, wanted: &Wanted) -> Result<Parsed> {
+    let file: EsbuildFile = from_json(input)?;
     let (outputs, field) = match (file.outputs, file.metafile) {
         (Some(outputs), _) => (outputs, ""),
         (None, Some(meta)) => match meta.outputs {
@@ -177,7 +178,11 @@ mod tests {
     }
 
     fn err(text: &str) -> String {
-        match parse(Path::new("/nonexistent/meta.json"), text, &Wanted::All) {
+        match parse(
+            Path::new("/nonexistent/meta.json"),
+            &mut text.as_bytes(),
+            &Wanted::All,
+        ) {
             Ok(p) => panic!("accepted: {:?}", p.metrics),
             Err(e) => format!("{e:#}"),
         }
@@ -187,7 +192,7 @@ mod tests {
     fn splitting_build_initial_follows_static_imports_only() {
         let path = fixture();
         let text = std::fs::read_to_string(&path).expect("fixture");
-        let p = parse(&path, &text, &Wanted::All).expect("parses");
+        let p = parse(&path, &mut text.as_bytes(), &Wanted::All).expect("parses");
         assert_eq!(p.detail.as_deref(), Some("esbuild metafile"));
         // outputs: index 9983, index.css 444, chunks 73219 + 51439 + 577 + 286, routes 383 + 389.
         assert_eq!(value(&p, "total.raw"), 136_720.0);
@@ -209,10 +214,10 @@ mod tests {
     fn wrapped_build_result_and_missing_files() {
         let p = parse(
             Path::new("/nonexistent/meta.json"),
-            r#"{"errors":[{"text":"x"}],"warnings":[],"metafile":{"inputs":{},"outputs":{
+            &mut r#"{"errors":[{"text":"x"}],"warnings":[],"metafile":{"inputs":{},"outputs":{
                 "dist/a.js":{"bytes":100,"inputs":{},"imports":[{"path":"dist/chunk.js","kind":"import-statement"}],"entryPoint":"src/a.js"},
                 "dist/chunk.js":{"bytes":20,"inputs":{},"imports":[]},
-                "dist/a.js.map":{"bytes":999,"inputs":{},"imports":[]}}}}"#,
+                "dist/a.js.map":{"bytes":999,"inputs":{},"imports":[]}}}}"#.as_bytes(),
             &Wanted::All,
         )
         .expect("parses");
@@ -233,7 +238,7 @@ mod tests {
         // esbuild ~0.8 (2021) wrote no `entryPoint`.
         let p = parse(
             Path::new("meta.json"),
-            r#"{"inputs":{},"outputs":{"dist/app.js":{"bytes":7,"inputs":{}}}}"#,
+            &mut r#"{"inputs":{},"outputs":{"dist/app.js":{"bytes":7,"inputs":{}}}}"#.as_bytes(),
             &Wanted::All,
         )
         .expect("parses");
@@ -245,10 +250,10 @@ mod tests {
     fn a_bad_output_size_drops_the_output_and_every_sum_holding_it() {
         let path = fixture();
         let text = std::fs::read_to_string(&path).expect("fixture");
-        let original = parse(&path, &text, &Wanted::All).expect("parses");
+        let original = parse(&path, &mut text.as_bytes(), &Wanted::All).expect("parses");
         let bad = text.replacen("\"bytes\": 9983", "\"bytes\": \"9983\"", 1);
         assert_ne!(bad, text);
-        let p = parse(&path, &bad, &Wanted::All).expect("read, less one output");
+        let p = parse(&path, &mut bad.as_bytes(), &Wanted::All).expect("read, less one output");
         let asset = "asset.dist/esbuild/index-626IDMKB.js";
         let mut names: Vec<String> = [asset, "total", "initial", "entry.src/index.js"]
             .iter()
@@ -270,7 +275,7 @@ mod tests {
         // and panic.
         let huge = parse(
             Path::new("/nonexistent/meta.json"),
-            r#"{"inputs":{},"outputs":{"a.js":{"bytes":9007199254740992},"b.js":{"bytes":9007199254740992}}}"#,
+            &mut r#"{"inputs":{},"outputs":{"a.js":{"bytes":9007199254740992},"b.js":{"bytes":9007199254740992}}}"#.as_bytes(),
             &Wanted::All,
         )
         .expect("read, less the sum");

@@ -23,12 +23,13 @@
 //! `js/stats.json` (the log would have to be re-aggregated into Gatling's own percentiles).
 
 use std::collections::BTreeMap;
+use std::io::BufRead;
 
 use anyhow::{bail, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{from_json, non_negative, DetectError, Format, Parsed};
+use super::{from_json, from_value, non_negative, DetectError, Format, Parsed};
 use crate::model::{Measurement, Metrics, Unit};
 
 /// One entry of `js/stats.json` as Gatling 3.9.3 writes it (also its root): a request or a group.
@@ -155,15 +156,15 @@ pub(crate) fn sniff_text(text: &str) -> Option<Result<Format, DetectError>> {
 }
 
 /// Reads `js/stats.json` or `js/global_stats.json`.
-pub(crate) fn parse(text: &str) -> Result<Parsed> {
-    let value: Value = from_json(text)?;
+pub(crate) fn parse(input: &mut dyn BufRead) -> Result<Parsed> {
+    let value: Value = from_json(input)?;
     let mut read = Read::default();
     let what = if value.get("stats").is_some() {
-        let root: Node = from_json(text)?;
+        let root: Node = from_value(value)?;
         walk(&root, "", true, &mut read)?;
         format!("stats.json, {} entries", read.entries)
     } else {
-        let stats: Stats = from_json(text)?;
+        let stats: Stats = from_value(value)?;
         read.entry(&stats, "all", "");
         "global_stats.json".to_string()
     };
@@ -282,7 +283,7 @@ mod tests {
 
     #[test]
     fn stats_json_per_request_and_group_path() {
-        let p = parse(&fixture("spec-stats.json")).expect("parses");
+        let p = parse(&mut fixture("spec-stats.json").as_bytes()).expect("parses");
         assert!(p
             .detail
             .as_deref()
@@ -317,8 +318,8 @@ mod tests {
 
     #[test]
     fn global_stats_is_the_root_alone() {
-        let p = parse(&fixture("spec-global_stats.json")).expect("parses");
-        let whole = parse(&fixture("spec-stats.json")).expect("parses");
+        let p = parse(&mut fixture("spec-global_stats.json").as_bytes()).expect("parses");
+        let whole = parse(&mut fixture("spec-stats.json").as_bytes()).expect("parses");
         assert_eq!(p.metrics.len(), 12);
         for (name, m) in &p.metrics {
             assert_eq!(whole.metrics.get(name), Some(m), "{name}");
@@ -330,11 +331,11 @@ mod tests {
         let text = r#"{"numberOfRequests":{"total":"3","ok":"3","ko":"-"},
             "meanResponseTime":{"total":"12","ok":"12","ko":"-"},
             "percentiles1":{"total":"-","ok":"-","ko":"-"}}"#;
-        let p = parse(text).expect("parses");
+        let p = parse(&mut text.as_bytes()).expect("parses");
         assert_eq!(get(&p, "all.mean"), Measurement::ms(12.0));
         assert!(!p.metrics.contains_key("all.ko"));
         assert!(!p.metrics.contains_key("all.percentiles1"));
-        let empty = parse(r#"{"numberOfRequests":{"total":0,"ok":0,"ko":0},"meanResponseTime":{"total":0,"ok":0,"ko":0}}"#)
+        let empty = parse(&mut r#"{"numberOfRequests":{"total":0,"ok":0,"ko":0},"meanResponseTime":{"total":0,"ok":0,"ko":0}}"#.as_bytes())
             .expect("parses");
         assert_eq!(get(&empty, "all.count"), Measurement::count(0.0));
         assert!(!empty.metrics.contains_key("all.mean"));
@@ -363,7 +364,7 @@ mod tests {
     #[test]
     fn bad_input_names_the_field() {
         let text = fixture("spec-stats.json");
-        let e = |t: &str| format!("{:#}", parse(t).expect_err("bad"));
+        let e = |t: &str| format!("{:#}", parse(&mut t.as_bytes()).expect_err("bad"));
         assert!(e(&text[..text.len() / 2]).contains("EOF while parsing"));
         let missing = e(r#"{"name":"x","meanResponseTime":{"total":1}}"#);
         assert!(missing.contains("numberOfRequests"), "{missing}");
@@ -394,7 +395,7 @@ mod tests {
     #[test]
     fn a_bad_entry_drops_that_entry_only() {
         let text = fixture("spec-stats.json");
-        let original = parse(&text).expect("parses");
+        let original = parse(&mut text.as_bytes()).expect("parses");
         let home = "\"total\": 48,";
         assert_eq!(text.matches(home).count(), 1);
         let field = "field `contents.req_home-f3f1a.stats.meanResponseTime.total`";
@@ -407,7 +408,8 @@ mod tests {
             ),
             ("{}", format!("{field}: {{}} is not a number")),
         ] {
-            let p = parse(&text.replace(home, &format!("\"total\": {to},"))).expect("read");
+            let p = parse(&mut text.replace(home, &format!("\"total\": {to},")).as_bytes())
+                .expect("read");
             only_dropped(&original, &p, "home", &why);
         }
         // A group's statistics are Gatling's own, not a sum of its requests': a bad group leaves
@@ -415,7 +417,7 @@ mod tests {
         let group = text.find("\"group_checkout-5c9e1\": {").expect("group");
         let ko = group + text[group..].find("\"ko\": 6").expect("its KO count");
         let bad = format!("{}\"ko\": 61{}", &text[..ko], &text[ko + 8..]);
-        let p = parse(&bad).expect("read");
+        let p = parse(&mut bad.as_bytes()).expect("read");
         only_dropped(
             &original,
             &p,
@@ -424,7 +426,8 @@ mod tests {
              requests in all",
         );
         // global_stats.json is the root alone.
-        let p = parse(r#"{"numberOfRequests":{"total":1,"ok":0,"ko":2}}"#).expect("read");
+        let p = parse(&mut r#"{"numberOfRequests":{"total":1,"ok":0,"ko":2}}"#.as_bytes())
+            .expect("read");
         assert!(p.metrics.is_empty());
         assert_eq!(
             p.dropped["all.count"],

@@ -26,6 +26,7 @@
 //! failed in how many runs, so the failure is shown, not hidden, and not turned into an error.
 
 use std::collections::BTreeMap;
+use std::io::BufRead;
 
 use anyhow::{bail, Result};
 use serde::Deserialize;
@@ -90,8 +91,8 @@ struct Command {
 }
 
 /// Reads a hyperfine `--export-json` file.
-pub(crate) fn parse(text: &str) -> Result<Parsed> {
-    let export: Export = from_json(text)?;
+pub(crate) fn parse(input: &mut dyn BufRead) -> Result<Parsed> {
+    let export: Export = from_json(input)?;
     if export.results.is_empty() {
         bail!("field `results`: empty, so there is no benchmark to read");
     }
@@ -233,7 +234,7 @@ mod tests {
         let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/hyperfine")
             .join(name);
-        parse(&std::fs::read_to_string(path).expect("fixture"))
+        parse(&mut std::fs::read_to_string(path).expect("fixture").as_bytes())
     }
 
     fn ms(p: &Parsed, name: &str) -> f64 {
@@ -285,12 +286,12 @@ mod tests {
         assert!(!p.metrics.contains_key("sleep 0.01.mean"));
         // Distinct commands keep their plain names even in a scan.
         let text = r#"{"results":[{"command":"sleep 0.010","mean":0.01,"times":[0.01,0.01],"exit_codes":[0,0],"parameters":{"ms":"10"}}]}"#;
-        assert!(parse(text)
+        assert!(parse(&mut text.as_bytes())
             .expect("parses")
             .metrics
             .contains_key("sleep 0.010.mean"));
         let numbers = r#"{"results":[{"command":"a","mean":1,"times":[1],"parameters":{"n":1}},{"command":"a","mean":2,"times":[2],"parameters":{"n":2}}]}"#;
-        assert!(parse(numbers)
+        assert!(parse(&mut numbers.as_bytes())
             .expect("parses")
             .metrics
             .contains_key("a {n=2}.mean"));
@@ -326,7 +327,7 @@ mod tests {
                 .join("tests/fixtures/hyperfine/two-commands.json"),
         )
         .expect("fixture");
-        let e = |t: &str| format!("{:#}", parse(t).expect_err("bad"));
+        let e = |t: &str| format!("{:#}", parse(&mut t.as_bytes()).expect_err("bad"));
         assert!(e(&text[..text.len() / 2]).contains("EOF while parsing"));
         assert!(e(r#"{"results":[]}"#).contains("`results`: empty"));
         // Python's json module writes NaN literally; JSON has no NaN.
@@ -351,7 +352,7 @@ mod tests {
                 .join("tests/fixtures/hyperfine/two-commands.json"),
         )
         .expect("fixture");
-        let original = parse(&text).expect("parses");
+        let original = parse(&mut text.as_bytes()).expect("parses");
         let why = |p: &Parsed| {
             let reasons: std::collections::BTreeSet<&String> = p.dropped.values().collect();
             assert_eq!(reasons.len(), 1, "{reasons:?}");
@@ -362,7 +363,7 @@ mod tests {
         let bad = |from: &str, to: &str| {
             let at = second + text[second..].find(from).expect("in the second result");
             let bad = format!("{}{to}{}", &text[..at], &text[at + from.len()..]);
-            parse(&bad).expect("read, less one command")
+            parse(&mut bad.as_bytes()).expect("read, less one command")
         };
         for (from, to, reason) in [
             (
@@ -411,8 +412,10 @@ mod tests {
                 assert_eq!(period, &whole);
             }
         }
-        let none = parse(r#"{"results":[{"command":"a","mean":1,"times":[],"exit_codes":[]}]}"#)
-            .expect("read");
+        let none = parse(
+            &mut r#"{"results":[{"command":"a","mean":1,"times":[],"exit_codes":[]}]}"#.as_bytes(),
+        )
+        .expect("read");
         assert_eq!(
             none.dropped["a.mean"],
             "field `results[0].times`: command `a` has no runs (the command's other values are \

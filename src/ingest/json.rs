@@ -13,6 +13,7 @@
 //! not this format at all (bad JSON, another schema, no `metrics`).
 
 use std::collections::BTreeMap;
+use std::io::BufRead;
 
 use anyhow::{bail, Result};
 use serde::Deserialize;
@@ -33,8 +34,8 @@ struct MetricsFile {
     metrics: BTreeMap<String, Value>,
 }
 
-pub(crate) fn parse(text: &str) -> Result<Parsed> {
-    let file: MetricsFile = from_json(text)?;
+pub(crate) fn parse(input: &mut dyn BufRead) -> Result<Parsed> {
+    let file: MetricsFile = from_json(input)?;
     if file.schema != SCHEMA {
         bail!(
             "field `schema`: `{}` is not a schema this perfgate reads (expected `{SCHEMA}`)",
@@ -134,12 +135,15 @@ mod tests {
     }
 
     fn err(text: &str) -> String {
-        format!("{:#}", parse(text).expect_err("should be rejected"))
+        format!(
+            "{:#}",
+            parse(&mut text.as_bytes()).expect_err("should be rejected")
+        )
     }
 
     #[test]
     fn every_unit_converts_to_its_canonical_scale() {
-        let parsed = parse(&fixture("all-units.json")).unwrap();
+        let parsed = parse(&mut fixture("all-units.json").as_bytes()).unwrap();
         assert_eq!(parsed.detail.as_deref(), Some("nightly-bench 2.3.0"));
         let m = |name: &str| parsed.metrics[name];
         assert_eq!(m("startup.cold"), Measurement::ms(1250.0));
@@ -163,7 +167,7 @@ mod tests {
 
     #[test]
     fn bare_numbers_are_unitless_and_tool_is_optional() {
-        let parsed = parse(&fixture("bare-numbers.json")).unwrap();
+        let parsed = parse(&mut fixture("bare-numbers.json").as_bytes()).unwrap();
         assert_eq!(parsed.detail, None);
         assert_eq!(parsed.metrics["requests"], Measurement::count(1200.0));
         assert_eq!(parsed.metrics["errors"], Measurement::count(3.0));
@@ -172,7 +176,7 @@ mod tests {
 
     /// Why `parse` dropped `name`.
     fn dropped(text: &str, name: &str) -> String {
-        let parsed = parse(text).expect("read");
+        let parsed = parse(&mut text.as_bytes()).expect("read");
         assert!(!parsed.metrics.contains_key(name), "{name} was kept");
         match parsed.dropped.get(name) {
             Some(why) => why.clone(),
@@ -186,7 +190,7 @@ mod tests {
         let why = dropped(&text, "render.p95");
         assert!(why.contains("`metrics.render.p95.unit`"), "{why}");
         assert!(why.contains("unknown unit `msec`"), "{why}");
-        let parsed = parse(&text).expect("read");
+        let parsed = parse(&mut text.as_bytes()).expect("read");
         assert_eq!(parsed.detail.as_deref(), Some("nightly-bench 2.3.0"));
         assert!(parsed.metrics.is_empty());
     }
@@ -231,11 +235,15 @@ mod tests {
         let e = err(&doc(r#""x": {"value": 1e306, "unit": "s"}"#));
         assert!(e.contains("`metrics.x.value`: 1e306 is too large"), "{e}");
         // The file itself is still refused when it is not JSON, or holds no metric at all.
-        let e = format!("{:#}", parse(&doc(r#""x": 1e999"#)).expect_err("not JSON"));
+        let e = format!(
+            "{:#}",
+            parse(&mut doc(r#""x": 1e999"#).as_bytes()).expect_err("not JSON")
+        );
         assert!(e.contains("metrics.x"), "{e}");
         let e = format!(
             "{:#}",
-            parse(r#"{"schema":"perfgate/metrics@1","metrics":{}}"#).expect_err("empty")
+            parse(&mut r#"{"schema":"perfgate/metrics@1","metrics":{}}"#.as_bytes())
+                .expect_err("empty")
         );
         assert!(e.contains("field `metrics`: no metrics"), "{e}");
     }

@@ -69,8 +69,8 @@ pub(crate) fn is_summary(v: &Value) -> bool {
 }
 
 /// Reads a `--summary-export` file or handleSummary `data` JSON.
-pub(crate) fn parse(text: &str) -> Result<Parsed> {
-    let root: Map<String, Value> = from_json(text)?;
+pub(crate) fn parse(input: &mut dyn BufRead) -> Result<Parsed> {
+    let root: Map<String, Value> = from_json(input)?;
     let Some(Value::Object(metrics)) = root.get("metrics") else {
         bail!("field `metrics`: missing, or not an object (is this a k6 summary?)");
     };
@@ -1252,7 +1252,12 @@ mod tests {
     }
 
     fn summary(file: &str) -> Parsed {
-        parse(&std::fs::read_to_string(format!("{DIR}/{file}")).expect("read")).expect("parse")
+        parse(
+            &mut std::fs::read_to_string(format!("{DIR}/{file}"))
+                .expect("read")
+                .as_bytes(),
+        )
+        .expect("parse")
     }
 
     fn v(p: &Parsed, name: &str) -> f64 {
@@ -1664,18 +1669,23 @@ mod tests {
 
     #[test]
     fn bad_summaries_name_the_field() {
-        let p =
-            parse(r#"{"root_group":{},"metrics":{"m":{"type":"trend","values":{"p(95)":-1}}}}"#)
-                .expect("read");
+        let p = parse(
+            &mut r#"{"root_group":{},"metrics":{"m":{"type":"trend","values":{"p(95)":-1}}}}"#
+                .as_bytes(),
+        )
+        .expect("read");
         assert!(p.dropped["m.p95"].contains("field `metrics.m.values.p(95)`: -1 is negative"));
-        let p = parse(r#"{"root_group":{},"metrics":{"m":{"avg":"fast"}}}"#).expect("read");
+        let p = parse(&mut r#"{"root_group":{},"metrics":{"m":{"avg":"fast"}}}"#.as_bytes())
+            .expect("read");
         assert_eq!(
             p.dropped["m.avg"],
             "field `metrics.m.avg`: \"fast\" is not a number"
         );
         // Not a summary's shape at all: still refused.
-        let e = parse(r#"{"root_group":{},"metrics":{"m":{"type":"histogram","values":{}}}}"#)
-            .expect_err("not a metric type");
+        let e = parse(
+            &mut r#"{"root_group":{},"metrics":{"m":{"type":"histogram","values":{}}}}"#.as_bytes(),
+        )
+        .expect_err("not a metric type");
         let e = format!("{e:#}");
         assert!(e.contains("field `metrics.m.type`"), "{e}");
     }
@@ -1690,7 +1700,7 @@ mod tests {
         }
         assert!(!slot.is_null(), "{at:?} is not in {file}");
         *slot = value;
-        parse(&doc.to_string()).expect("read")
+        parse(&mut doc.to_string().as_bytes()).expect("read")
     }
 
     /// `mutated`'s metrics are `original`'s but for `dropped`.

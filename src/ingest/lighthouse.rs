@@ -10,12 +10,15 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::BufRead;
 
 use anyhow::{bail, Result};
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::{from_json, non_negative, non_negative_scaled, Parsed, Target, MAX_NAME_BYTES};
+use super::{
+    first_byte, from_json, non_negative, non_negative_scaled, Parsed, Target, MAX_NAME_BYTES,
+};
 use crate::model::{Measurement, Metrics, Unit};
 
 /// The shortcut names (README, "Formats and metric names") and the audit each one copies. `ttfb` has two sources: the
@@ -191,15 +194,11 @@ impl<'de> Deserialize<'de> for LighthouseAudits {
 }
 
 /// Reads one LHR (or a PageSpeed Insights response) into its metrics.
-pub(crate) fn parse(text: &str) -> Result<Parsed> {
-    if text
-        .trim_start_matches('\u{feff}')
-        .trim_start()
-        .starts_with('[')
-    {
+pub(crate) fn parse(input: &mut dyn BufRead) -> Result<Parsed> {
+    if first_byte(input)? == Some(b'[') {
         bail!("a JSON array, not a Lighthouse result (LHR): Lighthouse writes one object per run");
     }
-    let outer: LighthouseResult = from_json(text)?;
+    let outer: LighthouseResult = from_json(input)?;
     let (lhr, prefix, via) = match outer.psi_wrapped {
         Some(inner) => {
             if inner.psi_wrapped.is_some() {
@@ -530,7 +529,7 @@ mod tests {
     const V3_FAST: &str = include_str!("../../tests/fixtures/lighthouse/mobile-fast-3.2.1.json");
 
     fn check(text: &str) -> Parsed {
-        match parse(text) {
+        match parse(&mut text.as_bytes()) {
             Ok(parsed) => parsed,
             Err(e) => panic!("parse failed: {e:#}"),
         }
@@ -544,7 +543,7 @@ mod tests {
     }
 
     fn error(text: &str) -> String {
-        match parse(text) {
+        match parse(&mut text.as_bytes()) {
             Ok(parsed) => panic!("expected an error, got {:?}", parsed.metrics),
             Err(e) => format!("{e:#}"),
         }

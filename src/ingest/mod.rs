@@ -715,36 +715,8 @@ fn read_file(
     } else if let Some((format, parsed)) = load_stream(path, declared, lenient)? {
         (format, parsed)
     } else {
-        let text = read_text(path)?;
-        let detected = sniff(&text);
-        let format = match (declared, detected) {
-            (_, Err(e @ DetectError::Exceeded(_))) => {
-                return Err(anyhow::Error::new(e).context(path.display().to_string()))
-            }
-            (Some(Format::Dir), _) => bail!(
-                "{}: format `dir` takes a directory, this is a file",
-                path.display()
-            ),
-            (Some(d), Ok(found)) if d != found => bail!(
-                "{}: declared as {d}, but the content is {} output",
-                path.display(),
-                found
-            ),
-            (Some(d), Ok(_)) => d,
-            (Some(d), Err(DetectError::Empty)) => {
-                bail!("{}: the file is empty, expected {d} output", path.display())
-            }
-            (Some(d), Err(DetectError::Unsupported(what))) => {
-                bail!(
-                    "{}: declared as {d}, but the content is {what}",
-                    path.display()
-                )
-            }
-            (Some(d), Err(DetectError::Unknown { .. })) => d,
-            (None, Ok(found)) => found,
-            (None, Err(e)) => return Err(anyhow::Error::new(e).context(path.display().to_string())),
-        };
-        (format, parse(format, path, &text, wanted))
+        let (format, body) = open_whole(path, declared)?;
+        (format, parse(format, path, body, wanted))
     };
     let parsed = parsed.with_context(|| format!("{}: reading {format} output", path.display()))?;
     let left_out = parsed.left_out;
@@ -790,24 +762,154 @@ fn open_stream(
     Ok(Some((format, reader)))
 }
 
-fn parse(format: Format, path: &Path, text: &str, wanted: &Wanted) -> Result<Parsed> {
+/// A report read whole, as its reader takes it: JSON straight from the file (never held whole:
+/// what the reader does not keep is read past), text in memory.
+enum Body {
+    Json(Reader),
+    Text(String),
+}
+
+/// Tells the format of a file read whole, from its content and the declared format, and opens it
+/// for its reader. JSON is read twice, once to tell its format and once to read it, so that
+/// neither pass holds it.
+fn open_whole(path: &Path, declared: Option<Format>) -> Result<(Format, Body)> {
+    let head = read_head(path)?;
+    let (detected, text) = if starts_json(&head) {
+        let detected = sniff_json(&mut open_json(open(path)?), &head);
+        (detected, None)
+    } else {
+        let text = read_text(path)?;
+        (sniff(&text), Some(text))
+    };
+    let format = match (declared, detected) {
+        (_, Err(e @ DetectError::Exceeded(_))) => {
+            return Err(anyhow::Error::new(e).context(path.display().to_string()))
+        }
+        (Some(Format::Dir), _) => bail!(
+            "{}: format `dir` takes a directory, this is a file",
+            path.display()
+        ),
+        (Some(d), Ok(found)) if d != found => bail!(
+            "{}: declared as {d}, but the content is {} output",
+            path.display(),
+            found
+        ),
+        (Some(d), Ok(_)) => d,
+        (Some(d), Err(DetectError::Empty)) => {
+            bail!("{}: the file is empty, expected {d} output", path.display())
+        }
+        (Some(d), Err(DetectError::Unsupported(what))) => {
+            bail!(
+                "{}: declared as {d}, but the content is {what}",
+                path.display()
+            )
+        }
+        (Some(d), Err(DetectError::Unknown { .. })) => d,
+        (None, Ok(found)) => found,
+        (None, Err(e)) => return Err(anyhow::Error::new(e).context(path.display().to_string())),
+    };
+    let body = match text {
+        Some(text) => Body::Text(text),
+        None => Body::Json(open_json(open_with_progress(path)?)),
+    };
+    Ok((format, body))
+}
+
+fn parse(format: Format, path: &Path, body: Body, wanted: &Wanted) -> Result<Parsed> {
+    let mut input: Reader = match body {
+        Body::Text(text) if matches!(format, Format::Locust | Format::Prometheus) => {
+            return match format {
+                Format::Locust => locust::parse(&text),
+                _ => prometheus::parse_page(&text),
+            };
+        }
+        Body::Text(text) => Box::new(std::io::Cursor::new(text.into_bytes())),
+        Body::Json(input) => input,
+    };
+    let input = &mut input;
     match format {
-        Format::Artillery => artillery::parse(text),
-        Format::Lighthouse => lighthouse::parse(text),
-        Format::Webpack => webpack::parse(path, text, wanted),
-        Format::Esbuild => esbuild::parse(path, text, wanted),
-        Format::SizeLimit => size_limit::parse(text),
-        Format::Vite => vite::parse(path, text, wanted),
+        Format::Artillery => artillery::parse(input),
+        Format::Lighthouse => lighthouse::parse(input),
+        Format::Webpack => webpack::parse(path, input, wanted),
+        Format::Esbuild => esbuild::parse(path, input, wanted),
+        Format::SizeLimit => size_limit::parse(input),
+        Format::Vite => vite::parse(path, input, wanted),
         Format::Dir => dir::load(path, wanted),
-        Format::Prometheus => prometheus::parse(text),
-        Format::Json => json::parse(text),
-        Format::K6 => k6::parse(text),
+        Format::Prometheus => prometheus::parse_answer(input),
+        Format::Json => json::parse(input),
+        Format::K6 => k6::parse(input),
         Format::Jmeter => bail!("a JMeter JTL is read as a stream"),
-        Format::Hyperfine => hyperfine::parse(text),
-        Format::Autocannon => autocannon::parse(text),
-        Format::Locust => locust::parse(text),
-        Format::Gatling => gatling::parse(text),
+        Format::Hyperfine => hyperfine::parse(input),
+        Format::Autocannon => autocannon::parse(input),
+        Format::Locust => locust::parse(&read_text(path)?),
+        Format::Gatling => gatling::parse(input),
     }
+}
+
+/// The most bytes of a JSON report read, decompressed: it is never held, but reading it takes
+/// time (two passes at 100–300 MB/s).
+pub const MAX_JSON_BYTES: u64 = 1 << 30;
+
+/// A JSON report passed [`MAX_JSON_BYTES`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "larger than the {MAX_JSON_BYTES} bytes ({} GiB) perfgate reads of a JSON report, decompressed \
+     if gzipped (README: Limits)",
+    MAX_JSON_BYTES >> 30
+)]
+struct TooLarge;
+
+/// A report's reader that fails with [`TooLarge`] past [`MAX_JSON_BYTES`].
+struct Capped {
+    inner: Reader,
+    left: u64,
+}
+
+impl Read for Capped {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            // One byte more shows whether the end was reached exactly at the limit.
+            return match self.inner.read(&mut [0])? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::other(TooLarge)),
+            };
+        }
+        let max = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..max])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// A JSON report's reader, capped at [`MAX_JSON_BYTES`].
+fn open_json(inner: Reader) -> Reader {
+    Box::new(BufReader::with_capacity(
+        1 << 16,
+        Capped {
+            inner,
+            left: MAX_JSON_BYTES,
+        },
+    ))
+}
+
+/// The first [`stream::HEAD_BYTES`] of a file, decompressed, as text (a character cut at the end
+/// replaced).
+fn read_head(path: &Path) -> Result<String> {
+    let mut head = Vec::new();
+    open(path)?
+        .take(stream::HEAD_BYTES)
+        .read_to_end(&mut head)
+        .with_context(|| format!("{}: cannot read (a truncated gzip file?)", path.display()))?;
+    Ok(String::from_utf8_lossy(&head).into_owned())
+}
+
+/// Whether a document's first character (after a byte-order mark and white space) opens JSON.
+fn starts_json(text: &str) -> bool {
+    text.trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with(['{', '['])
 }
 
 /// Reads a whole file as UTF-8 text, gunzipped when it is gzip (whatever its name), with errors
@@ -928,7 +1030,7 @@ pub fn sniff(text: &str) -> Result<Format, DetectError> {
     if trimmed.is_empty() {
         return Err(DetectError::Empty);
     }
-    if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
+    if !starts_json(trimmed) {
         if let Some(found) = locust::sniff(trimmed).or_else(|| gatling::sniff_text(trimmed)) {
             return found;
         }
@@ -937,14 +1039,50 @@ pub fn sniff(text: &str) -> Result<Format, DetectError> {
         }
         return Err(unknown());
     }
-    let mut de =
-        serde_json::Deserializer::from_reader(BufReader::new(memory::Bounded(trimmed.as_bytes())));
-    match Pruned(3).deserialize(&mut de) {
+    sniff_json(&mut trimmed.as_bytes(), trimmed)
+}
+
+/// [`sniff`] for a JSON document read from `input`, whose first bytes are `head`.
+fn sniff_json(input: &mut dyn BufRead, head: &str) -> Result<Format, DetectError> {
+    let pruned = skip_bom(input).and_then(|()| {
+        let mut de = serde_json::Deserializer::from_reader(BufReader::new(memory::Bounded(input)));
+        Pruned(3).deserialize(&mut de).map_err(std::io::Error::from)
+    });
+    match pruned {
         Ok(value) => sniff_value(&value),
-        Err(e) if e.is_io() => Err(DetectError::Exceeded(memory::Exceeded)),
+        Err(e) if memory::exceeded(&e).is_some() => Err(DetectError::Exceeded(memory::Exceeded)),
         // Truncated or malformed JSON: guess from the opening keys so the error names the
-        // format's parser, which reports the line and column.
-        Err(_) => sniff_prefix(trimmed),
+        // format's parser, which reports the line and column. (A file that cannot be read goes
+        // the same way, for the parser to report.)
+        Err(_) => sniff_prefix(head.trim_start_matches('\u{feff}').trim_start()),
+    }
+}
+
+/// Consumes a UTF-8 byte-order mark, which some Windows tools write before JSON.
+fn skip_bom(input: &mut dyn BufRead) -> std::io::Result<()> {
+    if input.fill_buf()?.starts_with(&[0xef, 0xbb, 0xbf]) {
+        input.consume(3);
+    }
+    Ok(())
+}
+
+/// The first byte of a document after a byte-order mark and white space, which are consumed; the
+/// byte is not.
+pub(crate) fn first_byte(input: &mut dyn BufRead) -> Result<Option<u8>> {
+    skip_bom(input).context("cannot read")?;
+    loop {
+        let buf = input.fill_buf().context("cannot read")?;
+        let Some(at) = buf.iter().position(|b| !b.is_ascii_whitespace()) else {
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            let n = buf.len();
+            input.consume(n);
+            continue;
+        };
+        let first = buf[at];
+        input.consume(at);
+        return Ok(Some(first));
     }
 }
 
@@ -1170,25 +1308,47 @@ fn sniff_prefix(text: &str) -> Result<Format, DetectError> {
 }
 
 /// Parses JSON into a wire struct; errors name the field path (`aggregate.summaries`) and position.
-/// The parse is fed through [`memory::Bounded`], so no shape of JSON takes the heap past the
-/// ceiling.
-pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
-    let de = &mut serde_json::Deserializer::from_reader(BufReader::new(memory::Bounded(
-        text.as_bytes(),
-    )));
+/// The parse reads from `input` as it goes, never holding the document, and through
+/// [`memory::Bounded`], so that no shape of JSON takes the heap past the ceiling.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(input: &mut dyn BufRead) -> Result<T> {
+    skip_bom(input).map_err(read_error)?;
+    let de = &mut serde_json::Deserializer::from_reader(BufReader::new(memory::Bounded(input)));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_io() {
-            // The text is in memory: the only failing read is the ceiling's.
-            return anyhow::Error::new(std::io::Error::from(inner));
-        }
-        if path == "." || path.is_empty() {
-            anyhow::anyhow!("invalid JSON: {inner}")
-        } else {
-            anyhow::anyhow!("field `{path}`: {inner}")
-        }
+        json_error(&path, e.into_inner())
     })
+}
+
+/// [`from_json`] for a document already read as generic values, for a reader that looks at it
+/// before choosing its shape.
+pub(crate) fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        json_error(&path, e.into_inner())
+    })
+}
+
+fn json_error(path: &str, inner: serde_json::Error) -> anyhow::Error {
+    if inner.is_io() {
+        return read_error(std::io::Error::from(inner));
+    }
+    if path == "." || path.is_empty() {
+        anyhow::anyhow!("invalid JSON: {inner}")
+    } else {
+        anyhow::anyhow!("field `{path}`: {inner}")
+    }
+}
+
+/// A read that failed: past a limit (the message says which), or a file that could not be read.
+fn read_error(error: std::io::Error) -> anyhow::Error {
+    let limit = error
+        .get_ref()
+        .is_some_and(|e| e.is::<memory::Exceeded>() || e.is::<TooLarge>());
+    if limit {
+        anyhow::Error::new(error)
+    } else {
+        anyhow::anyhow!("cannot read (a truncated gzip file?): {error}")
+    }
 }
 
 /// A number that must be finite and not negative (a duration, a size, a count), named in errors.
@@ -1217,6 +1377,24 @@ pub(crate) fn non_negative_scaled(field: &str, value: f64, factor: f64) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_json_report_is_read_to_its_limit_and_refused_past_it() {
+        let capped = |left| -> Reader {
+            Box::new(BufReader::new(Capped {
+                inner: Box::new(std::io::Cursor::new(br#"{"a":"bcd"}"#.to_vec())),
+                left,
+            }))
+        };
+        let read: Value = from_json(&mut capped(11)).expect("exactly at the limit");
+        assert_eq!(read["a"], "bcd");
+        let e = from_json::<Value>(&mut capped(10)).expect_err("one byte past");
+        assert_eq!(
+            format!("{e:#}"),
+            "larger than the 1073741824 bytes (1 GiB) perfgate reads of a JSON report, \
+             decompressed if gzipped (README: Limits)"
+        );
+    }
 
     #[test]
     fn a_page_is_named_by_its_path_unless_two_origins_share_it() {

@@ -25,7 +25,7 @@
 //! [`Parsed::dropped`]); the rest of the page is still read.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{ErrorKind, Read};
+use std::io::{BufRead, ErrorKind, Read};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -50,25 +50,26 @@ const HISTOGRAM_QUANTILES: [(f64, &str); 4] =
 /// How much of an unexpected HTTP body an error quotes.
 const BODY_EXCERPT_CHARS: usize = 300;
 
-pub(crate) fn parse(text: &str) -> Result<Parsed> {
-    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with('{') {
-        let (metrics, dropped, result_type) = parse_response(trimmed, SAVED_NAME)?;
-        Ok(Parsed {
-            detail: Some(format!("Prometheus query API ({result_type})")),
-            metrics,
-            dropped,
-            ..Parsed::default()
-        })
-    } else {
-        let (metrics, dropped) = parse_exposition(text)?;
-        Ok(Parsed {
-            detail: Some("Prometheus exposition text".to_string()),
-            metrics,
-            dropped,
-            ..Parsed::default()
-        })
-    }
+/// Reads a saved `/api/v1/query` answer; its result is named [`SAVED_NAME`].
+pub(crate) fn parse_answer(input: &mut dyn BufRead) -> Result<Parsed> {
+    let (metrics, dropped, result_type) = parse_response(input, SAVED_NAME)?;
+    Ok(Parsed {
+        detail: Some(format!("Prometheus query API ({result_type})")),
+        metrics,
+        dropped,
+        ..Parsed::default()
+    })
+}
+
+/// Reads a `/metrics` page (exposition text).
+pub(crate) fn parse_page(text: &str) -> Result<Parsed> {
+    let (metrics, dropped) = parse_exposition(text)?;
+    Ok(Parsed {
+        detail: Some("Prometheus exposition text".to_string()),
+        metrics,
+        dropped,
+        ..Parsed::default()
+    })
 }
 
 /// A quick content check: the first lines are exposition comments or samples, at least one of
@@ -179,8 +180,8 @@ type Answer = (Metrics, BTreeMap<String, String>, &'static str);
 /// Reads an `/api/v1/query` answer; its results are named after `base`. One series among several
 /// whose value is not a measurement (NaN from an idle series) is left out with its reason; the
 /// answer is refused when no series is left, or it is not a number-valued answer at all.
-fn parse_response(text: &str, base: &str) -> Result<Answer> {
-    let response: PromResponse = from_json(text)?;
+fn parse_response(input: &mut dyn BufRead, base: &str) -> Result<Answer> {
+    let response: PromResponse = from_json(input)?;
     if response.status != "success" {
         bail!(
             "Prometheus answered status `{}`: {}",
@@ -421,7 +422,7 @@ fn query_one(
             excerpt(&body)
         );
     }
-    let (metrics, dropped, _) = parse_response(&body, name)?;
+    let (metrics, dropped, _) = parse_response(&mut body.as_bytes(), name)?;
     Ok((metrics, dropped))
 }
 
@@ -1129,6 +1130,15 @@ mod tests {
         crate::ingest::testing::fixture("prometheus", name)
     }
 
+    /// A saved answer or a page, told apart as the whole-file path does: by the first character.
+    fn parse(text: &str) -> Result<Parsed> {
+        if text.trim_start().starts_with('{') {
+            parse_answer(&mut text.as_bytes())
+        } else {
+            parse_page(text)
+        }
+    }
+
     fn metrics(text: &str) -> Metrics {
         parse(text).unwrap_or_else(|e| panic!("{e:#}")).metrics
     }
@@ -1709,11 +1719,16 @@ up 1
 
     #[test]
     fn live_naming_uses_the_query_name() {
-        let (m, _, _) = parse_response(&fixture("vector-by-operation.json"), "query_p95").unwrap();
+        let (m, _, _) = parse_response(
+            &mut fixture("vector-by-operation.json").as_bytes(),
+            "query_p95",
+        )
+        .unwrap();
         assert!(m.contains_key("query_p95{operation=\"select\"}"));
         let e = format!(
             "{:#}",
-            parse_response(&fixture("vector-nan-idle.json"), "query_p95").unwrap_err()
+            parse_response(&mut fixture("vector-nan-idle.json").as_bytes(), "query_p95")
+                .unwrap_err()
         );
         assert!(e.contains("`query_p95` returned NaN"), "{e}");
     }

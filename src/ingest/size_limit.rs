@@ -15,13 +15,14 @@
 //! without a name or two checks of one name refuse the file.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::BufRead;
 
 use anyhow::{bail, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::bundle::{add_bytes, bytes_from_f64};
-use super::{from_json, non_negative_scaled, Parsed};
+use super::{from_json, from_value, non_negative_scaled, Parsed};
 use crate::model::{Measurement, Metrics};
 
 /// One check as size-limit 12.1.0 prints it (`create-reporter.js`); `passed` and `sizeLimit` are
@@ -93,8 +94,8 @@ impl SizeLimitCheck {
 }
 
 /// Reads size-limit's `--json` output (an array of checks, or `{"error": "..."}`).
-pub(crate) fn parse(text: &str) -> Result<Parsed> {
-    let value: Value = from_json(text)?;
+pub(crate) fn parse(input: &mut dyn BufRead) -> Result<Parsed> {
+    let value: Value = from_json(input)?;
     if let Some(error) = value.as_object().and_then(|o| o.get("error")) {
         let message = error
             .as_str()
@@ -102,7 +103,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         let first = message.lines().next().unwrap_or("").trim();
         bail!("size-limit failed instead of measuring: {first}");
     }
-    let checks: Vec<SizeLimitCheck> = from_json(text)?;
+    let checks: Vec<SizeLimitCheck> = from_value(value)?;
     if checks.is_empty() {
         bail!("no checks: the array is empty, so there is nothing to measure");
     }
@@ -172,7 +173,7 @@ mod tests {
         let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/size-limit")
             .join(name);
-        parse(&std::fs::read_to_string(path).expect("fixture"))
+        parse(&mut std::fs::read_to_string(path).expect("fixture").as_bytes())
     }
 
     fn value(p: &Parsed, name: &str) -> Measurement {
@@ -243,7 +244,7 @@ mod tests {
                 .join("tests/fixtures/size-limit/passing.json"),
         )
         .expect("fixture");
-        let original = parse(&text).expect("parses");
+        let original = parse(&mut text.as_bytes()).expect("parses");
         for (from, to, why) in [
             (
                 "\"size\": 415,",
@@ -264,7 +265,7 @@ mod tests {
         ] {
             let bad = text.replacen(from, to, 1);
             assert_ne!(bad, text);
-            let p = parse(&bad).expect("read, less one check");
+            let p = parse(&mut bad.as_bytes()).expect("read, less one check");
             let mut expected = original.metrics.clone();
             for gone in [
                 "analytics route.size",
@@ -297,7 +298,7 @@ mod tests {
     #[test]
     fn time_plugin_seconds_become_ms() {
         // The shape @size-limit/time adds (not installed here: it drives a headless browser).
-        let p = parse(r#"[{"name":"app","passed":true,"size":1200,"sizeLimit":2000,"running":0.25,"loading":0.05}]"#)
+        let p = parse(&mut r#"[{"name":"app","passed":true,"size":1200,"sizeLimit":2000,"running":0.25,"loading":0.05}]"#.as_bytes())
             .expect("parses");
         assert_eq!(value(&p, "app.running"), Measurement::new(250.0, Unit::Ms));
         assert_eq!(value(&p, "app.loading"), Measurement::new(50.0, Unit::Ms));
@@ -310,9 +311,10 @@ mod tests {
                 .join("tests/fixtures/size-limit/passing.json"),
         )
         .expect("fixture");
-        let e = |t: &str| format!("{:#}", parse(t).expect_err("bad"));
+        let e = |t: &str| format!("{:#}", parse(&mut t.as_bytes()).expect_err("bad"));
         assert!(e(&text[..text.len() / 2]).contains("EOF while parsing"));
-        let time = parse(r#"[{"name":"a","size":1,"running":-0.5}]"#).expect("read");
+        let time =
+            parse(&mut r#"[{"name":"a","size":1,"running":-0.5}]"#.as_bytes()).expect("read");
         assert_eq!(
             time.dropped["a.running"],
             "field `[0].running`: -0.5 is negative, which this quantity cannot be (the check's \
@@ -327,18 +329,20 @@ mod tests {
     #[test]
     fn values_past_their_range_are_dropped_not_panics_or_infinities() {
         // Each size is allowed, the sum is not: it used to overflow u64 arithmetic and panic.
-        let p =
-            parse(r#"[{"name":"a","size":9007199254740992},{"name":"b","size":1}]"#).expect("read");
+        let p = parse(
+            &mut r#"[{"name":"a","size":9007199254740992},{"name":"b","size":1}]"#.as_bytes(),
+        )
+        .expect("read");
         assert_eq!(
             p.dropped["total.size"],
             "field `[1].size`: sizes add up to more than 2^53 bytes (8 PiB): a size in the \
              report is wrong"
         );
         assert_eq!(p.metrics.len(), 2);
-        let p = parse(r#"[{"name":"a","size":1e19}]"#).expect("read");
+        let p = parse(&mut r#"[{"name":"a","size":1e19}]"#.as_bytes()).expect("read");
         assert!(p.dropped["a.size"].starts_with("field `[0].size`: 10000000000000000000 is not"));
         // Finite seconds whose milliseconds are not: it used to be stored as `inf` ms.
-        let p = parse(r#"[{"name":"a","size":1,"running":1e306}]"#).expect("read");
+        let p = parse(&mut r#"[{"name":"a","size":1,"running":1e306}]"#.as_bytes()).expect("read");
         assert!(p.dropped["a.running"].starts_with("field `[0].running`: 1e306 is too large"));
         assert_eq!(p.dropped.len(), 3, "{:?}", p.dropped);
     }

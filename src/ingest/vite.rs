@@ -15,6 +15,7 @@
 //!   (its source path, e.g. `index.html`), which is unique where `name` is not.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -42,8 +43,8 @@ struct ViteChunk {
 
 /// Reads a Vite manifest; the built files are found from `path` (see the module doc), and
 /// compressed for the sizes `wanted`.
-pub(crate) fn parse(path: &Path, text: &str, wanted: &Wanted) -> Result<Parsed> {
-    let manifest: BTreeMap<String, ViteChunk> = from_json(text)?;
+pub(crate) fn parse(path: &Path, input: &mut dyn BufRead, wanted: &Wanted) -> Result<Parsed> {
+    let manifest: BTreeMap<String, ViteChunk> = from_json(input)?;
     if manifest.is_empty() {
         bail!("the manifest is empty: the build wrote no chunk (nothing to measure)");
     }
@@ -138,7 +139,7 @@ mod tests {
 
     fn load(manifest: &Path) -> Result<Parsed> {
         let text = std::fs::read_to_string(manifest).expect("manifest");
-        parse(manifest, &text, &Wanted::All)
+        parse(manifest, &mut text.as_bytes(), &Wanted::All)
     }
 
     #[test]
@@ -196,7 +197,12 @@ mod tests {
         let e = |t: &str| {
             format!(
                 "{:#}",
-                parse(Path::new("/nonexistent/manifest.json"), t, &Wanted::All).expect_err("bad")
+                parse(
+                    Path::new("/nonexistent/manifest.json"),
+                    &mut t.as_bytes(),
+                    &Wanted::All
+                )
+                .expect_err("bad")
             )
         };
         let truncated = e(&text[..text.len() / 2]);

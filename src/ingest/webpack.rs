@@ -24,6 +24,7 @@
 //!   compilations (html-webpack-plugin, mini-css-extract-plugin) whose files the parent lists: ignored.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
@@ -98,8 +99,8 @@ struct WebpackChunk {
 }
 
 /// Reads a webpack stats file; `path` locates the emitted files for the compressed sizes `wanted`.
-pub(crate) fn parse(path: &Path, text: &str, wanted: &Wanted) -> Result<Parsed> {
-    let stats: WebpackStats = from_json(text)?;
+pub(crate) fn parse(path: &Path, input: &mut dyn BufRead, wanted: &Wanted) -> Result<Parsed> {
+    let stats: WebpackStats = from_json(input)?;
     let stats_dir = bundle::parent_dir(path);
     let mut notes = Vec::new();
     let errors = stats.errors_count.unwrap_or(stats.errors.len() as u64);
@@ -389,7 +390,7 @@ mod tests {
     }
 
     fn parse_all(path: &Path, text: &str) -> Result<Parsed> {
-        parse(path, text, &Wanted::All)
+        parse(path, &mut text.as_bytes(), &Wanted::All)
     }
 
     fn read(rel: &str) -> Result<Parsed> {
