@@ -146,13 +146,17 @@ fn baseline_path(flag: Option<&Path>, budget: &Budget) -> PathBuf {
         .unwrap_or_else(|| Path::new("baselines").join(format!("{}.json", budget.gate.name)))
 }
 
+/// The biggest `--template` read: 1 MiB. The built-in one is a few KB, and what it renders is cut to
+/// GitHub's 65,536-character comment limit anyway.
+const MAX_TEMPLATE_BYTES: u64 = 1024 * 1024;
+
 /// `--template FILE`, or the built-in comment template.
 fn load_template(path: Option<&Path>) -> Result<Template> {
     match path {
         Some(path) => {
-            file::refuse_special(path, "template file")?;
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("{}: cannot read the template", path.display()))?;
+            let cannot_read = || format!("{}: cannot read the template", path.display());
+            let file = file::open_regular(path, "template file")?.with_context(cannot_read)?;
+            let text = file::read_text(file, path, MAX_TEMPLATE_BYTES, "template", cannot_read)?;
             Template::compile(&path.display().to_string(), text)
         }
         None => Template::default_comment(),
@@ -344,18 +348,9 @@ const MAX_VERDICT_BYTES: u64 = 32 * 1024 * 1024;
 fn comment(args: CommentArgs) -> Result<ExitCode> {
     let template = load_template(args.template.as_deref())?;
     let path = &args.verdict;
-    file::refuse_special(path, "verdict file")?;
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("{}: cannot read the verdict", path.display()))?
-        .len();
-    if size > MAX_VERDICT_BYTES {
-        bail!(
-            "{}: {size} bytes is too large for a verdict (at most {MAX_VERDICT_BYTES})",
-            path.display()
-        );
-    }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read the verdict", path.display()))?;
+    let cannot_read = || format!("{}: cannot read the verdict", path.display());
+    let file = file::open_regular(path, "verdict file")?.with_context(cannot_read)?;
+    let text = file::read_text(file, path, MAX_VERDICT_BYTES, "verdict", cannot_read)?;
     // The file may come from an untrusted job: only its structured fields are used, and the
     // comment is rendered here, with the usual escaping.
     let saved = render::parse_verdict(&text)
