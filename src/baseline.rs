@@ -161,7 +161,7 @@ impl BaselineFile {
     pub fn to_text(&self) -> Result<String> {
         // Through `Value`, whose maps are sorted, so every object's keys come out in order.
         let value = serde_json::to_value(self).context("serializing the baseline")?;
-        let mut text = serde_json::to_string_pretty(&value).context("serializing the baseline")?;
+        let mut text = crate::json::to_string_pretty(&value).context("serializing the baseline")?;
         text.push('\n');
         Ok(text)
     }

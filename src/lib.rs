@@ -30,6 +30,7 @@ pub mod derive;
 mod file;
 pub mod github;
 pub mod ingest;
+mod json;
 pub mod judge;
 pub mod model;
 pub mod render;
@@ -783,7 +784,7 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode> {
                 })
             })
             .collect();
-        let mut s = serde_json::to_string_pretty(&serde_json::json!({ "files": files }))?;
+        let mut s = json::to_string_pretty(&serde_json::json!({ "files": files }))?;
         s.push('\n');
         s
     } else {

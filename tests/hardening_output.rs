@@ -1,6 +1,7 @@
-//! Hardening of how perfgate opens what it reads, through the binary (issue 10, points 2 and 7):
-//! a template, budget or verdict is read up to a limit, and a path swapped for a FIFO never blocks
-//! an `open`. Each run has a timeout, so a hang comes back as a failure instead of a stuck test run.
+//! Hardening of how perfgate opens what it reads and of what it writes, through the binary
+//! (issue 10, points 2, 7 and 9): a template, budget or verdict is read up to a limit, a path
+//! swapped for a FIFO never blocks an `open`, and its JSON carries no character a terminal acts
+//! on. Each run has a timeout, so a hang comes back as a failure instead of a stuck test run.
 
 use std::fs;
 use std::path::PathBuf;
@@ -11,6 +12,13 @@ use tempfile::TempDir;
 
 /// Far above any of these runs (a few milliseconds each), far below a stuck CI job.
 const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A metric name with a C1 CSI (U+009B: `ESC [` on terminals that read 8-bit controls), a
+/// right-to-left override and DEL: none is escaped by serde_json itself.
+const HOSTILE: &str = "p95\u{9b}31m\u{202e}lmth.exe\u{7f}";
+
+/// The characters of [`HOSTILE`] that must not be written raw.
+const RAW: [char; 3] = ['\u{9b}', '\u{202e}', '\u{7f}'];
 
 /// A temp dir the binary runs in, as a CI step runs in its checkout.
 struct Dir(TempDir);
@@ -64,6 +72,102 @@ impl Dir {
 
 fn stderr(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+/// Asserts that `bytes` (named `what` in a failure) are JSON holding none of [`RAW`] raw, and
+/// returns them parsed.
+fn inert_json(what: &str, bytes: &[u8]) -> serde_json::Value {
+    let text = std::str::from_utf8(bytes).expect("UTF-8");
+    for c in RAW {
+        assert!(!text.contains(c), "{c:?} raw in {what}: {text}");
+    }
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{what} is not JSON ({e}): {text}"))
+}
+
+/// A budget of one rule on the report's [`HOSTILE`] metric, labelled with it too. TOML's `\u`
+/// escapes keep the budget itself plain ASCII.
+fn hostile_budget() -> String {
+    let escaped: String = HOSTILE
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() {
+                c.to_string()
+            } else {
+                format!("\\u{:04X}", u32::from(c))
+            }
+        })
+        .collect();
+    format!(
+        "[gate]\nname = \"web\"\n\n[sources.api]\nformat = \"json\"\npath = \"api.json\"\n\n\
+         [[budget]]\nmetric = \"api.{escaped}\"\nlabel = \"{escaped}\"\ntarget = \"< 200ms\"\n"
+    )
+}
+
+/// serde_json escapes U+0000–U+001F only: DEL, the C1 controls and the bidi controls in a
+/// report's names reached `metrics --json`, the JSON verdict, the baseline file and its summary
+/// raw.
+#[test]
+fn json_output_escapes_what_a_terminal_acts_on_and_decodes_to_the_same_names() {
+    let dir = Dir::new();
+    dir.report("api.json", HOSTILE, 150.0);
+
+    let out = dir.run(&["metrics", "--json", "api.json"]).code(0);
+    let v = inert_json("metrics --json", &out.get_output().stdout);
+    let metrics = v["files"][0]["metrics"].as_object().expect("metrics");
+    assert_eq!(metrics.keys().collect::<Vec<_>>(), [HOSTILE]);
+    assert_eq!(metrics[HOSTILE]["value"], 150.0);
+    // Written as `\u` escapes, lower-case as serde_json writes its own.
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains("\"p95\\u009b31m\\u202elmth.exe\\u007f\""),
+        "{text}"
+    );
+
+    dir.file("budget.toml", &hostile_budget());
+    let name = format!("api.{HOSTILE}");
+    let out = dir
+        .run(&[
+            "check",
+            "--budget",
+            "budget.toml",
+            "--format",
+            "json",
+            "--output",
+            "verdict.json",
+        ])
+        .code(0);
+    let v = inert_json("check --format json", &out.get_output().stdout);
+    assert_eq!(v["metrics"][0]["id"], name.as_str(), "{v}");
+    assert_eq!(v["metrics"][0]["label"], HOSTILE, "{v}");
+    assert_eq!(v["metrics"][0]["value"], 150.0, "{v}");
+    let saved = fs::read(dir.path("verdict.json")).expect("verdict");
+    assert_eq!(
+        saved,
+        out.get_output().stdout,
+        "--output writes what is printed"
+    );
+
+    dir.run(&["baseline", "update", "--budget", "budget.toml"])
+        .code(0);
+    let v = inert_json(
+        "the baseline",
+        &fs::read(dir.path("baselines/web.json")).expect("baseline"),
+    );
+    assert_eq!(v["runs"][0]["metrics"][&name]["value"], 150.0, "{v}");
+
+    let out = dir
+        .run(&[
+            "baseline",
+            "show",
+            "--budget",
+            "budget.toml",
+            "--format",
+            "json",
+        ])
+        .code(0);
+    let v = inert_json("baseline show --format json", &out.get_output().stdout);
+    assert_eq!(v["metrics"][0]["id"], name.as_str(), "{v}");
+    assert_eq!(v["metrics"][0]["label"], HOSTILE, "{v}");
 }
 
 /// `--template FILE` was read whole: a 2 GiB file (or `/dev/zero` behind a name) was held in
