@@ -492,6 +492,10 @@ fn pull_request_of(
     Ok(args.pr.or(run.pr_number).or(ctx.pr_number))
 }
 
+/// The biggest event payload read from GITHUB_EVENT_PATH: GitHub delivers none above 25 MB
+/// ("About webhook events and payloads", Payload cap).
+const MAX_EVENT_BYTES: u64 = 32 * 1024 * 1024;
+
 /// The GitHub Actions variables perfgate reads, taken from the process environment once; the
 /// [`github`] module gets them passed in and never reads the environment itself.
 struct Actions {
@@ -555,12 +559,23 @@ impl Actions {
     /// The run's context, the event payload read from GITHUB_EVENT_PATH.
     fn context(&self) -> Result<github::Context> {
         let event = match &self.event_path {
-            Some(p) => Some(std::fs::read_to_string(p).with_context(|| {
-                format!(
-                    "GITHUB_EVENT_PATH {}: cannot read the event payload",
-                    p.display()
-                )
-            })?),
+            Some(p) => {
+                let cannot_read = || {
+                    format!(
+                        "GITHUB_EVENT_PATH {}: cannot read the event payload",
+                        p.display()
+                    )
+                };
+                let what = "GitHub event payload (GITHUB_EVENT_PATH)";
+                let file = file::open_regular(p, what)?.with_context(cannot_read)?;
+                Some(file::read_text(
+                    file,
+                    p,
+                    MAX_EVENT_BYTES,
+                    what,
+                    cannot_read,
+                )?)
+            }
             None => None,
         };
         github::Context::from_vars(&self.vars, event.as_deref())

@@ -59,6 +59,11 @@ impl Dir {
 
     /// Runs the binary here, with none of the GitHub Actions environment of the test run.
     fn run(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        self.run_with(&[], args)
+    }
+
+    /// As [`Dir::run`], with the variables `env` set.
+    fn run_with(&self, env: &[(&str, &str)], args: &[&str]) -> assert_cmd::assert::Assert {
         let mut cmd = Command::cargo_bin("perfgate").expect("binary");
         cmd.current_dir(self.0.path()).timeout(TIMEOUT);
         for (var, _) in std::env::vars() {
@@ -66,7 +71,7 @@ impl Dir {
                 cmd.env_remove(var);
             }
         }
-        cmd.args(args).assert()
+        cmd.envs(env.iter().copied()).args(args).assert()
     }
 }
 
@@ -239,6 +244,39 @@ fn a_budget_or_verdict_past_its_limit_is_refused_naming_it() {
         .stderr(
             "error: verdict.json: larger than the 33554432 bytes perfgate reads from a verdict\n",
         );
+}
+
+/// The event payload at GITHUB_EVENT_PATH was read whole: `/dev/zero` there was read until memory
+/// ran out.
+#[test]
+fn an_event_payload_past_its_limit_or_not_a_file_is_refused_naming_it() {
+    let dir = Dir::new();
+    dir.report("api.json", "p95", 150.0);
+    dir.file(
+        "budget.toml",
+        "[gate]\nname = \"web\"\n\n[sources.api]\nformat = \"json\"\npath = \"api.json\"\n\n\
+         [[budget]]\nmetric = \"api.p95\"\ntarget = \"< 200ms\"\n",
+    );
+    dir.sparse("event.json", 32 * 1024 * 1024 + 1);
+    let check = ["check", "--budget", "budget.toml", "--comment", "always"];
+    let run = |event: &str| {
+        dir.run_with(
+            &[
+                ("GITHUB_REPOSITORY", "octo/web"),
+                ("GITHUB_EVENT_NAME", "pull_request"),
+                ("GITHUB_EVENT_PATH", event),
+            ],
+            &check,
+        )
+    };
+    run("event.json").code(2).stderr(
+        "error: --comment always: cannot comment on the pull request: event.json: larger than \
+         the 33554432 bytes perfgate reads from a GitHub event payload (GITHUB_EVENT_PATH)\n",
+    );
+    run("/dev/zero").code(2).stderr(
+        "error: --comment always: cannot comment on the pull request: /dev/zero: is a character \
+         device, not a GitHub event payload (GITHUB_EVENT_PATH)\n",
+    );
 }
 
 /// A report path that another process swaps between a regular file and a FIFO: perfgate looked
