@@ -161,7 +161,7 @@ impl BaselineFile {
     pub fn to_text(&self) -> Result<String> {
         // Through `Value`, whose maps are sorted, so every object's keys come out in order.
         let value = serde_json::to_value(self).context("serializing the baseline")?;
-        let mut text = serde_json::to_string_pretty(&value).context("serializing the baseline")?;
+        let mut text = crate::json::to_string_pretty(&value).context("serializing the baseline")?;
         text.push('\n');
         Ok(text)
     }
@@ -204,25 +204,16 @@ const MAX_BASELINE_BYTES: u64 = 64 * 1024 * 1024;
 /// Reads the baseline at `path`: `None` when there is none yet; an error when it exists but is not
 /// a valid baseline of this gate.
 pub fn load_baseline(path: &Path, gate: &str) -> Result<Option<BaselineFile>> {
-    crate::file::refuse_special(path, "baseline file")?;
-    let file = match File::open(path) {
+    let file = match crate::file::open_regular(path, "baseline file")? {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             return Err(e).with_context(|| format!("{}: cannot read the baseline", path.display()))
         }
     };
-    use std::io::Read as _;
-    let mut text = String::new();
-    file.take(MAX_BASELINE_BYTES + 1)
-        .read_to_string(&mut text)
-        .with_context(|| format!("{}: cannot read the baseline", path.display()))?;
-    if text.len() as u64 > MAX_BASELINE_BYTES {
-        bail!(
-            "{}: larger than the {MAX_BASELINE_BYTES} bytes perfgate reads from a baseline",
-            path.display()
-        );
-    }
+    let text = crate::file::read_text(file, path, MAX_BASELINE_BYTES, "baseline", || {
+        format!("{}: cannot read the baseline", path.display())
+    })?;
     let file = BaselineFile::parse(path, &text)?;
     if file.gate != gate {
         bail!(

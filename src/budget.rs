@@ -159,11 +159,15 @@ impl fmt::Display for Problems {
 
 impl std::error::Error for Problems {}
 
+/// The biggest budget read: 64 MiB. A real one is a few KB (400 rules with 100 KB labels, a test of
+/// the comment's size limit, make 45 MB); the budget comes with the pull request's checkout.
+const MAX_BUDGET_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Reads and validates a budget file.
 pub fn load_budget(path: &Path) -> Result<Budget> {
-    crate::file::refuse_special(path, "budget file")?;
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read the budget", path.display()))?;
+    let cannot_read = || format!("{}: cannot read the budget", path.display());
+    let file = crate::file::open_regular(path, "budget file")?.with_context(cannot_read)?;
+    let text = crate::file::read_text(file, path, MAX_BUDGET_BYTES, "budget", cannot_read)?;
     Ok(parse_budget(path, &text)?)
 }
 

@@ -30,6 +30,7 @@ pub mod derive;
 mod file;
 pub mod github;
 pub mod ingest;
+mod json;
 pub mod judge;
 pub mod memory;
 pub mod model;
@@ -147,13 +148,17 @@ fn baseline_path(flag: Option<&Path>, budget: &Budget) -> PathBuf {
         .unwrap_or_else(|| Path::new("baselines").join(format!("{}.json", budget.gate.name)))
 }
 
+/// The biggest `--template` read: 1 MiB. The built-in one is a few KB, and what it renders is cut to
+/// GitHub's 65,536-character comment limit anyway.
+const MAX_TEMPLATE_BYTES: u64 = 1024 * 1024;
+
 /// `--template FILE`, or the built-in comment template.
 fn load_template(path: Option<&Path>) -> Result<Template> {
     match path {
         Some(path) => {
-            file::refuse_special(path, "template file")?;
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("{}: cannot read the template", path.display()))?;
+            let cannot_read = || format!("{}: cannot read the template", path.display());
+            let file = file::open_regular(path, "template file")?.with_context(cannot_read)?;
+            let text = file::read_text(file, path, MAX_TEMPLATE_BYTES, "template", cannot_read)?;
             Template::compile(&path.display().to_string(), text)
         }
         None => Template::default_comment(),
@@ -345,18 +350,9 @@ const MAX_VERDICT_BYTES: u64 = 32 * 1024 * 1024;
 fn comment(args: CommentArgs) -> Result<ExitCode> {
     let template = load_template(args.template.as_deref())?;
     let path = &args.verdict;
-    file::refuse_special(path, "verdict file")?;
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("{}: cannot read the verdict", path.display()))?
-        .len();
-    if size > MAX_VERDICT_BYTES {
-        bail!(
-            "{}: {size} bytes is too large for a verdict (at most {MAX_VERDICT_BYTES})",
-            path.display()
-        );
-    }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read the verdict", path.display()))?;
+    let cannot_read = || format!("{}: cannot read the verdict", path.display());
+    let file = file::open_regular(path, "verdict file")?.with_context(cannot_read)?;
+    let text = file::read_text(file, path, MAX_VERDICT_BYTES, "verdict", cannot_read)?;
     // The file may come from an untrusted job: only its structured fields are used, and the
     // comment is rendered here, with the usual escaping.
     let saved = render::parse_verdict(&text)
@@ -497,6 +493,10 @@ fn pull_request_of(
     Ok(args.pr.or(run.pr_number).or(ctx.pr_number))
 }
 
+/// The biggest event payload read from GITHUB_EVENT_PATH: GitHub delivers none above 25 MB
+/// ("About webhook events and payloads", Payload cap).
+const MAX_EVENT_BYTES: u64 = 32 * 1024 * 1024;
+
 /// The GitHub Actions variables perfgate reads, taken from the process environment once; the
 /// [`github`] module gets them passed in and never reads the environment itself.
 struct Actions {
@@ -560,12 +560,23 @@ impl Actions {
     /// The run's context, the event payload read from GITHUB_EVENT_PATH.
     fn context(&self) -> Result<github::Context> {
         let event = match &self.event_path {
-            Some(p) => Some(std::fs::read_to_string(p).with_context(|| {
-                format!(
-                    "GITHUB_EVENT_PATH {}: cannot read the event payload",
-                    p.display()
-                )
-            })?),
+            Some(p) => {
+                let cannot_read = || {
+                    format!(
+                        "GITHUB_EVENT_PATH {}: cannot read the event payload",
+                        p.display()
+                    )
+                };
+                let what = "GitHub event payload (GITHUB_EVENT_PATH)";
+                let file = file::open_regular(p, what)?.with_context(cannot_read)?;
+                Some(file::read_text(
+                    file,
+                    p,
+                    MAX_EVENT_BYTES,
+                    what,
+                    cannot_read,
+                )?)
+            }
             None => None,
         };
         github::Context::from_vars(&self.vars, event.as_deref())
@@ -789,7 +800,7 @@ fn metrics(args: MetricsArgs) -> Result<ExitCode> {
                 })
             })
             .collect();
-        let mut s = serde_json::to_string_pretty(&serde_json::json!({ "files": files }))?;
+        let mut s = json::to_string_pretty(&serde_json::json!({ "files": files }))?;
         s.push('\n');
         s
     } else {

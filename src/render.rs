@@ -226,7 +226,7 @@ pub fn to_json(v: &Verdict, sources: &[SourceInfo], github: Option<&GithubRun>) 
         github,
         warnings: &v.warnings,
     };
-    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| {
+    let mut out = crate::json::to_string_pretty(&doc).unwrap_or_else(|e| {
         // Serializing plain structs of numbers and strings cannot fail; keep the output valid JSON anyway.
         format!(
             "{{\"schema\":\"perfgate/verdict@1\",\"error\":{:?}}}",
@@ -1261,7 +1261,7 @@ pub fn history_json(budget: &Budget, file: &BaselineFile) -> String {
         "last": file.runs.last().and_then(|r| r.time.clone()),
         "metrics": summarise(budget, file),
     });
-    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let mut out = crate::json::to_string_pretty(&doc).unwrap_or_default();
     out.push('\n');
     out
 }

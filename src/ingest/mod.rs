@@ -27,7 +27,7 @@ mod webpack;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -923,8 +923,9 @@ fn read_text(path: &Path) -> Result<String> {
             MAX_WHOLE_BYTES >> 20
         )
     };
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let cannot_open = || format!("{}: cannot read", path.display());
+    let mut file = crate::file::open_regular(path, "report file")?.with_context(cannot_open)?;
+    let meta = file.metadata().with_context(cannot_open)?;
     if meta.len() > MAX_WHOLE_BYTES {
         return Err(too_large(&format!("{} bytes", meta.len())));
     }
@@ -939,7 +940,7 @@ fn read_text(path: &Path) -> Result<String> {
         )
     };
     let mut capacity = meta.len();
-    let gzip = is_gzip(path)?;
+    let gzip = is_gzip(&mut file).with_context(cannot_open)?;
     if gzip {
         // Decompressed once to count its size first, so that a small file that inflates past
         // the limit (a gzip bomb) is refused before any of it is held.
@@ -953,7 +954,7 @@ fn read_text(path: &Path) -> Result<String> {
         }
     }
     let mut bytes = Vec::with_capacity(capacity as usize);
-    open(path)?
+    decode(path, file)?
         .take(MAX_WHOLE_BYTES + 1)
         .read_to_end(&mut bytes)
         .with_context(cannot_read)?;
@@ -974,24 +975,23 @@ fn read_text(path: &Path) -> Result<String> {
     })
 }
 
-/// Whether a file starts with gzip's magic bytes.
-fn is_gzip(path: &Path) -> Result<bool> {
+/// Whether a file starts with gzip's magic bytes; it is left at its start.
+fn is_gzip(file: &mut std::fs::File) -> std::io::Result<bool> {
     let mut magic = [0; 2];
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    match file.read_exact(&mut magic) {
-        Ok(()) => Ok(magic == [0x1f, 0x8b]),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
-        Err(e) => Err(e).with_context(|| format!("{}: cannot read", path.display())),
-    }
+    let gzip = match file.read_exact(&mut magic) {
+        Ok(()) => magic == [0x1f, 0x8b],
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => false,
+        Err(e) => return Err(e),
+    };
+    file.rewind()?;
+    Ok(gzip)
 }
 
 /// Opens a file for reading, gunzipping it on the fly when it starts with gzip's magic bytes
 /// (`1f 8b`, RFC 1952): CI jobs often keep their reports compressed.
 pub(crate) fn open(path: &Path) -> Result<Reader> {
-    crate::file::refuse_special(path, "report file")?;
-    let file =
-        std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let file = crate::file::open_regular(path, "report file")?
+        .with_context(|| format!("{}: cannot read", path.display()))?;
     decode(path, file)
 }
 
@@ -1001,9 +1001,8 @@ pub(crate) type Reader = Box<dyn BufRead + Send>;
 /// As [`open`], with a progress bar on stderr for a read that takes longer than a moment
 /// ([`stream::Progress`]).
 fn open_with_progress(path: &Path) -> Result<Reader> {
-    crate::file::refuse_special(path, "report file")?;
-    let file =
-        std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let file = crate::file::open_regular(path, "report file")?
+        .with_context(|| format!("{}: cannot read", path.display()))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     decode(path, stream::Progress::new(file, len, path))
 }
