@@ -264,3 +264,39 @@ fn an_xml_jtl_tag_of_many_mebibytes_is_refused_without_being_held() {
     );
     assert_ceiling(&run, 0);
 }
+
+#[test]
+fn a_large_built_file_is_compressed_as_it_is_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dist = dir.path().join("dist");
+    std::fs::create_dir(&dist).expect("dist");
+    std::fs::write(
+        dist.join("index.html"),
+        "<script src=\"app.wasm\"></script>",
+    )
+    .expect("write");
+    // A 160 MiB module of zeros (a sparse file): read whole to be compressed, it took a peak of
+    // 173 MiB; compressed as it is read, 13 MiB.
+    let wasm = std::fs::File::create(dist.join("app.wasm")).expect("create");
+    wasm.set_len(160 * MIB).expect("size");
+    std::fs::write(
+        dir.path().join("budget.toml"),
+        "[sources.site]\nformat = \"dir\"\npath = \"dist\"\n\n\
+         [[budget]]\nmetric = \"site.asset.app.wasm.gzip\"\ntarget = \"< 1MB\"\n",
+    )
+    .expect("write the budget");
+    let run = perfgate(
+        &["check", "--budget", "budget.toml", "--format", "json"],
+        dir.path(),
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let verdict: serde_json::Value = serde_json::from_str(&run.stdout).expect("the verdict");
+    // The same size as compressing the file held whole, as perfgate did (GNU gzip -9 gives
+    // 162,842: another implementation of the same format).
+    let mut whole = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    whole.write_all(&vec![0; 160 << 20]).expect("compress");
+    let whole = whole.finish().expect("compress").len() as f64;
+    assert_eq!(verdict["metrics"][0]["value"], whole, "{}", run.stdout);
+    assert_eq!(whole, 162_988.0);
+    assert_ceiling(&run, 0);
+}

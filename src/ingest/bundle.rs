@@ -16,7 +16,7 @@
 //! of Node's `zlib.brotliCompress`, which size-limit uses.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -177,24 +177,41 @@ impl Codec {
     }
 
     /// The size of `data` compressed with this codec's settings (see the module doc), in bytes.
-    pub(crate) fn size(self, data: &[u8]) -> Result<u64> {
+    /// The data is compressed as it is read and the output only counted, so that a large file
+    /// (a WebAssembly module, a video) is never held.
+    pub(crate) fn size(self, mut data: impl Read) -> Result<u64> {
+        let mut counted = Count(0);
         match self {
             Codec::Gzip => {
-                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-                gz.write_all(data)?;
-                Ok(gz.finish()?.len() as u64)
+                let mut gz =
+                    flate2::write::GzEncoder::new(&mut counted, flate2::Compression::best());
+                std::io::copy(&mut data, &mut gz)?;
+                gz.finish()?;
             }
             Codec::Brotli => {
-                let mut br = Vec::new();
                 let params = brotli::enc::BrotliEncoderParams {
                     quality: 11,
                     lgwin: 22,
                     ..Default::default()
                 };
-                brotli::BrotliCompress(&mut &data[..], &mut br, &params)?;
-                Ok(br.len() as u64)
+                brotli::BrotliCompress(&mut data, &mut counted, &params)?;
             }
         }
+        Ok(counted.0)
+    }
+}
+
+/// A writer that counts what it is given and keeps none of it.
+struct Count(u64);
+
+impl Write for Count {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -443,9 +460,10 @@ pub(crate) fn detail(head: String, notes: &[String]) -> String {
 
 /// The size of one file compressed with `codec`, in bytes.
 fn compress_file(path: &Path, codec: Codec) -> Result<u64> {
-    let data = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let file = crate::file::open_regular(path, "built file")?
+        .with_context(|| format!("{}: cannot read", path.display()))?;
     codec
-        .size(&data)
+        .size(std::io::BufReader::new(file))
         .with_context(|| format!("{}: compressing", path.display()))
 }
 
@@ -490,8 +508,8 @@ mod tests {
         // `printf 'hello hello hello hello\n' | gzip -9 -n | wc -c` = 29; Node 20
         // `zlib.brotliCompressSync(buf).length` (quality 11, lgwin 22) = 23.
         let data = b"hello hello hello hello\n";
-        assert_eq!(Codec::Gzip.size(data).expect("in memory"), 29);
-        assert_eq!(Codec::Brotli.size(data).expect("in memory"), 23);
+        assert_eq!(Codec::Gzip.size(&data[..]).expect("in memory"), 29);
+        assert_eq!(Codec::Brotli.size(&data[..]).expect("in memory"), 23);
     }
 
     #[test]
@@ -639,7 +657,7 @@ mod tests {
             let mut sum = 0;
             for name in bundle.assets.keys() {
                 let data = std::fs::read(dir.join(name)).expect("file");
-                let size = codec.size(&data).expect("in memory");
+                let size = codec.size(&data[..]).expect("in memory");
                 let metric = format!("asset.{name}.{}", codec.suffix());
                 assert_eq!(metrics[&metric].value, size as f64, "{metric}");
                 sum += size;

@@ -22,6 +22,9 @@ use super::bundle::{is_source_map, Bundle};
 use super::{Parsed, Wanted};
 use crate::model::Metrics;
 
+/// The largest `index.html` read for the files it loads: a built page is kilobytes.
+const MAX_PAGE_BYTES: u64 = 16 << 20;
+
 /// Reads a built folder, compressing its files for the sizes `wanted`.
 pub(crate) fn load(path: &Path, wanted: &Wanted) -> Result<Parsed> {
     let mut bundle = Bundle::default();
@@ -31,8 +34,9 @@ pub(crate) fn load(path: &Path, wanted: &Wanted) -> Result<Parsed> {
     }
     let index = path.join("index.html");
     if index.is_file() {
-        let html = std::fs::read_to_string(&index)
-            .with_context(|| format!("{}: cannot read", index.display()))?;
+        let cannot_read = || format!("{}: cannot read", index.display());
+        let file = crate::file::open_regular(&index, "page")?.with_context(cannot_read)?;
+        let html = crate::file::read_text(file, &index, MAX_PAGE_BYTES, "page", cannot_read)?;
         let mut initial = BTreeSet::new();
         for reference in page_loads(&html) {
             let Some(file) = local_file(&reference) else {
