@@ -121,10 +121,10 @@ fn is_pull_request_event(name: &str) -> bool {
 }
 
 impl Context {
-    /// `vars` holds GITHUB_TOKEN, GITHUB_API_URL (default https://api.github.com), GITHUB_REPOSITORY,
+    /// `vars` holds GITHUB_TOKEN, GITHUB_API_URL (default `https://api.github.com`), GITHUB_REPOSITORY,
     /// GITHUB_EVENT_NAME, GITHUB_SHA; `event` is the text of the GITHUB_EVENT_PATH file if any.
     /// PR number and base/head shas from pull_request, pull_request_target (payload.pull_request)
-    /// and workflow_run (payload.workflow_run.pull_requests[0]) payloads.
+    /// and workflow_run (`payload.workflow_run.pull_requests[0]`) payloads.
     ///
     /// An empty variable counts as unset (a workflow's `${{ secrets.MISSING }}` is empty). Errors
     /// name the variable or the payload field, never the token's value.

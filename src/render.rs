@@ -1391,7 +1391,7 @@ fn hidden(c: char) -> bool {
             | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
-/// Text of any length for a terminal (an error, a report's names): every [`hidden`] character but
+/// Text of any length for a terminal (an error, a report's names): every `hidden` character but
 /// newlines and tabs becomes U+FFFD `�`, so that two names differing only by one stay apart on
 /// screen and nothing from a file or a server reaches the terminal as a command.
 pub fn terminal(s: &str) -> String {
@@ -1440,7 +1440,7 @@ fn plain(s: &str) -> String {
 /// punctuation become entities, `@` cannot mention, `#` and `GH-` cannot link an issue (nor
 /// `GHSA-` an advisory), and `https://` or `www.` cannot start a link. Each of these is broken by
 /// one character written as an entity, which GitHub shows as the character itself; zero-width
-/// characters would be invisible breaks, and [`sanitize`] drops them.
+/// characters would be invisible breaks, and `sanitize` drops them.
 pub fn md(s: &str) -> String {
     let chars: Vec<char> = sanitize(s).chars().collect();
     let mut out = String::with_capacity(s.len());
