@@ -2,3 +2,4 @@
 
 pub mod github;
 pub mod http;
+pub mod peak;
