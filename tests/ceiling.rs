@@ -8,58 +8,16 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
-use std::process::Command;
 
 mod common;
 
+use common::peak::{perfgate, Run};
+
 const MIB: u64 = 1 << 20;
-
-/// What a run printed, how it exited and its peak resident set size in bytes (`None` without
-/// GNU time).
-struct Run {
-    code: Option<i32>,
-    stderr: String,
-    stdout: String,
-    peak: Option<u64>,
-}
-
-/// Runs perfgate with `args` under GNU time, when it is installed.
-fn perfgate(args: &[&str], dir: &Path) -> Run {
-    let time = Path::new("/usr/bin/time");
-    let mut cmd = if time.exists() {
-        let mut cmd = Command::new(time);
-        cmd.args(["-f", "peak %M"])
-            .arg(assert_cmd::cargo::cargo_bin("perfgate"));
-        cmd
-    } else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI installs GNU time (Debian package `time`) for this test"
-        );
-        Command::new(assert_cmd::cargo::cargo_bin("perfgate"))
-    };
-    let out = cmd
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run perfgate");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let peak = stderr
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("peak "))
-        .map(|k| k.trim().parse::<u64>().expect("GNU time's peak") * 1024);
-    Run {
-        code: out.status.code(),
-        stderr,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        peak,
-    }
-}
 
 /// Asserts the run's peak is under 256 MiB and under `held` plus 64 MiB.
 fn assert_ceiling(run: &Run, held: u64) {
-    if let Some(peak) = run.peak {
+    if let Some(peak) = run.peak_kib.map(|kib| kib * 1024) {
         assert!(
             peak < 256 * MIB && peak < held + 64 * MIB,
             "peak {} MiB, {} MiB held: {}",
@@ -88,7 +46,7 @@ fn a_lighthouse_report_with_a_hundred_mib_screenshot_is_read_without_holding_it(
     std::fs::write(&path, serde_json::to_vec(&lhr).expect("JSON")).expect("write");
     drop(lhr);
 
-    let run = perfgate(&["metrics", "lhr.json"], dir.path());
+    let run = perfgate(["metrics", "lhr.json"], Some(dir.path()));
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.stdout.contains("score.performance"), "{}", run.stdout);
     // What the reader does not use is read past, the screenshot too.
@@ -110,7 +68,7 @@ fn generic_json_values_stop_at_the_ceiling() {
     std::fs::write(&path, &text).expect("write");
     drop(text);
 
-    let run = perfgate(&["metrics", "summary.json"], dir.path());
+    let run = perfgate(["metrics", "summary.json"], Some(dir.path()));
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(
         run.stderr.contains("summary.json: reading k6 output: it would take more than the 192 MiB of memory perfgate allows itself"),
@@ -143,7 +101,7 @@ fn a_one_line_json_of_fifty_million_numbers_is_read_past_not_held() {
     let path = dir.path().join("large.json");
     numbers(&path, 50_000_000);
     assert!(size(&path) > 99_000_000);
-    let run = perfgate(&["metrics", "large.json"], dir.path());
+    let run = perfgate(["metrics", "large.json"], Some(dir.path()));
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(
         run.stderr
@@ -178,7 +136,7 @@ fn a_saved_prometheus_answer_of_a_million_series_is_refused_at_the_series_limit(
     let path = dir.path().join("answer.json");
     std::fs::write(&path, answer(1_000_000)).expect("write");
     // Read whole into generic values, this took 1 GiB before failing.
-    let run = perfgate(&["metrics", "answer.json"], dir.path());
+    let run = perfgate(["metrics", "answer.json"], Some(dir.path()));
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(
         run.stderr.contains(
@@ -204,7 +162,7 @@ fn a_live_prometheus_answer_of_a_hundred_mb_is_cut_off_at_the_answer_limit() {
         ),
     )
     .expect("write the budget");
-    let run = perfgate(&["check", "--budget", "budget.toml"], dir.path());
+    let run = perfgate(["check", "--budget", "budget.toml"], Some(dir.path()));
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(
         run.stderr
@@ -229,7 +187,7 @@ fn a_metrics_page_of_millions_of_series_stops_at_the_ceiling() {
     drop(out);
     assert!(size(&path) < 128 * MIB);
 
-    let run = perfgate(&["metrics", "metrics.prom"], dir.path());
+    let run = perfgate(["metrics", "metrics.prom"], Some(dir.path()));
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(
         run.stderr
@@ -254,7 +212,7 @@ fn an_xml_jtl_tag_of_many_mebibytes_is_refused_without_being_held() {
         ),
     )
     .expect("write");
-    let run = perfgate(&["metrics", "results.jtl"], dir.path());
+    let run = perfgate(["metrics", "results.jtl"], Some(dir.path()));
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(
         run.stderr
@@ -286,8 +244,8 @@ fn a_large_built_file_is_compressed_as_it_is_read() {
     )
     .expect("write the budget");
     let run = perfgate(
-        &["check", "--budget", "budget.toml", "--format", "json"],
-        dir.path(),
+        ["check", "--budget", "budget.toml", "--format", "json"],
+        Some(dir.path()),
     );
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let verdict: serde_json::Value = serde_json::from_str(&run.stdout).expect("the verdict");

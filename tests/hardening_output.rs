@@ -4,14 +4,11 @@
 //! on. Each run has a timeout, so a hang comes back as a failure instead of a stuck test run.
 
 use std::fs;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
-use tempfile::TempDir;
+mod common;
 
-/// Far above any of these runs (a few milliseconds each), far below a stuck CI job.
-const TIMEOUT: Duration = Duration::from_secs(10);
+use common::dir::{stderr, Dir};
 
 /// A metric name with a C1 CSI (U+009B: `ESC [` on terminals that read 8-bit controls), a
 /// right-to-left override and DEL: none is escaped by serde_json itself.
@@ -19,65 +16,6 @@ const HOSTILE: &str = "p95\u{9b}31m\u{202e}lmth.exe\u{7f}";
 
 /// The characters of [`HOSTILE`] that must not be written raw.
 const RAW: [char; 3] = ['\u{9b}', '\u{202e}', '\u{7f}'];
-
-/// A temp dir the binary runs in, as a CI step runs in its checkout.
-struct Dir(TempDir);
-
-impl Dir {
-    fn new() -> Dir {
-        Dir(tempfile::tempdir().expect("temp dir"))
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.path().join(name)
-    }
-
-    fn file(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.path(name);
-        fs::write(&path, text).expect("write");
-        path
-    }
-
-    /// A sparse file of `len` bytes (all zeros, no disk used).
-    fn sparse(&self, name: &str, len: u64) -> PathBuf {
-        let path = self.path(name);
-        fs::File::create(&path)
-            .expect("create")
-            .set_len(len)
-            .expect("set_len");
-        path
-    }
-
-    /// perfgate's own report format with one metric, `name` = `ms` milliseconds.
-    fn report(&self, file: &str, name: &str, ms: f64) -> PathBuf {
-        let doc = serde_json::json!({
-            "schema": "perfgate/metrics@1",
-            "metrics": { name: { "value": ms, "unit": "ms" } },
-        });
-        self.file(file, &doc.to_string())
-    }
-
-    /// Runs the binary here, with none of the GitHub Actions environment of the test run.
-    fn run(&self, args: &[&str]) -> assert_cmd::assert::Assert {
-        self.run_with(&[], args)
-    }
-
-    /// As [`Dir::run`], with the variables `env` set.
-    fn run_with(&self, env: &[(&str, &str)], args: &[&str]) -> assert_cmd::assert::Assert {
-        let mut cmd = Command::cargo_bin("perfgate").expect("binary");
-        cmd.current_dir(self.0.path()).timeout(TIMEOUT);
-        for (var, _) in std::env::vars() {
-            if var.starts_with("GITHUB_") || var.starts_with("PERFGATE_") {
-                cmd.env_remove(var);
-            }
-        }
-        cmd.envs(env.iter().copied()).args(args).assert()
-    }
-}
-
-fn stderr(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
-}
 
 /// Asserts that `bytes` (named `what` in a failure) are JSON holding none of [`RAW`] raw, and
 /// returns them parsed.
@@ -114,7 +52,7 @@ fn hostile_budget() -> String {
 #[test]
 fn json_output_escapes_what_a_terminal_acts_on_and_decodes_to_the_same_names() {
     let dir = Dir::new();
-    dir.report("api.json", HOSTILE, 150.0);
+    dir.report("api.json", &[(HOSTILE, 150.0)]);
 
     let out = dir.run(&["metrics", "--json", "api.json"]).code(0);
     let v = inert_json("metrics --json", &out.get_output().stdout);
@@ -180,7 +118,7 @@ fn json_output_escapes_what_a_terminal_acts_on_and_decodes_to_the_same_names() {
 #[test]
 fn a_template_past_one_mib_is_refused_at_once() {
     let dir = Dir::new();
-    dir.report("api.json", "p95", 150.0);
+    dir.report("api.json", &[("p95", 150.0)]);
     dir.file(
         "budget.toml",
         "[gate]\nname = \"web\"\n\n[sources.api]\nformat = \"json\"\npath = \"api.json\"\n\n\
@@ -251,7 +189,7 @@ fn a_budget_or_verdict_past_its_limit_is_refused_naming_it() {
 #[test]
 fn an_event_payload_past_its_limit_or_not_a_file_is_refused_naming_it() {
     let dir = Dir::new();
-    dir.report("api.json", "p95", 150.0);
+    dir.report("api.json", &[("p95", 150.0)]);
     dir.file(
         "budget.toml",
         "[gate]\nname = \"web\"\n\n[sources.api]\nformat = \"json\"\npath = \"api.json\"\n\n\
@@ -289,7 +227,7 @@ fn a_report_swapped_for_a_fifo_never_blocks() {
     use std::sync::Arc;
 
     let dir = Dir::new();
-    let report = dir.report("regular.json", "p95", 150.0);
+    let report = dir.report("regular.json", &[("p95", 150.0)]);
     let fifo = dir.path("fifo.json");
     let status = std::process::Command::new("mkfifo")
         .arg(&fifo)

@@ -2,50 +2,33 @@
 //! reached through the binary, the file is refused with exit 2 and a message naming the file and
 //! the limit, and GNU time's peak resident set size shows the refusal came before the memory went.
 
+use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
 
-/// What a refused run printed, and its peak resident set size in KiB (`None` without GNU time).
-struct Refusal {
-    stderr: String,
-    peak_kib: Option<u64>,
-}
+mod common;
+
+use common::peak::{self, Run};
 
 /// Runs `perfgate metrics --format <format> <file>` (under GNU time when it is installed) and
 /// asserts it exits 2.
-fn refused(format: &str, file: &Path) -> Refusal {
-    let time = Path::new("/usr/bin/time");
-    let mut cmd = if time.exists() {
-        let mut cmd = Command::new(time);
-        cmd.args(["-f", "peak %M"])
-            .arg(assert_cmd::cargo::cargo_bin("perfgate"));
-        cmd
-    } else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI installs GNU time (Debian package `time`) for this test"
-        );
-        Command::new(assert_cmd::cargo::cargo_bin("perfgate"))
-    };
-    let out = cmd
-        .args(["metrics", "--format", format])
-        .arg(file)
-        .output()
-        .expect("run perfgate");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+fn refused(format: &str, file: &Path) -> Run {
+    let run = peak::perfgate(
+        [
+            OsStr::new("metrics"),
+            OsStr::new("--format"),
+            OsStr::new(format),
+            file.as_os_str(),
+        ],
+        None,
+    );
     // GNU time reports the command's exit status as its own.
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    let peak_kib = stderr
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("peak "))
-        .map(|k| k.trim().parse().expect("GNU time's peak"));
-    Refusal { stderr, peak_kib }
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    run
 }
 
 /// Asserts a refusal names the file and says `message`.
-fn assert_names(refusal: &Refusal, file: &Path, message: &str) {
+fn assert_names(refusal: &Run, file: &Path, message: &str) {
     assert!(
         refusal.stderr.contains(&format!("{}: ", file.display()))
             && refusal.stderr.contains(message),
@@ -55,7 +38,7 @@ fn assert_names(refusal: &Refusal, file: &Path, message: &str) {
 }
 
 /// Asserts a refusal's peak RSS is under `budget_mib`, when GNU time measured it.
-fn assert_peak_below(refusal: &Refusal, budget_mib: u64) {
+fn assert_peak_below(refusal: &Run, budget_mib: u64) {
     if let Some(peak) = refusal.peak_kib {
         assert!(
             peak < budget_mib * 1024,

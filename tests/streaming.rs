@@ -2,10 +2,14 @@
 //! as the memory budget goes through the binary, and GNU time's peak resident set size stays under
 //! the 64 MiB — whatever the stream's size, only histograms and counters are kept.
 
+use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
-use std::process::Command;
+
+mod common;
+
+use common::peak;
 
 /// Writes a k6 v1.1.0-shaped stream: the Metric lines, then three points per request.
 fn write_stream(path: &Path, requests: u64) -> u64 {
@@ -57,12 +61,7 @@ fn write_stream(path: &Path, requests: u64) -> u64 {
 
 #[test]
 fn a_stream_larger_than_the_memory_budget_is_read_in_bounded_memory() {
-    let time = Path::new("/usr/bin/time");
-    if !time.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI installs GNU time (Debian package `time`) for this test"
-        );
+    if !peak::gnu_time() {
         eprintln!("skipped: /usr/bin/time (GNU time) is not installed");
         return;
     }
@@ -76,20 +75,20 @@ fn a_stream_larger_than_the_memory_budget_is_read_in_bounded_memory() {
         "the stream ({size} B) dwarfs the budget"
     );
 
-    let out = Command::new(time)
-        .args(["-f", "peak %M"])
-        .arg(assert_cmd::cargo::cargo_bin("perfgate"))
-        .args(["metrics", "--json", "--format", "k6"])
-        .arg(&stream)
-        .output()
-        .expect("run perfgate under GNU time");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let peak_kib: u64 = stderr
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("peak "))
-        .and_then(|k| k.trim().parse().ok())
+    let run = peak::perfgate(
+        [
+            OsStr::new("metrics"),
+            OsStr::new("--json"),
+            OsStr::new("--format"),
+            OsStr::new("k6"),
+            stream.as_os_str(),
+        ],
+        None,
+    );
+    let stderr = &run.stderr;
+    assert_eq!(run.code, Some(0), "{stderr}");
+    let peak_kib = run
+        .peak_kib
         .unwrap_or_else(|| panic!("no peak in {stderr}"));
     assert!(
         peak_kib < BUDGET_KIB,
@@ -103,7 +102,7 @@ fn a_stream_larger_than_the_memory_budget_is_read_in_bounded_memory() {
         "{stderr}"
     );
 
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
     let m = &v["files"][0]["metrics"];
     assert_eq!(m["http_reqs.count"]["value"], requests as f64);
     assert_eq!(m["http_req_failed.rate"]["value"], 0.5);

@@ -1,4 +1,6 @@
 //! Helpers shared by the integration tests.
 
+pub mod dir;
 pub mod github;
 pub mod http;
+pub mod peak;
