@@ -295,7 +295,7 @@ pub struct CheckArgs {
     pub budget: PathBuf,
     /// `--baseline`; `None` is `baselines/<gate name>.json`.
     pub baseline: Option<PathBuf>,
-    /// `--input`: (source, path) in the order given.
+    /// `--input`: (source, path) in the order given, each source once.
     pub inputs: Vec<(String, String)>,
     pub lenient: bool,
     pub require_baseline: bool,
@@ -334,7 +334,7 @@ pub struct UpdateArgs {
     pub baseline: Option<PathBuf>,
     /// How many runs the file keeps.
     pub keep: usize,
-    /// `--input`: (source, path) in the order given.
+    /// `--input`: (source, path) in the order given, each source once.
     pub inputs: Vec<(String, String)>,
     pub lenient: bool,
     /// `--commit`; `None` is `$GITHUB_SHA`, else the checkout's HEAD.
@@ -369,7 +369,7 @@ impl Cli {
             Command::Check(f) => Run::Check(CheckArgs {
                 budget: f.gate.budget,
                 baseline: f.gate.baseline,
-                inputs: f.sources.inputs,
+                inputs: distinct_inputs(f.sources.inputs)?,
                 lenient: f.sources.lenient.lenient,
                 require_baseline: f.require_baseline,
                 format: f.format,
@@ -389,7 +389,7 @@ impl Cli {
                 budget: f.gate.budget,
                 baseline: f.gate.baseline,
                 keep: f.keep,
-                inputs: f.sources.inputs,
+                inputs: distinct_inputs(f.sources.inputs)?,
                 lenient: f.sources.lenient.lenient,
                 commit: f.commit,
             }),
@@ -409,6 +409,20 @@ impl Cli {
             }),
         })
     }
+}
+
+/// `--input`: a source given twice would be read from one of the paths and the other silently
+/// ignored.
+fn distinct_inputs(inputs: Vec<(String, String)>) -> Result<Vec<(String, String)>> {
+    for (i, (source, path)) in inputs.iter().enumerate() {
+        if let Some((_, first)) = inputs[..i].iter().find(|(s, _)| s == source) {
+            bail!(
+                "--input {source}={path}: source `{source}` is already read from {first} \
+                 (--input {source}={first}); give each source once"
+            );
+        }
+    }
+    Ok(inputs)
 }
 
 /// `metrics --format`: `auto`, or a reader's name.
@@ -552,6 +566,48 @@ mod tests {
             panic!("auto is the default");
         };
         assert_eq!(args.format, None);
+    }
+
+    #[test]
+    fn a_source_given_twice_is_refused() {
+        for command in [&["check"][..], &["baseline", "update"]] {
+            let mut args = command.to_vec();
+            args.extend([
+                "--budget",
+                "b.toml",
+                "--input",
+                "api=a.json",
+                "--input",
+                "web=w.json",
+                "--input",
+                "api=b.json",
+            ]);
+            let err = validated(&args).expect_err("api twice");
+            assert_eq!(
+                err.to_string(),
+                "--input api=b.json: source `api` is already read from a.json \
+                 (--input api=a.json); give each source once",
+                "{command:?}"
+            );
+        }
+        let Ok(Run::Check(args)) = validated(&[
+            "check",
+            "--budget",
+            "b.toml",
+            "--input",
+            "api=a.json",
+            "--input",
+            "web=w.json",
+        ]) else {
+            panic!("two sources parse");
+        };
+        assert_eq!(
+            args.inputs,
+            [
+                ("api".to_string(), "a.json".to_string()),
+                ("web".to_string(), "w.json".to_string())
+            ]
+        );
     }
 
     #[test]
