@@ -1,9 +1,17 @@
-//! The command line, defined once with clap's derive; `--help` is generated from these docs.
+//! The command line, in two stages (ripgrep's low-level and high-level arguments): clap's derive
+//! parses the flags, each defined once and shared between commands with `#[command(flatten)]`, and
+//! `--help` is generated from their docs; [`Cli::validate`] then checks what clap cannot (a name
+//! resolved against the readers, flags that contradict each other) and hands the commands a [`Run`]
+//! of checked values. Nothing here reads a file or the environment beyond clap's `env` defaults.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::{bail, Result};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::ingest::Format;
 
 /// perfgate: the performance regression gate of a CI pipeline.
 ///
@@ -14,72 +22,129 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "perfgate", version, about, long_about)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+enum Command {
     /// Judge the budget's sources and print the verdict.
-    Check(CheckArgs),
+    #[command(after_help = CHECK_EXIT_CODES)]
+    Check(CheckFlags),
     /// List every metric a report yields, with its value and unit (the names a budget can use).
-    Metrics(MetricsArgs),
+    Metrics(MetricsFlags),
     /// Record or inspect the baseline history the gate compares with.
     #[command(subcommand)]
     Baseline(BaselineCommand),
     /// Post a verdict saved by `check --format json --output FILE` as the pull request's comment
     /// (the fork-safe two-workflow pattern: run from a `workflow_run` workflow that has the token).
-    Comment(CommentArgs),
+    Comment(CommentFlags),
 }
+
+/// `check --help`'s closing lines: each code's meaning is the start of its row in the README's
+/// "Exit codes" table (a test holds them together).
+const CHECK_EXIT_CODES: &str = "Exit codes:
+  0  the gate passed (warnings allowed)
+  1  the gate failed: a critical threshold was breached, or a metric regressed against the baseline
+  2  perfgate could not judge: bad flags, an unreadable or invalid budget, a report missing or
+     malformed, a metric named by the budget that its source does not produce";
 
 #[derive(Debug, Subcommand)]
-pub enum BaselineCommand {
+enum BaselineCommand {
     /// Read the budget's sources as `check` does and append one run to the baseline file
     /// (on the default branch, after the measurements).
-    Update(UpdateArgs),
+    Update(UpdateFlags),
     /// Print the baseline history per metric: count, median, spread, last values.
-    Show(ShowArgs),
+    Show(ShowFlags),
 }
 
+/// `--budget` and `--baseline`: the gate and its history (check, baseline update, baseline show).
 #[derive(Debug, Args)]
-pub struct UpdateArgs {
+struct GateFlags {
     /// The budget file.
     #[arg(long, env = "PERFGATE_BUDGET", value_name = "FILE")]
-    pub budget: PathBuf,
+    budget: PathBuf,
 
     /// The baseline file [default: baselines/<gate name>.json].
     #[arg(long, value_name = "PATH")]
-    pub baseline: Option<PathBuf>,
+    baseline: Option<PathBuf>,
+}
 
-    /// How many runs to keep (the oldest go first).
-    #[arg(long, default_value_t = 30, value_name = "N")]
-    pub keep: usize,
-
+/// `--input` and `--lenient`: how the budget's sources are read (check, baseline update).
+#[derive(Debug, Args)]
+struct SourceFlags {
     /// Read a source from another path than the budget says (repeatable).
     #[arg(long = "input", value_name = "SOURCE=PATH", value_parser = parse_input)]
-    pub inputs: Vec<(String, String)>,
+    inputs: Vec<(String, String)>,
+    #[command(flatten)]
+    lenient: LenientFlag,
+}
+
+/// `--lenient` (check, baseline update, metrics).
+#[derive(Debug, Args)]
+struct LenientFlag {
     /// Skip a truncated last line of a streamed report (k6 `--out json`, a JMeter JTL written by a
     /// run that was killed) instead of refusing it; the skipped line is named in the output.
     #[arg(long)]
-    pub lenient: bool,
+    lenient: bool,
+}
 
-    /// The commit measured [default: $GITHUB_SHA, else `git rev-parse HEAD`].
-    #[arg(long, value_name = "SHA")]
-    pub commit: Option<String>,
+/// `--template` (check, comment).
+#[derive(Debug, Args)]
+struct TemplateFlag {
+    /// A minijinja template for the markdown report, instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    template: Option<PathBuf>,
+}
+
+/// `--bot-login` and `--comment-timeout`: how the comment is posted (check, comment).
+#[derive(Debug, Args)]
+struct PostFlags {
+    /// The login that posts the comment; only its comments are ever edited.
+    #[arg(
+        long,
+        env = "PERFGATE_BOT_LOGIN",
+        default_value = "github-actions[bot]",
+        value_name = "LOGIN"
+    )]
+    bot_login: String,
+
+    /// How long posting the comment may take in all, retries and slow answers included; past it
+    /// perfgate gives up (a warning with `auto`).
+    #[arg(
+        long,
+        env = "PERFGATE_COMMENT_TIMEOUT",
+        default_value = "60s",
+        value_name = "DURATION",
+        value_parser = parse_timeout
+    )]
+    comment_timeout: Duration,
 }
 
 #[derive(Debug, Args)]
-pub struct ShowArgs {
-    /// The budget file.
-    #[arg(long, env = "PERFGATE_BUDGET", value_name = "FILE")]
-    pub budget: PathBuf,
+struct UpdateFlags {
+    #[command(flatten)]
+    gate: GateFlags,
 
-    /// The baseline file [default: baselines/<gate name>.json].
-    #[arg(long, value_name = "PATH")]
-    pub baseline: Option<PathBuf>,
+    /// How many runs to keep (the oldest go first).
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    keep: usize,
+
+    #[command(flatten)]
+    sources: SourceFlags,
+
+    /// The commit measured [default: $GITHUB_SHA, else `git rev-parse HEAD`].
+    #[arg(long, value_name = "SHA")]
+    commit: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ShowFlags {
+    #[command(flatten)]
+    gate: GateFlags,
 
     /// What to print.
     #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
-    pub format: ShowFormat,
+    format: ShowFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -91,113 +156,73 @@ pub enum ShowFormat {
 }
 
 #[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// The budget file.
-    #[arg(long, env = "PERFGATE_BUDGET", value_name = "FILE")]
-    pub budget: PathBuf,
+#[command(mut_arg("baseline", |a| a.help(
+    "The baseline file to compare with [default: baselines/<gate name>.json]; none yet is fine"
+)))]
+struct CheckFlags {
+    #[command(flatten)]
+    gate: GateFlags,
 
-    /// The baseline file to compare with [default: baselines/<gate name>.json]; none yet is fine.
-    #[arg(long, value_name = "PATH")]
-    pub baseline: Option<PathBuf>,
-
-    /// Read a source from another path than the budget says (repeatable).
-    #[arg(long = "input", value_name = "SOURCE=PATH", value_parser = parse_input)]
-    pub inputs: Vec<(String, String)>,
-    /// Skip a truncated last line of a streamed report (k6 `--out json`, a JMeter JTL written by a
-    /// run that was killed) instead of refusing it; the skipped line is named in the output.
-    #[arg(long)]
-    pub lenient: bool,
+    #[command(flatten)]
+    sources: SourceFlags,
 
     /// Stop (exit 2) when there is no baseline file, or no history for a budgeted metric, instead
     /// of judging it against the budget alone; as `baseline = "required"` in `[gate]`.
     #[arg(long)]
-    pub require_baseline: bool,
+    require_baseline: bool,
 
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
+    format: OutputFormat,
 
     /// Also write the chosen format to this file.
     #[arg(long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    output: Option<PathBuf>,
 
-    /// A minijinja template for the markdown report, instead of the built-in one.
-    #[arg(long, value_name = "FILE")]
-    pub template: Option<PathBuf>,
+    #[command(flatten)]
+    template: TemplateFlag,
 
     /// Post the markdown verdict as the pull request's comment: `auto` when the run is on a pull
     /// request and GITHUB_TOKEN is set, `always` (or exit 2 saying why not), `never`.
     #[arg(long, value_enum, env = "PERFGATE_COMMENT", default_value_t = CommentMode::Auto)]
-    pub comment: CommentMode,
+    comment: CommentMode,
 
-    /// The login that posts the comment; only its comments are ever edited.
-    #[arg(
-        long,
-        env = "PERFGATE_BOT_LOGIN",
-        default_value = "github-actions[bot]",
-        value_name = "LOGIN"
-    )]
-    pub bot_login: String,
-
-    /// How long posting the comment may take in all, retries and slow answers included; past it
-    /// perfgate gives up (a warning with `auto`).
-    #[arg(
-        long,
-        env = "PERFGATE_COMMENT_TIMEOUT",
-        default_value = "60s",
-        value_name = "DURATION",
-        value_parser = parse_timeout
-    )]
-    pub comment_timeout: Duration,
+    #[command(flatten)]
+    post: PostFlags,
 }
 
 #[derive(Debug, Args)]
-pub struct CommentArgs {
+#[command(mut_arg("template", |a| a.help(
+    "A minijinja template for the comment, instead of the built-in one"
+)))]
+struct CommentFlags {
     /// The JSON verdict `check --format json --output FILE` saved.
     #[arg(long, value_name = "FILE")]
-    pub verdict: PathBuf,
+    verdict: PathBuf,
 
     /// A budget the verdict must have been judged with (repeatable): its gate must be one of these
     /// budgets' gates and each metric's rule one of that budget's rules, or nothing is posted.
     #[arg(long = "budget", value_name = "FILE")]
-    pub budgets: Vec<PathBuf>,
+    budgets: Vec<PathBuf>,
 
     /// The pull request to comment on [default: the one the verdict recorded, else the
     /// `workflow_run` event's].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub pr: Option<u64>,
+    pr: Option<u64>,
 
-    /// A minijinja template for the comment, instead of the built-in one.
-    #[arg(long, value_name = "FILE")]
-    pub template: Option<PathBuf>,
+    #[command(flatten)]
+    template: TemplateFlag,
 
     /// `always` posts or exits 2 saying why not; `auto` posts when a token and a pull request
     /// are at hand and otherwise says why it did not.
-    #[arg(long, value_enum, default_value_t = PostMode::Always)]
-    pub comment: PostMode,
+    #[arg(long, default_value = "always", value_parser = comment_command_modes())]
+    comment: CommentMode,
 
-    /// The login that posts the comment; only its comments are ever edited.
-    #[arg(
-        long,
-        env = "PERFGATE_BOT_LOGIN",
-        default_value = "github-actions[bot]",
-        value_name = "LOGIN"
-    )]
-    pub bot_login: String,
-
-    /// How long posting the comment may take in all, retries and slow answers included; past it
-    /// perfgate gives up (a warning with `auto`).
-    #[arg(
-        long,
-        env = "PERFGATE_COMMENT_TIMEOUT",
-        default_value = "60s",
-        value_name = "DURATION",
-        value_parser = parse_timeout
-    )]
-    pub comment_timeout: Duration,
+    #[command(flatten)]
+    post: PostFlags,
 }
 
-/// When `check` posts the pull-request comment.
+/// When a command posts the pull-request comment (`check --comment`, `comment --comment`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CommentMode {
     /// On a pull request with a token at hand; a failure is a warning.
@@ -208,32 +233,40 @@ pub enum CommentMode {
     Never,
 }
 
-/// When `comment` posts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PostMode {
-    /// Post, or exit 2 saying why it could not.
-    Always,
-    /// Post when a token and a pull request are at hand; a failure is a warning.
-    Auto,
+/// `comment --comment`: the command exists to post, so `never` is not offered, and `always` (its
+/// default) comes first.
+fn comment_command_modes() -> impl TypedValueParser<Value = CommentMode> {
+    PossibleValuesParser::new([
+        PossibleValue::new("always").help("Post, or exit 2 saying why it could not"),
+        PossibleValue::new("auto")
+            .help("Post when a token and a pull request are at hand; a failure is a warning"),
+    ])
+    .try_map(|name| CommentMode::from_str(&name, false))
 }
 
 #[derive(Debug, Args)]
-pub struct MetricsArgs {
+struct MetricsFlags {
     /// Report files (or built folders) to read.
     #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<PathBuf>,
+    files: Vec<PathBuf>,
 
-    /// The files' format, or `auto` to detect it from their content.
-    #[arg(long, default_value = "auto", value_name = "NAME")]
-    pub format: String,
+    #[arg(long, default_value = "auto", value_name = "NAME", help = format_help())]
+    format: String,
 
     /// Print JSON instead of a table.
     #[arg(long)]
-    pub json: bool,
-    /// Skip a truncated last line of a streamed report (k6 `--out json`, a JMeter JTL written by a
-    /// run that was killed) instead of refusing it; the skipped line is named in the output.
-    #[arg(long)]
-    pub lenient: bool,
+    json: bool,
+
+    #[command(flatten)]
+    lenient: LenientFlag,
+}
+
+/// `metrics --format`'s help, naming every format from the readers' own list.
+fn format_help() -> String {
+    format!(
+        "The files' format, or `auto` to detect it from their content: {}",
+        Format::names()
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -244,6 +277,166 @@ pub enum OutputFormat {
     Markdown,
     /// The machine-readable verdict (schema perfgate/verdict@1).
     Json,
+}
+
+/// A command line that passed [`Cli::validate`]: the command to run and its checked values.
+#[derive(Debug)]
+pub enum Run {
+    Check(CheckArgs),
+    Metrics(MetricsArgs),
+    BaselineUpdate(UpdateArgs),
+    BaselineShow(ShowArgs),
+    Comment(CommentArgs),
+}
+
+/// `check`'s values.
+#[derive(Debug)]
+pub struct CheckArgs {
+    pub budget: PathBuf,
+    /// `--baseline`; `None` is `baselines/<gate name>.json`.
+    pub baseline: Option<PathBuf>,
+    /// `--input`: (source, path) in the order given, each source once.
+    pub inputs: Vec<(String, String)>,
+    pub lenient: bool,
+    pub require_baseline: bool,
+    pub format: OutputFormat,
+    pub output: Option<PathBuf>,
+    /// `--template`; `None` is the built-in one.
+    pub template: Option<PathBuf>,
+    pub comment: CommentMode,
+    pub bot_login: String,
+    /// The whole time posting may take, retries included.
+    pub comment_timeout: Duration,
+}
+
+/// `comment`'s values.
+#[derive(Debug)]
+pub struct CommentArgs {
+    pub verdict: PathBuf,
+    /// `--budget`: the budgets the verdict must have been judged with (none: not checked).
+    pub budgets: Vec<PathBuf>,
+    /// `--pr`, at least 1.
+    pub pr: Option<u64>,
+    /// `--template`; `None` is the built-in one.
+    pub template: Option<PathBuf>,
+    /// `Always` or `Auto`, never `Never`.
+    pub comment: CommentMode,
+    pub bot_login: String,
+    /// The whole time posting may take, retries included.
+    pub comment_timeout: Duration,
+}
+
+/// `baseline update`'s values.
+#[derive(Debug)]
+pub struct UpdateArgs {
+    pub budget: PathBuf,
+    /// `--baseline`; `None` is `baselines/<gate name>.json`.
+    pub baseline: Option<PathBuf>,
+    /// How many runs the file keeps.
+    pub keep: usize,
+    /// `--input`: (source, path) in the order given, each source once.
+    pub inputs: Vec<(String, String)>,
+    pub lenient: bool,
+    /// `--commit`; `None` is `$GITHUB_SHA`, else the checkout's HEAD.
+    pub commit: Option<String>,
+}
+
+/// `baseline show`'s values.
+#[derive(Debug)]
+pub struct ShowArgs {
+    pub budget: PathBuf,
+    /// `--baseline`; `None` is `baselines/<gate name>.json`.
+    pub baseline: Option<PathBuf>,
+    pub format: ShowFormat,
+}
+
+/// `metrics`' values.
+#[derive(Debug)]
+pub struct MetricsArgs {
+    pub files: Vec<PathBuf>,
+    /// `None` detects each file's format from its content.
+    pub format: Option<Format>,
+    pub json: bool,
+    pub lenient: bool,
+}
+
+impl Cli {
+    /// The second stage: checks what clap cannot and resolves the flags into the values the
+    /// commands use. An error is a usage error, which `main` reports with exit 2 before any file
+    /// is read.
+    pub fn validate(self) -> Result<Run> {
+        Ok(match self.command {
+            Command::Check(f) => Run::Check(CheckArgs {
+                budget: f.gate.budget,
+                baseline: f.gate.baseline,
+                inputs: distinct_inputs(f.sources.inputs)?,
+                lenient: f.sources.lenient.lenient,
+                require_baseline: f.require_baseline,
+                format: f.format,
+                output: f.output,
+                template: f.template.template,
+                comment: f.comment,
+                bot_login: f.post.bot_login,
+                comment_timeout: f.post.comment_timeout,
+            }),
+            Command::Metrics(f) => Run::Metrics(MetricsArgs {
+                format: resolve_format(&f.format)?,
+                files: f.files,
+                json: f.json,
+                lenient: f.lenient.lenient,
+            }),
+            Command::Baseline(BaselineCommand::Update(f)) => Run::BaselineUpdate(UpdateArgs {
+                budget: f.gate.budget,
+                baseline: f.gate.baseline,
+                keep: f.keep,
+                inputs: distinct_inputs(f.sources.inputs)?,
+                lenient: f.sources.lenient.lenient,
+                commit: f.commit,
+            }),
+            Command::Baseline(BaselineCommand::Show(f)) => Run::BaselineShow(ShowArgs {
+                budget: f.gate.budget,
+                baseline: f.gate.baseline,
+                format: f.format,
+            }),
+            Command::Comment(f) => Run::Comment(CommentArgs {
+                verdict: f.verdict,
+                budgets: f.budgets,
+                pr: f.pr,
+                template: f.template.template,
+                comment: f.comment,
+                bot_login: f.post.bot_login,
+                comment_timeout: f.post.comment_timeout,
+            }),
+        })
+    }
+}
+
+/// `--input`: a source given twice would be read from one of the paths and the other silently
+/// ignored.
+fn distinct_inputs(inputs: Vec<(String, String)>) -> Result<Vec<(String, String)>> {
+    for (i, (source, path)) in inputs.iter().enumerate() {
+        if let Some((_, first)) = inputs[..i].iter().find(|(s, _)| s == source) {
+            bail!(
+                "--input {source}={path}: source `{source}` is already read from {first} \
+                 (--input {source}={first}); give each source once"
+            );
+        }
+    }
+    Ok(inputs)
+}
+
+/// `metrics --format`: `auto`, or a reader's name.
+fn resolve_format(name: &str) -> Result<Option<Format>> {
+    if name == "auto" {
+        return Ok(None);
+    }
+    match Format::from_name(name) {
+        Some(format) => Ok(Some(format)),
+        None => bail!(
+            "--format {name}: unknown format (expected auto, {})",
+            Format::names()
+        ),
+    }
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
@@ -268,11 +461,176 @@ fn parse_input(s: &str) -> Result<(String, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
+
+    /// `perfgate <path…> --help` as the binary prints it.
+    fn long_help(path: &[&str]) -> String {
+        let mut cmd = Cli::command();
+        let mut sub = &mut cmd;
+        for name in path {
+            sub = sub.find_subcommand_mut(name).expect("a subcommand");
+        }
+        sub.render_long_help().to_string()
+    }
+
+    /// Runs of whitespace as one space, so wrapped help compares with one-line text.
+    fn words(s: &str) -> String {
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    fn validated(args: &[&str]) -> Result<Run> {
+        Cli::try_parse_from(std::iter::once("perfgate").chain(args.iter().copied()))
+            .expect("clap accepts it")
+            .validate()
+    }
 
     #[test]
     fn the_command_line_is_consistent() {
-        use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn metrics_help_names_every_format() {
+        let help = words(&long_help(&["metrics"]));
+        let listed = help
+            .split("from their content: ")
+            .nth(1)
+            .and_then(|rest| rest.split(" [default: auto]").next())
+            .expect("a list of formats");
+        let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(listed.split(", ").collect::<Vec<_>>(), names);
+    }
+
+    #[test]
+    fn check_help_states_the_readme_exit_codes() {
+        let readme = include_str!("../README.md");
+        let table = readme
+            .split("## Exit codes")
+            .nth(1)
+            .expect("the README's Exit codes section");
+        let documented: Vec<(String, String)> = table
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .filter_map(|row| {
+                let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+                let code = cells.get(1)?;
+                code.parse::<u8>().ok()?;
+                Some((code.to_string(), words(cells.get(2)?)))
+            })
+            .collect();
+        let help = long_help(&["check"]);
+        let mut stated: Vec<(String, String)> = Vec::new();
+        let section = help
+            .split("Exit codes:\n")
+            .nth(1)
+            .expect("an Exit codes section in check --help");
+        for line in section.lines() {
+            match line.trim_start().split_once("  ") {
+                Some((code, meaning)) if code.parse::<u8>().is_ok() => {
+                    stated.push((code.to_string(), words(meaning)));
+                }
+                _ => {
+                    let (_, meaning) = stated.last_mut().expect("a code first");
+                    *meaning = words(&format!("{meaning} {line}"));
+                }
+            }
+        }
+        let codes = |v: &[(String, String)]| v.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>();
+        assert_eq!(codes(&stated), ["0", "1", "2"]);
+        assert_eq!(codes(&stated), codes(&documented));
+        for ((code, said), (_, readme)) in stated.iter().zip(&documented) {
+            assert!(
+                readme.starts_with(said.as_str()),
+                "exit {code}: help says `{said}`, the README `{readme}`"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_metrics_format_stops_before_any_file_is_read() {
+        let err = validated(&["metrics", "--format", "webpak", "no-such-file.json"])
+            .expect_err("webpak is no format");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "--format webpak: unknown format (expected auto, {})",
+                Format::names()
+            )
+        );
+        let Ok(Run::Metrics(args)) = validated(&["metrics", "--format", "k6", "a.json"]) else {
+            panic!("k6 is a format");
+        };
+        assert_eq!(args.format, Some(Format::K6));
+        let Ok(Run::Metrics(args)) = validated(&["metrics", "a.json"]) else {
+            panic!("auto is the default");
+        };
+        assert_eq!(args.format, None);
+    }
+
+    #[test]
+    fn a_source_given_twice_is_refused() {
+        for command in [&["check"][..], &["baseline", "update"]] {
+            let mut args = command.to_vec();
+            args.extend([
+                "--budget",
+                "b.toml",
+                "--input",
+                "api=a.json",
+                "--input",
+                "web=w.json",
+                "--input",
+                "api=b.json",
+            ]);
+            let err = validated(&args).expect_err("api twice");
+            assert_eq!(
+                err.to_string(),
+                "--input api=b.json: source `api` is already read from a.json \
+                 (--input api=a.json); give each source once",
+                "{command:?}"
+            );
+        }
+        let Ok(Run::Check(args)) = validated(&[
+            "check",
+            "--budget",
+            "b.toml",
+            "--input",
+            "api=a.json",
+            "--input",
+            "web=w.json",
+        ]) else {
+            panic!("two sources parse");
+        };
+        assert_eq!(
+            args.inputs,
+            [
+                ("api".to_string(), "a.json".to_string()),
+                ("web".to_string(), "w.json".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn both_commands_share_the_comment_mode_but_comment_offers_no_never() {
+        let Ok(Run::Comment(args)) = validated(&["comment", "--verdict", "v.json"]) else {
+            panic!("comment parses");
+        };
+        assert_eq!(args.comment, CommentMode::Always);
+        let Ok(Run::Comment(args)) =
+            validated(&["comment", "--verdict", "v.json", "--comment", "auto"])
+        else {
+            panic!("auto parses");
+        };
+        assert_eq!(args.comment, CommentMode::Auto);
+        let never = Cli::try_parse_from([
+            "perfgate",
+            "comment",
+            "--verdict",
+            "v.json",
+            "--comment",
+            "never",
+        ]);
+        assert!(never.is_err(), "{never:?}");
     }
 
     #[test]

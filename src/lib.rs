@@ -47,22 +47,22 @@ use anyhow::{bail, Context, Result};
 use crate::baseline::{BaselineMetric, BaselineRun};
 use crate::budget::Budget;
 use crate::cli::{
-    BaselineCommand, CheckArgs, Cli, Command, CommentArgs, CommentMode, MetricsArgs, OutputFormat,
-    PostMode, ShowArgs, ShowFormat, UpdateArgs,
+    CheckArgs, Cli, CommentArgs, CommentMode, MetricsArgs, OutputFormat, Run, ShowArgs, ShowFormat,
+    UpdateArgs,
 };
-use crate::ingest::{Format, Location};
+use crate::ingest::Location;
 use crate::judge::{Observed, SourceMetrics, Status, Verdict};
 use crate::render::{GithubRun, SourceInfo, Template};
 
-/// Runs a parsed command line. `Ok` carries the exit code of a completed run (0 or 1); an `Err`
-/// means the gate could not judge, which `main` turns into exit code 2.
+/// Validates a parsed command line and runs it. `Ok` carries the exit code of a completed run (0 or
+/// 1); an `Err` means the gate could not judge, which `main` turns into exit code 2.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    match cli.command {
-        Command::Check(args) => check(args),
-        Command::Metrics(args) => metrics(args),
-        Command::Baseline(BaselineCommand::Update(args)) => baseline_update(args),
-        Command::Baseline(BaselineCommand::Show(args)) => baseline_show(args),
-        Command::Comment(args) => comment(args),
+    match cli.validate()? {
+        Run::Check(args) => check(args),
+        Run::Metrics(args) => metrics(args),
+        Run::BaselineUpdate(args) => baseline_update(args),
+        Run::BaselineShow(args) => baseline_show(args),
+        Run::Comment(args) => comment(args),
     }
 }
 
@@ -368,7 +368,7 @@ fn comment(args: CommentArgs) -> Result<ExitCode> {
     let body = template.render(&saved.verdict, &saved.sources)?;
     let body = format!("{}\n\n{PROVENANCE}\n", body.trim_end());
 
-    let always = args.comment == PostMode::Always;
+    let always = args.comment == CommentMode::Always;
     let actions = Actions::from_env();
     let ctx = match actions.context() {
         Ok(ctx) => ctx,
@@ -771,18 +771,9 @@ fn multi(budget: &Path, what: &str, problems: &[String]) -> String {
 const MAX_NAME_COLUMN: usize = 60;
 
 fn metrics(args: MetricsArgs) -> Result<ExitCode> {
-    let format = match args.format.as_str() {
-        "auto" => None,
-        name => Some(Format::from_name(name).with_context(|| {
-            format!(
-                "--format {name}: unknown format (expected auto, {})",
-                Format::names()
-            )
-        })?),
-    };
     let mut reports = Vec::with_capacity(args.files.len());
     for path in &args.files {
-        reports.push(ingest::load_file(path, format, args.lenient)?);
+        reports.push(ingest::load_file(path, args.format, args.lenient)?);
     }
     let out = if args.json {
         let files: Vec<serde_json::Value> = reports

@@ -291,6 +291,14 @@ fn input_overrides_a_source_path() {
     c.check(&["--input", "nonsense"])
         .code(2)
         .stderr(predicate::str::contains("must be SOURCE=PATH"));
+    // One of the two reports would otherwise be ignored without a word.
+    c.check(&["--input", "api=api.json", "--input", "api=other.json"])
+        .code(2)
+        .stdout("")
+        .stderr(
+            "error: --input api=other.json: source `api` is already read from api.json \
+             (--input api=api.json); give each source once\n",
+        );
 }
 
 #[test]
