@@ -14,7 +14,7 @@
 //! - [`budget`] reads and validates the TOML budget, reporting every problem at once.
 //! - [`ingest`] is the only module that knows a tool's output shape; it detects formats, expands
 //!   globs and merges several runs of a source into medians.
-//! - [`derive`] evaluates a rule's `expr` over the sources' metrics.
+//! - [`derive`](mod@derive) evaluates a rule's `expr` over the sources' metrics.
 //! - [`judge`] binds rules to values (a missing metric is an error with the closest names) and
 //!   compares them with the thresholds. No I/O.
 //! - [`render`] owns the output formats users depend on: the JSON verdict and the template context.
