@@ -1,7 +1,8 @@
 //! Regression statistics: is the current run of a metric worse than its history, by more than the
 //! budget allows, beyond what the noise explains? Pure functions over numbers — no I/O, no clock —
 //! and degenerate data (too few runs, zero spread, zero or negative values) is a [`Comparison`]
-//! that says which method it fell back to, never a panic, NaN or infinity.
+//! that says which method it fell back to, never a panic or NaN (a relative change is infinite
+//! only against a baseline near 0).
 //!
 //! # The rule
 //!
@@ -157,7 +158,8 @@ pub struct Comparison {
     pub runs: usize,
     /// The history's central value: the median of the runs' values (0 without history).
     pub baseline: f64,
-    /// `(current − baseline) / |baseline|`; None when the baseline is 0.
+    /// `(current − baseline) / |baseline|`; None when the baseline is 0, infinite when the ratio
+    /// overflows (a baseline near 0).
     pub change: Option<f64>,
     /// The change in the worse direction: positive = worse, whatever the metric's direction.
     pub worse: Option<f64>,
@@ -752,6 +754,9 @@ fn t_quantile(p: f64, df: f64) -> Option<f64> {
     let q = StudentsT::new(0.0, 1.0, df).ok()?.inverse_cdf(p);
     q.is_finite().then_some(q)
 }
+
+#[cfg(test)]
+mod properties;
 
 #[cfg(test)]
 mod tests {
