@@ -206,10 +206,17 @@ pub fn median(values: &[f64]) -> Option<f64> {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     let mid = v.len() / 2;
-    Some(if v.len().is_multiple_of(2) {
-        (v[mid - 1] + v[mid]) / 2.0
+    if !v.len().is_multiple_of(2) {
+        return Some(v[mid]);
+    }
+    let (a, b) = (v[mid - 1], v[mid]);
+    // Two values near f64::MAX overflow their sum; halving each first stays finite (and is not
+    // used otherwise: it rounds the smallest subnormals to 0).
+    let sum = a + b;
+    Some(if sum.is_finite() {
+        sum / 2.0
     } else {
-        v[mid]
+        a / 2.0 + b / 2.0
     })
 }
 
@@ -304,5 +311,6 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
         assert_eq!(median(&[]), None);
+        assert_eq!(median(&[f64::MAX, f64::MAX]), Some(f64::MAX));
     }
 }

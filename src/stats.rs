@@ -1,7 +1,8 @@
 //! Regression statistics: is the current run of a metric worse than its history, by more than the
 //! budget allows, beyond what the noise explains? Pure functions over numbers — no I/O, no clock —
 //! and degenerate data (too few runs, zero spread, zero or negative values) is a [`Comparison`]
-//! that says which method it fell back to, never a panic, NaN or infinity.
+//! that says which method it fell back to, never a panic or NaN (a relative change is infinite
+//! only against a baseline near 0).
 //!
 //! # The rule
 //!
@@ -157,7 +158,8 @@ pub struct Comparison {
     pub runs: usize,
     /// The history's central value: the median of the runs' values (0 without history).
     pub baseline: f64,
-    /// `(current − baseline) / |baseline|`; None when the baseline is 0.
+    /// `(current − baseline) / |baseline|`; None when the baseline is 0, infinite when the ratio
+    /// overflows (a baseline near 0).
     pub change: Option<f64>,
     /// The change in the worse direction: positive = worse, whatever the metric's direction.
     pub worse: Option<f64>,
@@ -187,7 +189,8 @@ pub fn compare(
 
 /// As [`compare`], for a metric that is the `quantile` (0 < q ≤ 1, e.g. 0.95 for a p95) of a
 /// distribution: when the current run and at least [`MIN_HISTORY`] history runs carry
-/// histograms, the comparison uses their counts ([`Method::HistogramQuantile`]).
+/// histograms, the comparison uses their counts ([`Method::HistogramQuantile`]). Non-finite
+/// values and samples are left out here, once: the tests inside take only finite values.
 pub fn compare_quantile(
     history: &[Observation],
     current: &Observation,
@@ -196,12 +199,8 @@ pub fn compare_quantile(
     slack: f64,
     quantile: Option<f64>,
 ) -> Comparison {
-    let values: Vec<f64> = history
-        .iter()
-        .map(|o| o.value)
-        .filter(|v| v.is_finite())
-        .collect();
-    let baseline = median(&values).unwrap_or(0.0);
+    let values = Sample::finite(history.iter().map(|o| o.value));
+    let baseline = median(values.values()).unwrap_or(0.0);
     let orient = if lower_is_better { 1.0 } else { -1.0 };
     let change = (baseline != 0.0 && current.value.is_finite())
         .then(|| (current.value - baseline) / baseline.abs());
@@ -212,13 +211,14 @@ pub fn compare_quantile(
         change,
         worse: change.map(|x| orient * x),
         p_value: None,
-        cv: cv(&values),
+        cv: values.cv(),
         detectable: None,
         runs_needed: None,
     };
-    if values.len() < MIN_HISTORY || !current.value.is_finite() || !(alpha > 0.0 && alpha < 1.0) {
+    let testable = current.value.is_finite() && alpha > 0.0 && alpha < 1.0;
+    let Some(values) = values.at_least::<MIN_HISTORY>().filter(|_| testable) else {
         return c;
-    }
+    };
     let dir = Direction {
         orient,
         lower_is_better,
@@ -227,7 +227,7 @@ pub fn compare_quantile(
     };
     let test = quantile
         .and_then(|q| histogram_quantile(history, current, q, &dir))
-        .or_else(|| run_means(history, current, &dir))
+        .or_else(|| Runs::new(history, current).map(|runs| run_means(&runs, &dir)))
         .unwrap_or_else(|| prediction_interval(&values, current.value, &dir));
     c.method = test.method;
     c.runs = test.runs.unwrap_or(values.len());
@@ -235,6 +235,98 @@ pub fn compare_quantile(
     c.detectable = test.detectable;
     c.runs_needed = test.runs_needed;
     c
+}
+
+/// Values a statistic may use: every one finite, and at least `MIN` of them (criterion's
+/// `Sample`, with the minimum in the type). Built once, where the runs enter
+/// [`compare_quantile`], so that the tests neither filter nor count again.
+#[derive(Debug)]
+struct Sample<const MIN: usize>(Vec<f64>);
+
+impl Sample<0> {
+    /// The finite values among `values`, in their order (NaN and infinities are no measurement).
+    fn finite(values: impl IntoIterator<Item = f64>) -> Self {
+        Sample(values.into_iter().filter(|v| v.is_finite()).collect())
+    }
+}
+
+impl<const MIN: usize> Sample<MIN> {
+    /// The same values, when there are at least `M` of them.
+    fn at_least<const M: usize>(self) -> Option<Sample<M>> {
+        (self.0.len() >= M).then_some(Sample(self.0))
+    }
+
+    fn values(&self) -> &[f64] {
+        &self.0
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether every value has a logarithm.
+    fn all_positive(&self) -> bool {
+        self.0.iter().all(|&v| v > 0.0)
+    }
+
+    /// The values on the analysis scale, `orient·ln(v)` on logs, `orient·v` raw; still finite:
+    /// the logarithm of a finite positive value is finite.
+    fn scaled(&self, scale: Scale) -> Self {
+        Sample(self.0.iter().map(|&v| scale.apply(v)).collect())
+    }
+
+    fn mean(&self) -> f64 {
+        self.0.iter().sum::<f64>() / self.0.len() as f64
+    }
+
+    fn mean_var(&self) -> (f64, f64) {
+        mean_var(&self.0)
+    }
+
+    /// Coefficient of variation (sample sd / |mean|); None for fewer than two values.
+    fn cv(&self) -> Option<f64> {
+        if self.0.len() < 2 {
+            return None;
+        }
+        let (mean, var) = self.mean_var();
+        let cv = var.sqrt() / mean.abs();
+        cv.is_finite().then_some(cv)
+    }
+}
+
+/// The runs that carry samples, for [`run_means`]: the current run's (at least 2) and at least
+/// [`MIN_HISTORY`] history runs' (at least 1 each).
+struct Runs {
+    current: Sample<2>,
+    history: Vec<Sample<1>>,
+}
+
+impl Runs {
+    fn new(history: &[Observation], current: &Observation) -> Option<Self> {
+        let current = Sample::finite(current.samples.iter().copied()).at_least::<2>();
+        let history: Vec<Sample<1>> = history
+            .iter()
+            .filter_map(|o| Sample::finite(o.samples.iter().copied()).at_least::<1>())
+            .collect();
+        (history.len() >= MIN_HISTORY).then_some(Runs {
+            current: current?,
+            history,
+        })
+    }
+}
+
+/// The analysis scale: logs when every value is positive, raw values otherwise, negated for a
+/// metric where higher is better so that "worse" is always the upper tail.
+#[derive(Clone, Copy)]
+struct Scale {
+    orient: f64,
+    log: bool,
+}
+
+impl Scale {
+    fn apply(self, x: f64) -> f64 {
+        self.orient * if self.log { x.ln() } else { x }
+    }
 }
 
 /// What a test found; the rest of a [`Comparison`] does not depend on the test.
@@ -288,23 +380,32 @@ impl Direction {
     }
 }
 
-fn prediction_interval(values: &[f64], current: f64, dir: &Direction) -> Test {
-    let log = current > 0.0 && values.iter().all(|&v| v > 0.0);
-    let tr = |x: f64| dir.orient * if log { x.ln() } else { x };
-    let ys: Vec<f64> = values.iter().map(|&v| tr(v)).collect();
-    let (mean, var) = mean_var(&ys);
+fn prediction_interval(values: &Sample<MIN_HISTORY>, current: f64, dir: &Direction) -> Test {
+    let log = current > 0.0 && values.all_positive();
+    let scale = Scale {
+        orient: dir.orient,
+        log,
+    };
+    let ys = values.scaled(scale);
+    let (mean, var) = ys.mean_var();
     let n = ys.len() as f64;
+    let center = values.mean();
+    let values = values.values();
     // Equal values are tested as equal, not through their variance: the mean of twelve equal
     // logarithms can differ from each of them in the last bit, leaving a variance of 1e-32.
     let constant = values.windows(2).all(|w| w[0] == w[1]);
     if constant || var <= 0.0 || !var.is_finite() {
-        return deterministic(tr(current) - if constant { tr(values[0]) } else { mean });
+        let reference = if constant {
+            scale.apply(values[0])
+        } else {
+            mean
+        };
+        return deterministic(scale.apply(current) - reference);
     }
     let se = var.sqrt() * (1.0 + 1.0 / n).sqrt();
-    let t = (tr(current) - mean) / se;
+    let t = (scale.apply(current) - mean) / se;
     let df = n - 1.0;
     let crit = t_quantile(1.0 - dir.alpha, df).map(|q| q * se);
-    let center = values.iter().sum::<f64>() / n;
     let runs_needed = crit.zip(dir.shift(log, center)).and_then(|(c, l)| {
         let m = ((c / l).powi(2)).ceil().max(1.0);
         (m <= MAX_RUNS_NEEDED as f64).then_some(m as usize)
@@ -330,33 +431,27 @@ fn deterministic(diff: f64) -> Test {
 
 /// The current run's mean of samples against the history's run means, with the random-effects
 /// variance of their difference ([`Method::RunMeans`], module doc).
-fn run_means(history: &[Observation], current: &Observation, dir: &Direction) -> Option<Test> {
-    let finite = |s: &[f64]| -> Vec<f64> { s.iter().copied().filter(|v| v.is_finite()).collect() };
-    let cur = finite(current.samples);
-    let runs: Vec<Vec<f64>> = history
-        .iter()
-        .map(|o| finite(o.samples))
-        .filter(|s| !s.is_empty())
-        .collect();
-    if cur.len() < 2 || runs.len() < MIN_HISTORY {
-        return None;
-    }
-    let log = cur.iter().chain(runs.iter().flatten()).all(|&v| v > 0.0);
-    let tr = |x: f64| dir.orient * if log { x.ln() } else { x };
-    let (mc, _) = mean_var(&cur.iter().map(|&v| tr(v)).collect::<Vec<f64>>());
+fn run_means(samples: &Runs, dir: &Direction) -> Test {
+    let Runs {
+        current: cur,
+        history: runs,
+    } = samples;
+    let scale = Scale {
+        orient: dir.orient,
+        log: cur.all_positive() && runs.iter().all(Sample::all_positive),
+    };
+    let log = scale.log;
+    let (mc, _) = cur.scaled(scale).mean_var();
     let m_c = cur.len() as f64;
-    let groups: Vec<Vec<f64>> = runs
-        .iter()
-        .map(|s| s.iter().map(|&v| tr(v)).collect())
-        .collect();
-    let means: Vec<f64> = groups.iter().map(|g| mean_var(g).0).collect();
+    let groups: Vec<Sample<1>> = runs.iter().map(|s| s.scaled(scale)).collect();
+    let means: Vec<f64> = groups.iter().map(|g| g.mean_var().0).collect();
     let (grand, var_of_means) = mean_var(&means);
     let k = groups.len() as f64;
     let df_within = groups.iter().map(|g| g.len() as f64 - 1.0).sum::<f64>();
     let ss_within: f64 = groups
         .iter()
         .zip(&means)
-        .map(|(g, m)| g.iter().map(|y| (y - m).powi(2)).sum::<f64>())
+        .map(|(g, m)| g.values().iter().map(|y| (y - m).powi(2)).sum::<f64>())
         .sum();
     let ms_within = if df_within > 0.0 {
         ss_within / df_within
@@ -385,13 +480,13 @@ fn run_means(history: &[Observation], current: &Observation, dir: &Direction) ->
         (v, v * v / (between.powi(2) / (k - 1.0) + within_term))
     };
     let center = {
-        let all: Vec<f64> = runs.iter().flatten().copied().collect();
+        let all: Vec<f64> = runs.iter().flat_map(Sample::values).copied().collect();
         all.iter().sum::<f64>() / all.len() as f64
     };
     if var <= 0.0 || !var.is_finite() {
         let mut test = deterministic(mc - grand);
         test.runs = Some(runs.len());
-        return Some(test);
+        return test;
     }
     let se = var.sqrt();
     let crit = t_quantile(1.0 - dir.alpha, df);
@@ -403,13 +498,13 @@ fn run_means(history: &[Observation], current: &Observation, dir: &Direction) ->
         let m = (ms_within / room).ceil().max(1.0);
         (m <= MAX_RUNS_NEEDED as f64).then_some(m as usize)
     });
-    Some(Test {
+    Test {
         method: Method::RunMeans,
         runs: Some(runs.len()),
         p: t_sf((mc - grand) / se, df),
         detectable: crit.and_then(|q| dir.relative(q * se, log, center)),
         runs_needed,
-    })
+    }
 }
 
 fn histogram_quantile(
@@ -635,15 +730,6 @@ fn mean_var(xs: &[f64]) -> (f64, f64) {
     (mean, var)
 }
 
-fn cv(values: &[f64]) -> Option<f64> {
-    if values.len() < 2 {
-        return None;
-    }
-    let (mean, var) = mean_var(values);
-    let cv = var.sqrt() / mean.abs();
-    cv.is_finite().then_some(cv)
-}
-
 /// `P(T_df > t)`; a degenerate df or t gives the uninformative 1 for a non-positive t, 0 above.
 fn t_sf(t: f64, df: f64) -> f64 {
     if t.is_nan() {
@@ -668,6 +754,9 @@ fn t_quantile(p: f64, df: f64) -> Option<f64> {
     let q = StudentsT::new(0.0, 1.0, df).ok()?.inverse_cdf(p);
     q.is_finite().then_some(q)
 }
+
+#[cfg(test)]
+mod properties;
 
 #[cfg(test)]
 mod tests {
