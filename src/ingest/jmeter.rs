@@ -24,7 +24,8 @@ use std::io::{BufRead, Read};
 
 use anyhow::{bail, Context, Result};
 
-use super::stream::{Distribution, FastMap, MAX_LINE};
+use super::distribution::{Distribution, FastMap};
+use super::stream::MAX_LINE;
 use super::{Parsed, MAX_NAME_BYTES};
 use crate::model::{Measurement, Metrics, Unit};
 

@@ -33,8 +33,9 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::distribution::{Distribution, FastMap};
 use super::scan::Scan;
-use super::stream::{for_each_line, Distribution, FastMap};
+use super::stream::for_each_line;
 use super::{from_json, non_negative, Parsed, MAX_NAME_BYTES};
 use crate::model::{Measurement, Metrics, Unit};
 

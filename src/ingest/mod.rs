@@ -8,6 +8,7 @@ mod artillery;
 mod autocannon;
 mod bundle;
 mod dir;
+mod distribution;
 mod esbuild;
 mod gatling;
 mod hyperfine;
