@@ -1,5 +1,6 @@
-//! Streamed inputs: recognising a raw result stream (k6 NDJSON, JMeter JTL) from its first bytes,
-//! reading it line by line on a thread of its own, and showing progress.
+//! Streamed inputs: the head of a file that detection looks at, reading a stream line by line or
+//! ahead of its parser on a thread of its own, and showing progress. Which format a stream is,
+//! and how its lines are read, is each streamed format's own (see `reader::Detect::stream`).
 //!
 //! The one rule: nothing here holds more than a fixed head of a stream or a block of lines in
 //! flight, so a 5 GB stream costs the memory of a 5 MB one.
@@ -12,16 +13,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{jmeter, k6, Format};
-
 /// How many (decompressed) bytes of a file stream detection looks at.
 pub(crate) const HEAD_BYTES: u64 = 64 * 1024;
-
-/// Whether a format is read as a stream, line by line, rather than whole. k6 also has whole-file
-/// summary shapes: those are told apart by [`sniff_stream`] and read whole.
-pub(crate) fn streams(format: Format) -> bool {
-    matches!(format, Format::K6 | Format::Jmeter)
-}
 
 /// Reads the head of a stream for detection and gives back a reader that still yields every byte.
 pub(crate) fn split_head(mut reader: super::Reader) -> Result<(Vec<u8>, impl BufRead + Send)> {
@@ -46,83 +39,6 @@ pub(crate) fn head_text(head: &[u8]) -> Option<&str> {
         // The head may end inside a multi-byte character; anything else is not text.
         Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok(),
         Err(_) => None,
-    }
-}
-
-/// The streamed format the first bytes of a file show, if any.
-pub(crate) fn sniff_stream(head: &[u8]) -> Option<Format> {
-    let text = head_text(head)?;
-    let text = text.trim_start_matches('\u{feff}').trim_start();
-    let first_line = text.lines().next().unwrap_or("");
-    if k6::is_stream_line(first_line) {
-        return Some(Format::K6);
-    }
-    if jmeter::looks_like_jtl(text) {
-        return Some(Format::Jmeter);
-    }
-    None
-}
-
-/// Parses a stream of a streamed format. `lenient`: a truncated last line or row (a run killed
-/// mid-write) is skipped and named in the detail instead of being an error.
-pub(crate) fn parse_stream(
-    format: Format,
-    reader: &mut (dyn BufRead + Send),
-    lenient: bool,
-) -> Result<super::Parsed> {
-    match format {
-        Format::K6 => k6::parse_stream(reader, lenient),
-        Format::Jmeter => jmeter::parse_stream(reader, lenient),
-        other => anyhow::bail!("{other} is not read as a stream"),
-    }
-}
-
-/// A stream read into the raw state its metrics come from (counts, sums, extremes, first and last
-/// timestamps, histograms), which the shards of one run add up exactly before the metrics are
-/// computed once.
-#[derive(Debug)]
-pub(crate) enum Aggregate {
-    K6(k6::Aggregate),
-    Jmeter(jmeter::Totals),
-}
-
-/// Reads a stream of a streamed format into its [`Aggregate`]; `lenient` as for [`parse_stream`].
-pub(crate) fn read_stream(
-    format: Format,
-    reader: &mut (dyn BufRead + Send),
-    lenient: bool,
-) -> Result<Aggregate> {
-    match format {
-        Format::K6 => k6::read_stream(reader, lenient).map(Aggregate::K6),
-        Format::Jmeter => jmeter::read_stream(reader, lenient).map(Aggregate::Jmeter),
-        other => anyhow::bail!("{other} is not read as a stream"),
-    }
-}
-
-impl Aggregate {
-    /// Names the file in the notes of skipped truncated lines, before shards are merged.
-    pub(crate) fn locate(&mut self, file: &str) {
-        match self {
-            Aggregate::K6(a) => a.locate(file),
-            Aggregate::Jmeter(a) => a.locate(file),
-        }
-    }
-
-    /// Adds another shard of the same run, of the same format (the caller checks).
-    pub(crate) fn merge(&mut self, other: Aggregate) -> Result<()> {
-        match (self, other) {
-            (Aggregate::K6(a), Aggregate::K6(b)) => a.merge(b),
-            (Aggregate::Jmeter(a), Aggregate::Jmeter(b)) => a.merge(b),
-            _ => bail!("shards of different formats do not merge"),
-        }
-    }
-
-    /// The metrics of the whole run.
-    pub(crate) fn finish(self) -> Result<super::Parsed> {
-        match self {
-            Aggregate::K6(a) => a.finish(),
-            Aggregate::Jmeter(a) => a.finish(),
-        }
     }
 }
 
@@ -443,27 +359,6 @@ impl<R> Drop for Progress<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn binary_and_unknown_heads_are_no_stream() {
-        assert_eq!(sniff_stream(b"\x00\x01\x02garbage"), None);
-        assert_eq!(sniff_stream(&[0xff, 0xfe, 0x41, 0x42]), None);
-        assert_eq!(sniff_stream(b"{\"aggregate\":{}}"), None);
-        assert_eq!(sniff_stream(b""), None);
-    }
-
-    #[test]
-    fn binary_files_are_refused_from_their_head() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("garbage.bin");
-        let mut bytes = b"{\"type\":\"Metric\"".to_vec();
-        bytes.extend((0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
-        std::fs::write(&path, bytes).expect("write");
-        for declared in [None, Some(Format::K6), Some(Format::Jmeter)] {
-            let e = super::super::load_file(&path, declared, false).expect_err("binary");
-            assert!(format!("{e:#}").contains("binary data"), "{e:#}");
-        }
-    }
 
     /// A reader that gives at most `chunk` bytes per read, and fails after `fail_after` bytes.
     struct Trickle {
