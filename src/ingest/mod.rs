@@ -1416,6 +1416,66 @@ mod tests {
 
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
+    /// What detection makes of a file, as a source with no declared format: a streamed format
+    /// from its head, else a format read whole.
+    fn detected(path: &Path) -> Option<Format> {
+        match open_stream(path, None) {
+            Ok(Some((format, _))) => Some(format),
+            Ok(None) => open_whole(path, None).ok().map(|(format, _)| format),
+            Err(_) => None,
+        }
+    }
+
+    /// The files under a directory, at any depth.
+    fn files_under(dir: &Path) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut files = Vec::new();
+        for path in entries.map(|e| e.expect("entry").path()) {
+            if path.is_dir() {
+                files.extend(files_under(&path));
+            } else {
+                files.push(path);
+            }
+        }
+        files
+    }
+
+    /// Every registered format has real fixtures in `tests/fixtures/<name>/` of which its own
+    /// detection recognises at least one (first in the registry's order), or is told apart
+    /// otherwise, with the reason: a format registered without detection or fixtures fails here.
+    #[test]
+    fn every_format_has_fixtures_its_detection_recognises() {
+        const TOLD_OTHERWISE: &[(Format, &str)] = &[(
+            Format::Dir,
+            "a directory is read as a built folder; no file's content is",
+        )];
+        for &format in Format::ALL {
+            if TOLD_OTHERWISE.iter().any(|(f, _)| *f == format) {
+                continue;
+            }
+            let dir = PathBuf::from(format!("{FIXTURES}/{}", format.name()));
+            let files = files_under(&dir);
+            assert!(
+                !files.is_empty(),
+                "{format} is registered without fixtures: add real ones to {}",
+                dir.display()
+            );
+            let recognised = files.iter().filter(|f| detected(f) == Some(format)).count();
+            assert!(
+                recognised > 0,
+                "none of the {} files under {} is detected as {format}: give its READER a \
+                 detection rule, or declare it in TOLD_OTHERWISE with the reason",
+                files.len(),
+                dir.display()
+            );
+        }
+        // The one told otherwise: a bundler's built folder, given as is.
+        let built = load_file(Path::new(&format!("{FIXTURES}/vite/dist")), None, false);
+        assert_eq!(built.expect("a built folder").format, Format::Dir);
+    }
+
     fn shards(pattern: &str) -> Result<Source> {
         load_source(
             "load",
