@@ -2,7 +2,7 @@
 //!
 //! The one rule: this is the only module that knows a tool's output shape. Each tool has its own
 //! file with private wire structs that mirror the tool's output, its detection rules and its
-//! `READER` ([`reader::Reader`]); this file holds the registry of formats, runs detection in the
+//! `READER` (a `reader::Reader`); this file holds the registry of formats, runs detection in the
 //! registry's order, reads files, expands globs and merges several runs of one source. It knows
 //! nothing of budgets.
 //!

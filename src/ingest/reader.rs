@@ -125,3 +125,34 @@ pub(crate) fn names_key(head: &str, key: &str) -> bool {
 pub(crate) fn first_item(v: &Value) -> Option<&Value> {
     v.as_array()?.first()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Format;
+    use super::Shard;
+
+    fn read(format: Format, fixture: &str) -> Box<dyn Shard> {
+        let path = format!("{}/tests/fixtures/{fixture}", env!("CARGO_MANIFEST_DIR"));
+        let mut input = std::io::BufReader::new(std::fs::File::open(path).expect("open"));
+        let stream = format.reader().stream.expect("a streamed format");
+        stream(&mut input, false).expect("read")
+    }
+
+    /// A shard takes another of its format only, whatever its caller checked before.
+    #[test]
+    fn shards_merge_within_one_format_only() {
+        let mut k6 = read(Format::K6, "k6/shards/shard-1.ndjson");
+        let jtl = read(Format::Jmeter, "jmeter/spec-default-columns.csv");
+        let e = k6.absorb(jtl).expect_err("two formats");
+        assert_eq!(e.to_string(), "shards of different formats do not merge");
+        k6.absorb(read(Format::K6, "k6/shards/shard-2.ndjson"))
+            .expect("one format");
+        let count = |shard: Box<dyn Shard>| {
+            shard.finish().expect("finish").metrics["http_reqs.count"].value
+        };
+        let one = count(read(Format::K6, "k6/shards/shard-1.ndjson"));
+        let two = count(read(Format::K6, "k6/shards/shard-2.ndjson"));
+        assert_eq!(count(k6), one + two);
+        assert!(one > 0.0 && two > 0.0, "{one} {two}");
+    }
+}
