@@ -38,7 +38,8 @@ use crate::model::{Measurement, Metrics, Unit};
 pub(crate) const READER: Reader = Reader {
     name: "artillery",
     detect: Detect {
-        json: sniff, broken_json: sniff_broken,
+        json: sniff,
+        broken_json: sniff_broken,
         ..Detect::NONE
     },
     whole: Some(Whole::Json(parse)),

@@ -41,7 +41,8 @@ use crate::model::{Measurement, Metrics, Unit};
 pub(crate) const READER: Reader = Reader {
     name: "autocannon",
     detect: Detect {
-        json: sniff, broken_json: |head| names_key(head, "non2xx") && names_key(head, "latency"),
+        json: sniff,
+        broken_json: |head| names_key(head, "non2xx") && names_key(head, "latency"),
         ..Detect::NONE
     },
     whole: Some(Whole::Json(parse)),

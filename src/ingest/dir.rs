@@ -18,8 +18,8 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use super::reader::{Detect, Reader, Whole};
 use super::bundle::{is_source_map, Bundle};
+use super::reader::{Detect, Reader, Whole};
 use super::{Parsed, Wanted};
 use crate::model::Metrics;
 

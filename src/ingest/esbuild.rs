@@ -26,8 +26,8 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::reader::{names_key, Detect, Reader, Sniff, Whole};
 use super::bundle::{self, is_source_map, Bundle};
+use super::reader::{names_key, Detect, Reader, Sniff, Whole};
 use super::{from_json, Parsed, Wanted};
 use crate::model::Metrics;
 
@@ -35,7 +35,8 @@ use crate::model::Metrics;
 pub(crate) const READER: Reader = Reader {
     name: "esbuild",
     detect: Detect {
-        json: sniff, broken_json: |head| names_key(head, "inputs") && names_key(head, "bytes"),
+        json: sniff,
+        broken_json: |head| names_key(head, "inputs") && names_key(head, "bytes"),
         ..Detect::NONE
     },
     whole: Some(Whole::Bundle(parse)),

@@ -37,7 +37,9 @@ use crate::model::{Measurement, Metrics, Unit};
 pub(crate) const READER: Reader = Reader {
     name: "gatling",
     detect: Detect {
-        json: sniff_value, broken_json: |head| names_key(head, "numberOfRequests"), text: sniff_text,
+        json: sniff_value,
+        broken_json: |head| names_key(head, "numberOfRequests"),
+        text: sniff_text,
         ..Detect::NONE
     },
     whole: Some(Whole::Json(parse)),

@@ -24,8 +24,8 @@ use std::io::{BufRead, Read};
 
 use anyhow::{bail, Context, Result};
 
-use super::reader::{same_format, Detect, Reader, Shard};
 use super::distribution::{Distribution, FastMap};
+use super::reader::{same_format, Detect, Reader, Shard};
 use super::stream::MAX_LINE;
 use super::{Parsed, MAX_NAME_BYTES};
 use crate::model::{Measurement, Metrics, Unit};

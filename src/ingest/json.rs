@@ -27,7 +27,8 @@ use crate::model::{Measurement, Metrics, Unit};
 pub(crate) const READER: Reader = Reader {
     name: "json",
     detect: Detect {
-        json: sniff, broken_json: |head| names_key(head, "perfgate/metrics@1"),
+        json: sniff,
+        broken_json: |head| names_key(head, "perfgate/metrics@1"),
         ..Detect::NONE
     },
     whole: Some(Whole::Json(parse)),

@@ -33,8 +33,8 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::reader::{same_format, Detect, Reader, Shard, Sniff, Whole};
 use super::distribution::{Distribution, FastMap};
+use super::reader::{same_format, Detect, Reader, Shard, Sniff, Whole};
 use super::scan::Scan;
 use super::stream::for_each_line;
 use super::{from_json, non_negative, Parsed, MAX_NAME_BYTES};
@@ -44,7 +44,8 @@ use crate::model::{Measurement, Metrics, Unit};
 pub(crate) const READER: Reader = Reader {
     name: "k6",
     detect: Detect {
-        json: |v| is_summary(v).then_some(Sniff::Read), stream: |head| is_stream_line(head.lines().next().unwrap_or("")),
+        json: |v| is_summary(v).then_some(Sniff::Read),
+        stream: |head| is_stream_line(head.lines().next().unwrap_or("")),
         ..Detect::NONE
     },
     whole: Some(Whole::Json(parse)),

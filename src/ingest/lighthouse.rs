@@ -27,7 +27,8 @@ use crate::model::{Measurement, Metrics, Unit};
 pub(crate) const READER: Reader = Reader {
     name: "lighthouse",
     detect: Detect {
-        json: sniff, broken_json: |head| names_key(head, "lighthouseVersion"),
+        json: sniff,
+        broken_json: |head| names_key(head, "lighthouseVersion"),
         ..Detect::NONE
     },
     whole: Some(Whole::Json(parse)),

@@ -42,7 +42,9 @@ use crate::model::{Measurement, Metrics, Unit};
 pub(crate) const READER: Reader = Reader {
     name: "prometheus",
     detect: Detect {
-        json: sniff, broken_json: |head| names_key(head, "resultType"), text: |text| looks_like_exposition(text).then_some(Sniff::Read),
+        json: sniff,
+        broken_json: |head| names_key(head, "resultType"),
+        text: |text| looks_like_exposition(text).then_some(Sniff::Read),
         ..Detect::NONE
     },
     whole: Some(Whole::JsonOrText(parse_answer, parse_page)),

@@ -21,8 +21,8 @@ use anyhow::{bail, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::reader::{first_item, Detect, Reader, Sniff, Whole};
 use super::bundle::{add_bytes, bytes_from_f64};
+use super::reader::{first_item, Detect, Reader, Sniff, Whole};
 use super::{from_json, from_value, non_negative_scaled, Parsed};
 use crate::model::{Measurement, Metrics};
 

@@ -22,8 +22,8 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::reader::{Detect, Reader, Sniff, Whole};
 use super::bundle::{self, is_source_map, Bundle, Located};
+use super::reader::{Detect, Reader, Sniff, Whole};
 use super::{from_json, Parsed, Wanted};
 use crate::model::Metrics;
 

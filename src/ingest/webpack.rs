@@ -32,8 +32,8 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::reader::{names_key, Detect, Reader, Sniff, Whole};
 use super::bundle::{self, is_source_map, Bundle, Sizes, Totals};
+use super::reader::{names_key, Detect, Reader, Sniff, Whole};
 use super::{from_json, Parsed, Wanted};
 use crate::model::Metrics;
 
@@ -41,7 +41,8 @@ use crate::model::Metrics;
 pub(crate) const READER: Reader = Reader {
     name: "webpack",
     detect: Detect {
-        json: sniff, broken_json: sniff_broken,
+        json: sniff,
+        broken_json: sniff_broken,
         ..Detect::NONE
     },
     whole: Some(Whole::Bundle(parse)),
