@@ -30,8 +30,39 @@ use anyhow::{bail, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::reader::{first_item, names_key, Detect, Reader, Sniff, Whole};
 use super::{first_byte, from_json, non_negative, non_negative_scaled, Parsed};
 use crate::model::{Measurement, Metrics, Unit};
+
+/// Artillery's JSON report (`artillery run --output`).
+pub(crate) const READER: Reader = Reader {
+    name: "artillery",
+    detect: Detect {
+        json: sniff,
+        broken_json: sniff_broken,
+        ..Detect::NONE
+    },
+    whole: Some(Whole::Json(parse)),
+    stream: None,
+};
+
+/// A report's `aggregate`, with its periods or counters; a list of worker events is no report.
+fn sniff(v: &Value) -> Option<Sniff> {
+    let has = |k: &str| v.get(k).is_some();
+    if has("aggregate") && (has("intermediate") || v["aggregate"].get("counters").is_some()) {
+        return Some(Sniff::Read);
+    }
+    let item = first_item(v)?;
+    (item.get("event").is_some() && item.get("report").is_some())
+        .then_some(Sniff::Unsupported("Artillery worker events, not a report"))
+}
+
+fn sniff_broken(head: &str) -> bool {
+    names_key(head, "aggregate")
+        && ["counters", "intermediate", "latency"]
+            .iter()
+            .any(|k| names_key(head, k))
+}
 
 /// An `artillery run --output` file, in either shape: Artillery 2.0.21 periods (int-core
 /// `lib/ssms.js`, `artillery/lib/cmds/run.js`) or legacy v1 periods (Artillery 1.7.9 `stats`, and

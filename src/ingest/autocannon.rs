@@ -33,8 +33,29 @@ use anyhow::{bail, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::reader::{names_key, Detect, Reader, Sniff, Whole};
 use super::{from_json, non_negative, Parsed, Target};
 use crate::model::{Measurement, Metrics, Unit};
+
+/// autocannon's `--json` output.
+pub(crate) const READER: Reader = Reader {
+    name: "autocannon",
+    detect: Detect {
+        json: sniff,
+        broken_json: |head| names_key(head, "non2xx") && names_key(head, "latency"),
+        ..Detect::NONE
+    },
+    whole: Some(Whole::Json(parse)),
+    stream: None,
+};
+
+/// autocannon's `p97_5` latency percentile, or its `requests`, `throughput` and `non2xx`.
+fn sniff(v: &Value) -> Option<Sniff> {
+    let has = |k: &str| v.get(k).is_some();
+    (v.get("latency").and_then(|l| l.get("p97_5")).is_some()
+        || (has("requests") && has("throughput") && has("non2xx")))
+    .then_some(Sniff::Read)
+}
 
 /// The `--json` result as autocannon 9.0.0 prints it (`lib/run.js`, `lib/histUtil.js`). Numbers
 /// are read as JSON values, so that one that is not a number drops its metric rather than the file.

@@ -19,8 +19,18 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use super::bundle::{is_source_map, Bundle};
+use super::reader::{Detect, Reader, Whole};
 use super::{Parsed, Wanted};
 use crate::model::Metrics;
+
+/// A built folder, its files measured as they are.
+pub(crate) const READER: Reader = Reader {
+    name: "dir",
+    // A directory is this format's; no content is.
+    detect: Detect::NONE,
+    whole: Some(Whole::Dir(load)),
+    stream: None,
+};
 
 /// The largest `index.html` read for the files it loads: a built page is kilobytes.
 const MAX_PAGE_BYTES: u64 = 16 << 20;

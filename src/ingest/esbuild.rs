@@ -27,8 +27,27 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::bundle::{self, is_source_map, Bundle};
+use super::reader::{names_key, Detect, Reader, Sniff, Whole};
 use super::{from_json, Parsed, Wanted};
 use crate::model::Metrics;
+
+/// esbuild's metafile and the built files it names.
+pub(crate) const READER: Reader = Reader {
+    name: "esbuild",
+    detect: Detect {
+        json: sniff,
+        broken_json: |head| names_key(head, "inputs") && names_key(head, "bytes"),
+        ..Detect::NONE
+    },
+    whole: Some(Whole::Bundle(parse)),
+    stream: None,
+};
+
+/// A metafile's `inputs` and `outputs`, or an esbuild result holding its `metafile`.
+fn sniff(v: &Value) -> Option<Sniff> {
+    let metafile = v.get("inputs").is_some() && v.get("outputs").is_some();
+    (metafile || v.get("metafile").and_then(|m| m.get("outputs")).is_some()).then_some(Sniff::Read)
+}
 
 /// The top of an esbuild 0.28.2 metafile, or of a BuildResult that wraps one in `metafile`.
 #[derive(Debug, Deserialize)]

@@ -29,8 +29,22 @@ use anyhow::{bail, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{from_json, from_value, non_negative, DetectError, Format, Parsed};
+use super::reader::{names_key, Detect, Reader, Sniff, Whole};
+use super::{from_json, from_value, non_negative, Parsed};
 use crate::model::{Measurement, Metrics, Unit};
+
+/// Gatling's `js/stats.json` or `js/global_stats.json`.
+pub(crate) const READER: Reader = Reader {
+    name: "gatling",
+    detect: Detect {
+        json: sniff_value,
+        broken_json: |head| names_key(head, "numberOfRequests"),
+        text: sniff_text,
+        ..Detect::NONE
+    },
+    whole: Some(Whole::Json(parse)),
+    stream: None,
+};
 
 /// One entry of `js/stats.json` as Gatling 3.9.3 writes it (also its root): a request or a group.
 #[derive(Debug, Deserialize)]
@@ -125,7 +139,7 @@ impl Read {
 }
 
 /// Detection of Gatling's JSON files from their top-level keys: `Some` when it is one.
-pub(crate) fn sniff_value(v: &Value) -> Option<Result<Format, DetectError>> {
+fn sniff_value(v: &Value) -> Option<Sniff> {
     let has = |k: &str| v.get(k).is_some();
     if has("numberOfRequests")
         || (v.get("type").and_then(Value::as_str) == Some("GROUP")
@@ -133,26 +147,26 @@ pub(crate) fn sniff_value(v: &Value) -> Option<Result<Format, DetectError>> {
                 .and_then(|s| s.get("numberOfRequests"))
                 .is_some())
     {
-        return Some(Ok(Format::Gatling));
+        return Some(Sniff::Read);
     }
     if has("simulationId") && has("assertions") {
-        return Some(Err(DetectError::Unsupported(
+        return Some(Sniff::Unsupported(
             "Gatling assertions (perfgate reads the statistics: `js/stats.json` in the same report)",
-        )));
+        ));
     }
     None
 }
 
 /// Detection of Gatling's text `simulation.log` from its first line.
-pub(crate) fn sniff_text(text: &str) -> Option<Result<Format, DetectError>> {
+fn sniff_text(text: &str) -> Option<Sniff> {
     let first = text.lines().next()?;
     ["RUN\t", "ASSERTION\t", "USER\t"]
         .iter()
         .any(|p| first.starts_with(p))
-        .then_some(Err(DetectError::Unsupported(
+        .then_some(Sniff::Unsupported(
             "a Gatling simulation.log (perfgate reads the statistics: `js/stats.json` in the \
              report folder)",
-        )))
+        ))
 }
 
 /// Reads `js/stats.json` or `js/global_stats.json`.
@@ -346,17 +360,17 @@ mod tests {
     fn detection() {
         let v = |t: &str| serde_json::from_str::<Value>(t).expect("json");
         let stats = v(&fixture("spec-stats.json"));
-        assert!(matches!(sniff_value(&stats), Some(Ok(Format::Gatling))));
+        assert!(matches!(sniff_value(&stats), Some(Sniff::Read)));
         let global = v(&fixture("spec-global_stats.json"));
-        assert!(matches!(sniff_value(&global), Some(Ok(Format::Gatling))));
+        assert!(matches!(sniff_value(&global), Some(Sniff::Read)));
         let assertions = v(r#"{"simulation":"S","simulationId":"s-1","start":1,"assertions":[]}"#);
         assert!(matches!(
             sniff_value(&assertions),
-            Some(Err(DetectError::Unsupported(_)))
+            Some(Sniff::Unsupported(_))
         ));
         assert!(matches!(
             sniff_text("RUN\tLoadTest\tloadtest\t1682984382035\t\t3.9.3\n"),
-            Some(Err(DetectError::Unsupported(_)))
+            Some(Sniff::Unsupported(_))
         ));
         assert!(sniff_text("Type,Name\n").is_none());
     }
@@ -438,7 +452,7 @@ mod tests {
 
     #[test]
     fn detected_by_content_through_load_file() {
-        use crate::ingest::{load_file, sniff};
+        use crate::ingest::{load_file, sniff, Format};
         for name in ["spec-stats.json", "spec-global_stats.json"] {
             let text = fixture(name);
             assert_eq!(sniff(&text).ok(), Some(Format::Gatling), "{name}");

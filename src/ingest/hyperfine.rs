@@ -32,8 +32,35 @@ use anyhow::{bail, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::reader::{names_key, Detect, Reader, Sniff, Whole};
 use super::{from_json, non_negative_scaled, Parsed};
 use crate::model::{Measurement, Metrics, Unit};
+
+/// hyperfine's `--export-json` output.
+pub(crate) const READER: Reader = Reader {
+    name: "hyperfine",
+    detect: Detect {
+        json: sniff,
+        broken_json: sniff_broken,
+        ..Detect::NONE
+    },
+    whole: Some(Whole::Json(parse)),
+    stream: None,
+};
+
+/// A `results` list whose entries name their `command`.
+fn sniff(v: &Value) -> Option<Sniff> {
+    v.get("results")
+        .and_then(|r| r.get(0))
+        .is_some_and(|r| r.get("command").is_some())
+        .then_some(Sniff::Read)
+}
+
+fn sniff_broken(head: &str) -> bool {
+    ["results", "command", "exit_codes"]
+        .iter()
+        .all(|k| names_key(head, k))
+}
 
 /// The export as hyperfine 1.15.0 writes it (`src/export/json.rs`).
 #[derive(Debug, Deserialize)]

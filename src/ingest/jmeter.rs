@@ -24,9 +24,22 @@ use std::io::{BufRead, Read};
 
 use anyhow::{bail, Context, Result};
 
-use super::stream::{Distribution, FastMap, MAX_LINE};
+use super::distribution::{Distribution, FastMap};
+use super::reader::{same_format, Detect, Reader, Shard};
+use super::stream::MAX_LINE;
 use super::{Parsed, MAX_NAME_BYTES};
 use crate::model::{Measurement, Metrics, Unit};
+
+/// A JMeter JTL (CSV or XML), always read as a stream.
+pub(crate) const READER: Reader = Reader {
+    name: "jmeter",
+    detect: Detect {
+        stream: looks_like_jtl,
+        ..Detect::NONE
+    },
+    whole: None,
+    stream: Some(|reader, lenient| Ok(Box::new(read_stream(reader, lenient)?))),
+};
 
 /// The most labels one file breaks out.
 const MAX_LABELS: usize = 256;
@@ -71,7 +84,7 @@ fn parse_success(s: &str) -> Option<bool> {
 
 /// Whether the head of a file is a JTL: XML `<testResults`, a CSV header naming `timeStamp`,
 /// `elapsed` and `label`, or a header-less row in JMeter's default column order.
-pub(crate) fn looks_like_jtl(head: &str) -> bool {
+fn looks_like_jtl(head: &str) -> bool {
     if head.starts_with('<') {
         return (head.starts_with("<?xml") || head.starts_with("<testResults"))
             && head.contains("<testResults");
@@ -96,12 +109,6 @@ fn is_headerless_row(fields: &[&str]) -> bool {
         && fields[0].bytes().all(|b| b.is_ascii_digit())
         && fields[1].bytes().all(|b| b.is_ascii_digit())
         && matches!(fields[7], "true" | "false")
-}
-
-/// Reads a JTL, CSV or XML, from a stream. `lenient`: a truncated last row is skipped and named
-/// in the detail.
-pub(crate) fn parse_stream(reader: &mut (dyn BufRead + Send), lenient: bool) -> Result<Parsed> {
-    read_stream(reader, lenient)?.finish()
 }
 
 /// Reads a JTL into its [`Totals`], for [`parse_stream`] or to merge shards.
@@ -1018,9 +1025,32 @@ fn decode_entities(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+impl Shard for Totals {
+    fn locate(&mut self, file: &str) {
+        Totals::locate(self, file);
+    }
+
+    fn absorb(&mut self, other: Box<dyn Shard>) -> Result<()> {
+        self.merge(same_format(other)?)
+    }
+
+    fn finish(self: Box<Self>) -> Result<Parsed> {
+        Totals::finish(*self)
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stream read to its metrics, as one file.
+    fn parse_stream(reader: &mut (dyn BufRead + Send), lenient: bool) -> Result<Parsed> {
+        read_stream(reader, lenient)?.finish()
+    }
 
     const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jmeter");
     const SEARCH: &str = "search \"demo\", page 1";

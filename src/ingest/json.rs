@@ -19,8 +19,29 @@ use anyhow::{bail, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::reader::{names_key, Detect, Reader, Sniff, Whole};
 use super::{from_json, non_negative_scaled, Parsed};
 use crate::model::{Measurement, Metrics, Unit};
+
+/// perfgate's own metrics JSON.
+pub(crate) const READER: Reader = Reader {
+    name: "json",
+    detect: Detect {
+        json: sniff,
+        broken_json: |head| names_key(head, "perfgate/metrics@1"),
+        ..Detect::NONE
+    },
+    whole: Some(Whole::Json(parse)),
+    stream: None,
+};
+
+/// A `schema` of `perfgate/metrics@…`.
+fn sniff(v: &Value) -> Option<Sniff> {
+    v.get("schema")
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.starts_with("perfgate/metrics"))
+        .then_some(Sniff::Read)
+}
 
 /// The schema this parser reads; a later incompatible version gets a new suffix.
 const SCHEMA: &str = "perfgate/metrics@1";

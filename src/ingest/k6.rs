@@ -33,10 +33,24 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::distribution::{Distribution, FastMap};
+use super::reader::{same_format, Detect, Reader, Shard, Sniff, Whole};
 use super::scan::Scan;
-use super::stream::{for_each_line, Distribution, FastMap};
+use super::stream::for_each_line;
 use super::{from_json, non_negative, Parsed, MAX_NAME_BYTES};
 use crate::model::{Measurement, Metrics, Unit};
+
+/// k6's JSON summaries, read whole, and its `--out json` stream.
+pub(crate) const READER: Reader = Reader {
+    name: "k6",
+    detect: Detect {
+        json: |v| is_summary(v).then_some(Sniff::Read),
+        stream: |head| is_stream_line(head.lines().next().unwrap_or("")),
+        ..Detect::NONE
+    },
+    whole: Some(Whole::Json(parse)),
+    stream: Some(|reader, lenient| Ok(Box::new(read_stream(reader, lenient)?))),
+};
 
 /// The most tag-value sub-metric series one stream makes.
 const MAX_SUB_SERIES: usize = 256;
@@ -64,7 +78,7 @@ const SUB_TAGS: [&str; 6] = [
 // Whole-file summaries
 
 /// Whether a JSON object is one of k6's end-of-test summaries.
-pub(crate) fn is_summary(v: &Value) -> bool {
+fn is_summary(v: &Value) -> bool {
     v.get("metrics").is_some_and(Value::is_object) && v.get("root_group").is_some()
 }
 
@@ -267,7 +281,7 @@ fn emit_summary_metric(
 // The `--out json` stream
 
 /// Whether a line is one of the `--out json` stream's lines (keys in any order).
-pub(crate) fn is_stream_line(line: &str) -> bool {
+fn is_stream_line(line: &str) -> bool {
     line.starts_with('{')
         && line.contains("\"metric\":\"")
         && (line.contains("\"type\":\"Point\"") || line.contains("\"type\":\"Metric\""))
@@ -1105,12 +1119,6 @@ fn scan_tags(s: &mut Scan, previous: &[u8]) -> Option<FastTags> {
     })
 }
 
-/// Reads a `--out json` stream line by line; memory is bounded by the number of series.
-/// `lenient`: a truncated last line is skipped and named in the detail.
-pub(crate) fn parse_stream(reader: &mut (dyn BufRead + Send), lenient: bool) -> Result<Parsed> {
-    read_stream(reader, lenient)?.finish()
-}
-
 /// Reads a `--out json` stream into its [`Aggregate`], for [`parse_stream`] or to merge shards.
 pub(crate) fn read_stream(reader: &mut (dyn BufRead + Send), lenient: bool) -> Result<Aggregate> {
     let mut stream = Stream::new();
@@ -1238,10 +1246,33 @@ fn rfc3339_ns(b: &[u8]) -> Option<i128> {
     Some(i128::from(secs) * 1_000_000_000 + frac_ns)
 }
 
+impl Shard for Aggregate {
+    fn locate(&mut self, file: &str) {
+        Aggregate::locate(self, file);
+    }
+
+    fn absorb(&mut self, other: Box<dyn Shard>) -> Result<()> {
+        self.merge(same_format(other)?)
+    }
+
+    fn finish(self: Box<Self>) -> Result<Parsed> {
+        Aggregate::finish(*self)
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Read;
+
+    /// A stream read to its metrics, as one file.
+    fn parse_stream(reader: &mut (dyn BufRead + Send), lenient: bool) -> Result<Parsed> {
+        read_stream(reader, lenient)?.finish()
+    }
 
     const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/k6");
 

@@ -15,11 +15,51 @@ use std::io::BufRead;
 use anyhow::{bail, Result};
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
+use super::reader::{first_item, names_key, Detect, Reader, Sniff, Whole};
 use super::{
     first_byte, from_json, non_negative, non_negative_scaled, Parsed, Target, MAX_NAME_BYTES,
 };
 use crate::model::{Measurement, Metrics, Unit};
+
+/// A Lighthouse result (LHR), alone or inside a PageSpeed Insights answer.
+pub(crate) const READER: Reader = Reader {
+    name: "lighthouse",
+    detect: Detect {
+        json: sniff,
+        broken_json: |head| names_key(head, "lighthouseVersion"),
+        ..Detect::NONE
+    },
+    whole: Some(Whole::Json(parse)),
+    stream: None,
+};
+
+/// A Lighthouse result, alone or in a PageSpeed Insights answer; Lighthouse's other JSON (a
+/// user flow, Lighthouse CI's manifest and assertions) is named as such.
+fn sniff(v: &Value) -> Option<Sniff> {
+    let has = |k: &str| v.get(k).is_some();
+    if (has("lighthouseVersion") && has("audits")) || has("lighthouseResult") {
+        return Some(Sniff::Read);
+    }
+    if v.get("steps")
+        .and_then(|s| s.get(0))
+        .and_then(|s| s.get("lhr"))
+        .is_some()
+    {
+        return Some(Sniff::Unsupported(
+            "a Lighthouse user-flow result (save each step's LHR)",
+        ));
+    }
+    let item = first_item(v)?;
+    if item.get("isRepresentativeRun").is_some() {
+        return Some(Sniff::Unsupported(
+            "a Lighthouse CI manifest (point the source at .lighthouseci/lhr-*.json)",
+        ));
+    }
+    (item.get("operator").is_some() && item.get("expected").is_some())
+        .then_some(Sniff::Unsupported("Lighthouse CI assertion results"))
+}
 
 /// The shortcut names (README, "Formats and metric names") and the audit each one copies. `ttfb` has two sources: the
 /// audit was `time-to-first-byte` up to Lighthouse 5.x and `server-response-time` from 6.0 on.

@@ -32,8 +32,20 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 
-use super::{DetectError, Format, Parsed, MAX_NAME_BYTES};
+use super::reader::{Detect, Reader, Sniff, Whole};
+use super::{Parsed, MAX_NAME_BYTES};
 use crate::model::{Measurement, Metrics, Unit};
+
+/// Locust's `_stats.csv`.
+pub(crate) const READER: Reader = Reader {
+    name: "locust",
+    detect: Detect {
+        text: sniff,
+        ..Detect::NONE
+    },
+    whole: Some(Whole::Text(parse)),
+    stream: None,
+};
 
 /// The most rows (request names) one file may hold: each is a row of strings and 20 metrics,
 /// about 3 KiB, so a file of generated names would otherwise take memory without bound.
@@ -62,23 +74,23 @@ fn percentile_stat(column: &str) -> Option<String> {
 }
 
 /// Detection of Locust's CSV files from their header line: `Some` when it is one.
-pub(crate) fn sniff(text: &str) -> Option<Result<Format, DetectError>> {
+fn sniff(text: &str) -> Option<Sniff> {
     let header = text.lines().next()?.replace('"', "");
     if header.starts_with("Type,Name,Request Count") || header.starts_with("Method,Name,# requests")
     {
-        return Some(Ok(Format::Locust));
+        return Some(Sniff::Read);
     }
     if header.starts_with("Timestamp,User Count,") {
-        return Some(Err(DetectError::Unsupported(
+        return Some(Sniff::Unsupported(
             "a Locust stats history (moving-window percentiles; perfgate reads the \
              `<prefix>_stats.csv` Locust writes beside it)",
-        )));
+        ));
     }
     if header.starts_with("Method,Name,Error,Occurrences") || header.starts_with("Count,Message,") {
-        return Some(Err(DetectError::Unsupported(
+        return Some(Sniff::Unsupported(
             "a Locust failures/exceptions list (perfgate reads the `<prefix>_stats.csv` \
              Locust writes beside it)",
-        )));
+        ));
     }
     None
 }
@@ -439,13 +451,13 @@ mod tests {
     fn detection_of_locust_files() {
         assert!(matches!(
             sniff(&fixture("run_stats.csv")),
-            Some(Ok(Format::Locust))
+            Some(Sniff::Read)
         ));
         for history in ["run_stats_history.csv", "run_failures.csv"] {
             assert!(
                 matches!(
                     sniff(&fixture(history)),
-                    Some(Err(DetectError::Unsupported(what))) if what.contains("_stats.csv")
+                    Some(Sniff::Unsupported(what)) if what.contains("_stats.csv")
                 ),
                 "{history}"
             );
@@ -607,7 +619,7 @@ mod tests {
     }
     #[test]
     fn detected_by_content_through_load_file() {
-        use crate::ingest::{load_file, sniff};
+        use crate::ingest::{load_file, sniff, Format};
         assert_eq!(sniff(&fixture("run_stats.csv")).ok(), Some(Format::Locust));
         let dir =
             std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/locust");

@@ -1,29 +1,26 @@
 //! Ingest: turns the files and endpoints a budget names into runs of [`Measurement`]s.
 //!
 //! The one rule: this is the only module that knows a tool's output shape. Each tool has its own
-//! file with private wire structs that mirror the tool's JSON; this file detects formats, reads
-//! files, expands globs and merges several runs of one source. It knows nothing of budgets.
+//! file with private wire structs that mirror the tool's output, its detection rules and its
+//! `READER` (a `reader::Reader`); this file holds the registry of formats, runs detection in the
+//! registry's order, reads files, expands globs and merges several runs of one source. It knows
+//! nothing of budgets.
+//!
+//! Dependency direction: this file → each format's file → the shared parts (`reader`, `stream`,
+//! `distribution`, `scan`, `bundle`), which import no format; a format's file imports from this
+//! one only the shared types and JSON helpers ([`Parsed`], `from_json`), never the registry.
+//!
+//! A new format: its file, defining `READER` (name, detection, how it reads), a line in
+//! `registry!` placed by the order its detection must run in, and real fixtures in
+//! `tests/fixtures/<name>/` that its detection recognises (a test fails without them).
 
-mod artillery;
-mod autocannon;
 mod bundle;
-mod dir;
-mod esbuild;
-mod gatling;
-mod hyperfine;
-mod jmeter;
-mod json;
-mod k6;
-mod lighthouse;
-mod locust;
-mod prometheus;
+mod distribution;
+mod reader;
 mod scan;
-mod size_limit;
 mod stream;
 #[cfg(test)]
 mod testing;
-mod vite;
-mod webpack;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -36,67 +33,66 @@ use hdrhistogram::Histogram;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use self::reader::{Detect, Shard, Sniff, Whole};
 use crate::memory;
 use crate::model::{has_series, median, Measurement, Metrics};
 
-/// Every input format perfgate reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Format {
-    Artillery,
-    Lighthouse,
-    Webpack,
-    Esbuild,
-    SizeLimit,
-    Vite,
-    Dir,
-    Prometheus,
-    Json,
-    K6,
-    Jmeter,
-    Hyperfine,
-    Autocannon,
-    Locust,
-    Gatling,
+/// Declares the registry: the format modules, [`Format`] with one variant per reader, and
+/// [`Format::ALL`], all from one list.
+macro_rules! registry {
+    ($($variant:ident => $module:ident,)*) => {
+        $(mod $module;)*
+
+        /// Every input format perfgate reads.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Format {
+            $($variant,)*
+        }
+
+        impl Format {
+            /// Every format, in the registry's order.
+            pub const ALL: &[Format] = &[$(Format::$variant,)*];
+
+            /// The format's reader.
+            pub(crate) fn reader(self) -> &'static reader::Reader {
+                match self {
+                    $(Format::$variant => &$module::READER,)*
+                }
+            }
+        }
+    };
+}
+
+// The registry: every format perfgate reads, one line each; a new format is its file (which
+// defines `READER`) and a line here. The order is the order of detection: each shape of document
+// (the head of a stream, a text, the top of a JSON document, JSON that does not parse) is offered
+// to the readers in this order, and the first whose rule recognises it reads it (or names it as a
+// shape perfgate does not read). It decides only where two readers' rules both match a document:
+// it is the order of the JSON rules that were here before (artillery's `aggregate` first, the
+// catch-all shapes of vite and size-limit last), text and streams fitted around them. A new
+// format's rules go after the others unless a fixture shows they must not.
+registry! {
+    Artillery => artillery,
+    Lighthouse => lighthouse,
+    Json => json,
+    Locust => locust,
+    Prometheus => prometheus,
+    K6 => k6,
+    Jmeter => jmeter,
+    Hyperfine => hyperfine,
+    Esbuild => esbuild,
+    Webpack => webpack,
+    Gatling => gatling,
+    Autocannon => autocannon,
+    Vite => vite,
+    SizeLimit => size_limit,
+    Dir => dir,
 }
 
 impl Format {
-    pub const ALL: &[Format] = &[
-        Format::Artillery,
-        Format::Lighthouse,
-        Format::Webpack,
-        Format::Esbuild,
-        Format::SizeLimit,
-        Format::Vite,
-        Format::Dir,
-        Format::Prometheus,
-        Format::Json,
-        Format::K6,
-        Format::Jmeter,
-        Format::Hyperfine,
-        Format::Autocannon,
-        Format::Locust,
-        Format::Gatling,
-    ];
-
     /// The name used in budgets, `--format` and output.
     pub fn name(self) -> &'static str {
-        match self {
-            Format::Artillery => "artillery",
-            Format::Lighthouse => "lighthouse",
-            Format::Webpack => "webpack",
-            Format::Esbuild => "esbuild",
-            Format::SizeLimit => "size-limit",
-            Format::Vite => "vite",
-            Format::Dir => "dir",
-            Format::Prometheus => "prometheus",
-            Format::Json => "json",
-            Format::K6 => "k6",
-            Format::Jmeter => "jmeter",
-            Format::Hyperfine => "hyperfine",
-            Format::Autocannon => "autocannon",
-            Format::Locust => "locust",
-            Format::Gatling => "gatling",
-        }
+        self.reader().name
     }
 
     /// Looks a format up by name; `None` for unknown names (the caller lists [`Format::ALL`]).
@@ -564,7 +560,7 @@ fn merge_dropped(reports: &[Report]) -> BTreeMap<String, String> {
 /// state; a report holding percentiles only (a k6 summary, Artillery, Gatling, Locust …) cannot be
 /// merged without averaging percentiles, which gives no percentile of the run, and is refused.
 fn load_shards(pattern: &str, paths: &[PathBuf], spec: &SourceSpec) -> Result<Report> {
-    let mut merged: Option<(Format, &Path, stream::Aggregate)> = None;
+    let mut merged: Option<(Format, &Path, Box<dyn Shard>)> = None;
     for path in paths {
         let Some((format, mut reader)) = open_stream(path, spec.format)? else {
             let report = load_file(path, spec.format, spec.lenient)?;
@@ -578,7 +574,7 @@ fn load_shards(pattern: &str, paths: &[PathBuf], spec: &SourceSpec) -> Result<Re
                 report.format
             );
         };
-        let mut shard = stream::read_stream(format, &mut reader, spec.lenient)
+        let mut shard = read_stream(format, &mut reader, spec.lenient)
             .with_context(|| format!("{}: reading {format} output", path.display()))?;
         shard.locate(&path.display().to_string());
         match &mut merged {
@@ -588,7 +584,7 @@ fn load_shards(pattern: &str, paths: &[PathBuf], spec: &SourceSpec) -> Result<Re
                 path.display(),
                 first_path.display()
             ),
-            Some((_, _, all)) => all.merge(shard).with_context(|| {
+            Some((_, _, all)) => all.absorb(shard).with_context(|| {
                 format!("{}: merging it with the shards before", path.display())
             })?,
         }
@@ -731,8 +727,23 @@ fn load_stream(
     declared: Option<Format>,
     lenient: bool,
 ) -> Result<Option<(Format, Result<Parsed>)>> {
-    Ok(open_stream(path, declared)?
-        .map(|(format, mut reader)| (format, stream::parse_stream(format, &mut reader, lenient))))
+    Ok(open_stream(path, declared)?.map(|(format, mut reader)| {
+        let parsed = read_stream(format, &mut reader, lenient).and_then(|shard| shard.finish());
+        (format, parsed)
+    }))
+}
+
+/// Reads a stream of a streamed format into its [`Shard`]; `lenient`: see
+/// [`SourceSpec::lenient`].
+fn read_stream(
+    format: Format,
+    reader: &mut (dyn BufRead + Send),
+    lenient: bool,
+) -> Result<Box<dyn Shard>> {
+    match format.reader().stream {
+        Some(read) => read(reader, lenient),
+        None => bail!("{format} is not read as a stream"),
+    }
 }
 
 /// Opens a file as a stream of the format its first bytes show (see [`load_stream`]); `None` for
@@ -750,13 +761,15 @@ fn open_stream(
             stream::HEAD_BYTES / 1024
         );
     }
-    let format = match (declared, stream::sniff_stream(&head)) {
+    let format = match (declared, sniff_stream(&head)) {
         (Some(d), Some(found)) if d != found => bail!(
             "{}: declared as {d}, but the content is {found} output",
             path.display()
         ),
         (_, Some(found)) => found,
-        (Some(d), None) if stream::streams(d) && d != Format::K6 => d,
+        // A format read only as a stream is read as one whatever its head shows, for its reader
+        // to say what is wrong.
+        (Some(d), None) if d.reader().whole.is_none() => d,
         _ => return Ok(None),
     };
     Ok(Some((format, reader)))
@@ -815,34 +828,25 @@ fn open_whole(path: &Path, declared: Option<Format>) -> Result<(Format, Body)> {
     Ok((format, body))
 }
 
+/// Reads a report whole with its format's reader. A file that does not look like what the reader
+/// takes is given to it all the same (text to a JSON parser, JSON to a CSV one), for the parser to
+/// say where it breaks.
 fn parse(format: Format, path: &Path, body: Body, wanted: &Wanted) -> Result<Parsed> {
-    let mut input: Reader = match body {
-        Body::Text(text) if matches!(format, Format::Locust | Format::Prometheus) => {
-            return match format {
-                Format::Locust => locust::parse(&text),
-                _ => prometheus::parse_page(&text),
-            };
-        }
-        Body::Text(text) => Box::new(std::io::Cursor::new(text.into_bytes())),
-        Body::Json(input) => input,
+    let Some(whole) = format.reader().whole else {
+        bail!("{format} is read as a stream");
     };
-    let input = &mut input;
-    match format {
-        Format::Artillery => artillery::parse(input),
-        Format::Lighthouse => lighthouse::parse(input),
-        Format::Webpack => webpack::parse(path, input, wanted),
-        Format::Esbuild => esbuild::parse(path, input, wanted),
-        Format::SizeLimit => size_limit::parse(input),
-        Format::Vite => vite::parse(path, input, wanted),
-        Format::Dir => dir::load(path, wanted),
-        Format::Prometheus => prometheus::parse_answer(input),
-        Format::Json => json::parse(input),
-        Format::K6 => k6::parse(input),
-        Format::Jmeter => bail!("a JMeter JTL is read as a stream"),
-        Format::Hyperfine => hyperfine::parse(input),
-        Format::Autocannon => autocannon::parse(input),
-        Format::Locust => locust::parse(&read_text(path)?),
-        Format::Gatling => gatling::parse(input),
+    let json = |body: Body| -> Reader {
+        match body {
+            Body::Json(input) => input,
+            Body::Text(text) => Box::new(std::io::Cursor::new(text.into_bytes())),
+        }
+    };
+    match (whole, body) {
+        (Whole::Dir(load), _) => load(path, wanted),
+        (Whole::Text(read) | Whole::JsonOrText(_, read), Body::Text(text)) => read(&text),
+        (Whole::Text(read), Body::Json(_)) => read(&read_text(path)?),
+        (Whole::Json(read) | Whole::JsonOrText(read, _), body) => read(&mut json(body)),
+        (Whole::Bundle(read), body) => read(path, &mut json(body), wanted),
     }
 }
 
@@ -1030,13 +1034,7 @@ pub fn sniff(text: &str) -> Result<Format, DetectError> {
         return Err(DetectError::Empty);
     }
     if !starts_json(trimmed) {
-        if let Some(found) = locust::sniff(trimmed).or_else(|| gatling::sniff_text(trimmed)) {
-            return found;
-        }
-        if prometheus::looks_like_exposition(trimmed) {
-            return Ok(Format::Prometheus);
-        }
-        return Err(unknown());
+        return first_match(|d| (d.text)(trimmed)).unwrap_or_else(|| Err(unknown()));
     }
     sniff_json(&mut trimmed.as_bytes(), trimmed)
 }
@@ -1161,149 +1159,44 @@ fn unknown() -> DetectError {
     }
 }
 
+/// The first reader in the registry whose `rule` recognises a document.
+fn first_match(rule: impl Fn(&Detect) -> Option<Sniff>) -> Option<Result<Format, DetectError>> {
+    Format::ALL.iter().find_map(|&format| {
+        rule(&format.reader().detect).map(|sniffed| match sniffed {
+            Sniff::Read => Ok(format),
+            Sniff::Unsupported(what) => Err(DetectError::Unsupported(what)),
+        })
+    })
+}
+
+/// Detection on the pruned top of a JSON document.
 fn sniff_value(v: &Value) -> Result<Format, DetectError> {
-    let has = |k: &str| v.get(k).is_some();
-    match v {
-        Value::Object(o) => {
-            if has("aggregate") && (has("intermediate") || v["aggregate"].get("counters").is_some())
-            {
-                return Ok(Format::Artillery);
-            }
-            if has("lighthouseVersion") && has("audits") {
-                return Ok(Format::Lighthouse);
-            }
-            if has("lighthouseResult") {
-                return Ok(Format::Lighthouse);
-            }
-            if v.get("steps")
-                .and_then(|s| s.get(0))
-                .and_then(|s| s.get("lhr"))
-                .is_some()
-            {
-                return Err(DetectError::Unsupported(
-                    "a Lighthouse user-flow result (save each step's LHR)",
-                ));
-            }
-            if o.get("schema")
-                .and_then(Value::as_str)
-                .is_some_and(|s| s.starts_with("perfgate/metrics"))
-            {
-                return Ok(Format::Json);
-            }
-            if has("status") && v.get("data").and_then(|d| d.get("resultType")).is_some() {
-                return Ok(Format::Prometheus);
-            }
-            if has("status") && has("error") && has("errorType") {
-                return Ok(Format::Prometheus);
-            }
-            if k6::is_summary(v) {
-                return Ok(Format::K6);
-            }
-            if v.get("results")
-                .and_then(|r| r.get(0))
-                .is_some_and(|r| r.get("command").is_some())
-            {
-                return Ok(Format::Hyperfine);
-            }
-            if (has("inputs") && has("outputs"))
-                || v.get("metafile").and_then(|m| m.get("outputs")).is_some()
-            {
-                return Ok(Format::Esbuild);
-            }
-            if v.get("assets").is_some_and(Value::is_array)
-                || (has("children") && has("version"))
-                || has("entrypoints")
-                || (has("chunks") && has("builtAt"))
-            {
-                return Ok(Format::Webpack);
-            }
-            if let Some(found) = gatling::sniff_value(v) {
-                return found;
-            }
-            if v.get("latency").and_then(|l| l.get("p97_5")).is_some()
-                || (has("requests") && has("throughput") && has("non2xx"))
-            {
-                return Ok(Format::Autocannon);
-            }
-            if !o.is_empty()
-                && o.values()
-                    .all(|e| e.get("file").is_some_and(Value::is_string))
-            {
-                return Ok(Format::Vite);
-            }
-            // Before the flat-manifest rule: `{"error": "<stack>"}` is also all strings.
-            if o.len() == 1 && has("error") {
-                return Ok(Format::SizeLimit);
-            }
-            if !o.is_empty() && o.values().all(Value::is_string) {
-                return Err(DetectError::Unsupported("a flat asset manifest (no sizes)"));
-            }
-            Err(unknown())
-        }
-        Value::Array(items) => {
-            let first = items.first();
-            let item_has = |k: &str| first.is_some_and(|i| i.get(k).is_some());
-            if item_has("isRepresentativeRun") {
-                return Err(DetectError::Unsupported(
-                    "a Lighthouse CI manifest (point the source at .lighthouseci/lhr-*.json)",
-                ));
-            }
-            if item_has("operator") && item_has("expected") {
-                return Err(DetectError::Unsupported("Lighthouse CI assertion results"));
-            }
-            if item_has("name") && (item_has("size") || item_has("passed")) && !item_has("path") {
-                return Ok(Format::SizeLimit);
-            }
-            if item_has("path") && item_has("limit") {
-                return Err(DetectError::Unsupported(
-                    "a size-limit configuration (run `size-limit --json` and read its output)",
-                ));
-            }
-            if item_has("event") && item_has("report") {
-                return Err(DetectError::Unsupported(
-                    "Artillery worker events, not a report",
-                ));
-            }
-            Err(unknown())
-        }
-        _ => Err(unknown()),
+    if let Some(found) = first_match(|d| (d.json)(v)) {
+        return found;
     }
+    // No tool's shape: an object of strings is a manifest mapping sources to built files.
+    if v.as_object()
+        .is_some_and(|o| !o.is_empty() && o.values().all(Value::is_string))
+    {
+        return Err(DetectError::Unsupported("a flat asset manifest (no sizes)"));
+    }
+    Err(unknown())
 }
 
 /// Detection for JSON that does not parse (truncated, hand-edited): look at the first keys only.
 fn sniff_prefix(text: &str) -> Result<Format, DetectError> {
     let head: String = text.chars().take(4096).collect();
-    let contains = |k: &str| head.contains(&format!("\"{k}\""));
-    if contains("aggregate")
-        && (contains("counters") || contains("intermediate") || contains("latency"))
-    {
-        return Ok(Format::Artillery);
-    }
-    if contains("lighthouseVersion") {
-        return Ok(Format::Lighthouse);
-    }
-    if contains("resultType") {
-        return Ok(Format::Prometheus);
-    }
-    if contains("perfgate/metrics@1") {
-        return Ok(Format::Json);
-    }
-    if contains("inputs") && contains("bytes") {
-        return Ok(Format::Esbuild);
-    }
-    if contains("assetsByChunkName") || (contains("assets") && contains("chunks")) {
-        return Ok(Format::Webpack);
-    }
-    if contains("results") && contains("command") && contains("exit_codes") {
-        return Ok(Format::Hyperfine);
-    }
-    if contains("non2xx") && contains("latency") {
-        return Ok(Format::Autocannon);
-    }
-    if contains("numberOfRequests") {
-        return Ok(Format::Gatling);
-    }
-    Err(unknown())
+    first_match(|d| (d.broken_json)(&head).then_some(Sniff::Read)).unwrap_or_else(|| Err(unknown()))
+}
+
+/// The streamed format the first bytes of a file show, if any.
+fn sniff_stream(head: &[u8]) -> Option<Format> {
+    let text = stream::head_text(head)?;
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    Format::ALL
+        .iter()
+        .copied()
+        .find(|format| (format.reader().detect.stream)(text))
 }
 
 /// Parses JSON into a wire struct; errors name the field path (`aggregate.summaries`) and position.
@@ -1376,6 +1269,27 @@ pub(crate) fn non_negative_scaled(field: &str, value: f64, factor: f64) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binary_and_unknown_heads_are_no_stream() {
+        assert_eq!(sniff_stream(b"\x00\x01\x02garbage"), None);
+        assert_eq!(sniff_stream(&[0xff, 0xfe, 0x41, 0x42]), None);
+        assert_eq!(sniff_stream(b"{\"aggregate\":{}}"), None);
+        assert_eq!(sniff_stream(b""), None);
+    }
+
+    #[test]
+    fn binary_files_are_refused_from_their_head() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("garbage.bin");
+        let mut bytes = b"{\"type\":\"Metric\"".to_vec();
+        bytes.extend((0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+        std::fs::write(&path, bytes).expect("write");
+        for declared in [None, Some(Format::K6), Some(Format::Jmeter)] {
+            let e = load_file(&path, declared, false).expect_err("binary");
+            assert!(format!("{e:#}").contains("binary data"), "{e:#}");
+        }
+    }
 
     #[test]
     fn a_json_report_is_read_to_its_limit_and_refused_past_it() {
@@ -1501,6 +1415,66 @@ mod tests {
     }
 
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+    /// What detection makes of a file, as a source with no declared format: a streamed format
+    /// from its head, else a format read whole.
+    fn detected(path: &Path) -> Option<Format> {
+        match open_stream(path, None) {
+            Ok(Some((format, _))) => Some(format),
+            Ok(None) => open_whole(path, None).ok().map(|(format, _)| format),
+            Err(_) => None,
+        }
+    }
+
+    /// The files under a directory, at any depth.
+    fn files_under(dir: &Path) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut files = Vec::new();
+        for path in entries.map(|e| e.expect("entry").path()) {
+            if path.is_dir() {
+                files.extend(files_under(&path));
+            } else {
+                files.push(path);
+            }
+        }
+        files
+    }
+
+    /// Every registered format has real fixtures in `tests/fixtures/<name>/` of which its own
+    /// detection recognises at least one (first in the registry's order), or is told apart
+    /// otherwise, with the reason: a format registered without detection or fixtures fails here.
+    #[test]
+    fn every_format_has_fixtures_its_detection_recognises() {
+        const TOLD_OTHERWISE: &[(Format, &str)] = &[(
+            Format::Dir,
+            "a directory is read as a built folder; no file's content is",
+        )];
+        for &format in Format::ALL {
+            if TOLD_OTHERWISE.iter().any(|(f, _)| *f == format) {
+                continue;
+            }
+            let dir = PathBuf::from(format!("{FIXTURES}/{}", format.name()));
+            let files = files_under(&dir);
+            assert!(
+                !files.is_empty(),
+                "{format} is registered without fixtures: add real ones to {}",
+                dir.display()
+            );
+            let recognised = files.iter().filter(|f| detected(f) == Some(format)).count();
+            assert!(
+                recognised > 0,
+                "none of the {} files under {} is detected as {format}: give its READER a \
+                 detection rule, or declare it in TOLD_OTHERWISE with the reason",
+                files.len(),
+                dir.display()
+            );
+        }
+        // The one told otherwise: a bundler's built folder, given as is.
+        let built = load_file(Path::new(&format!("{FIXTURES}/vite/dist")), None, false);
+        assert_eq!(built.expect("a built folder").format, Format::Dir);
+    }
 
     fn shards(pattern: &str) -> Result<Source> {
         load_source(

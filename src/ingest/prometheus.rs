@@ -31,10 +31,33 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
+use serde_json::Value;
 
+use super::reader::{names_key, Detect, Reader, Sniff, Whole};
 use super::{from_json, Parsed, MAX_NAME_BYTES};
 use crate::memory;
 use crate::model::{Measurement, Metrics, Unit};
+
+/// A saved Prometheus query answer or `/metrics` page (the live API is a source of its own).
+pub(crate) const READER: Reader = Reader {
+    name: "prometheus",
+    detect: Detect {
+        json: sniff,
+        broken_json: |head| names_key(head, "resultType"),
+        text: |text| looks_like_exposition(text).then_some(Sniff::Read),
+        ..Detect::NONE
+    },
+    whole: Some(Whole::JsonOrText(parse_answer, parse_page)),
+    stream: None,
+};
+
+/// A query answer: its `status` with a result, or with an error.
+fn sniff(v: &Value) -> Option<Sniff> {
+    let has = |k: &str| v.get(k).is_some();
+    let answer = v.get("data").and_then(|d| d.get("resultType")).is_some()
+        || (has("error") && has("errorType"));
+    (has("status") && answer).then_some(Sniff::Read)
+}
 
 /// Room on a sample line for its value and timestamp, past its series name: a Go float is at
 /// most 24 characters, a millisecond timestamp 20.
@@ -74,7 +97,7 @@ pub(crate) fn parse_page(text: &str) -> Result<Parsed> {
 
 /// A quick content check: the first lines are exposition comments or samples, at least one of
 /// them a `# HELP`/`# TYPE` line or a sample.
-pub(crate) fn looks_like_exposition(text: &str) -> bool {
+fn looks_like_exposition(text: &str) -> bool {
     let mut seen = 0;
     for line in text
         .lines()

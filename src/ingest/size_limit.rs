@@ -22,8 +22,36 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::bundle::{add_bytes, bytes_from_f64};
+use super::reader::{first_item, Detect, Reader, Sniff, Whole};
 use super::{from_json, from_value, non_negative_scaled, Parsed};
 use crate::model::{Measurement, Metrics};
+
+/// size-limit's `--json` output.
+pub(crate) const READER: Reader = Reader {
+    name: "size-limit",
+    detect: Detect {
+        json: sniff,
+        ..Detect::NONE
+    },
+    whole: Some(Whole::Json(parse)),
+    stream: None,
+};
+
+/// A list of checks, each with a `name` and a `size` or a verdict, or the `{"error": …}` of a run
+/// that failed; a list of checks with a `path` and a `limit` is size-limit's configuration.
+fn sniff(v: &Value) -> Option<Sniff> {
+    if v.as_object().is_some_and(|o| o.len() == 1) && v.get("error").is_some() {
+        return Some(Sniff::Read);
+    }
+    let item = first_item(v)?;
+    let has = |k: &str| item.get(k).is_some();
+    if has("name") && (has("size") || has("passed")) && !has("path") {
+        return Some(Sniff::Read);
+    }
+    (has("path") && has("limit")).then_some(Sniff::Unsupported(
+        "a size-limit configuration (run `size-limit --json` and read its output)",
+    ))
+}
 
 /// One check as size-limit 12.1.0 prints it (`create-reporter.js`); `passed` and `sizeLimit` are
 /// absent for a check without a limit. Numbers are read as JSON values, so that one that cannot

@@ -1,31 +1,20 @@
-//! Streamed inputs: recognising a raw result stream (k6 NDJSON, JMeter JTL) from its first bytes,
-//! and the bounded-memory distribution every streamed sample flows into.
+//! Streamed inputs: the head of a file that detection looks at, reading a stream line by line or
+//! ahead of its parser on a thread of its own, and showing progress. Which format a stream is,
+//! and how its lines are read, is each streamed format's own (see `reader::Detect::stream`).
 //!
-//! The one rule: nothing here holds more than a fixed head of a stream or a fixed-size histogram
-//! per series, so a 5 GB stream costs the memory of a 5 MB one.
+//! The one rule: nothing here holds more than a fixed head of a stream or a block of lines in
+//! flight, so a 5 GB stream costs the memory of a 5 MB one.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufRead, IsTerminal, Read};
 use std::ops::ControlFlow;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-use super::{jmeter, k6, Format};
-use crate::model::{Measurement, Metrics, Unit};
 
 /// How many (decompressed) bytes of a file stream detection looks at.
 pub(crate) const HEAD_BYTES: u64 = 64 * 1024;
-
-/// Whether a format is read as a stream, line by line, rather than whole. k6 also has whole-file
-/// summary shapes: those are told apart by [`sniff_stream`] and read whole.
-pub(crate) fn streams(format: Format) -> bool {
-    matches!(format, Format::K6 | Format::Jmeter)
-}
 
 /// Reads the head of a stream for detection and gives back a reader that still yields every byte.
 pub(crate) fn split_head(mut reader: super::Reader) -> Result<(Vec<u8>, impl BufRead + Send)> {
@@ -50,83 +39,6 @@ pub(crate) fn head_text(head: &[u8]) -> Option<&str> {
         // The head may end inside a multi-byte character; anything else is not text.
         Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok(),
         Err(_) => None,
-    }
-}
-
-/// The streamed format the first bytes of a file show, if any.
-pub(crate) fn sniff_stream(head: &[u8]) -> Option<Format> {
-    let text = head_text(head)?;
-    let text = text.trim_start_matches('\u{feff}').trim_start();
-    let first_line = text.lines().next().unwrap_or("");
-    if k6::is_stream_line(first_line) {
-        return Some(Format::K6);
-    }
-    if jmeter::looks_like_jtl(text) {
-        return Some(Format::Jmeter);
-    }
-    None
-}
-
-/// Parses a stream of a streamed format. `lenient`: a truncated last line or row (a run killed
-/// mid-write) is skipped and named in the detail instead of being an error.
-pub(crate) fn parse_stream(
-    format: Format,
-    reader: &mut (dyn BufRead + Send),
-    lenient: bool,
-) -> Result<super::Parsed> {
-    match format {
-        Format::K6 => k6::parse_stream(reader, lenient),
-        Format::Jmeter => jmeter::parse_stream(reader, lenient),
-        other => anyhow::bail!("{other} is not read as a stream"),
-    }
-}
-
-/// A stream read into the raw state its metrics come from (counts, sums, extremes, first and last
-/// timestamps, histograms), which the shards of one run add up exactly before the metrics are
-/// computed once.
-#[derive(Debug)]
-pub(crate) enum Aggregate {
-    K6(k6::Aggregate),
-    Jmeter(jmeter::Totals),
-}
-
-/// Reads a stream of a streamed format into its [`Aggregate`]; `lenient` as for [`parse_stream`].
-pub(crate) fn read_stream(
-    format: Format,
-    reader: &mut (dyn BufRead + Send),
-    lenient: bool,
-) -> Result<Aggregate> {
-    match format {
-        Format::K6 => k6::read_stream(reader, lenient).map(Aggregate::K6),
-        Format::Jmeter => jmeter::read_stream(reader, lenient).map(Aggregate::Jmeter),
-        other => anyhow::bail!("{other} is not read as a stream"),
-    }
-}
-
-impl Aggregate {
-    /// Names the file in the notes of skipped truncated lines, before shards are merged.
-    pub(crate) fn locate(&mut self, file: &str) {
-        match self {
-            Aggregate::K6(a) => a.locate(file),
-            Aggregate::Jmeter(a) => a.locate(file),
-        }
-    }
-
-    /// Adds another shard of the same run, of the same format (the caller checks).
-    pub(crate) fn merge(&mut self, other: Aggregate) -> Result<()> {
-        match (self, other) {
-            (Aggregate::K6(a), Aggregate::K6(b)) => a.merge(b),
-            (Aggregate::Jmeter(a), Aggregate::Jmeter(b)) => a.merge(b),
-            _ => bail!("shards of different formats do not merge"),
-        }
-    }
-
-    /// The metrics of the whole run.
-    pub(crate) fn finish(self) -> Result<super::Parsed> {
-        match self {
-            Aggregate::K6(a) => a.finish(),
-            Aggregate::Jmeter(a) => a.finish(),
-        }
     }
 }
 
@@ -444,153 +356,9 @@ impl<R> Drop for Progress<R> {
     }
 }
 
-/// A map keyed by the short strings of a stream (metric names, tag values, labels), looked up
-/// once or more per sample: FNV-1a hashes them several times faster than the default SipHash,
-/// and the keys come from the user's own files, not from an adversary.
-pub(crate) type FastMap<V, K = String> = HashMap<K, V, BuildHasherDefault<Fnv>>;
-
-/// The 64-bit FNV-1a hash.
-#[derive(Debug)]
-pub(crate) struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
-/// The samples of one series: an HDR histogram of integer millionths of the unit (nanoseconds
-/// for milliseconds, 3 significant figures), plus the exact count, sum, minimum and maximum.
-#[derive(Debug, Clone)]
-pub(crate) struct Distribution {
-    histogram: Histogram<u64>,
-    sum: f64,
-    min: f64,
-    max: f64,
-}
-
-/// The histogram holds values in [`super::HISTOGRAM_SCALE`]ths of the metric's unit.
-const SCALE: f64 = super::HISTOGRAM_SCALE as f64;
-
-impl Distribution {
-    pub(crate) fn new() -> Distribution {
-        Distribution {
-            // 3 significant figures: buckets of at most 1/1024 of their values, and values below
-            // 2048 (2.048 µs) in buckets of one each. With the rounding to a whole nanosecond, a
-            // percentile is within 0.1 % of its sample from 1 µs up (HdrHistogram's precision,
-            // Gil Tene's HdrHistogram documentation).
-            histogram: Histogram::new(3).expect("3 significant figures is a valid histogram"),
-            sum: 0.0,
-            min: f64::INFINITY,
-            max: f64::NEG_INFINITY,
-        }
-    }
-
-    /// Records one sample; an error (for the caller to place) when it is not a finite,
-    /// non-negative number the histogram can hold.
-    pub(crate) fn record(&mut self, value: f64) -> std::result::Result<(), String> {
-        if !value.is_finite() || value < 0.0 {
-            return Err(format!(
-                "{value} is not a finite, non-negative sample value"
-            ));
-        }
-        let scaled = (value * SCALE).round();
-        if scaled >= (u64::MAX >> 2) as f64 {
-            return Err(format!("{value} is too large a sample value"));
-        }
-        self.histogram
-            .record(scaled as u64)
-            .map_err(|e| format!("{value} cannot be recorded: {e:?}"))?;
-        self.sum += value;
-        self.min = self.min.min(value);
-        self.max = self.max.max(value);
-        Ok(())
-    }
-
-    /// Adds the samples of another distribution of the same series (a shard of the same run).
-    pub(crate) fn merge(&mut self, other: &Distribution) -> std::result::Result<(), String> {
-        self.histogram
-            .add(&other.histogram)
-            .map_err(|e| format!("the histograms do not add up: {e:?}"))?;
-        self.sum += other.sum;
-        self.min = self.min.min(other.min);
-        self.max = self.max.max(other.max);
-        Ok(())
-    }
-
-    pub(crate) fn count(&self) -> u64 {
-        self.histogram.len()
-    }
-
-    /// The value at a quantile (0..1), nearest rank: the upper end of that sample's histogram
-    /// bucket (at most half a nanosecond below the sample, less than 0.1 % above it), never
-    /// above the recorded maximum.
-    pub(crate) fn quantile(&self, q: f64) -> f64 {
-        let v = self.histogram.value_at_quantile(q) as f64 / SCALE;
-        v.clamp(self.min, self.max)
-    }
-
-    /// The histogram, for baselines: integer millionths of the unit.
-    pub(crate) fn into_histogram(self) -> Histogram<u64> {
-        self.histogram
-    }
-
-    /// Adds `<prefix>.p50/.p90/.p95/.p99/.<mean>/.min/.max` in `unit` and `<prefix>.count`;
-    /// nothing for a series without samples.
-    pub(crate) fn emit(&self, prefix: &str, mean: &str, unit: Unit, metrics: &mut Metrics) {
-        let n = self.count();
-        if n == 0 {
-            return;
-        }
-        let mut put = |stat: &str, value: f64| {
-            metrics.insert(format!("{prefix}.{stat}"), Measurement::new(value, unit));
-        };
-        for (stat, q) in [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)] {
-            put(stat, self.quantile(q));
-        }
-        put(mean, self.sum / n as f64);
-        put("min", self.min);
-        put("max", self.max);
-        metrics.insert(format!("{prefix}.count"), Measurement::count(n as f64));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn binary_and_unknown_heads_are_no_stream() {
-        assert_eq!(sniff_stream(b"\x00\x01\x02garbage"), None);
-        assert_eq!(sniff_stream(&[0xff, 0xfe, 0x41, 0x42]), None);
-        assert_eq!(sniff_stream(b"{\"aggregate\":{}}"), None);
-        assert_eq!(sniff_stream(b""), None);
-    }
-
-    #[test]
-    fn binary_files_are_refused_from_their_head() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("garbage.bin");
-        let mut bytes = b"{\"type\":\"Metric\"".to_vec();
-        bytes.extend((0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
-        std::fs::write(&path, bytes).expect("write");
-        for declared in [None, Some(Format::K6), Some(Format::Jmeter)] {
-            let e = super::super::load_file(&path, declared, false).expect_err("binary");
-            assert!(format!("{e:#}").contains("binary data"), "{e:#}");
-        }
-    }
 
     /// A reader that gives at most `chunk` bytes per read, and fails after `fail_after` bytes.
     struct Trickle {
@@ -732,18 +500,5 @@ mod tests {
         let big = vec![b'x'; 40 * BLOCK];
         let first = read_ahead(&mut &big[..], |r| r.fill_buf().map(|b| b.len()));
         assert_eq!(first.expect("read"), BLOCK);
-    }
-
-    #[test]
-    fn a_distribution_keeps_exact_extremes_and_precise_percentiles() {
-        let mut d = Distribution::new();
-        for v in 1..=1000 {
-            d.record(v as f64 * 1.5).expect("record");
-        }
-        assert_eq!(d.count(), 1000);
-        assert!((d.quantile(0.95) - 1425.0).abs() / 1425.0 < 0.001);
-        assert_eq!(d.quantile(1.0), 1500.0);
-        assert!(d.record(-1.0).is_err());
-        assert!(d.record(f64::NAN).is_err());
     }
 }

@@ -20,10 +20,33 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::bundle::{self, is_source_map, Bundle, Located};
+use super::reader::{Detect, Reader, Sniff, Whole};
 use super::{from_json, Parsed, Wanted};
 use crate::model::Metrics;
+
+/// Vite's build manifest and the built files it names.
+pub(crate) const READER: Reader = Reader {
+    name: "vite",
+    detect: Detect {
+        json: sniff,
+        ..Detect::NONE
+    },
+    whole: Some(Whole::Bundle(parse)),
+    stream: None,
+};
+
+/// An object of chunks, each naming its built `file`.
+fn sniff(v: &Value) -> Option<Sniff> {
+    let chunks = v.as_object()?;
+    (!chunks.is_empty()
+        && chunks
+            .values()
+            .all(|c| c.get("file").is_some_and(Value::is_string)))
+    .then_some(Sniff::Read)
+}
 
 /// One manifest entry as Vite 8.3.8 writes it (same shape since Vite 2; `.vite/` since Vite 5).
 #[derive(Debug, Deserialize)]

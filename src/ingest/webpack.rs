@@ -33,8 +33,35 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::bundle::{self, is_source_map, Bundle, Sizes, Totals};
+use super::reader::{names_key, Detect, Reader, Sniff, Whole};
 use super::{from_json, Parsed, Wanted};
 use crate::model::Metrics;
+
+/// webpack's stats JSON and the built files it names.
+pub(crate) const READER: Reader = Reader {
+    name: "webpack",
+    detect: Detect {
+        json: sniff,
+        broken_json: sniff_broken,
+        ..Detect::NONE
+    },
+    whole: Some(Whole::Bundle(parse)),
+    stream: None,
+};
+
+/// The keys of stats JSON, whichever of its presets wrote it.
+fn sniff(v: &Value) -> Option<Sniff> {
+    let has = |k: &str| v.get(k).is_some();
+    (v.get("assets").is_some_and(Value::is_array)
+        || (has("children") && has("version"))
+        || has("entrypoints")
+        || (has("chunks") && has("builtAt")))
+    .then_some(Sniff::Read)
+}
+
+fn sniff_broken(head: &str) -> bool {
+    names_key(head, "assetsByChunkName") || (names_key(head, "assets") && names_key(head, "chunks"))
+}
 
 /// A stats object as webpack 5.113.0 writes it (`stats.toJson()`); webpack 2.3 and 4.x differ in
 /// `entrypoints.<name>.assets` (file names instead of `{name, size}`) and lack `errorsCount`.
