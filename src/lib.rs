@@ -23,7 +23,7 @@
 //! [`run`] wires them for the command line, and is the only place that reads the GitHub Actions
 //! environment; `main` only maps its result to an exit code.
 
-pub mod baseline;
+pub(crate) mod baseline;
 pub mod budget;
 pub mod cli;
 pub mod derive;
@@ -32,7 +32,7 @@ pub mod github;
 pub mod ingest;
 mod json;
 pub mod judge;
-pub mod memory;
+pub(crate) mod memory;
 pub mod model;
 pub mod render;
 pub mod stats;

@@ -330,7 +330,7 @@ pub const HISTOGRAM_SCALE: u64 = 1_000_000;
 
 /// The largest report read whole (every format but the streams), in bytes, decompressed: what is
 /// made of it must fit in the rest of [`crate::memory::CEILING`].
-pub const MAX_WHOLE_BYTES: u64 = 128 << 20;
+pub(crate) const MAX_WHOLE_BYTES: u64 = 128 << 20;
 
 /// The longest metric, label or request name a reader takes from a file, in bytes: a name is
 /// copied into every statistic's name and into `closest:` hints.
@@ -852,7 +852,7 @@ fn parse(format: Format, path: &Path, body: Body, wanted: &Wanted) -> Result<Par
 
 /// The most bytes of a JSON report read, decompressed: it is never held, but reading it takes
 /// time (two passes at 100–300 MB/s).
-pub const MAX_JSON_BYTES: u64 = 1 << 30;
+pub(crate) const MAX_JSON_BYTES: u64 = 1 << 30;
 
 /// A JSON report passed [`MAX_JSON_BYTES`].
 #[derive(Debug, thiserror::Error)]
