@@ -54,6 +54,12 @@ use crate::ingest::Location;
 use crate::judge::{Observed, SourceMetrics, Status, Verdict};
 use crate::render::{GithubRun, SourceInfo, Template};
 
+/// Holds this process to perfgate's memory ceiling (README: Limits), as the binary does before
+/// [`run`]: reading a report then stops with exit 2 once the heap passes 192 MiB.
+pub fn limit_memory() {
+    memory::enforce();
+}
+
 /// Validates a parsed command line and runs it. `Ok` carries the exit code of a completed run (0 or
 /// 1); an `Err` means the gate could not judge, which `main` turns into exit code 2.
 pub fn run(cli: Cli) -> Result<ExitCode> {

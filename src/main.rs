@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    perfgate::limit_memory();
     let cli = perfgate::cli::Cli::parse();
     match perfgate::run(cli) {
         Ok(code) => code,
