@@ -7,7 +7,7 @@
 //! spans (`Spanned`), and a problem points at the value at fault, else its key, else its section's
 //! header.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -755,7 +755,7 @@ fn read_rules(
     };
     let starts: Vec<usize> = items.iter().map(|(start, _)| *start).collect();
     let lines = locate(text, &starts);
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for (i, ((start, item), (line, _))) in items.into_iter().zip(lines).enumerate() {
         let Some(raw) = section::<RawRule>(item, start, &format!("`budget[{}]`", i + 1), p) else {
             continue;
@@ -766,7 +766,7 @@ fn read_rules(
             line,
             metric: raw.metric.get_ref().clone(),
         };
-        if seen.contains(&key.metric) {
+        if !seen.insert(key.metric.clone()) {
             p.push(
                 key.at,
                 format!(
@@ -776,7 +776,6 @@ fn read_rules(
             );
             continue;
         }
-        seen.push(key.metric.clone());
         if let Some(rule) = read_rule(raw, &key, gate, sources, declared, p) {
             rules.push(rule);
         }
