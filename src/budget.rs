@@ -1,16 +1,22 @@
 //! The budget file: TOML → raw sections → a validated [`Budget`].
 //!
 //! The one rule (cargo-deny's): read in two phases, deserialize each section, then validate the whole
-//! file, and report every problem at once, each with the key it is about, so one edit-run cycle
-//! fixes them all.
+//! file, and report every problem at once, each with the key it is about and its `file:line:col`,
+//! so one edit-run cycle fixes them all. The text is parsed once into a document that keeps every
+//! key's and value's span (toml_edit's), each section is deserialized from it with its values'
+//! spans (`Spanned`), and a problem points at the value at fault, else its key, else its section's
+//! header.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use serde::de::IntoDeserializer;
 use serde::Deserialize;
+use serde_spanned::Spanned;
+use toml_edit::{ImDocument, Item, Key, TableLike, Value};
 
 use crate::derive::Expr;
 use crate::ingest::{Files, Format, Location, SourceSpec, Wanted};
@@ -134,30 +140,105 @@ pub fn wanted(rules: &[Rule], source: &str) -> Wanted {
     wanted
 }
 
-/// Every problem found in a budget file, each with its key.
+/// One problem of a budget file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line of what the problem is about: the value, the key, or the section's header.
+    pub line: usize,
+    /// 1-based column on that line, in characters, as toml's own errors and editors count.
+    pub column: usize,
+    /// What is wrong, led by the key.
+    pub message: String,
+}
+
+/// Every problem found in a budget file, each with its key and location.
 #[derive(Debug)]
 pub struct Problems {
     pub path: PathBuf,
-    pub list: Vec<String>,
+    pub list: Vec<Problem>,
 }
 
 impl fmt::Display for Problems {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.list.len();
+        let path = self.path.display();
         write!(
             f,
-            "{}: {n} problem{} in the budget",
-            self.path.display(),
+            "{path}: {n} problem{} in the budget",
             if n == 1 { "" } else { "s" }
         )?;
         for p in &self.list {
-            write!(f, "\n  - {p}")?;
+            // `file:line:col: message`, the form compilers print and editors and terminals link.
+            // A message from toml can run over lines; they stay indented under their item.
+            write!(
+                f,
+                "\n  - {path}:{}:{}: {}",
+                p.line,
+                p.column,
+                p.message.replace('\n', "\n    ")
+            )?;
         }
         Ok(())
     }
 }
 
 impl std::error::Error for Problems {}
+
+/// Collects problems as they are found, each at a byte offset of the budget text.
+#[derive(Default)]
+struct Found {
+    list: Vec<(usize, String)>,
+}
+
+impl Found {
+    fn push(&mut self, at: usize, message: impl Into<String>) {
+        self.list.push((at, message.into()));
+    }
+
+    fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// The problems in the order found, each offset turned into a line and column.
+    fn locate(self, text: &str) -> Vec<Problem> {
+        let offsets: Vec<usize> = self.list.iter().map(|(at, _)| *at).collect();
+        locate(text, &offsets)
+            .into_iter()
+            .zip(self.list)
+            .map(|((line, column), (_, message))| Problem {
+                line,
+                column,
+                message,
+            })
+            .collect()
+    }
+}
+
+/// The 1-based line and column (in characters) of each byte offset of `text`, in one pass over
+/// the text however many offsets there are (a 64 MiB budget can hold a million problems).
+fn locate(text: &str, offsets: &[usize]) -> Vec<(usize, usize)> {
+    let mut order: Vec<usize> = (0..offsets.len()).collect();
+    order.sort_by_key(|&i| offsets[i]);
+    let mut out = vec![(1, 1); offsets.len()];
+    let (mut done, mut line, mut column) = (0, 1, 1);
+    for i in order {
+        let mut to = offsets[i].min(text.len());
+        while !text.is_char_boundary(to) {
+            to -= 1;
+        }
+        let between = &text[done..to];
+        match memchr::memrchr(b'\n', between.as_bytes()) {
+            Some(last) => {
+                line += memchr::memchr_iter(b'\n', between.as_bytes()).count();
+                column = between[last + 1..].chars().count() + 1;
+            }
+            None => column += between.chars().count(),
+        }
+        done = to;
+        out[i] = (line, column);
+    }
+    out
+}
 
 /// The biggest budget read: 64 MiB. A real one is a few KB (400 rules with 100 KB labels, a test of
 /// the comment's size limit, make 45 MB); the budget comes with the pull request's checkout.
@@ -173,44 +254,54 @@ pub fn load_budget(path: &Path) -> Result<Budget> {
 
 /// Validates budget text; `path` names the file in messages and gives the default gate name.
 pub fn parse_budget(path: &Path, text: &str) -> Result<Budget, Problems> {
-    let mut p = Vec::new();
-    let table: toml::Table = match text.parse() {
-        Ok(t) => t,
+    let mut p = Found::default();
+    let problems = |p: Found| Problems {
+        path: path.into(),
+        list: p.locate(text),
+    };
+    let doc = match ImDocument::parse(text) {
+        Ok(doc) => doc,
         Err(e) => {
-            return Err(Problems {
-                path: path.into(),
-                list: vec![format!("not valid TOML: {}", e.to_string().trim_end())],
-            })
+            p.push(
+                e.span().map_or(0, |s| s.start),
+                format!("not valid TOML: {}", e.message().trim_end()),
+            );
+            return Err(problems(p));
         }
     };
-    for key in table.keys() {
-        if !matches!(key.as_str(), "gate" | "sources" | "budget") {
-            p.push(format!(
-                "`{key}`: unknown key (expected `[gate]`, `[sources.<name>]` or `[[budget]]`)"
-            ));
+    let mut root = doc.into_table();
+    // The rules are taken out of the document rather than copied: a budget can be tens of MB of
+    // labels.
+    let rules_entry = root.remove_entry("budget").map(|(key, item)| {
+        let at = place(&item, &key);
+        (item, at)
+    });
+    let top = entries(&root);
+    for e in &top {
+        if !matches!(e.name, "gate" | "sources" | "budget") {
+            p.push(
+                e.key_at,
+                format!(
+                    "`{}`: unknown key (expected `[gate]`, `[sources.<name>]` or `[[budget]]`)",
+                    e.name
+                ),
+            );
         }
     }
+    let find = |name: &str| top.iter().find(|e| e.name == name);
     let default_name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "perfgate".into());
-    let gate = read_gate(table.get("gate"), &default_name, &mut p);
-    let sources = read_sources(table.get("sources"), &mut p);
+    let gate = read_gate(find("gate"), &default_name, &mut p);
+    let sources = read_sources(find("sources"), &mut p);
     // Rules naming a source that is declared but invalid add no problem of their own.
-    let declared: Vec<String> = table
-        .get("sources")
-        .and_then(toml::Value::as_table)
-        .map(|t| t.keys().cloned().collect())
+    let declared: Vec<String> = find("sources")
+        .and_then(|e| e.item.as_table_like())
+        .map(|t| entries(t).iter().map(|e| e.name.to_string()).collect())
         .unwrap_or_default();
-    let rules = read_rules(
-        table.get("budget"),
-        text,
-        &gate,
-        &sources,
-        &declared,
-        &mut p,
-    );
-    if p.is_empty() {
+    let rules = read_rules(rules_entry, text, &gate, &sources, &declared, &mut p);
+    if p.list.is_empty() {
         Ok(Budget {
             path: path.into(),
             gate,
@@ -218,61 +309,121 @@ pub fn parse_budget(path: &Path, text: &str) -> Result<Budget, Problems> {
             rules,
         })
     } else {
-        Err(Problems {
-            path: path.into(),
-            list: p,
-        })
+        Err(problems(p))
     }
+}
+
+/// A key of a table with its value, and where problems about them point.
+struct Entry<'d> {
+    name: &'d str,
+    item: &'d Item,
+    /// The key as written (in a header, the name's part of it).
+    key_at: usize,
+    /// The value: a section's header, or the key when the table is only implied by a dotted key
+    /// or a deeper header.
+    at: usize,
+}
+
+impl Entry<'_> {
+    /// Where a problem about the key `name` inside this entry points, the entry itself if absent.
+    fn place_of(&self, name: &str) -> usize {
+        self.item
+            .as_table_like()
+            .and_then(|t| t.get_key_value(name))
+            .map_or(self.at, |(key, item)| place(item, key))
+    }
+}
+
+fn place(item: &Item, key: &Key) -> usize {
+    item.span()
+        .map_or_else(|| key_place(key), |span| span.start)
+}
+
+fn key_place(key: &Key) -> usize {
+    key.span().map_or(0, |span| span.start)
+}
+
+/// A table's entries in name order, the order problems have always been reported in.
+fn entries(table: &dyn TableLike) -> Vec<Entry<'_>> {
+    let mut out: Vec<Entry<'_>> = table
+        .iter()
+        .filter_map(|(name, item)| {
+            let key = table.key(name)?;
+            Some(Entry {
+                name,
+                item,
+                key_at: key_place(key),
+                at: place(item, key),
+            })
+        })
+        .collect();
+    out.sort_by_key(|e| e.name);
+    out
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawGate {
-    name: Option<String>,
-    regression: Option<String>,
-    confidence: Option<f64>,
-    on_regression: Option<String>,
-    baseline: Option<String>,
-    max_age: Option<String>,
+    name: Option<Spanned<String>>,
+    regression: Option<Spanned<String>>,
+    confidence: Option<Spanned<f64>>,
+    on_regression: Option<Spanned<String>>,
+    baseline: Option<Spanned<String>>,
+    max_age: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSource {
-    format: Option<String>,
-    path: Option<String>,
-    files: Option<String>,
-    url: Option<String>,
+    format: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    files: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
+    // A `[sources.x.queries]` table loses its span when its source is deserialized on its own,
+    // so problems about it point through `Entry::place_of`.
     queries: Option<BTreeMap<String, String>>,
-    timeout: Option<String>,
+    timeout: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRule {
-    metric: String,
+    metric: Spanned<String>,
     label: Option<String>,
-    expr: Option<String>,
-    unit: Option<String>,
-    target: Option<String>,
-    critical: Option<String>,
-    regression: Option<String>,
-    confidence: Option<f64>,
-    on_regression: Option<String>,
-    min_change: Option<String>,
+    expr: Option<Spanned<String>>,
+    unit: Option<Spanned<String>>,
+    target: Option<Spanned<String>>,
+    critical: Option<Spanned<String>>,
+    regression: Option<Spanned<String>>,
+    confidence: Option<Spanned<f64>>,
+    on_regression: Option<Spanned<String>>,
+    min_change: Option<Spanned<String>>,
 }
 
-/// Deserializes one section, or records why not under `key`.
+/// The start of a value in the budget text.
+fn at<T>(value: &Spanned<T>) -> usize {
+    value.span().start
+}
+
+/// Deserializes one section found at `at`, or records why not under `key`, at the offending key
+/// or value when the error knows it.
 fn section<T: serde::de::DeserializeOwned>(
-    value: &toml::Value,
+    item: Item,
+    at: usize,
     key: &str,
-    p: &mut Vec<String>,
+    p: &mut Found,
 ) -> Option<T> {
-    match value.clone().try_into::<T>() {
+    let Ok(value) = item.into_value() else {
+        p.push(at, format!("{key}: has no value"));
+        return None;
+    };
+    match T::deserialize(value.into_deserializer()) {
         Ok(v) => Some(v),
         Err(e) => {
-            let msg = e.to_string();
-            p.push(format!("{key}: {}", msg.trim_end()));
+            p.push(
+                e.span().map_or(at, |s| s.start),
+                format!("{key}: {}", e.to_string().trim_end()),
+            );
             None
         }
     }
@@ -282,7 +433,7 @@ const DEFAULT_REGRESSION: f64 = 0.10;
 const DEFAULT_CONFIDENCE: f64 = 0.95;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn read_gate(value: Option<&toml::Value>, default_name: &str, p: &mut Vec<String>) -> Gate {
+fn read_gate(entry: Option<&Entry<'_>>, default_name: &str, p: &mut Found) -> Gate {
     let mut gate = Gate {
         name: default_name.to_string(),
         regression: DEFAULT_REGRESSION,
@@ -291,16 +442,18 @@ fn read_gate(value: Option<&toml::Value>, default_name: &str, p: &mut Vec<String
         baseline_required: false,
         max_age: None,
     };
-    let Some(raw) = value.and_then(|v| section::<RawGate>(v, "`gate`", p)) else {
+    let Some(raw) = entry.and_then(|e| section::<RawGate>(e.item.clone(), e.at, "`gate`", p))
+    else {
         return gate;
     };
     if let Some(name) = raw.name {
-        if !is_plain_name(&name) {
-            p.push(format!(
-                "`gate.name`: `{name}` must be letters, digits, `-`, `_` or `.` (it names the baseline file)"
+        if !is_plain_name(name.get_ref()) {
+            p.push(at(&name), format!(
+                "`gate.name`: `{}` must be letters, digits, `-`, `_` or `.` (it names the baseline file)",
+                name.get_ref()
             ));
         } else {
-            gate.name = name;
+            gate.name = name.into_inner();
         }
     }
     if let Some(r) = raw.regression {
@@ -309,7 +462,7 @@ fn read_gate(value: Option<&toml::Value>, default_name: &str, p: &mut Vec<String
         }
     }
     if let Some(c) = raw.confidence {
-        if let Some(c) = confidence("`gate.confidence`", c, p) {
+        if let Some(c) = confidence("`gate.confidence`", &c, p) {
             gate.confidence = c;
         }
     }
@@ -318,56 +471,71 @@ fn read_gate(value: Option<&toml::Value>, default_name: &str, p: &mut Vec<String
             gate.on_regression = a;
         }
     }
-    match raw.baseline.as_deref() {
-        None | Some("optional") => {}
-        Some("required") => gate.baseline_required = true,
-        Some(other) => p.push(format!(
-            "`gate.baseline`: `{other}` must be \"required\" (a missing baseline or history stops the check) or \"optional\" (the default)"
-        )),
+    if let Some(baseline) = raw.baseline {
+        match baseline.get_ref().as_str() {
+            "optional" => {}
+            "required" => gate.baseline_required = true,
+            other => p.push(at(&baseline), format!(
+                "`gate.baseline`: `{other}` must be \"required\" (a missing baseline or history stops the check) or \"optional\" (the default)"
+            )),
+        }
     }
     if let Some(age) = raw.max_age {
-        match humantime::parse_duration(&age) {
+        match humantime::parse_duration(age.get_ref()) {
             Ok(d) if !d.is_zero() => gate.max_age = Some(d),
-            _ => p.push(format!(
-                "`gate.max_age`: `{age}` must be a positive duration such as \"14d\" or \"36h\""
-            )),
+            _ => p.push(
+                at(&age),
+                format!(
+                    "`gate.max_age`: `{}` must be a positive duration such as \"14d\" or \"36h\"",
+                    age.get_ref()
+                ),
+            ),
         }
     }
     gate
 }
 
-fn fraction(key: &str, text: &str, p: &mut Vec<String>) -> Option<f64> {
-    match Quantity::parse(text) {
+fn fraction(key: &str, text: &Spanned<String>, p: &mut Found) -> Option<f64> {
+    match Quantity::parse(text.get_ref()) {
         Ok(Quantity {
             value,
             unit: Unit::Percent,
         }) if value >= 0.0 => Some(value / 100.0),
         _ => {
-            p.push(format!(
-                "{key}: `{text}` must be a percentage such as \"10%\""
-            ));
+            p.push(
+                at(text),
+                format!(
+                    "{key}: `{}` must be a percentage such as \"10%\"",
+                    text.get_ref()
+                ),
+            );
             None
         }
     }
 }
 
-fn confidence(key: &str, c: f64, p: &mut Vec<String>) -> Option<f64> {
-    if c > 0.5 && c < 1.0 {
-        Some(c)
+fn confidence(key: &str, c: &Spanned<f64>, p: &mut Found) -> Option<f64> {
+    let value = *c.get_ref();
+    if value > 0.5 && value < 1.0 {
+        Some(value)
     } else {
-        p.push(format!(
-            "{key}: {c} must be between 0.5 and 1 (exclusive), e.g. 0.95"
-        ));
+        p.push(
+            at(c),
+            format!("{key}: {value} must be between 0.5 and 1 (exclusive), e.g. 0.95"),
+        );
         None
     }
 }
 
-fn on_regression(key: &str, text: &str, p: &mut Vec<String>) -> Option<OnRegression> {
-    match text {
+fn on_regression(key: &str, text: &Spanned<String>, p: &mut Found) -> Option<OnRegression> {
+    match text.get_ref().as_str() {
         "fail" => Some(OnRegression::Fail),
         "warn" => Some(OnRegression::Warn),
         other => {
-            p.push(format!("{key}: `{other}` must be \"fail\" or \"warn\""));
+            p.push(
+                at(text),
+                format!("{key}: `{other}` must be \"fail\" or \"warn\""),
+            );
             None
         }
     }
@@ -382,201 +550,232 @@ fn valid_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn read_sources(value: Option<&toml::Value>, p: &mut Vec<String>) -> BTreeMap<String, SourceSpec> {
+fn read_sources(entry: Option<&Entry<'_>>, p: &mut Found) -> BTreeMap<String, SourceSpec> {
     let mut out = BTreeMap::new();
-    let Some(value) = value else {
-        p.push("`sources`: no source declared (add a `[sources.<name>]` table)".into());
+    let Some(entry) = entry else {
+        p.push(
+            0,
+            "`sources`: no source declared (add a `[sources.<name>]` table)",
+        );
         return out;
     };
-    let Some(table) = value.as_table() else {
-        p.push("`sources`: must be a table of `[sources.<name>]` tables".into());
+    let Some(table) = entry.item.as_table_like() else {
+        p.push(
+            entry.at,
+            "`sources`: must be a table of `[sources.<name>]` tables",
+        );
         return out;
     };
-    for (name, v) in table {
-        let key = format!("sources.{name}");
-        if !valid_identifier(name) {
-            p.push(format!(
-                "`{key}`: a source name must start with a letter or `_` and hold only letters, digits and `_` (it is used in expressions)"
-            ));
-            continue;
+    for source in entries(table) {
+        if let Some(spec) = read_source(&source, p) {
+            out.insert(source.name.to_string(), spec);
         }
-        let Some(raw) = section::<RawSource>(v, &format!("`{key}`"), p) else {
-            continue;
-        };
-        let format = match raw.format.as_deref() {
-            None | Some("auto") => None,
-            Some(f) => match Format::from_name(f) {
-                Some(f) => Some(f),
-                None => {
-                    p.push(format!(
-                        "`{key}.format`: unknown format `{f}` (expected auto, {})",
+    }
+    if out.is_empty() && p.list.is_empty() {
+        p.push(
+            entry.at,
+            "`sources`: no source declared (add a `[sources.<name>]` table)",
+        );
+    }
+    out
+}
+
+fn read_source(entry: &Entry<'_>, p: &mut Found) -> Option<SourceSpec> {
+    let key = format!("sources.{}", entry.name);
+    if !valid_identifier(entry.name) {
+        p.push(entry.key_at, format!(
+            "`{key}`: a source name must start with a letter or `_` and hold only letters, digits and `_` (it is used in expressions)"
+        ));
+        return None;
+    }
+    let raw = section::<RawSource>(entry.item.clone(), entry.at, &format!("`{key}`"), p)?;
+    let format = match raw.format.as_ref() {
+        None => None,
+        Some(f) if f.get_ref() == "auto" => None,
+        Some(f) => match Format::from_name(f.get_ref()) {
+            Some(format) => Some(format),
+            None => {
+                p.push(
+                    at(f),
+                    format!(
+                        "`{key}.format`: unknown format `{}` (expected auto, {})",
+                        f.get_ref(),
                         Format::names()
-                    ));
-                    continue;
-                }
-            },
-        };
-        let timeout = match raw.timeout.as_deref() {
-            None => DEFAULT_TIMEOUT,
-            Some(t) => match Quantity::parse(t) {
-                Ok(Quantity {
-                    value,
-                    unit: Unit::Ms,
-                }) if value > 0.0 => Duration::from_secs_f64(value / 1000.0),
-                _ => {
-                    p.push(format!(
-                        "`{key}.timeout`: `{t}` must be a positive duration such as \"10s\""
-                    ));
-                    continue;
-                }
-            },
-        };
-        let files = match raw.files.as_deref() {
-            None => Files::Runs,
-            Some(f) => match Files::NAMES.iter().find(|(name, _)| *name == f) {
-                Some(&(_, files)) if files == Files::Runs || raw.path.is_some() => files,
-                Some(_) => {
-                    p.push(format!(
-                        "`{key}.files`: `{f}` goes with `path` (files to merge), not a `url`"
-                    ));
-                    continue;
-                }
-                None => {
-                    p.push(format!(
-                        "`{key}.files`: unknown value `{f}` (expected {})",
+                    ),
+                );
+                return None;
+            }
+        },
+    };
+    let timeout = match raw.timeout.as_ref() {
+        None => DEFAULT_TIMEOUT,
+        Some(t) => match Quantity::parse(t.get_ref()) {
+            Ok(Quantity {
+                value,
+                unit: Unit::Ms,
+            }) if value > 0.0 => Duration::from_secs_f64(value / 1000.0),
+            _ => {
+                p.push(
+                    at(t),
+                    format!(
+                        "`{key}.timeout`: `{}` must be a positive duration such as \"10s\"",
+                        t.get_ref()
+                    ),
+                );
+                return None;
+            }
+        },
+    };
+    let files = match raw.files.as_ref() {
+        None => Files::Runs,
+        Some(f) => match Files::NAMES.iter().find(|(name, _)| name == f.get_ref()) {
+            Some(&(_, files)) if files == Files::Runs || raw.path.is_some() => files,
+            Some(_) => {
+                p.push(
+                    at(f),
+                    format!(
+                        "`{key}.files`: `{}` goes with `path` (files to merge), not a `url`",
+                        f.get_ref()
+                    ),
+                );
+                return None;
+            }
+            None => {
+                p.push(
+                    at(f),
+                    format!(
+                        "`{key}.files`: unknown value `{}` (expected {})",
+                        f.get_ref(),
                         Files::NAMES
                             .iter()
                             .map(|(name, _)| format!("`{name}`"))
                             .collect::<Vec<_>>()
                             .join(" or ")
-                    ));
-                    continue;
-                }
-            },
-        };
-        let location = match (raw.path, raw.url, raw.queries) {
-            (Some(_), Some(_), _) => {
-                p.push(format!("`{key}`: give `path` or `url`, not both"));
-                continue;
+                    ),
+                );
+                return None;
             }
-            (None, None, _) => {
-                p.push(format!(
+        },
+    };
+    let location = match (raw.path, raw.url, raw.queries) {
+        (Some(_), Some(_), _) => {
+            p.push(entry.at, format!("`{key}`: give `path` or `url`, not both"));
+            return None;
+        }
+        (None, None, _) => {
+            p.push(
+                entry.at,
+                format!(
                     "`{key}`: needs `path` (a report file or glob) or `url` (a Prometheus server)"
+                ),
+            );
+            return None;
+        }
+        (Some(_), None, Some(_)) => {
+            p.push(entry.place_of("queries"), format!(
+                "`{key}.queries`: queries go with `url` (a live Prometheus); a saved response is one query"
+            ));
+            return None;
+        }
+        (Some(path), None, None) => {
+            if path.get_ref().trim().is_empty() {
+                p.push(at(&path), format!("`{key}.path`: is empty"));
+                return None;
+            }
+            Location::Files(path.into_inner())
+        }
+        (None, Some(url), queries) => {
+            if !matches!(format, None | Some(Format::Prometheus)) {
+                p.push(
+                    at(&url),
+                    format!("`{key}.url`: only the prometheus format reads from a URL"),
+                );
+                return None;
+            }
+            if !(url.get_ref().starts_with("http://") || url.get_ref().starts_with("https://")) {
+                p.push(
+                    at(&url),
+                    format!("`{key}.url`: must start with http:// or https://"),
+                );
+                return None;
+            }
+            let queries = queries.unwrap_or_default();
+            if queries.is_empty() {
+                p.push(entry.place_of("queries"), format!(
+                    "`{key}.queries`: a Prometheus URL needs at least one named query, e.g. `[{key}.queries] p95 = '…'`"
                 ));
-                continue;
+                return None;
             }
-            (Some(_), None, Some(_)) => {
-                p.push(format!(
-                    "`{key}.queries`: queries go with `url` (a live Prometheus); a saved response is one query"
-                ));
-                continue;
+            Location::PrometheusApi {
+                url: url.into_inner(),
+                queries,
+                timeout,
             }
-            (Some(path), None, None) => {
-                if path.trim().is_empty() {
-                    p.push(format!("`{key}.path`: is empty"));
-                    continue;
-                }
-                Location::Files(path)
-            }
-            (None, Some(url), queries) => {
-                if !matches!(format, None | Some(Format::Prometheus)) {
-                    p.push(format!(
-                        "`{key}.url`: only the prometheus format reads from a URL"
-                    ));
-                    continue;
-                }
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    p.push(format!("`{key}.url`: must start with http:// or https://"));
-                    continue;
-                }
-                let queries = queries.unwrap_or_default();
-                if queries.is_empty() {
-                    p.push(format!(
-                        "`{key}.queries`: a Prometheus URL needs at least one named query, e.g. `[{key}.queries] p95 = '…'`"
-                    ));
-                    continue;
-                }
-                Location::PrometheusApi {
-                    url,
-                    queries,
-                    timeout,
-                }
-            }
-        };
-        out.insert(
-            name.clone(),
-            SourceSpec {
-                format,
-                location,
-                files,
-                lenient: false,
-                wanted: Wanted::All,
-            },
-        );
-    }
-    if out.is_empty() && p.is_empty() {
-        p.push("`sources`: no source declared (add a `[sources.<name>]` table)".into());
-    }
-    out
-}
-
-/// 1-based line numbers of the `[[budget]]` headers, in order.
-fn rule_lines(text: &str) -> Vec<usize> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| {
-            let t = l.trim_start();
-            t.starts_with("[[") && t[2..].trim_start().starts_with("budget") && {
-                let rest = t[2..].trim_start()["budget".len()..].trim_start();
-                rest.starts_with("]]")
-            }
-        })
-        .map(|(i, _)| i + 1)
-        .collect()
+        }
+    };
+    Some(SourceSpec {
+        format,
+        location,
+        files,
+        lenient: false,
+        wanted: Wanted::All,
+    })
 }
 
 fn read_rules(
-    value: Option<&toml::Value>,
+    entry: Option<(Item, usize)>,
     text: &str,
     gate: &Gate,
     sources: &BTreeMap<String, SourceSpec>,
     declared: &[String],
-    p: &mut Vec<String>,
+    p: &mut Found,
 ) -> Vec<Rule> {
     let mut rules: Vec<Rule> = Vec::new();
-    let Some(value) = value else {
-        p.push("`budget`: no rule (add a `[[budget]]` table per metric)".into());
+    let Some((item, at)) = entry else {
+        p.push(0, "`budget`: no rule (add a `[[budget]]` table per metric)");
         return rules;
     };
-    let Some(items) = value.as_array() else {
-        p.push("`budget`: must be an array of tables, written `[[budget]]`".into());
-        return rules;
+    // Each rule with where it starts: its `[[budget]]` header, or its `{ … }` in an inline array.
+    let items: Vec<(usize, Item)> = match item {
+        Item::ArrayOfTables(tables) => tables
+            .into_iter()
+            .map(|t| (t.span().map_or(at, |s| s.start), Item::Table(t)))
+            .collect(),
+        Item::Value(Value::Array(values)) => values
+            .into_iter()
+            .map(|v| (v.span().map_or(at, |s| s.start), Item::Value(v)))
+            .collect(),
+        _ => {
+            p.push(
+                at,
+                "`budget`: must be an array of tables, written `[[budget]]`",
+            );
+            return rules;
+        }
     };
-    let lines = rule_lines(text);
-    let mut seen: Vec<String> = Vec::new();
-    for (i, v) in items.iter().enumerate() {
-        let line = lines.get(i).copied().unwrap_or(0);
-        let at = if line > 0 {
-            format!("`budget[{}]` (line {line})", i + 1)
-        } else {
-            format!("`budget[{}]`", i + 1)
-        };
-        let Some(raw) = section::<RawRule>(v, &at, p) else {
+    let starts: Vec<usize> = items.iter().map(|(start, _)| *start).collect();
+    let lines = locate(text, &starts);
+    let mut seen: HashSet<String> = HashSet::new();
+    for (i, ((start, item), (line, _))) in items.into_iter().zip(lines).enumerate() {
+        let Some(raw) = section::<RawRule>(item, start, &format!("`budget[{}]`", i + 1), p) else {
             continue;
         };
         let key = RuleKey {
             index: i + 1,
+            at: start,
             line,
-            metric: raw.metric.clone(),
+            metric: raw.metric.get_ref().clone(),
         };
-        if seen.contains(&raw.metric) {
-            p.push(format!(
-                "{}: the metric is budgeted twice; keep one rule per metric",
-                key.whole()
-            ));
+        if !seen.insert(key.metric.clone()) {
+            p.push(
+                key.at,
+                format!(
+                    "{}: the metric is budgeted twice; keep one rule per metric",
+                    key.whole()
+                ),
+            );
             continue;
         }
-        seen.push(raw.metric.clone());
         if let Some(rule) = read_rule(raw, &key, gate, sources, declared, p) {
             rules.push(rule);
         }
@@ -584,9 +783,13 @@ fn read_rules(
     rules
 }
 
-/// Names a rule and its fields in messages: "`budget[2].target` (metric `api.p95`, line 14)".
+/// Names a rule and its fields in messages ("`budget[2].target` (metric `api.p95`)"), and
+/// where the rule starts.
 struct RuleKey {
     index: usize,
+    /// Byte offset of the rule's `[[budget]]` header.
+    at: usize,
+    /// 1-based line of that header.
     line: usize,
     metric: String,
 }
@@ -598,13 +801,8 @@ impl RuleKey {
 
     fn field(&self, field: &str) -> String {
         let dot = if field.is_empty() { "" } else { "." };
-        let line = if self.line > 0 {
-            format!(", line {}", self.line)
-        } else {
-            String::new()
-        };
         format!(
-            "`budget[{}]{dot}{field}` (metric `{}`{line})",
+            "`budget[{}]{dot}{field}` (metric `{}`)",
             self.index, self.metric
         )
     }
@@ -616,18 +814,18 @@ fn read_rule(
     gate: &Gate,
     sources: &BTreeMap<String, SourceSpec>,
     declared: &[String],
-    p: &mut Vec<String>,
+    p: &mut Found,
 ) -> Option<Rule> {
     let before = p.len();
     let input = match &raw.expr {
-        Some(expr) => match Expr::compile(expr, sources.keys()) {
+        Some(expr) => match Expr::compile(expr.get_ref(), sources.keys()) {
             Ok(e) => Some(RuleInput::Derived(e)),
             Err(e) => {
-                p.push(format!("{}: {e}", key.field("expr")));
+                p.push(at(expr), format!("{}: {e}", key.field("expr")));
                 None
             }
         },
-        None => match raw.metric.split_once('.') {
+        None => match raw.metric.get_ref().split_once('.') {
             Some((source, metric)) if sources.contains_key(source) && !metric.is_empty() => {
                 Some(RuleInput::Source {
                     source: source.to_string(),
@@ -637,7 +835,7 @@ fn read_rule(
             Some((source, _)) if declared.iter().any(|d| d == source) => None,
             _ => {
                 let names: Vec<&str> = declared.iter().map(String::as_str).collect();
-                p.push(format!(
+                p.push(at(&raw.metric), format!(
                     "{}: must be `<source>.<metric>` with a declared source ({}), or the rule needs an `expr`",
                     key.field("metric"),
                     if names.is_empty() { "none declared".to_string() } else { names.join(", ") }
@@ -646,14 +844,15 @@ fn read_rule(
             }
         },
     };
-    let declared_unit = match raw.unit.as_deref() {
+    let declared_unit = match raw.unit.as_ref() {
         None => None,
-        Some(u) => match Unit::parse_scaled(u) {
+        Some(u) => match Unit::parse_scaled(u.get_ref()) {
             Some(s) => Some(s),
             None => {
-                p.push(format!(
-                    "{}: unknown unit `{u}` (expected us, ms, s, B, KB, KiB, MB, MiB, %, /s or \"\")",
-                    key.field("unit")
+                p.push(at(u), format!(
+                    "{}: unknown unit `{}` (expected us, ms, s, B, KB, KiB, MB, MiB, %, /s or \"\")",
+                    key.field("unit"),
+                    u.get_ref()
                 ));
                 None
             }
@@ -661,18 +860,21 @@ fn read_rule(
     };
     let target = raw
         .target
-        .as_deref()
+        .as_ref()
         .and_then(|t| threshold(&key.field("target"), t, p));
     let critical = raw
         .critical
-        .as_deref()
+        .as_ref()
         .and_then(|t| threshold(&key.field("critical"), t, p));
     let (target, critical) = match (target, critical) {
         (None, None) if raw.target.is_none() && raw.critical.is_none() => {
-            p.push(format!(
-                "{}: needs a `target` (missed = warn) and/or a `critical` (breached = fail)",
-                key.whole()
-            ));
+            p.push(
+                key.at,
+                format!(
+                    "{}: needs a `target` (missed = warn) and/or a `critical` (breached = fail)",
+                    key.whole()
+                ),
+            );
             (None, None)
         }
         (Some(t), Some(c)) => check_pair(key, t, c, p),
@@ -680,12 +882,15 @@ fn read_rule(
             for (name, th) in [("target", &t), ("critical", &c)] {
                 if let Some(th) = th {
                     if th.op.is_none() {
-                        p.push(format!(
-                            "{}: `{}` needs an operator to say which way is better, e.g. \"< {}\"",
-                            key.field(name),
-                            th.text,
-                            th.text
-                        ));
+                        p.push(
+                            th.at,
+                            format!(
+                                "{}: `{}` needs an operator to say which way is better, e.g. \"< {}\"",
+                                key.field(name),
+                                th.text,
+                                th.text
+                            ),
+                        );
                     }
                 }
             }
@@ -694,50 +899,57 @@ fn read_rule(
     };
     if let (Some((unit, _)), Some(th)) = (declared_unit, target.as_ref().or(critical.as_ref())) {
         if !units_agree(unit, th.unit) {
-            p.push(format!(
-                "{}: `unit = \"{}\"` is {} but the thresholds are {}",
-                key.whole(),
-                raw.unit.as_deref().unwrap_or_default(),
-                unit.kind_name(),
-                th.unit.kind_name()
-            ));
+            p.push(
+                key.at,
+                format!(
+                    "{}: `unit = \"{}\"` is {} but the thresholds are {}",
+                    key.whole(),
+                    raw.unit.as_ref().map_or("", |u| u.get_ref()),
+                    unit.kind_name(),
+                    th.unit.kind_name()
+                ),
+            );
         }
     }
-    let min_change = raw.min_change.as_deref().and_then(|m| {
-        let at = key.field("min_change");
-        let q = match Quantity::parse(m) {
+    let min_change = raw.min_change.as_ref().and_then(|m| {
+        let field = key.field("min_change");
+        let text = m.get_ref();
+        let q = match Quantity::parse(text) {
             Ok(q) if q.value >= 0.0 => q,
             Ok(_) => {
-                p.push(format!("{at}: `{m}` must not be negative"));
+                p.push(at(m), format!("{field}: `{text}` must not be negative"));
                 return None;
             }
             Err(e) => {
-                p.push(format!("{at}: {e}"));
+                p.push(at(m), format!("{field}: {e}"));
                 return None;
             }
         };
         let expected = target.as_ref().or(critical.as_ref()).map(|t| t.unit);
         match expected {
             Some(u) if !units_agree(u, q.unit) => {
-                p.push(format!(
-                    "{at}: `{m}` is {} but the thresholds are {}",
-                    q.unit.kind_name(),
-                    u.kind_name()
-                ));
+                p.push(
+                    at(m),
+                    format!(
+                        "{field}: `{text}` is {} but the thresholds are {}",
+                        q.unit.kind_name(),
+                        u.kind_name()
+                    ),
+                );
                 None
             }
             _ => Some(q.value),
         }
     });
-    let regression = match raw.regression.as_deref() {
+    let regression = match raw.regression.as_ref() {
         Some(r) => fraction(&key.field("regression"), r, p).unwrap_or(gate.regression),
         None => gate.regression,
     };
-    let confidence = match raw.confidence {
+    let confidence = match raw.confidence.as_ref() {
         Some(c) => self::confidence(&key.field("confidence"), c, p).unwrap_or(gate.confidence),
         None => gate.confidence,
     };
-    let on_regression = match raw.on_regression.as_deref() {
+    let on_regression = match raw.on_regression.as_ref() {
         Some(a) => {
             self::on_regression(&key.field("on_regression"), a, p).unwrap_or(gate.on_regression)
         }
@@ -750,8 +962,8 @@ fn read_rule(
         label: raw
             .label
             .filter(|l| !l.trim().is_empty())
-            .unwrap_or_else(|| raw.metric.clone()),
-        id: raw.metric,
+            .unwrap_or_else(|| key.metric.clone()),
+        id: raw.metric.into_inner(),
         input: input?,
         declared_unit,
         target,
@@ -777,6 +989,8 @@ struct Parsed {
     unit: Unit,
     text: String,
     written_unit: String,
+    /// Where it is written in the budget.
+    at: usize,
 }
 
 impl Parsed {
@@ -791,8 +1005,8 @@ impl Parsed {
     }
 }
 
-fn threshold(key: &str, text: &str, p: &mut Vec<String>) -> Option<Parsed> {
-    let t = text.trim();
+fn threshold(key: &str, written: &Spanned<String>, p: &mut Found) -> Option<Parsed> {
+    let t = written.get_ref().trim();
     let (op, rest) = if let Some(r) = t.strip_prefix("<=") {
         (Some(Op::Le), r)
     } else if let Some(r) = t.strip_prefix(">=") {
@@ -817,9 +1031,10 @@ fn threshold(key: &str, text: &str, p: &mut Vec<String>) -> Option<Parsed> {
                 })
                 .trim()
                 .to_string(),
+            at: at(written),
         }),
         Err(e) => {
-            p.push(format!("{key}: {e}"));
+            p.push(at(written), format!("{key}: {e}"));
             None
         }
     }
@@ -830,40 +1045,49 @@ fn check_pair(
     key: &RuleKey,
     t: Parsed,
     c: Parsed,
-    p: &mut Vec<String>,
+    p: &mut Found,
 ) -> (Option<Threshold>, Option<Threshold>) {
     let op = match (t.op, c.op) {
         (Some(a), Some(b)) if a.lower_is_better() != b.lower_is_better() => {
-            p.push(format!(
-                "{}: target `{}` and critical `{}` point in opposite directions",
-                key.whole(),
-                t.text,
-                c.text
-            ));
+            p.push(
+                key.at,
+                format!(
+                    "{}: target `{}` and critical `{}` point in opposite directions",
+                    key.whole(),
+                    t.text,
+                    c.text
+                ),
+            );
             return (None, None);
         }
         (Some(a), Some(b)) => (a, b),
         (Some(a), None) => (a, a),
         (None, Some(b)) => (b, b),
         (None, None) => {
-            p.push(format!(
-                "{}: `{}` needs an operator to say which way is better, e.g. \"< {}\"",
-                key.field("target"),
-                t.text,
-                t.text
-            ));
+            p.push(
+                t.at,
+                format!(
+                    "{}: `{}` needs an operator to say which way is better, e.g. \"< {}\"",
+                    key.field("target"),
+                    t.text,
+                    t.text
+                ),
+            );
             return (None, None);
         }
     };
     if t.unit != c.unit {
-        p.push(format!(
-            "{}: target `{}` is {} but critical `{}` is {}",
-            key.whole(),
-            t.text,
-            t.unit.kind_name(),
-            c.text,
-            c.unit.kind_name()
-        ));
+        p.push(
+            key.at,
+            format!(
+                "{}: target `{}` is {} but critical `{}` is {}",
+                key.whole(),
+                t.text,
+                t.unit.kind_name(),
+                c.text,
+                c.unit.kind_name()
+            ),
+        );
         return (None, None);
     }
     let loose = if op.0.lower_is_better() {
@@ -872,7 +1096,7 @@ fn check_pair(
         t.value < c.value
     };
     if loose {
-        p.push(format!(
+        p.push(key.at, format!(
             "{}: target `{}` is looser than critical `{}`; the target is the stricter level (missed = warn, critical breached = fail)",
             key.whole(),
             t.text,
@@ -967,10 +1191,10 @@ tagret = "x"
             "`gate.confidence`: 2 must be between 0.5 and 1",
             "`sources.api.format`: unknown format `artilery`",
             "`sources.web`: needs `path`",
-            "`budget[1]` (metric `api.p95`, line 10): target `< 200ms` is looser than critical `100ms`",
-            "`budget[2].metric` (metric `nope.x`, line 14): must be `<source>.<metric>` with a declared source (api, web)",
-            "`budget[3]` (metric `api.p95`, line 17): the metric is budgeted twice",
-            "`budget[4]` (line 20): unknown field `tagret`",
+            "`budget[1]` (metric `api.p95`): target `< 200ms` is looser than critical `100ms`",
+            "`budget[2].metric` (metric `nope.x`): must be `<source>.<metric>` with a declared source (api, web)",
+            "`budget[3]` (metric `api.p95`): the metric is budgeted twice",
+            "`budget[4]`: unknown field `tagret`",
         ] {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }
@@ -1005,7 +1229,9 @@ metric = "api.e"
         .unwrap_err()
         .to_string();
         assert!(
-            e.contains("`budget[1].critical` (metric `api.a`, line 4): `300ms` needs an operator"),
+            e.contains(
+                "test.toml:6:12: `budget[1].critical` (metric `api.a`): `300ms` needs an operator"
+            ),
             "{e}"
         );
         assert!(e.contains("opposite directions"), "{e}");
@@ -1018,7 +1244,7 @@ metric = "api.e"
             "{e}"
         );
         assert!(
-            e.contains("`budget[5]` (metric `api.e`, line 19): needs a `target`"),
+            e.contains("test.toml:19:1: `budget[5]` (metric `api.e`): needs a `target`"),
             "{e}"
         );
     }
@@ -1092,10 +1318,209 @@ target = "< 50"
         );
     }
 
+    /// The problems of `text`, each as `line:column: message`, in the order reported.
+    fn problems(text: &str) -> Vec<String> {
+        parse(text)
+            .unwrap_err()
+            .list
+            .iter()
+            .map(|p| format!("{}:{}: {}", p.line, p.column, p.message))
+            .collect()
+    }
+
+    /// A valid budget that the tests below break one section at a time.
+    const VALID: &str = r#"[gate]
+name = "prod"
+
+[sources.api]
+path = "api.json"
+
+[sources.db]
+url = "http://127.0.0.1:9090"
+
+[sources.db.queries]
+p95 = 'histogram_quantile(0.95, rate(x_bucket[5m]))'
+
+[[budget]]
+metric = "api.p95"
+target = "< 200ms"
+"#;
+
     #[test]
-    fn syntax_errors_quote_the_line() {
-        let e = parse("[gate\nname = 1").unwrap_err().to_string();
-        assert!(e.contains("not valid TOML") && e.contains("line 1"), "{e}");
+    fn the_valid_budget_is_valid() {
+        let b = parse(VALID).unwrap();
+        assert_eq!(b.rules[0].line, 13);
+    }
+
+    #[test]
+    fn a_gate_problem_points_at_its_value_or_its_key() {
+        let text = VALID.replace(
+            r#"name = "prod""#,
+            r#"name = "prod"
+regression = "ten""#,
+        );
+        assert_eq!(
+            problems(&text),
+            [r#"3:14: `gate.regression`: `ten` must be a percentage such as "10%""#]
+        );
+        let text = VALID.replace(r#"name = "prod""#, "name = \"prod\"\n  colour = 1");
+        assert_eq!(
+            problems(&text),
+            ["3:3: `gate`: unknown field `colour`, expected one of `name`, `regression`, `confidence`, `on_regression`, `baseline`, `max_age`"]
+        );
+        let text = VALID.replace("[gate]", "gate = 2\n[other]");
+        assert_eq!(
+            problems(&text),
+            [
+                "2:2: `other`: unknown key (expected `[gate]`, `[sources.<name>]` or `[[budget]]`)",
+                "1:8: `gate`: invalid type: integer `2`, expected struct RawGate",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_source_problem_points_at_its_name_its_header_or_its_value() {
+        let text = VALID.replace("[sources.api]", "[sources.my-api]");
+        assert_eq!(
+            problems(&text),
+            [
+                "4:10: `sources.my-api`: a source name must start with a letter or `_` and hold only letters, digits and `_` (it is used in expressions)",
+                "14:10: `budget[1].metric` (metric `api.p95`): must be `<source>.<metric>` with a declared source (db, my-api), or the rule needs an `expr`",
+            ]
+        );
+        let text = VALID.replace(r#"path = "api.json""#, r#"format = "artilery""#);
+        assert_eq!(
+            problems(&text),
+            [
+                "5:10: `sources.api.format`: unknown format `artilery` (expected auto, artillery, lighthouse, webpack, esbuild, size-limit, vite, dir, prometheus, json, k6, jmeter, hyperfine, autocannon, locust, gatling)",
+            ]
+        );
+        let text = VALID.replace(r#"path = "api.json""#, "");
+        assert_eq!(
+            problems(&text),
+            ["4:1: `sources.api`: needs `path` (a report file or glob) or `url` (a Prometheus server)"]
+        );
+        let text = VALID.replace(r#"path = "api.json""#, r#"pth = "api.json""#);
+        assert_eq!(
+            problems(&text),
+            ["5:1: `sources.api`: unknown field `pth`, expected one of `format`, `path`, `files`, `url`, `queries`, `timeout`"]
+        );
+    }
+
+    #[test]
+    fn a_queries_problem_points_into_the_queries_table() {
+        let text = VALID.replace("p95 = 'histogram", "p95 = 1\np99 = 'histogram");
+        assert_eq!(
+            problems(&text),
+            ["11:7: `sources.db`: invalid type: integer `1`, expected a string\nin `queries.p95`"]
+        );
+        let text = VALID.replace(r#"url = "http://127.0.0.1:9090""#, r#"path = "prom.json""#);
+        assert_eq!(
+            problems(&text),
+            ["10:1: `sources.db.queries`: queries go with `url` (a live Prometheus); a saved response is one query"]
+        );
+        let text = VALID.replace("p95 = 'histogram_quantile(0.95, rate(x_bucket[5m]))'", "");
+        assert_eq!(
+            problems(&text),
+            ["10:1: `sources.db.queries`: a Prometheus URL needs at least one named query, e.g. `[sources.db.queries] p95 = '…'`"]
+        );
+    }
+
+    #[test]
+    fn a_rule_problem_points_at_its_field_or_its_header() {
+        let text = format!("{VALID}critical = \"100ms\"\nunit = \"parsec\"\n");
+        assert_eq!(
+            problems(&text),
+            [
+                r#"17:8: `budget[1].unit` (metric `api.p95`): unknown unit `parsec` (expected us, ms, s, B, KB, KiB, MB, MiB, %, /s or "")"#,
+                "13:1: `budget[1]` (metric `api.p95`): target `< 200ms` is looser than critical `100ms`; the target is the stricter level (missed = warn, critical breached = fail)",
+            ]
+        );
+        let text = VALID.replace(r#"metric = "api.p95""#, r#"label = "API""#);
+        assert_eq!(
+            problems(&text),
+            ["13:1: `budget[1]`: missing field `metric`"]
+        );
+        let inline = format!(
+            "budget = [\n  {{ metric = \"api.p95\", target = \"< 1s\" }},\n  {{ metric = \"api.p99\", tagret = \"< 1s\" }},\n]\n{}",
+            &VALID[..VALID.find("[[budget]]").unwrap()]
+        );
+        assert_eq!(
+            problems(&inline),
+            ["3:25: `budget[2]`: unknown field `tagret`, expected one of `metric`, `label`, `expr`, `unit`, `target`, `critical`, `regression`, `confidence`, `on_regression`, `min_change`"]
+        );
+        let b = parse(&inline.replace("tagret", "target")).unwrap();
+        assert_eq!((b.rules[0].line, b.rules[1].line), (2, 3));
+    }
+
+    #[test]
+    fn a_missing_section_points_at_the_start_of_the_file() {
+        assert_eq!(
+            problems("[gate]\nname = \"x\"\n"),
+            [
+                "1:1: `sources`: no source declared (add a `[sources.<name>]` table)",
+                "1:1: `budget`: no rule (add a `[[budget]]` table per metric)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_points_where_toml_does() {
+        assert_eq!(
+            problems("[gate\nname = 1"),
+            ["1:6: not valid TOML: invalid table header\nexpected `.`, `]`"]
+        );
+        // Columns count characters, not bytes, as toml's own message does.
+        for text in [
+            "[gate\nname = 1",
+            "[gate]\nname = \"é€\" x\n",
+            "[sources.api]\npath = \"a\"\npath = \"b\"\n",
+            "\n\n  [[budget]\n",
+            "name = \"never closed",
+        ] {
+            let toml = ImDocument::parse(text).unwrap_err().to_string();
+            let p = &parse(text).unwrap_err().list[0];
+            let at = format!("at line {}, column {}\n", p.line, p.column);
+            assert!(toml.contains(&at), "{at:?} not in {toml:?}");
+        }
+    }
+
+    #[test]
+    fn every_problem_has_its_own_location_in_the_message() {
+        let text = VALID
+            .replace("[gate]", "colour = \"blue\"\n[gate]")
+            .replace(r#"name = "prod""#, "name = \"a b\"")
+            .replace("[sources.api]", "[sources.my-api]")
+            .replace(r#"target = "< 200ms""#, "target = \"200ms\"");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "budgets/test.toml: 5 problems in the budget
+  - budgets/test.toml:1:1: `colour`: unknown key (expected `[gate]`, `[sources.<name>]` or `[[budget]]`)
+  - budgets/test.toml:3:8: `gate.name`: `a b` must be letters, digits, `-`, `_` or `.` (it names the baseline file)
+  - budgets/test.toml:5:10: `sources.my-api`: a source name must start with a letter or `_` and hold only letters, digits and `_` (it is used in expressions)
+  - budgets/test.toml:15:10: `budget[1].metric` (metric `api.p95`): must be `<source>.<metric>` with a declared source (db, my-api), or the rule needs an `expr`
+  - budgets/test.toml:16:10: `budget[1].target` (metric `api.p95`): `200ms` needs an operator to say which way is better, e.g. \"< 200ms\""
+        );
+    }
+
+    #[test]
+    fn lines_and_columns_are_found_in_one_pass_in_any_order() {
+        let text = "ab\né€x\n\nz";
+        assert_eq!(
+            locate(text, &[10, 0, 5, 3, 99, 8, 9, 2, 4]),
+            [
+                (3, 1),
+                (1, 1),
+                (2, 2),
+                (2, 1),
+                (4, 2),
+                (2, 3),
+                (2, 4),
+                (1, 3),
+                (2, 1)
+            ]
+        );
     }
 
     #[test]

@@ -398,7 +398,7 @@ fn budget_problems_are_all_reported_at_once() {
         ))
         .stderr(predicate::str::contains("unknown field `colour`"))
         .stderr(predicate::str::contains(
-            "`budget[4]` (metric `api.p95`, line 28): the metric is budgeted twice",
+            "budget.toml:28:1: `budget[4]` (metric `api.p95`): the metric is budgeted twice",
         ));
 }
 
