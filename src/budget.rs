@@ -1392,7 +1392,7 @@ regression = "ten""#,
         assert_eq!(
             problems(&text),
             [
-                "5:10: `sources.api.format`: unknown format `artilery` (expected auto, artillery, lighthouse, webpack, esbuild, size-limit, vite, dir, prometheus, json, k6, jmeter, hyperfine, autocannon, locust, gatling)",
+                "5:10: `sources.api.format`: unknown format `artilery` (expected auto, artillery, lighthouse, json, locust, prometheus, k6, jmeter, hyperfine, esbuild, webpack, gatling, autocannon, vite, size-limit, dir)",
             ]
         );
         let text = VALID.replace(r#"path = "api.json""#, "");
