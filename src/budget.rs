@@ -1328,23 +1328,9 @@ target = "< 50"
             .collect()
     }
 
-    /// A valid budget that the tests below break one section at a time.
-    const VALID: &str = r#"[gate]
-name = "prod"
-
-[sources.api]
-path = "api.json"
-
-[sources.db]
-url = "http://127.0.0.1:9090"
-
-[sources.db.queries]
-p95 = 'histogram_quantile(0.95, rate(x_bucket[5m]))'
-
-[[budget]]
-metric = "api.p95"
-target = "< 200ms"
-"#;
+    /// A valid budget with a section of each kind, which the tests below break one part at a
+    /// time (tests/budget_errors.rs does the same through the binary).
+    const VALID: &str = include_str!("../tests/fixtures/budget/every-section.toml");
 
     #[test]
     fn the_valid_budget_is_valid() {

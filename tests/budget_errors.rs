@@ -4,22 +4,7 @@
 use assert_cmd::Command;
 
 /// A budget with one section of each kind, valid as written; each test breaks a part of it.
-const VALID: &str = r#"[gate]
-name = "prod"
-
-[sources.api]
-path = "api.json"
-
-[sources.db]
-url = "http://127.0.0.1:9090"
-
-[sources.db.queries]
-p95 = 'histogram_quantile(0.95, rate(x_bucket[5m]))'
-
-[[budget]]
-metric = "api.p95"
-target = "< 200ms"
-"#;
+const VALID: &str = include_str!("fixtures/budget/every-section.toml");
 
 /// Runs `perfgate check --budget bad.toml` on `budget` in a temp dir: it must exit 2 having
 /// read no report; returns what it printed on stderr.
