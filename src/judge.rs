@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::baseline::{BaselineFile, BaselineMetric};
 use crate::budget::{units_agree, Budget, OnRegression, Rule, RuleInput, Threshold};
@@ -109,8 +109,10 @@ pub struct MetricVerdict {
     pub line: usize,
 }
 
-/// A metric compared with its baseline history.
-#[derive(Debug, Clone, PartialEq)]
+/// A metric compared with its baseline history: the JSON verdict's `baseline` object, written by
+/// [`crate::render::to_json`] and read back by [`crate::render::parse_verdict`] (which then checks
+/// its numbers), in this field order; the template context shows it too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BaselineVerdict {
     /// The history's central value, in the metric's unit.
     pub value: f64,

@@ -108,7 +108,7 @@ pub struct JsonMetric<'a> {
     /// The status from the thresholds alone (`status` also counts a regression).
     pub budget_status: Status,
     /// The comparison with the baseline history; null without one.
-    pub baseline: Option<JsonBaseline<'a>>,
+    pub baseline: Option<&'a BaselineVerdict>,
     /// Each run's value where the source had several runs.
     #[serde(skip_serializing_if = "<[f64]>::is_empty")]
     pub samples: &'a [f64],
@@ -116,38 +116,6 @@ pub struct JsonMetric<'a> {
     pub runs: usize,
     /// The rule's line in the budget file.
     pub line: usize,
-}
-
-/// A metric's comparison with its history in the JSON verdict.
-#[derive(Debug, Serialize)]
-pub struct JsonBaseline<'a> {
-    /// The history's central value, in the metric's unit.
-    pub value: f64,
-    /// Relative change versus `value` (+0.10 = 10 % higher), whatever the direction; null when
-    /// the baseline is 0.
-    pub change: Option<f64>,
-    /// Worse than the allowed slack AND significant.
-    pub regression: bool,
-    pub significant: bool,
-    /// One-sided p-value of "worse"; null when the history is too short to test.
-    pub p_value: Option<f64>,
-    /// History runs compared with.
-    pub runs: usize,
-    /// The test used: too-little-history, deterministic, prediction-interval, run-means or
-    /// histogram-quantile.
-    pub method: Method,
-    /// no-change, regression, inconclusive or threshold-only.
-    pub call: Call,
-    /// The history's coefficient of variation.
-    pub cv: Option<f64>,
-    /// The smallest worse relative change the test can call at this noise.
-    pub detectable: Option<f64>,
-    /// Samples per build that would show the allowed slack.
-    pub runs_needed: Option<usize>,
-    /// The allowed slack (0.10 = 10 %).
-    pub slack: f64,
-    /// The history's values, oldest first.
-    pub history: &'a [f64],
 }
 
 /// A threshold in the JSON verdict.
@@ -201,21 +169,7 @@ pub fn to_json(v: &Verdict, sources: &[SourceInfo], github: Option<&GithubRun>) 
                 critical: limit(&m.critical),
                 status: m.status,
                 budget_status: m.budget_status,
-                baseline: m.baseline.as_ref().map(|b| JsonBaseline {
-                    value: b.value,
-                    change: b.change,
-                    regression: b.regression,
-                    significant: b.significant,
-                    p_value: b.p_value,
-                    runs: b.runs,
-                    method: b.method,
-                    call: b.call,
-                    cv: b.cv,
-                    detectable: b.detectable,
-                    runs_needed: b.runs_needed,
-                    slack: b.slack,
-                    history: &b.history,
-                }),
+                baseline: m.baseline.as_ref(),
                 samples: if m.runs > 1 { &m.samples } else { &[] },
                 runs: m.runs,
                 line: m.line,
@@ -289,7 +243,7 @@ struct WireMetric {
     critical: Option<WireLimit>,
     status: WireStatus,
     budget_status: WireStatus,
-    baseline: Option<WireBaseline>,
+    baseline: Option<BaselineVerdict>,
     #[serde(default)]
     samples: Vec<f64>,
     runs: usize,
@@ -302,23 +256,6 @@ struct WireLimit {
     value: f64,
     unit: Unit,
     written_unit: String,
-}
-
-#[derive(Deserialize)]
-struct WireBaseline {
-    value: f64,
-    change: Option<f64>,
-    regression: bool,
-    significant: bool,
-    p_value: Option<f64>,
-    runs: usize,
-    method: WireMethod,
-    call: WireCall,
-    cv: Option<f64>,
-    detectable: Option<f64>,
-    runs_needed: Option<usize>,
-    slack: f64,
-    history: Vec<f64>,
 }
 
 #[derive(Deserialize)]
@@ -349,48 +286,6 @@ impl From<WireStatus> for Status {
             WireStatus::Pass => Status::Pass,
             WireStatus::Warn => Status::Warn,
             WireStatus::Fail => Status::Fail,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-enum WireMethod {
-    TooLittleHistory,
-    Deterministic,
-    PredictionInterval,
-    RunMeans,
-    HistogramQuantile,
-}
-
-impl From<WireMethod> for Method {
-    fn from(m: WireMethod) -> Method {
-        match m {
-            WireMethod::TooLittleHistory => Method::TooLittleHistory,
-            WireMethod::Deterministic => Method::Deterministic,
-            WireMethod::PredictionInterval => Method::PredictionInterval,
-            WireMethod::RunMeans => Method::RunMeans,
-            WireMethod::HistogramQuantile => Method::HistogramQuantile,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-enum WireCall {
-    NoChange,
-    Regression,
-    Inconclusive,
-    ThresholdOnly,
-}
-
-impl From<WireCall> for Call {
-    fn from(c: WireCall) -> Call {
-        match c {
-            WireCall::NoChange => Call::NoChange,
-            WireCall::Regression => Call::Regression,
-            WireCall::Inconclusive => Call::Inconclusive,
-            WireCall::ThresholdOnly => Call::ThresholdOnly,
         }
     }
 }
@@ -445,6 +340,19 @@ fn limit(field: &str, metric_unit: Unit, l: Option<WireLimit>) -> Result<Option<
         text: format!("{} {}{}", l.op.symbol(), l.value, l.written_unit),
         written_unit: l.written_unit,
     }))
+}
+
+/// The numbers of a verdict's `baseline` object that serde's types do not constrain.
+fn check_baseline(at: &str, b: &BaselineVerdict) -> Result<()> {
+    finite(&format!("{at}.value"), b.value)?;
+    if let Some(c) = b.change {
+        finite(&format!("{at}.change"), c)?;
+    }
+    fraction(&format!("{at}.p_value"), b.p_value, 1.0)?;
+    fraction(&format!("{at}.cv"), b.cv, f64::MAX)?;
+    fraction(&format!("{at}.detectable"), b.detectable, f64::MAX)?;
+    fraction(&format!("{at}.slack"), Some(b.slack), f64::MAX)?;
+    finite_all(&format!("{at}.history"), &b.history)
 }
 
 /// A lowercase hex commit id (SHA-1 or SHA-256).
@@ -510,36 +418,9 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
         if m.line == 0 {
             bail!("field `{at}.line`: 0 is not a line of the budget");
         }
-        let baseline = match m.baseline {
-            None => None,
-            Some(b) => {
-                let at = format!("{at}.baseline");
-                finite(&format!("{at}.value"), b.value)?;
-                if let Some(c) = b.change {
-                    finite(&format!("{at}.change"), c)?;
-                }
-                fraction(&format!("{at}.p_value"), b.p_value, 1.0)?;
-                fraction(&format!("{at}.cv"), b.cv, f64::MAX)?;
-                fraction(&format!("{at}.detectable"), b.detectable, f64::MAX)?;
-                fraction(&format!("{at}.slack"), Some(b.slack), f64::MAX)?;
-                finite_all(&format!("{at}.history"), &b.history)?;
-                Some(BaselineVerdict {
-                    value: b.value,
-                    change: b.change,
-                    regression: b.regression,
-                    significant: b.significant,
-                    p_value: b.p_value,
-                    runs: b.runs,
-                    method: b.method.into(),
-                    call: b.call.into(),
-                    cv: b.cv,
-                    detectable: b.detectable,
-                    runs_needed: b.runs_needed,
-                    slack: b.slack,
-                    history: b.history,
-                })
-            }
-        };
+        if let Some(b) = &m.baseline {
+            check_baseline(&format!("{at}.baseline"), b)?;
+        }
         metrics.push(MetricVerdict {
             target: limit(&format!("{at}.target"), m.unit, m.target)?,
             critical: limit(&format!("{at}.critical"), m.unit, m.critical)?,
@@ -553,7 +434,7 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
             runs: m.runs,
             budget_status: m.budget_status.into(),
             status: m.status.into(),
-            baseline,
+            baseline: m.baseline,
             line: m.line,
         });
     }
@@ -749,18 +630,15 @@ pub struct Row<'a> {
     /// "▲ 9.1 %" / "▼ 3 %" / "0 %", or "—".
     pub change_text: String,
     /// The comparison itself, for templates that want more; null without history.
-    pub baseline: Option<BaselineRow>,
+    pub baseline: Option<BaselineRow<'a>>,
 }
 
-/// What the template sees of a metric's comparison with its history.
+/// What the template sees of a metric's comparison with its history: the comparison's own
+/// fields, as the JSON verdict has them, and these texts.
 #[derive(Debug, Serialize)]
-pub struct BaselineRow {
-    pub regression: bool,
-    pub significant: bool,
-    pub p_value: Option<f64>,
-    pub runs: usize,
-    pub method: Method,
-    pub call: Call,
+pub struct BaselineRow<'a> {
+    #[serde(flatten)]
+    pub comparison: &'a BaselineVerdict,
     /// "the threshold alone decides: 2 baseline runs, 3 needed to test", "prediction interval,
     /// p = 0.003", ...
     pub method_text: String,
@@ -987,12 +865,7 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
                 .map_or("—".to_string(), |b| value_text(m, b.value)),
             change_text: change_text(m.baseline.as_ref().and_then(|b| b.change)),
             baseline: m.baseline.as_ref().map(|b| BaselineRow {
-                regression: b.regression,
-                significant: b.significant,
-                p_value: b.p_value,
-                runs: b.runs,
-                method: b.method,
-                call: b.call,
+                comparison: b,
                 method_text: method_text(b),
                 noise_text: noise_text(b),
                 chart: b.regression.then(|| chart(m, b)),
@@ -1637,6 +1510,60 @@ mod tests {
         assert_eq!(
             md("sigh-2 high-load awww.x p95: 3 a:/b"),
             "sigh-2 high-load awww.x p95: 3 a:/b"
+        );
+    }
+
+    #[test]
+    fn a_template_sees_the_comparison_as_the_json_verdict_has_it() {
+        let baseline = BaselineVerdict {
+            value: 100.0,
+            change: Some(0.25),
+            regression: true,
+            significant: true,
+            p_value: Some(0.002),
+            runs: 3,
+            method: Method::PredictionInterval,
+            call: Call::Regression,
+            cv: Some(0.04),
+            detectable: Some(0.12),
+            runs_needed: None,
+            slack: 0.1,
+            history: vec![98.0, 100.0, 103.0],
+        };
+        let v = Verdict {
+            gate: "t".into(),
+            verdict: Status::Fail,
+            metrics: vec![MetricVerdict {
+                id: "api.p95".into(),
+                rule: "api.p95".into(),
+                page: None,
+                label: "API P95".into(),
+                unit: Unit::Ms,
+                value: 125.0,
+                samples: Vec::new(),
+                runs: 1,
+                target: None,
+                critical: None,
+                budget_status: Status::Pass,
+                status: Status::Fail,
+                baseline: Some(baseline),
+                line: 1,
+            }],
+            baseline_runs: 3,
+            warnings: Vec::new(),
+        };
+        let t = Template::compile(
+            "t.j2",
+            "{% for m in metrics %}{{ m.baseline.value }} {{ m.baseline.change }} {{ m.baseline.call }} \
+             {{ m.baseline.cv }} {{ m.baseline.runs_needed is none }} {{ m.baseline.history | join(',') }} \
+             {{ m.baseline.method_text }}{% endfor %}"
+                .into(),
+        )
+        .expect("compiles");
+        assert_eq!(
+            t.render(&v, &[]).expect("renders"),
+            "100.0 0.25 regression 0.04 True 98.0,100.0,103.0 \
+             Student-t prediction interval over 3 runs, one-sided p = 0.002"
         );
     }
 

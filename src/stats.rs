@@ -105,7 +105,7 @@
 //! change `1 − exp(−d)`. On the raw scale a shift is relative to the history's mean magnitude.
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::model::median;
@@ -133,7 +133,7 @@ pub struct Observation<'a> {
 }
 
 /// The test a [`Comparison`] used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
     /// Fewer than [`MIN_HISTORY`] runs: no test, the threshold alone decides.
@@ -635,7 +635,7 @@ pub struct Candidate {
 }
 
 /// What a metric's comparison means for the gate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Call {
     /// Not worse than the slack allows, or not shown to be.

@@ -124,3 +124,32 @@ fn the_readme_shows_what_the_two_page_example_prints() {
         "README.md states another exit code"
     );
 }
+
+/// `perfgate comment --verdict` renders a saved verdict itself: every case's JSON verdict, read
+/// back, gives the markdown `check` prints, and writes back to the very same JSON.
+#[test]
+fn every_case_verdict_reads_back_to_the_same_markdown_and_json() {
+    let template = perfgate::render::Template::default_comment().expect("the default template");
+    let mut compared = 0;
+    insta::glob!("cases/*/budget.toml", |path| {
+        let (_, json) = run(path, "json");
+        let (_, markdown) = run(path, "markdown");
+        let saved = perfgate::render::parse_verdict(&json).expect("the verdict reads back");
+        assert_eq!(
+            template
+                .render(&saved.verdict, &saved.sources)
+                .expect("renders"),
+            markdown,
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            perfgate::render::to_json(&saved.verdict, &saved.sources, saved.github.as_ref()),
+            json,
+            "{}",
+            path.display()
+        );
+        compared += usize::from(saved.verdict.metrics.iter().any(|m| m.baseline.is_some()));
+    });
+    assert!(compared >= 1, "no case compares with a baseline");
+}
