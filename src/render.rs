@@ -1106,22 +1106,11 @@ fn summarise(budget: &Budget, file: &BaselineFile) -> Vec<HistorySummary> {
                 median: median(&values),
                 min,
                 max,
-                cv: coefficient_of_variation(&values),
+                cv: crate::stats::coefficient_of_variation(&values),
                 last: values[values.len().saturating_sub(5)..].to_vec(),
             }
         })
         .collect()
-}
-
-/// Sample standard deviation over the mean; `None` below two values or with a zero mean.
-fn coefficient_of_variation(values: &[f64]) -> Option<f64> {
-    if values.len() < 2 {
-        return None;
-    }
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean != 0.0).then(|| var.sqrt() / mean.abs())
 }
 
 /// `perfgate baseline show --format json`.

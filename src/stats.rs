@@ -283,15 +283,23 @@ impl<const MIN: usize> Sample<MIN> {
         mean_var(&self.0)
     }
 
-    /// Coefficient of variation (sample sd / |mean|); None for fewer than two values.
+    /// [`coefficient_of_variation`], finite or None: the tests and the verdict take only a
+    /// finite noise.
     fn cv(&self) -> Option<f64> {
-        if self.0.len() < 2 {
-            return None;
-        }
-        let (mean, var) = self.mean_var();
-        let cv = var.sqrt() / mean.abs();
-        cv.is_finite().then_some(cv)
+        coefficient_of_variation(&self.0).filter(|cv| cv.is_finite())
     }
+}
+
+/// Coefficient of variation of finite `values`: sample sd / |mean|. None for fewer than two
+/// values or a zero mean (no relative noise to speak of); otherwise the ratio, which is infinite
+/// (or NaN) only when values near `f64::MAX` overflow the mean or the variance — a caller that
+/// needs a finite noise filters those out, `perfgate baseline show` prints them as they are.
+pub fn coefficient_of_variation(values: &[f64]) -> Option<f64> {
+    if values.len() < 2 {
+        return None;
+    }
+    let (mean, var) = mean_var(values);
+    (mean != 0.0).then(|| var.sqrt() / mean.abs())
 }
 
 /// The runs that carry samples, for [`run_means`]: the current run's (at least 2) and at least
@@ -1166,5 +1174,24 @@ mod tests {
         let mut c = tested(0.001, 0.3);
         c.min_change = Some(25.0);
         assert_eq!(decide(&[c])[0].call, Call::Regression);
+    }
+
+    #[test]
+    fn the_coefficient_of_variation_keeps_its_edge_cases() {
+        // sd of 1, 2, 3 is 1, the mean 2.
+        assert_eq!(coefficient_of_variation(&[1.0, 2.0, 3.0]), Some(0.5));
+        assert_eq!(coefficient_of_variation(&[-1.0, -2.0, -3.0]), Some(0.5));
+        assert_eq!(coefficient_of_variation(&[4.0, 4.0]), Some(0.0));
+        assert_eq!(coefficient_of_variation(&[]), None);
+        assert_eq!(coefficient_of_variation(&[7.0]), None);
+        assert_eq!(coefficient_of_variation(&[-1.0, 1.0]), None);
+        // The variance overflows: the ratio says so, the comparison drops it.
+        let huge = [1e308, -1e308, 1e308];
+        assert_eq!(coefficient_of_variation(&huge), Some(f64::INFINITY));
+        assert_eq!(Sample::finite(huge).cv(), None);
+        assert_eq!(
+            Sample::finite([1.0, f64::NAN, 3.0]).cv(),
+            Some(2f64.sqrt() / 2.0)
+        );
     }
 }
