@@ -1489,8 +1489,18 @@ fn ends_with_word(before: &[char], word: &str) -> bool {
 /// it rather than push every value off the screen.
 const MAX_NAME_COLUMN: usize = 60;
 
-/// `perfgate metrics --json`.
+/// The schema id of `perfgate metrics --json`.
+pub const METRICS_LIST_SCHEMA: &str = "perfgate/metrics-list@1";
+
+/// `perfgate metrics --json` (README, "Commands"). Fields may be added, never renamed.
 pub fn metrics_json(reports: &[crate::ingest::Report]) -> Result<String> {
+    /// The document, with the schema id first.
+    #[derive(Serialize)]
+    struct MetricsList {
+        schema: &'static str,
+        files: Vec<serde_json::Value>,
+    }
+
     let files: Vec<serde_json::Value> = reports
         .iter()
         .map(|r| {
@@ -1506,7 +1516,10 @@ pub fn metrics_json(reports: &[crate::ingest::Report]) -> Result<String> {
             })
         })
         .collect();
-    let mut s = crate::json::to_string_pretty(&serde_json::json!({ "files": files }))?;
+    let mut s = crate::json::to_string_pretty(&MetricsList {
+        schema: METRICS_LIST_SCHEMA,
+        files,
+    })?;
     s.push('\n');
     Ok(s)
 }
