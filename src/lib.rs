@@ -25,6 +25,20 @@
 //!   `comment`: the only place that reads the Actions environment.
 //!
 //! [`run`] hands a command line to its command; `main` only maps its result to an exit code.
+//!
+//! Imports point one way, from the commands down to the model (`a ─► b`: `a` imports `b`), and no
+//! module imports from a module that imports it (`tests/layering.rs` checks):
+//!
+//! ```text
+//! run ─► commands ─► cli, render, judge, budget, ingest, baseline, github
+//!        render ─► judge, budget, baseline, stats, ingest, github
+//!        judge ─► budget, baseline, derive, stats, ingest
+//!        budget ─► derive, ingest      baseline ─► ingest      cli ─► ingest
+//!        github, derive, stats, ingest ─► model ◄─ every stage; model imports nothing
+//! ```
+//!
+//! The helpers `file` (bounded reads), `json` (inert JSON) and `memory` (the ceiling) sit below
+//! the stages, which use them, and import none of ours.
 
 pub(crate) mod baseline;
 pub mod budget;

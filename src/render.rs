@@ -1000,7 +1000,7 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
         })
         .collect();
     Context {
-        marker: marker(&v.gate),
+        marker: crate::github::marker(&v.gate),
         gate: &v.gate,
         verdict: v.verdict,
         summary: summary(v),
@@ -1020,12 +1020,6 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
             .collect(),
         version: env!("CARGO_PKG_VERSION"),
     }
-}
-
-/// The hidden marker of a gate's comment. Gate names are restricted to `[A-Za-z0-9._-]` by the
-/// budget and by [`parse_verdict`] ([`is_plain_name`]), so a name cannot close the HTML comment.
-pub fn marker(gate: &str) -> String {
-    format!("<!-- perfgate:gate={gate} -->")
 }
 
 /// A template environment with perfgate's filters, strict about undefined values.
