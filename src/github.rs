@@ -352,6 +352,13 @@ pub enum CommentError {
     },
 }
 
+/// The hidden marker of a gate's comment, owned here as the upsert finds the comment by it. Gate
+/// names are restricted to `[A-Za-z0-9._-]` by the budget and by the JSON verdict's reader, so a
+/// name cannot close the HTML comment.
+pub fn marker(gate: &str) -> String {
+    format!("<!-- perfgate:gate={gate} -->")
+}
+
 /// Finds this gate's comment by its hidden marker `<!-- perfgate:gate=<gate> -->` among ALL the PR's
 /// comments (paging through every page via Link headers) posted by `bot_login`, updates it in place,
 /// or creates it when absent; if an earlier race left several, updates the oldest and deletes the rest.
@@ -378,7 +385,7 @@ pub fn upsert_comment(
     if !is_plain_name(gate) {
         return Err(CommentError::BadGate(gate.to_owned()));
     }
-    let marker = crate::render::marker(gate);
+    let marker = marker(gate);
     let body = if first_line(body) == marker {
         body.to_owned()
     } else {

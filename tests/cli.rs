@@ -564,6 +564,11 @@ fn metrics_lists_names_values_and_units() {
         .stdout
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v["schema"], "perfgate/metrics-list@1");
+    assert!(
+        String::from_utf8_lossy(&out).starts_with("{\n  \"schema\": \"perfgate/metrics-list@1\","),
+        "the schema id leads"
+    );
     assert_eq!(v["files"][0]["format"], "json");
     assert_eq!(
         v["files"][0]["metrics"]["checkout.p95"],

@@ -1,0 +1,109 @@
+//! `perfgate check`: judges the reports against the budget and the baseline, prints the verdict,
+//! and in GitHub Actions reports it there (see [`super::publish`]).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+
+use super::publish::{self, Actions};
+use super::{baseline_path, emit, load_template, read_current, write_file};
+use crate::baseline;
+use crate::budget::Budget;
+use crate::cli::{CheckArgs, CommentMode, OutputFormat};
+use crate::github;
+use crate::judge::{self, Status, Verdict};
+use crate::render;
+
+/// Runs `check`: exit 1 on a failed verdict, 0 otherwise.
+pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
+    // The template is compiled before any report is read, so a bad one fails fast.
+    let template = load_template(args.template.as_deref())?;
+    let actions = Actions::from_env();
+    // The run's context is needed to post, and recorded in the JSON verdict for `perfgate comment`.
+    let context =
+        (actions.names_a_run() || args.comment == CommentMode::Always).then(|| actions.context());
+    let current = read_current(&args.budget, &args.inputs, args.lenient)?;
+    let path = baseline_path(args.baseline.as_deref(), &current.budget);
+    let history = baseline::load_baseline(&path, &current.budget.gate.name)?;
+    let verdict = judge::judge(
+        &current.budget,
+        &current.observed,
+        history.as_ref(),
+        std::time::SystemTime::now(),
+    );
+    if args.require_baseline || current.budget.gate.baseline_required {
+        require_history(&path, &current.budget, &verdict, history.is_some())?;
+    }
+
+    let ctx = context.as_ref().and_then(|c| c.as_ref().ok());
+    let recorded = ctx.and_then(publish::recorded_run);
+    let posting = args.comment != CommentMode::Never && context.is_some();
+    let markdown = if args.format == OutputFormat::Markdown || actions.summary.is_some() || posting
+    {
+        Some(template.render(&verdict, &current.sources)?)
+    } else {
+        None
+    };
+    let out = match (args.format, &markdown) {
+        (OutputFormat::Json, _) => render::to_json(&verdict, &current.sources, recorded.as_ref()),
+        // What is printed can be posted as it is (`gh pr comment --body-file`): fitted like the
+        // comment perfgate posts itself, below GitHub's limit.
+        (OutputFormat::Markdown, Some(md)) => github::fit_body(md, github::MAX_COMMENT_CHARS)
+            .replace(github::TRUNCATION_NOTE, publish::MARKDOWN_NOTE),
+        _ => render::to_text(&verdict, &current.sources),
+    };
+    if let Some(path) = &args.output {
+        write_file(path, &out)?;
+    }
+    emit(&out)?;
+
+    if actions.active {
+        let json = (args.format == OutputFormat::Json)
+            .then_some(args.output.as_deref())
+            .flatten();
+        actions.report(&verdict, markdown.as_deref(), json, &args.budget);
+    }
+    if let Some(ctx) = ctx {
+        publish::warn_if_pull_request_target(ctx);
+    }
+    if let Some(body) = &markdown {
+        let opts = github::CommentOptions {
+            bot_login: args.bot_login.clone(),
+            max_total: args.comment_timeout,
+            ..github::CommentOptions::default()
+        };
+        publish::post_for_check(args.comment, context, &verdict.gate, body, &opts)?;
+    }
+    Ok(match verdict.verdict {
+        Status::Fail => ExitCode::from(1),
+        Status::Pass | Status::Warn => ExitCode::SUCCESS,
+    })
+}
+
+/// `baseline = "required"` / `--require-baseline`: no baseline file, or a metric without history,
+/// stops the check instead of passing on the budget alone.
+fn require_history(path: &Path, budget: &Budget, verdict: &Verdict, found: bool) -> Result<()> {
+    let how = "the budget requires one (`baseline = \"required\"` or --require-baseline)";
+    if !found {
+        bail!(
+            "{}: no baseline file, and {how}; `perfgate baseline update --budget {}` on the default branch records it",
+            path.display(),
+            budget.path.display()
+        );
+    }
+    let missing: Vec<String> = verdict
+        .metrics
+        .iter()
+        .filter(|m| m.baseline.is_none())
+        .map(|m| format!("`{}`", m.id))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "{}: no history for {} in the baseline, and {how}; record a run with `perfgate baseline update` first",
+            path.display(),
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
