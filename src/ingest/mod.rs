@@ -562,7 +562,7 @@ fn merge_dropped(reports: &[Report]) -> BTreeMap<String, String> {
 fn load_shards(pattern: &str, paths: &[PathBuf], spec: &SourceSpec) -> Result<Report> {
     let mut merged: Option<(Format, &Path, Box<dyn Shard>)> = None;
     for path in paths {
-        let Some((format, mut reader)) = open_stream(path, spec.format)? else {
+        let Opened::Stream(format, mut reader) = open_stream(path, spec.format)? else {
             let report = load_file(path, spec.format, spec.lenient)?;
             let detail = report.detail.map(|d| format!(" ({d})")).unwrap_or_default();
             bail!(
@@ -708,29 +708,22 @@ fn read_file(
                 path.display()
             ),
         }
-    } else if let Some((format, parsed)) = load_stream(path, declared, lenient)? {
-        (format, parsed)
     } else {
-        let (format, body) = open_whole(path, declared)?;
-        (format, parse(format, path, body, wanted))
+        match open_stream(path, declared)? {
+            Opened::Stream(format, mut reader) => {
+                let parsed =
+                    read_stream(format, &mut reader, lenient).and_then(|shard| shard.finish());
+                (format, parsed)
+            }
+            Opened::Whole { head } => {
+                let (format, body) = open_whole(path, declared, &head)?;
+                (format, parse(format, path, body, wanted))
+            }
+        }
     };
     let parsed = parsed.with_context(|| format!("{}: reading {format} output", path.display()))?;
     let left_out = parsed.left_out;
     Ok((Report::new(path.to_path_buf(), format, parsed), left_out))
-}
-
-/// Reads a file as a stream (line by line, never whole) when its first bytes show a streamed
-/// format, or it is declared as one that has no whole-file shape; `None` sends it down the
-/// whole-file path (k6's JSON summaries, every other format).
-fn load_stream(
-    path: &Path,
-    declared: Option<Format>,
-    lenient: bool,
-) -> Result<Option<(Format, Result<Parsed>)>> {
-    Ok(open_stream(path, declared)?.map(|(format, mut reader)| {
-        let parsed = read_stream(format, &mut reader, lenient).and_then(|shard| shard.finish());
-        (format, parsed)
-    }))
 }
 
 /// Reads a stream of a streamed format into its [`Shard`]; `lenient`: see
@@ -746,21 +739,27 @@ fn read_stream(
     }
 }
 
-/// Opens a file as a stream of the format its first bytes show (see [`load_stream`]); `None` for
-/// a file read whole.
-fn open_stream(
-    path: &Path,
-    declared: Option<Format>,
-) -> Result<Option<(Format, impl BufRead + Send)>> {
+/// A file as its first bytes show it.
+enum Opened<R> {
+    /// A stream of a streamed format, read line by line, never whole.
+    Stream(Format, R),
+    /// A file read whole (k6's JSON summaries, every other format), with its first
+    /// [`stream::HEAD_BYTES`] as text, which tell JSON from text.
+    Whole { head: String },
+}
+
+/// Opens a file as a stream when its first bytes show a streamed format, or it is declared as one
+/// that has no whole-file shape; otherwise keeps those bytes for the whole-file path.
+fn open_stream(path: &Path, declared: Option<Format>) -> Result<Opened<impl BufRead + Send>> {
     let (head, reader) = stream::split_head(open_with_progress(path)?)
         .with_context(|| path.display().to_string())?;
-    if stream::head_text(&head).is_none() {
+    let Some(text) = stream::head_text(&head) else {
         bail!(
             "{}: binary data (a NUL byte or bytes that are not UTF-8 in its first {} KiB), not a report perfgate reads",
             path.display(),
             stream::HEAD_BYTES / 1024
         );
-    }
+    };
     let format = match (declared, sniff_stream(&head)) {
         (Some(d), Some(found)) if d != found => bail!(
             "{}: declared as {d}, but the content is {found} output",
@@ -770,9 +769,13 @@ fn open_stream(
         // A format read only as a stream is read as one whatever its head shows, for its reader
         // to say what is wrong.
         (Some(d), None) if d.reader().whole.is_none() => d,
-        _ => return Ok(None),
+        _ => {
+            return Ok(Opened::Whole {
+                head: text.to_owned(),
+            })
+        }
     };
-    Ok(Some((format, reader)))
+    Ok(Opened::Stream(format, reader))
 }
 
 /// A report read whole, as its reader takes it: JSON straight from the file (never held whole:
@@ -785,10 +788,9 @@ enum Body {
 /// Tells the format of a file read whole, from its content and the declared format, and opens it
 /// for its reader. JSON is read twice, once to tell its format and once to read it, so that
 /// neither pass holds it.
-fn open_whole(path: &Path, declared: Option<Format>) -> Result<(Format, Body)> {
-    let head = read_head(path)?;
-    let (detected, text) = if starts_json(&head) {
-        let detected = sniff_json(&mut open_json(open(path)?), &head);
+fn open_whole(path: &Path, declared: Option<Format>, head: &str) -> Result<(Format, Body)> {
+    let (detected, text) = if starts_json(head) {
+        let detected = sniff_json(&mut open_json(open(path)?), head);
         (detected, None)
     } else {
         let text = read_text(path)?;
@@ -896,17 +898,6 @@ fn open_json(inner: Reader) -> Reader {
             left: MAX_JSON_BYTES,
         },
     ))
-}
-
-/// The first [`stream::HEAD_BYTES`] of a file, decompressed, as text (a character cut at the end
-/// replaced).
-fn read_head(path: &Path) -> Result<String> {
-    let mut head = Vec::new();
-    open(path)?
-        .take(stream::HEAD_BYTES)
-        .read_to_end(&mut head)
-        .with_context(|| format!("{}: cannot read (a truncated gzip file?)", path.display()))?;
-    Ok(String::from_utf8_lossy(&head).into_owned())
 }
 
 /// Whether a document's first character (after a byte-order mark and white space) opens JSON.
@@ -1420,8 +1411,10 @@ mod tests {
     /// from its head, else a format read whole.
     fn detected(path: &Path) -> Option<Format> {
         match open_stream(path, None) {
-            Ok(Some((format, _))) => Some(format),
-            Ok(None) => open_whole(path, None).ok().map(|(format, _)| format),
+            Ok(Opened::Stream(format, _)) => Some(format),
+            Ok(Opened::Whole { head }) => {
+                open_whole(path, None, &head).ok().map(|(format, _)| format)
+            }
             Err(_) => None,
         }
     }
