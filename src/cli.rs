@@ -53,7 +53,7 @@ enum BaselineCommand {
     /// Read the budget's sources as `check` does and append one run to the baseline file
     /// (on the default branch, after the measurements).
     Update(UpdateFlags),
-    /// Print the baseline history per metric: count, median, spread, last values.
+    /// Print the baseline history per metric: runs, median, noise (cv), last five values.
     Show(ShowFlags),
 }
 
