@@ -962,3 +962,67 @@ fn the_shards_error_shown_is_what_perfgate_prints() {
     assert_eq!(code, 2, "{stdout}");
     assert_eq!(stderr, shown, "README.md's shards error is stale");
 }
+
+/// The heading's anchor as GitHub makes it: lowercase, punctuation dropped, spaces as `-`.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn every_file_and_section_the_readme_points_at_exists() {
+    let readme = readme();
+    let prose = prose(&readme);
+    // Repository paths in inline code (`tests/streaming.rs`), except placeholders (`<tool>`) and
+    // globs; a path the README names as an illustration (`reports/...`) lies outside these folders.
+    const FOLDERS: &[&str] = &[
+        "src/",
+        "tests/",
+        "benches/",
+        "examples/",
+        "templates/",
+        "docs/",
+        "budgets/",
+        "baselines/",
+        ".github/",
+        ".ci/",
+    ];
+    for (start, _, text) in code_spans(&prose) {
+        if FOLDERS.iter().any(|f| text.starts_with(f))
+            && !text.contains(['<', '*', ' '])
+            && !root().join(&text).exists()
+        {
+            panic!(
+                "README.md:{}: `{text}` does not exist",
+                readme[..start].matches('\n').count() + 1
+            );
+        }
+    }
+    let anchors: BTreeSet<String> = prose
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| anchor(l.trim_start_matches('#')))
+        .collect();
+    for link in prose.split("](").skip(1) {
+        let target = &link[..link.find(')').expect("a closed link")];
+        if let Some(name) = target.strip_prefix('#') {
+            assert!(
+                anchors.contains(name),
+                "README.md links to #{name}, which no heading makes"
+            );
+        } else if !target.contains("://") {
+            assert!(
+                root().join(target).exists(),
+                "README.md links to {target}, which does not exist"
+            );
+        }
+    }
+}
