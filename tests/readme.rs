@@ -1061,3 +1061,22 @@ fn command_lines_are_found_in_every_shape_the_readme_uses() {
         ]
     );
 }
+
+/// Every environment variable a flag can come from is in the README.
+#[test]
+fn every_environment_variable_a_flag_reads_is_documented() {
+    let readme = readme();
+    for (path, cmd) in leaf_commands() {
+        for arg in cmd.get_arguments() {
+            if let Some(var) = arg.get_env() {
+                let var = var.to_string_lossy();
+                assert!(
+                    readme.contains(&format!("`{var}`")),
+                    "README.md does not name `{var}` (`perfgate {} --{}`)",
+                    path.join(" "),
+                    arg.get_long().unwrap_or_default()
+                );
+            }
+        }
+    }
+}
