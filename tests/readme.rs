@@ -261,7 +261,9 @@ fn the_synopsis_shows_every_command_and_every_option_clap_has() {
         let mut options: BTreeSet<String> = BTreeSet::new();
         let mut positionals: BTreeSet<String> = BTreeSet::new();
         for arg in cmd.get_arguments() {
-            if matches!(arg.get_action(), ArgAction::Help | ArgAction::Version) {
+            // clap's own --help and --version, and options kept out of --help, are not shown.
+            if matches!(arg.get_action(), ArgAction::Help | ArgAction::Version) || arg.is_hide_set()
+            {
                 continue;
             }
             let value_name = arg
