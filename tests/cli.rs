@@ -871,7 +871,8 @@ fn lenient_skips_a_truncated_last_line_of_a_stream_and_says_so() {
     );
     c.perfgate(&["metrics", "run.ndjson"])
         .code(2)
-        .stderr(predicate::str::contains("line 4 is truncated"));
+        .stderr(predicate::str::contains("line 4 is truncated"))
+        .stderr(predicate::str::contains("`--lenient` reads the file"));
     c.perfgate(&["metrics", "--lenient", "run.ndjson"])
         .code(0)
         .stdout(predicate::str::contains("truncated last line 4 skipped"))

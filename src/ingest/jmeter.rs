@@ -690,7 +690,8 @@ fn read_csv(reader: &mut dyn BufRead, totals: &mut Totals) -> Result<()> {
                 return Ok(());
             }
             bail!(
-                "line {start_line}: the file ends inside a quoted field (truncated? was JMeter stopped while writing?)"
+                "line {start_line}: the file ends inside a quoted field (truncated? was JMeter stopped while writing?); {}",
+                super::stream::LENIENT_HINT
             );
         }
         csv_sample(text, &fields, cols, start_line, at_eof, totals)?;
@@ -749,9 +750,10 @@ fn csv_sample(
         }
         if at_eof {
             bail!(
-                "line {line}: the last row is truncated ({} of {} fields; was JMeter stopped while writing?)",
+                "line {line}: the last row is truncated ({} of {} fields; was JMeter stopped while writing?); {}",
                 fields.len(),
-                cols.count
+                cols.count,
+                super::stream::LENIENT_HINT
             );
         }
         bail!(
@@ -868,7 +870,10 @@ fn read_xml(reader: &mut dyn BufRead, totals: &mut Totals) -> Result<()> {
                 totals.truncated = Some(line_of_tag);
                 break;
             }
-            bail!("line {line_of_tag}: the file ends inside a tag (truncated? was JMeter stopped while writing?)");
+            bail!(
+                "line {line_of_tag}: the file ends inside a tag (truncated? was JMeter stopped while writing?); {}",
+                super::stream::LENIENT_HINT
+            );
         }
         let tag = std::str::from_utf8(&buf[lt + 1..buf.len() - 1])
             .with_context(|| format!("line {line_of_tag}: not UTF-8 text"))?;
@@ -917,7 +922,10 @@ fn read_xml(reader: &mut dyn BufRead, totals: &mut Totals) -> Result<()> {
         totals.truncated = Some(line_no);
     }
     if !closed && !totals.lenient {
-        bail!("line {line_no}: the file ends before `</testResults>` (truncated? was JMeter stopped while writing?)");
+        bail!(
+            "line {line_no}: the file ends before `</testResults>` (truncated? was JMeter stopped while writing?); {}",
+            super::stream::LENIENT_HINT
+        );
     }
     Ok(())
 }
@@ -1382,6 +1390,7 @@ mod tests {
         assert!(e.contains("18 fields where the first row has 17"), "{e}");
         let e = refused(b"<testResults version=\"1.2\">\n<httpSample t=\"1\" ts=\"1\" s=\"true\" lb=\"a\"/>\n<httpSa", false);
         assert!(e.contains("line 3: the file ends inside a tag"), "{e}");
+        assert!(e.ends_with(super::super::stream::LENIENT_HINT), "{e}");
         let e = refused(b"timeStamp,elapsed,label,success\n", false);
         assert!(
             e.contains("no sample in the file: no row below the header"),

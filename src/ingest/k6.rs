@@ -1158,7 +1158,8 @@ pub(crate) fn read_stream(reader: &mut (dyn BufRead + Send), lenient: bool) -> R
                     return Ok(ControlFlow::Break(()));
                 }
                 bail!(
-                    "line {line_no} is truncated: the file ends mid-line (was k6 stopped while writing?)"
+                    "line {line_no} is truncated: the file ends mid-line (was k6 stopped while writing?); {}",
+                    super::stream::LENIENT_HINT
                 )
             }
             Err(e) => bail!("line {line_no}: not a k6 JSON output line: {e}"),

@@ -45,6 +45,11 @@ pub(crate) fn head_text(head: &[u8]) -> Option<&str> {
 /// The longest line [`for_each_line`] takes: a bound on memory for a file with no newline in it,
 /// and for the blocks in flight between its two threads (each holds whole lines). A k6 point is a
 /// few hundred bytes.
+/// Ends the error of a stream cut off mid-write: a run killed while writing is common in CI, and
+/// the flag that reads such a file is not where a user would look.
+pub(crate) const LENIENT_HINT: &str =
+    "`--lenient` reads the file without its truncated end, naming the line it skipped";
+
 pub(crate) const MAX_LINE: usize = 4 << 20;
 
 /// How much of a stream is read at once.
