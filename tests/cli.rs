@@ -248,7 +248,14 @@ fn a_custom_template_is_used_and_a_broken_one_is_exit_2() {
     c.file("t.md.j2", "{{ gate }}={{ verdict }} {% for m in metrics %}{{ m.id }}:{{ m.value_text }};{% endfor %}\n");
     c.check(&["--format", "markdown", "--template", "t.md.j2"])
         .code(0)
-        .stdout("test=pass api.p95:150 ms;error_rate:0.5 %;\n");
+        .stdout("test=pass api.p95:150 ms;error_rate:0.5 %;\n")
+        .stderr(predicate::str::contains("not used").not());
+    // Text output renders no markdown: the template would be read for nothing, so it says so.
+    c.check(&["--template", "t.md.j2"])
+        .code(0)
+        .stderr(predicate::str::contains(
+            "warning: --template t.md.j2 is not used: it renders markdown",
+        ));
     c.file(
         "bad.md.j2",
         "{% for m in metrics %}\n{{ m.nope }}\n{% endfor %}\n",

@@ -45,6 +45,13 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
     } else {
         None
     };
+    if let (None, Some(path)) = (&markdown, &args.template) {
+        eprintln!(
+            "warning: --template {} is not used: it renders markdown, and this run neither prints \
+             markdown (`--format markdown`) nor posts a comment nor writes a job summary",
+            render::terminal(&path.display().to_string())
+        );
+    }
     let out = match (args.format, &markdown) {
         (OutputFormat::Json, _) => render::to_json(&verdict, &current.sources, recorded.as_ref()),
         // What is printed can be posted as it is (`gh pr comment --body-file`): fitted like the
