@@ -391,7 +391,7 @@ impl Cli {
                 keep: f.keep,
                 inputs: distinct_inputs(f.sources.inputs)?,
                 lenient: f.sources.lenient.lenient,
-                commit: f.commit,
+                commit: f.commit.map(commit_id).transpose()?,
             }),
             Command::Baseline(BaselineCommand::Show(f)) => Run::BaselineShow(ShowArgs {
                 budget: f.gate.budget,
@@ -409,6 +409,16 @@ impl Cli {
             }),
         })
     }
+}
+
+/// `--commit`: recorded in the baseline and shown with it, so it must be a commit id.
+fn commit_id(commit: String) -> Result<String> {
+    if !crate::model::is_commit_id(&commit) {
+        bail!(
+            "--commit {commit:?}: not a full commit id (40 or 64 hexadecimal digits, as `git rev-parse HEAD` prints)"
+        );
+    }
+    Ok(commit.to_ascii_lowercase())
 }
 
 /// `--input`: a source given twice would be read from one of the paths and the other silently

@@ -198,6 +198,12 @@ pub fn is_plain_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
+/// A full hexadecimal commit id as `git rev-parse` prints it: SHA-1 (40 digits) or SHA-256 (64).
+/// An abbreviated id is refused where one is recorded: it may name another commit later.
+pub fn is_commit_id(s: &str) -> bool {
+    matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Median of a non-empty slice (mean of the two middle values for an even count).
 pub fn median(values: &[f64]) -> Option<f64> {
     if values.is_empty() {

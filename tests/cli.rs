@@ -637,6 +637,24 @@ fn baseline_json(c: &Case) -> serde_json::Value {
 }
 
 #[test]
+fn baseline_update_records_only_a_commit_id_and_says_when_it_has_none() {
+    let c = case(100.0, 5.0);
+    c.api(100.0, 5.0);
+    let update = ["baseline", "update", "--budget", "budget.toml"];
+    c.perfgate(&[&update[..], &["--commit", "main"]].concat())
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--commit \"main\": not a full commit id (40 or 64 hexadecimal digits",
+        ));
+    assert!(!c.dir.path().join("baselines/test.json").exists());
+    // The case's folder is no git checkout and the run has no GITHUB_SHA.
+    c.perfgate(&update).code(0).stderr(predicate::str::contains(
+        "warning: the run is recorded without a commit",
+    ));
+    assert_eq!(baseline_json(&c)["runs"][0].get("commit"), None);
+}
+
+#[test]
 fn baseline_update_appends_a_run_and_keep_trims() {
     let c = case(100.0, 5.0);
     record(&c, 100.0, &[])

@@ -39,8 +39,15 @@ pub(crate) fn update(args: UpdateArgs) -> Result<ExitCode> {
             },
         );
     }
+    let commit = args.commit.or_else(commit_of_checkout);
+    if commit.is_none() {
+        eprintln!(
+            "warning: the run is recorded without a commit: GITHUB_SHA is not set and this is not \
+             a git checkout (`--commit SHA` names it)"
+        );
+    }
     let run = BaselineRun {
-        commit: args.commit.or_else(commit_of_checkout),
+        commit,
         time: Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()),
         metrics,
     };
@@ -58,8 +65,8 @@ pub(crate) fn update(args: UpdateArgs) -> Result<ExitCode> {
 /// The commit being measured: `$GITHUB_SHA` in GitHub Actions, else the checkout's HEAD.
 fn commit_of_checkout() -> Option<String> {
     if let Ok(sha) = std::env::var("GITHUB_SHA") {
-        if !sha.trim().is_empty() {
-            return Some(sha.trim().to_string());
+        if crate::model::is_commit_id(sha.trim()) {
+            return Some(sha.trim().to_ascii_lowercase());
         }
     }
     let out = std::process::Command::new("git")
@@ -68,7 +75,7 @@ fn commit_of_checkout() -> Option<String> {
         .output()
         .ok()?;
     let sha = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (out.status.success() && !sha.is_empty()).then_some(sha)
+    (out.status.success() && crate::model::is_commit_id(&sha)).then_some(sha)
 }
 
 /// Runs `baseline show`: the history, as text or JSON.
