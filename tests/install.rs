@@ -396,3 +396,196 @@ fn without_curl_it_downloads_with_wget() {
         refused.stderr
     );
 }
+
+/// The script of action.yml's install step (`id: install`), as the runner runs it with bash.
+fn action_install_script() -> String {
+    let action = fs::read_to_string(repo().join("action.yml")).expect("read action.yml");
+    let mut lines = action.lines().skip_while(|l| l.trim() != "- id: install");
+    let _ = lines.by_ref().find(|l| l.trim() == "run: |");
+    let script: Vec<&str> = lines
+        .take_while(|l| l.is_empty() || l.starts_with("        "))
+        .map(|l| l.get(8..).unwrap_or(""))
+        .collect();
+    assert!(script.len() > 10, "no install step in action.yml");
+    script.join("\n")
+}
+
+/// Runs action.yml's install step as the runner would for `uses: octo/perfgate@<action_ref>`.
+fn run_action_install(release: &str, action_ref: &str, runner: &Path, path: &str) -> Output {
+    run_action_install_from("http://127.0.0.1:9", release, action_ref, runner, path)
+}
+
+/// [`run_action_install`] with `server` as GITHUB_SERVER_URL (where the action's tags are).
+fn run_action_install_from(
+    server: &str,
+    release: &str,
+    action_ref: &str,
+    runner: &Path,
+    path: &str,
+) -> Output {
+    let outputs = runner.join("github_output");
+    Command::new("bash")
+        .arg("-c")
+        .arg(action_install_script())
+        .env("ACTION_PATH", repo())
+        .env("ACTION_REF", action_ref)
+        .env("ACTION_REPOSITORY", "octo/perfgate")
+        .env("GITHUB_SERVER_URL", server)
+        .env("PERFGATE_RELEASE_URL", release)
+        .env("RUNNER_TOOL_CACHE", runner.join("toolcache"))
+        .env("RUNNER_TEMP", runner.join("temp"))
+        .env("RUNNER_ARCH", "X64")
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("HOME", runner)
+        .env("PATH", path)
+        .output()
+        .expect("run the action's install step")
+}
+
+/// A `cargo` running `script` (sh), in `<dir>/bin`, which it returns.
+fn stub_cargo(dir: &Path, script: &str) -> PathBuf {
+    let bin = dir.join("bin");
+    fs::create_dir_all(&bin).expect("mkdir");
+    let cargo = bin.join("cargo");
+    fs::write(&cargo, format!("#!/bin/sh\n{script}\n")).expect("write");
+    let mut mode = fs::metadata(&cargo).expect("stat").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut mode, 0o755);
+    fs::set_permissions(&cargo, mode).expect("chmod");
+    bin
+}
+
+#[test]
+fn the_action_installs_the_release_into_the_tool_cache_and_reuses_it() {
+    let release = Release::this_platform();
+    let runner = tempfile::tempdir().expect("temp dir");
+    let path = std::env::var("PATH").expect("PATH");
+    let tag = format!("v{VERSION}");
+
+    let first = run_action_install(&release.base, &tag, runner.path(), &path);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{stderr}");
+    assert!(stderr.contains(&release.url(&archive_name(&this_target()))));
+    let cached = runner
+        .path()
+        .join(format!("toolcache/perfgate/{VERSION}/X64"));
+    assert!(runner
+        .path()
+        .join(format!("toolcache/perfgate/{VERSION}/X64.complete"))
+        .is_file());
+    let outputs = fs::read_to_string(runner.path().join("github_output")).expect("read");
+    assert_eq!(
+        outputs,
+        format!("path={}\n", cached.join("perfgate").display())
+    );
+
+    // The second job on this runner finds it in the tool cache: no release server needed.
+    fs::remove_file(runner.path().join("github_output")).expect("rm");
+    let second = run_action_install("http://127.0.0.1:9", &tag, runner.path(), &path);
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(
+        stdout,
+        format!(
+            "perfgate {VERSION} from the tool cache: {}\n",
+            cached.display()
+        )
+    );
+}
+
+#[test]
+fn the_action_builds_from_source_only_for_a_ref_that_is_no_release() {
+    // The real fallback build takes minutes (benches/install.sh times it): here a `cargo` on PATH
+    // records how it is called instead.
+    let runner = tempfile::tempdir().expect("temp dir");
+    let bin = stub_cargo(
+        runner.path(),
+        r#"echo "cargo $*" > "$RUNNER_TEMP/cargo-args""#,
+    );
+    fs::create_dir_all(runner.path().join("temp")).expect("mkdir");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").expect("PATH"));
+
+    let output = run_action_install("http://127.0.0.1:9", "main", runner.path(), &path);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with(&format!(
+        "::notice title=perfgate::the action's ref 'main' is not the release v{VERSION}: building perfgate from source with cargo install --locked"
+    )));
+    let temp = runner.path().join("temp");
+    assert_eq!(
+        fs::read_to_string(temp.join("cargo-args")).expect("cargo was run"),
+        format!(
+            "cargo install --locked --path {} --root {}\n",
+            repo().display(),
+            temp.join("perfgate-source").display()
+        )
+    );
+    assert!(!runner.path().join("toolcache").exists());
+}
+
+#[test]
+fn the_action_pinned_to_the_release_commit_installs_the_release() {
+    // `uses: octo/perfgate@<sha> # v<version>`: the action asks the server (here a real git
+    // repository) which commit the version tag, an annotated one, points at.
+    let runner = tempfile::tempdir().expect("temp dir");
+    let origin = runner.path().join("server/octo/perfgate");
+    fs::create_dir_all(&origin).expect("mkdir");
+    let git = |args: &[&str]| {
+        run_ok(
+            Command::new("git")
+                .args([
+                    "-c",
+                    "user.name=t",
+                    "-c",
+                    "user.email=t@t",
+                    "-c",
+                    "init.defaultBranch=main",
+                ])
+                .args(args)
+                .current_dir(&origin),
+        )
+    };
+    git(&["init", "-q"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "release"]);
+    git(&["tag", "-a", &format!("v{VERSION}"), "-m", "release"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "after the release"]);
+    let tagged = String::from_utf8_lossy(&git(&["rev-parse", "HEAD~1"]).stdout)
+        .trim()
+        .to_owned();
+    let later = String::from_utf8_lossy(&git(&["rev-parse", "HEAD"]).stdout)
+        .trim()
+        .to_owned();
+    let server = format!("file://{}", runner.path().join("server").display());
+    let path = std::env::var("PATH").expect("PATH");
+
+    let release = Release::this_platform();
+    let pinned = run_action_install_from(&server, &release.base, &tagged, runner.path(), &path);
+    assert!(
+        pinned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pinned.stderr)
+    );
+    assert!(runner
+        .path()
+        .join(format!("toolcache/perfgate/{VERSION}/X64/perfgate"))
+        .is_file());
+
+    // A commit after the release is no release: it is built from source (here by a `cargo` on
+    // PATH that only fails, so the step fails after saying why it builds).
+    let other = tempfile::tempdir().expect("temp dir");
+    let bin = stub_cargo(other.path(), "exit 3");
+    let path = format!("{}:{path}", bin.display());
+    let unreleased = run_action_install_from(&server, &release.base, &later, other.path(), &path);
+    assert!(
+        String::from_utf8_lossy(&unreleased.stdout).contains(&format!(
+            "the action's ref '{later}' is not the release v{VERSION}"
+        ))
+    );
+    assert_eq!(unreleased.status.code(), Some(3));
+}
