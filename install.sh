@@ -58,9 +58,10 @@ detect_target() {
 
 # fetch URL FILE: downloads URL to FILE, or explains which URL failed and how.
 fetch() {
+  # From an https:// URL, curl follows no redirect to plain http.
   case "$1" in
-    https://*) curl_proto="=https" wget_https="--https-only" ;;
-    *) curl_proto="=http,https" wget_https="" ;;
+    https://*) curl_proto="=https" ;;
+    *) curl_proto="=http,https" ;;
   esac
   if command -v curl >/dev/null 2>&1; then
     status=$(curl --silent --show-error --location --proto "$curl_proto" --proto-redir "$curl_proto" \
@@ -72,8 +73,7 @@ fetch() {
       *) die "could not download $1: HTTP $status" ;;
     esac
   elif command -v wget >/dev/null 2>&1; then
-    # shellcheck disable=SC2086 # $wget_https is one flag or none
-    wget --quiet --tries=3 --timeout=20 $wget_https --output-document="$2" "$1" 2>"$tmp/fetch.err" ||
+    wget --quiet --tries=3 --timeout=20 --output-document="$2" "$1" 2>"$tmp/fetch.err" ||
       die "could not download $1 (wget exit $?; 8 is an HTTP error such as 404: $3)"
   else
     die "neither curl nor wget is installed: install one to download $1"
