@@ -153,6 +153,9 @@ pub struct Verdict {
     pub baseline_runs: usize,
     /// What the gate saw that is no metric's status: a stale baseline, a page that vanished.
     pub warnings: Vec<Warning>,
+    /// Where the history came from and whose it is; set by the command that read it (`None` in a
+    /// verdict written before it existed).
+    pub baseline_source: Option<BaselineSource>,
 }
 
 /// Where the baseline history came from, and which branch's history it is.
@@ -564,6 +567,7 @@ pub fn judge(
         metrics,
         baseline_runs: baseline.map_or(0, |b| b.runs.len()),
         warnings,
+        baseline_source: None,
     }
 }
 

@@ -609,3 +609,115 @@ fn git_identity_variables_override_perfgates_and_no_push_keeps_it_local() {
         .expect("git");
     assert!(!on_origin.status.success(), "not pushed without --push");
 }
+
+#[test]
+fn a_pull_request_into_a_release_branch_is_judged_by_its_history_else_the_default_branchs() {
+    let world = World::new();
+    let event = world.path("event.json");
+    fs::write(&event, r#"{"repository": {"default_branch": "main"}}"#).expect("event");
+    let event = event.to_str().expect("utf-8");
+    let spec = format!("git:{BRANCH}");
+    let writer = world.clone("writer");
+    let on_main = [
+        ("GITHUB_REF_TYPE", "branch"),
+        ("GITHUB_REF_NAME", "main"),
+        ("GITHUB_EVENT_PATH", event),
+    ];
+    for n in 1..=2 {
+        let out = world.perfgate(&writer, &world.update_args(&spec, &sha(n)), &on_main);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let pr = world.clone("pr");
+    let budget = world.budget();
+    let budget = budget.to_str().expect("utf-8");
+    let check = |base: &str| -> Value {
+        let env = [
+            ("GITHUB_BASE_REF", base),
+            ("GITHUB_HEAD_REF", "feature"),
+            ("GITHUB_REF_TYPE", "branch"),
+            ("GITHUB_REF_NAME", "7/merge"),
+            ("GITHUB_EVENT_PATH", event),
+        ];
+        let out = world.perfgate(
+            &pr,
+            &[
+                "check",
+                "--budget",
+                budget,
+                "--baseline",
+                &spec,
+                "--format",
+                "json",
+            ],
+            &env,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).expect("JSON verdict")
+    };
+    // The release branch has no history yet: the default branch's, saying so.
+    let verdict = check("release/1.x");
+    assert_eq!(verdict["baseline_runs"], 2);
+    assert_eq!(
+        verdict["baseline_source"],
+        serde_json::json!({
+            "location": format!("git:{BRANCH}:{FILE}"),
+            "branch": "main",
+            "default_branch": true,
+            "fallback_from": "release/1.x"
+        })
+    );
+    // A push to the release branch records its own history, beside the default branch's.
+    let on_release = [
+        ("GITHUB_REF_TYPE", "branch"),
+        ("GITHUB_REF_NAME", "release/1.x"),
+        ("GITHUB_EVENT_PATH", event),
+    ];
+    let out = world.perfgate(&writer, &world.update_args(&spec, &sha(3)), &on_release);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with(&format!(
+            "git:{BRANCH}:baselines/release/1.x/prod.json: 1 run "
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        commits(&world.on_origin("baselines/release/1.x/prod.json")),
+        [sha(3)]
+    );
+    assert_eq!(commits(&world.on_origin(FILE)), [sha(1), sha(2)]);
+    let verdict = check("release/1.x");
+    assert_eq!(verdict["baseline_runs"], 1);
+    assert_eq!(
+        verdict["baseline_source"],
+        serde_json::json!({
+            "location": format!("git:{BRANCH}:baselines/release/1.x/prod.json"),
+            "branch": "release/1.x",
+            "default_branch": false
+        })
+    );
+    // A pull request into the default branch reads the default branch's.
+    let verdict = check("main");
+    assert_eq!(verdict["baseline_runs"], 2);
+    assert_eq!(
+        verdict["baseline_source"],
+        serde_json::json!({"location": format!("git:{BRANCH}:{FILE}"), "branch": "main", "default_branch": true})
+    );
+    // Outside Actions, the default branch is the one `git clone` recorded as origin/HEAD.
+    let out = world.perfgate(
+        &pr,
+        &[
+            "check",
+            "--budget",
+            budget,
+            "--baseline",
+            &spec,
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let verdict: Value = serde_json::from_slice(&out.stdout).expect("JSON verdict");
+    assert_eq!(verdict["baseline_source"]["branch"], "main", "{verdict}");
+}

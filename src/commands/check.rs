@@ -24,19 +24,16 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
         (actions.names_a_run() || args.comment == CommentMode::Always).then(|| actions.context());
     let current = read_current(&args.budget, &args.inputs, args.lenient)?;
     let history = load_history(args.baseline.as_ref(), &current.budget)?;
-    let verdict = judge::judge(
+    let mut verdict = judge::judge(
         &current.budget,
         &current.observed,
         history.file.as_ref(),
         std::time::SystemTime::now(),
     );
+    let location = history.source.location.clone();
+    verdict.baseline_source = Some(history.source);
     if args.require_baseline || current.budget.gate.baseline_required {
-        require_history(
-            &history.source.location,
-            &current.budget,
-            &verdict,
-            history.file.is_some(),
-        )?;
+        require_history(&location, &current.budget, &verdict, history.file.is_some())?;
     }
 
     let ctx = context.as_ref().and_then(|c| c.as_ref().ok());
