@@ -195,6 +195,21 @@ pub fn to_json(v: &Verdict, sources: &[SourceInfo], github: Option<&GithubRun>) 
     out
 }
 
+/// Whose history a data branch's file is, for the reader: "main, the default branch
+/// (release/1.x, the pull request's base, has none yet): git:perfgate-baselines:baselines/prod.json";
+/// `None` for a file in the checkout, whose branch perfgate does not know.
+pub fn source_text(source: &BaselineSource) -> Option<String> {
+    let branch = source.branch.as_deref()?;
+    let whose = match (source.default_branch, source.fallback_from.as_deref()) {
+        (Some(true), Some(base)) => {
+            format!("{branch}, the default branch ({base}, the pull request's base, has none yet)")
+        }
+        (Some(true), None) => format!("{branch}, the default branch"),
+        _ => branch.to_string(),
+    };
+    Some(format!("{whose}: {}", source.location))
+}
+
 /// The longest text of `baseline_source` read back: a path and a branch name, never long.
 const MAX_SOURCE_CHARS: usize = 1024;
 
@@ -1017,6 +1032,11 @@ pub fn to_text(v: &Verdict, sources: &[SourceInfo]) -> String {
     } else {
         "no baseline yet: judged against the budget only\n\n".to_string()
     });
+    if let Some(history) = v.baseline_source.as_ref().and_then(source_text) {
+        // Under the line above, before its blank line.
+        out.pop();
+        let _ = writeln!(out, "history of {}\n", plain(&history));
+    }
     for w in &v.warnings {
         let _ = writeln!(out, "warning: {}", plain(&w.message));
     }

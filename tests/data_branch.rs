@@ -666,6 +666,22 @@ fn a_pull_request_into_a_release_branch_is_judged_by_its_history_else_the_defaul
             "fallback_from": "release/1.x"
         })
     );
+    let env = [
+        ("GITHUB_BASE_REF", "release/1.x"),
+        ("GITHUB_EVENT_PATH", event),
+    ];
+    let out = world.perfgate(
+        &pr,
+        &["check", "--budget", budget, "--baseline", &spec],
+        &env,
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(
+        text.contains(&format!(
+            "compared with 2 baseline runs\nhistory of main, the default branch (release/1.x, the pull request's base, has none yet): git:{BRANCH}:{FILE}\n\n"
+        )),
+        "{text}"
+    );
     // A push to the release branch records its own history, beside the default branch's.
     let on_release = [
         ("GITHUB_REF_TYPE", "branch"),
@@ -695,6 +711,18 @@ fn a_pull_request_into_a_release_branch_is_judged_by_its_history_else_the_defaul
             "branch": "release/1.x",
             "default_branch": false
         })
+    );
+    let out = world.perfgate(
+        &pr,
+        &["check", "--budget", budget, "--baseline", &spec],
+        &env,
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(
+        text.contains(&format!(
+            "compared with 1 baseline run\nhistory of release/1.x: git:{BRANCH}:baselines/release/1.x/prod.json\n\n"
+        )),
+        "{text}"
     );
     // A pull request into the default branch reads the default branch's.
     let verdict = check("main");
