@@ -633,6 +633,9 @@ pub struct Context<'a> {
     pub has_baseline: bool,
     /// Runs in that baseline file.
     pub baseline_runs: usize,
+    /// Whose history a data branch's file is and where (see [`source_text`]); none for a file
+    /// in the checkout.
+    pub history: Option<String>,
     /// Whether any compared metric had fewer than 3 history runs, so the slack alone decided.
     pub threshold_only: bool,
     /// Status name → emoji, for templates.
@@ -925,6 +928,7 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
         sources,
         has_baseline: v.baseline_runs > 0,
         baseline_runs: v.baseline_runs,
+        history: v.baseline_source.as_ref().and_then(source_text),
         threshold_only: v.metrics.iter().any(|m| {
             m.baseline
                 .as_ref()

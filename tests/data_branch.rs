@@ -724,6 +724,26 @@ fn a_pull_request_into_a_release_branch_is_judged_by_its_history_else_the_defaul
         )),
         "{text}"
     );
+    let out = world.perfgate(
+        &pr,
+        &[
+            "check",
+            "--budget",
+            budget,
+            "--baseline",
+            &spec,
+            "--format",
+            "markdown",
+        ],
+        &env,
+    );
+    let markdown = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(
+        markdown.contains(&format!(
+            "\n<sub>History of release/1.x: git:{BRANCH}:baselines/release/1.x/prod.json</sub>\n"
+        )),
+        "{markdown}"
+    );
     // A pull request into the default branch reads the default branch's.
     let verdict = check("main");
     assert_eq!(verdict["baseline_runs"], 2);
