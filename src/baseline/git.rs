@@ -151,8 +151,15 @@ impl DataBranch {
             }
             .unwrap_or_else(|| BaselineFile::new(gate));
             file.append(run.clone(), keep)?;
-            let commit = self.commit(&git, tip.commit.as_deref(), &file, run)?;
-            if !git.update_ref(&self.local_ref(), &commit, tip.local.as_deref())? {
+            let commit = self
+                .commit(&git, tip.commit.as_deref(), &file, run)
+                .with_context(|| format!("{}: cannot commit the baseline", self.location()))?;
+            let moved = git
+                .update_ref(&self.local_ref(), &commit, tip.local.as_deref())
+                .with_context(|| {
+                    format!("{}: cannot move branch `{}`", self.location(), self.branch)
+                })?;
+            if !moved {
                 // Another update in this repository moved the branch since it was read.
                 tip = self.refresh(&git)?;
                 continue;
@@ -309,9 +316,7 @@ impl DataBranch {
             staged.run(&["read-tree", parent], None)?;
         }
         let entry = format!("100644,{},{}", blob.trim(), self.path);
-        staged
-            .run(&["update-index", "--add", "--cacheinfo", &entry], None)
-            .with_context(|| format!("{}: cannot place the file in the tree", self.location()))?;
+        staged.run(&["update-index", "--add", "--cacheinfo", &entry], None)?;
         let tree = staged.run(&["write-tree"], None)?;
         let message = match &run.commit {
             Some(sha) => format!(
