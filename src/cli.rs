@@ -65,7 +65,8 @@ struct GateFlags {
     budget: PathBuf,
 
     /// The baseline file [default: baselines/<gate name>.json], or `git:BRANCH[:PATH]` for one
-    /// on a data branch (PATH default: baselines/<gate name>.json).
+    /// on a data branch (PATH default: baselines/<gate name>.json, and for a branch other than
+    /// the default one baselines/<branch>/<gate name>.json).
     #[arg(long, value_name = "PATH", value_parser = parse_baseline)]
     baseline: Option<BaselineArg>,
 }
@@ -193,7 +194,7 @@ pub enum ShowFormat {
 
 #[derive(Debug, Args)]
 #[command(mut_arg("baseline", |a| a.help(
-    "The baseline file to compare with [default: baselines/<gate name>.json], or `git:BRANCH[:PATH]` for one on a data branch; none yet is fine"
+    "The baseline file to compare with [default: baselines/<gate name>.json], or `git:BRANCH[:PATH]` for one on a data branch (a pull request's base branch's history, else the default branch's); none yet is fine"
 )))]
 struct CheckFlags {
     #[command(flatten)]
