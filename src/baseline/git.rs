@@ -380,7 +380,7 @@ fn check_branch_name(branch: &str) -> Result<()> {
     }
     if branch
         .chars()
-        .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c))
+        .any(|c| c.is_ascii_control() || " ~^:?*[\\".contains(c))
         || branch.contains("..")
         || branch.contains("@{")
         || branch.contains("//")
@@ -634,4 +634,47 @@ fn failure(args: &[&str], code: Option<i32>, err: &str) -> anyhow::Error {
             format!(": {err}")
         }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_git_would_misread_are_refused_before_git_runs() {
+        for ok in ["perfgate-baselines", "release/1.x", "data_2026"] {
+            assert!(check_names(ok, Some("baselines/prod.json")).is_ok(), "{ok}");
+        }
+        for (branch, path, needle) in [
+            ("-f", None, "cannot start with `-`"),
+            ("--upload-pack=x", None, "cannot start with `-`"),
+            ("", None, "empty"),
+            ("a..b", None, "not a valid branch name"),
+            ("a b", None, "not a valid branch name"),
+            ("a.lock", None, "not a valid branch name"),
+            ("a/.hidden", None, "not a valid branch name"),
+            ("@", None, "not a valid branch name"),
+            ("data", Some("-p"), "cannot start with `-`"),
+            ("data", Some(""), "empty"),
+            ("data", Some("/etc/passwd"), "relative"),
+            ("data", Some("baselines/"), "relative"),
+            ("data", Some("a/../b.json"), "`..`"),
+            ("data", Some("a//b.json"), "empty, `.`"),
+            ("data", Some("./b.json"), "empty, `.`"),
+            ("data", Some(".git/config"), "`.git`"),
+            ("data", Some("a\nb"), "control character"),
+        ] {
+            let e = format!("{:#}", check_names(branch, path).expect_err(branch));
+            assert!(e.contains(needle), "{branch:?} {path:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_branch_other_than_the_default_keeps_its_own_file() {
+        assert_eq!(default_path("prod", None), "baselines/prod.json");
+        assert_eq!(
+            default_path("prod", Some("release/1.x")),
+            "baselines/release/1.x/prod.json"
+        );
+    }
 }

@@ -63,7 +63,7 @@ pub(crate) fn update(args: UpdateArgs) -> Result<ExitCode> {
             let data = match path {
                 Some(path) => DataBranch::new(&branch, &path)?,
                 None => {
-                    let own = Branches::from_env()?.own(Role::Measured);
+                    let own = Branches::from_env(Role::Measured)?.own();
                     DataBranch::new(&branch, &git::default_path(&gate, own.as_deref()))?
                 }
             };
@@ -183,9 +183,9 @@ pub(super) fn load_history(arg: Option<&BaselineArg>, budget: &Budget) -> Result
             source: file_source(Path::new(&data.location())),
         });
     }
-    let branches = Branches::from_env()?;
+    let branches = Branches::from_env(Role::Judged)?;
     let default = DataBranch::new(branch, &git::default_path(gate, None))?;
-    if let Some(own) = branches.own(Role::Judged) {
+    if let Some(own) = branches.own() {
         let data = default.with_path(&git::default_path(gate, Some(&own)))?;
         let loaded = data.load(gate)?;
         if loaded.file.is_some() || !loaded.branch_exists {
@@ -237,10 +237,9 @@ enum Role {
 
 /// The branches that decide which history applies.
 struct Branches {
-    /// A pull request's base (`GITHUB_BASE_REF`), when the run is on one.
-    base: Option<String>,
-    /// A pull request's head (`GITHUB_HEAD_REF`), when the run is on one.
-    head: Option<String>,
+    /// The pull request's base (`GITHUB_BASE_REF`) for [`Role::Judged`], its head
+    /// (`GITHUB_HEAD_REF`) for [`Role::Measured`], when the run is on one.
+    pull_request: Option<String>,
     /// The branch pushed (`GITHUB_REF_NAME` when `GITHUB_REF_TYPE` is `branch`), else the
     /// checkout's branch.
     current: Option<String>,
@@ -263,7 +262,8 @@ struct RepositoryPayload {
 }
 
 impl Branches {
-    fn from_env() -> Result<Branches> {
+    /// Reads only the variables `role` uses: a name that is not one is exit 2 naming it.
+    fn from_env(role: Role) -> Result<Branches> {
         let var = |name: &str| -> Result<Option<String>> {
             match std::env::var(name) {
                 Ok(v) if !v.trim().is_empty() => {
@@ -274,10 +274,14 @@ impl Branches {
                 _ => Ok(None),
             }
         };
-        let base = var("GITHUB_BASE_REF")?;
-        let head = var("GITHUB_HEAD_REF")?;
+        let pull_request = var(match role {
+            Role::Judged => "GITHUB_BASE_REF",
+            Role::Measured => "GITHUB_HEAD_REF",
+        })?;
+        // On a pull request GITHUB_REF_NAME is `<number>/merge`, no branch.
+        let on_pull_request = std::env::var("GITHUB_BASE_REF").is_ok_and(|v| !v.trim().is_empty());
         let pushed = match std::env::var("GITHUB_REF_TYPE").as_deref() {
-            Ok("branch") if base.is_none() => var("GITHUB_REF_NAME")?,
+            Ok("branch") if !on_pull_request => var("GITHUB_REF_NAME")?,
             _ => None,
         };
         let current = match pushed {
@@ -289,22 +293,17 @@ impl Branches {
             None => git::remote_default_branch()?,
         };
         Ok(Branches {
-            base,
-            head,
+            pull_request,
             current,
             default,
         })
     }
 
-    /// The branch with a history of its own for `role`: not the default branch, and only when the
-    /// default branch is known (else every run is taken as the default branch's).
-    fn own(&self, role: Role) -> Option<String> {
+    /// The branch with a history of its own: not the default branch, and only when the default
+    /// branch is known (else every run is taken as the default branch's).
+    fn own(&self) -> Option<String> {
         let default = self.default.as_deref()?;
-        let branch = match role {
-            Role::Judged => self.base.as_ref(),
-            Role::Measured => self.head.as_ref(),
-        }
-        .or(self.current.as_ref())?;
+        let branch = self.pull_request.as_ref().or(self.current.as_ref())?;
         (branch != default).then(|| branch.clone())
     }
 }
