@@ -769,3 +769,40 @@ fn a_pull_request_into_a_release_branch_is_judged_by_its_history_else_the_defaul
     let verdict: Value = serde_json::from_slice(&out.stdout).expect("JSON verdict");
     assert_eq!(verdict["baseline_source"]["branch"], "main", "{verdict}");
 }
+
+#[test]
+fn a_push_that_loses_every_race_gives_up_after_a_bounded_number_of_attempts() {
+    let world = World::new();
+    let (a, b) = (world.clone("a"), world.clone("b"));
+    let spec = format!("git:{BRANCH}");
+    // Every push of b's is preceded by one of a's: b never lands.
+    let mut script = format!(
+        "#!/bin/sh\ncd {:?} || exit 1\n{:?}",
+        a.display().to_string(),
+        env!("CARGO_BIN_EXE_perfgate")
+    );
+    for arg in world.update_args(&spec, &sha(1)) {
+        script.push_str(&format!(" '{arg}'"));
+    }
+    script.push_str(" >/dev/null 2>&1 </dev/null\nexit 0\n");
+    let hook = b.join(".git/hooks/pre-push");
+    fs::write(&hook, script).expect("hook");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let out = world.perfgate(&b, &world.update_args(&spec, &sha(2)), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "git:{BRANCH}:{FILE}: gave up after 8 attempts: each time another job pushed the branch first; this run is not on origin (the local branch `{BRANCH}` holds it)"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let landed = commits(&world.on_origin(FILE));
+    assert_eq!(landed, vec![sha(1); 8], "a's eight runs landed, b's none");
+    let local = world.git(&b, &["show", &format!("{BRANCH}:{FILE}")]);
+    assert!(local.contains(&sha(2)), "{local}");
+}

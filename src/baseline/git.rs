@@ -8,6 +8,9 @@
 //! as they were, whatever branch is checked out. A rejected push means another job landed first:
 //! its history is fetched, this run is appended to it through [`BaselineFile::append`] (the same
 //! code as a file in the checkout) and the push is retried, so no job's run is lost.
+//!
+//! Every name git is given sits behind a prefix (`refs/heads/`, `+refs/`, an object id), so none
+//! can be read as an option, and the names themselves are checked before git runs.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
