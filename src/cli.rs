@@ -64,9 +64,41 @@ struct GateFlags {
     #[arg(long, env = "PERFGATE_BUDGET", value_name = "FILE")]
     budget: PathBuf,
 
-    /// The baseline file [default: baselines/<gate name>.json].
-    #[arg(long, value_name = "PATH")]
-    baseline: Option<PathBuf>,
+    /// The baseline file [default: baselines/<gate name>.json], or `git:BRANCH[:PATH]` for one
+    /// on a data branch (PATH default: baselines/<gate name>.json, and for a branch other than
+    /// the default one baselines/<branch>/<gate name>.json).
+    #[arg(long, value_name = "PATH", value_parser = parse_baseline)]
+    baseline: Option<BaselineArg>,
+}
+
+/// `--baseline`: where the gate's history is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaselineArg {
+    /// A file in the checkout.
+    File(PathBuf),
+    /// `git:BRANCH` or `git:BRANCH:PATH`: a file on a branch of the repository, read and written
+    /// without touching the checkout. `path` `None` is the gate's default file on that branch.
+    Git {
+        branch: String,
+        path: Option<String>,
+    },
+}
+
+/// `git:BRANCH[:PATH]` is a data branch (a branch name cannot hold `:`); anything else a file
+/// (`./git:x` names a file called `git:x`).
+fn parse_baseline(s: &str) -> Result<BaselineArg, String> {
+    let Some(spec) = s.strip_prefix("git:") else {
+        return Ok(BaselineArg::File(PathBuf::from(s)));
+    };
+    let (branch, path) = match spec.split_once(':') {
+        Some((branch, path)) => (branch, Some(path)),
+        None => (spec, None),
+    };
+    crate::baseline::git::check_names(branch, path).map_err(|e| format!("{e:#}"))?;
+    Ok(BaselineArg::Git {
+        branch: branch.to_string(),
+        path: path.map(str::to_string),
+    })
 }
 
 /// `--input` and `--lenient`: how the budget's sources are read (check, baseline update).
@@ -135,6 +167,11 @@ struct UpdateFlags {
     /// The commit measured [default: $GITHUB_SHA, else `git rev-parse HEAD`].
     #[arg(long, value_name = "SHA")]
     commit: Option<String>,
+
+    /// Push the data branch (`--baseline git:BRANCH`) to origin; when another job pushed first,
+    /// this run is added to its history and pushed again.
+    #[arg(long)]
+    push: bool,
 }
 
 #[derive(Debug, Args)]
@@ -157,7 +194,7 @@ pub enum ShowFormat {
 
 #[derive(Debug, Args)]
 #[command(mut_arg("baseline", |a| a.help(
-    "The baseline file to compare with [default: baselines/<gate name>.json]; none yet is fine"
+    "The baseline file to compare with [default: baselines/<gate name>.json], or `git:BRANCH[:PATH]` for one on a data branch (a pull request's base branch's history, else the default branch's); none yet is fine"
 )))]
 struct CheckFlags {
     #[command(flatten)]
@@ -294,7 +331,7 @@ pub enum Run {
 pub struct CheckArgs {
     pub budget: PathBuf,
     /// `--baseline`; `None` is `baselines/<gate name>.json`.
-    pub baseline: Option<PathBuf>,
+    pub baseline: Option<BaselineArg>,
     /// `--input`: (source, path) in the order given, each source once.
     pub inputs: Vec<(String, String)>,
     pub lenient: bool,
@@ -331,7 +368,7 @@ pub struct CommentArgs {
 pub struct UpdateArgs {
     pub budget: PathBuf,
     /// `--baseline`; `None` is `baselines/<gate name>.json`.
-    pub baseline: Option<PathBuf>,
+    pub baseline: Option<BaselineArg>,
     /// How many runs the file keeps.
     pub keep: usize,
     /// `--input`: (source, path) in the order given, each source once.
@@ -339,6 +376,8 @@ pub struct UpdateArgs {
     pub lenient: bool,
     /// `--commit`; `None` is `$GITHUB_SHA`, else the checkout's HEAD.
     pub commit: Option<String>,
+    /// `--push`, only with a data branch.
+    pub push: bool,
 }
 
 /// `baseline show`'s values.
@@ -346,7 +385,7 @@ pub struct UpdateArgs {
 pub struct ShowArgs {
     pub budget: PathBuf,
     /// `--baseline`; `None` is `baselines/<gate name>.json`.
-    pub baseline: Option<PathBuf>,
+    pub baseline: Option<BaselineArg>,
     pub format: ShowFormat,
 }
 
@@ -386,6 +425,13 @@ impl Cli {
                 lenient: f.lenient.lenient,
             }),
             Command::Baseline(BaselineCommand::Update(f)) => Run::BaselineUpdate(UpdateArgs {
+                push: match (&f.gate.baseline, f.push) {
+                    (Some(BaselineArg::Git { .. }), push) => push,
+                    (_, false) => false,
+                    (_, true) => bail!(
+                        "--push pushes a data branch: it needs --baseline git:BRANCH (a file in the checkout is committed with the checkout)"
+                    ),
+                },
                 budget: f.gate.budget,
                 baseline: f.gate.baseline,
                 keep: f.keep,

@@ -153,6 +153,26 @@ pub struct Verdict {
     pub baseline_runs: usize,
     /// What the gate saw that is no metric's status: a stale baseline, a page that vanished.
     pub warnings: Vec<Warning>,
+    /// Where the history came from and whose it is; set by the command that read it (`None` in a
+    /// verdict written before it existed).
+    pub baseline_source: Option<BaselineSource>,
+}
+
+/// Where the baseline history came from, and which branch's history it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineSource {
+    /// `baselines/prod.json`, or a data branch's `git:perfgate-baselines:baselines/prod.json`.
+    pub location: String,
+    /// The branch whose history it is, when perfgate knows (a data branch keeps one per branch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// Whether `branch` is the repository's default branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_branch: Option<bool>,
+    /// The pull request's base branch, when it has no history of its own and the default
+    /// branch's was used instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_from: Option<String>,
 }
 
 /// Something the reviewer must know that no metric row shows; each makes the verdict a `warn`.
@@ -547,6 +567,7 @@ pub fn judge(
         metrics,
         baseline_runs: baseline.map_or(0, |b| b.runs.len()),
         warnings,
+        baseline_source: None,
     }
 }
 

@@ -33,7 +33,7 @@
 //! run ─► commands ─► cli, render, judge, budget, ingest, baseline, github
 //!        render ─► judge, budget, baseline, stats, ingest, github
 //!        judge ─► budget, baseline, derive, stats, ingest
-//!        budget ─► derive, ingest      baseline ─► ingest      cli ─► ingest
+//!        budget ─► derive, ingest      baseline ─► ingest      cli ─► ingest, baseline
 //!        github, derive, stats, ingest ─► model ◄─ every stage; model imports nothing
 //! ```
 //!

@@ -17,7 +17,7 @@ use crate::baseline::BaselineFile;
 use crate::budget::{units_agree, Budget, Threshold};
 use crate::github::{Annotation, Level};
 use crate::judge::{
-    overall, BaselineVerdict, MetricVerdict, Status, Verdict, Warning, WarningKind,
+    overall, BaselineSource, BaselineVerdict, MetricVerdict, Status, Verdict, Warning, WarningKind,
 };
 use crate::model::{is_plain_name, median, Op, Unit};
 use crate::stats::{Call, Method};
@@ -59,6 +59,9 @@ pub struct JsonVerdict<'a> {
     /// What the gate saw that no metric shows (a stale baseline, a page gone from the run); each
     /// makes the verdict at least `warn`.
     pub warnings: &'a [Warning],
+    /// Where the history compared with is and whose it is (a data branch keeps one per branch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_source: Option<&'a BaselineSource>,
 }
 
 /// The pull request a verdict was judged for, recorded in the JSON verdict so that
@@ -179,6 +182,7 @@ pub fn to_json(v: &Verdict, sources: &[SourceInfo], github: Option<&GithubRun>) 
         baseline_runs: v.baseline_runs,
         github,
         warnings: &v.warnings,
+        baseline_source: v.baseline_source.as_ref(),
     };
     let mut out = crate::json::to_string_pretty(&doc).unwrap_or_else(|e| {
         // Serializing plain structs of numbers and strings cannot fail; keep the output valid JSON anyway.
@@ -189,6 +193,38 @@ pub fn to_json(v: &Verdict, sources: &[SourceInfo], github: Option<&GithubRun>) 
     });
     out.push('\n');
     out
+}
+
+/// Whose history a data branch's file is, for the reader: "main, the default branch
+/// (release/1.x, the pull request's base, has none yet): git:perfgate-baselines:baselines/prod.json";
+/// `None` for a file in the checkout, whose branch perfgate does not know.
+pub fn source_text(source: &BaselineSource) -> Option<String> {
+    let branch = source.branch.as_deref()?;
+    let whose = match (source.default_branch, source.fallback_from.as_deref()) {
+        (Some(true), Some(base)) => {
+            format!("{branch}, the default branch ({base}, the pull request's base, has none yet)")
+        }
+        (Some(true), None) => format!("{branch}, the default branch"),
+        _ => branch.to_string(),
+    };
+    Some(format!("{whose}: {}", source.location))
+}
+
+/// The longest text of `baseline_source` read back: a path and a branch name, never long.
+const MAX_SOURCE_CHARS: usize = 1024;
+
+/// A read-back `baseline_source`: texts of a sane length (the template shows them, escaped).
+fn baseline_source(b: &BaselineSource) -> Result<()> {
+    for (field, text) in [
+        ("location", Some(&b.location)),
+        ("branch", b.branch.as_ref()),
+        ("fallback_from", b.fallback_from.as_ref()),
+    ] {
+        if text.is_some_and(|t| t.chars().count() > MAX_SOURCE_CHARS) {
+            bail!("field `baseline_source.{field}`: longer than {MAX_SOURCE_CHARS} characters");
+        }
+    }
+    Ok(())
 }
 
 /// The schema name of the JSON verdict.
@@ -221,6 +257,8 @@ struct WireVerdict {
     github: Option<GithubRun>,
     #[serde(default)]
     warnings: Vec<WireWarning>,
+    #[serde(default)]
+    baseline_source: Option<BaselineSource>,
 }
 
 #[derive(Deserialize)]
@@ -410,6 +448,9 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
     if let Some(g) = &wire.github {
         github_run(g)?;
     }
+    if let Some(b) = &wire.baseline_source {
+        baseline_source(b)?;
+    }
     let mut metrics = Vec::with_capacity(wire.metrics.len());
     for (i, m) in wire.metrics.into_iter().enumerate() {
         let at = format!("metrics[{i}]");
@@ -494,6 +535,7 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
             metrics,
             baseline_runs: wire.baseline_runs,
             warnings,
+            baseline_source: wire.baseline_source,
         },
         sources,
         github: wire.github,
@@ -591,6 +633,9 @@ pub struct Context<'a> {
     pub has_baseline: bool,
     /// Runs in that baseline file.
     pub baseline_runs: usize,
+    /// Whose history a data branch's file is and where (see [`source_text`]); none for a file
+    /// in the checkout.
+    pub history: Option<String>,
     /// Whether any compared metric had fewer than 3 history runs, so the slack alone decided.
     pub threshold_only: bool,
     /// Status name → emoji, for templates.
@@ -883,6 +928,7 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
         sources,
         has_baseline: v.baseline_runs > 0,
         baseline_runs: v.baseline_runs,
+        history: v.baseline_source.as_ref().and_then(source_text),
         threshold_only: v.metrics.iter().any(|m| {
             m.baseline
                 .as_ref()
@@ -990,6 +1036,11 @@ pub fn to_text(v: &Verdict, sources: &[SourceInfo]) -> String {
     } else {
         "no baseline yet: judged against the budget only\n\n".to_string()
     });
+    if let Some(history) = v.baseline_source.as_ref().and_then(source_text) {
+        // Under the line above, before its blank line.
+        out.pop();
+        let _ = writeln!(out, "history of {}\n", plain(&history));
+    }
     for w in &v.warnings {
         let _ = writeln!(out, "warning: {}", plain(&w.message));
     }
@@ -1434,6 +1485,7 @@ mod tests {
             metrics: Vec::new(),
             baseline_runs: 0,
             warnings: Vec::new(),
+            baseline_source: None,
         };
         let why = "field `audits.prioritize-lcp-image.numericValue`: -17 is negative, which this quantity cannot be";
         let sources = vec![SourceInfo {
@@ -1495,6 +1547,7 @@ mod tests {
                     "page `/cart` of `LCP` is in the baseline's newest run but not in this run"
                         .into(),
             }],
+            baseline_source: None,
         };
         let sources = vec![SourceInfo {
             name: "web".into(),
@@ -1527,6 +1580,40 @@ mod tests {
             .verdict
             .warnings
             .is_empty());
+    }
+
+    #[test]
+    fn the_baseline_source_survives_the_json_round_trip_and_may_be_absent() {
+        let source = BaselineSource {
+            location: "git:perfgate-baselines:baselines/prod.json".into(),
+            branch: Some("main".into()),
+            default_branch: Some(true),
+            fallback_from: Some("release/1.x".into()),
+        };
+        let v = Verdict {
+            gate: "prod".into(),
+            verdict: Status::Pass,
+            metrics: Vec::new(),
+            baseline_runs: 2,
+            warnings: Vec::new(),
+            baseline_source: Some(source.clone()),
+        };
+        let json = to_json(&v, &[], None);
+        let saved = parse_verdict(&json).expect("reads back");
+        assert_eq!(saved.verdict.baseline_source, Some(source));
+        let mut doc: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        doc["baseline_source"]["branch"] = "x".repeat(1025).into();
+        let e = format!("{:#}", parse_verdict(&doc.to_string()).expect_err("long"));
+        assert!(e.starts_with("field `baseline_source.branch`"), "{e}");
+        // Verdicts written before it existed are still read.
+        doc.as_object_mut().map(|d| d.remove("baseline_source"));
+        assert_eq!(
+            parse_verdict(&doc.to_string())
+                .expect("reads")
+                .verdict
+                .baseline_source,
+            None
+        );
     }
 
     #[test]
@@ -1615,6 +1702,7 @@ mod tests {
             }],
             baseline_runs: 3,
             warnings: Vec::new(),
+            baseline_source: None,
         };
         let t = Template::compile(
             "t.j2",

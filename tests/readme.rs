@@ -503,6 +503,9 @@ fn examples(readme: &str) -> Vec<Example> {
             }
             logical.push_str(line);
             let mut command = std::mem::take(&mut logical);
+            if command.trim_start().starts_with('#') {
+                continue;
+            }
             if let Some(hash) = command.find(" #") {
                 command.truncate(hash);
             }

@@ -1,14 +1,13 @@
 //! `perfgate check`: judges the reports against the budget and the baseline, prints the verdict,
 //! and in GitHub Actions reports it there (see [`super::publish`]).
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
+use super::baseline::load_history;
 use super::publish::{self, Actions};
-use super::{baseline_path, emit, load_template, read_current, write_file};
-use crate::baseline;
+use super::{emit, load_template, read_current, write_file};
 use crate::budget::Budget;
 use crate::cli::{CheckArgs, CommentMode, OutputFormat};
 use crate::github;
@@ -24,16 +23,17 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
     let context =
         (actions.names_a_run() || args.comment == CommentMode::Always).then(|| actions.context());
     let current = read_current(&args.budget, &args.inputs, args.lenient)?;
-    let path = baseline_path(args.baseline.as_deref(), &current.budget);
-    let history = baseline::load_baseline(&path, &current.budget.gate.name)?;
-    let verdict = judge::judge(
+    let history = load_history(args.baseline.as_ref(), &current.budget)?;
+    let mut verdict = judge::judge(
         &current.budget,
         &current.observed,
-        history.as_ref(),
+        history.file.as_ref(),
         std::time::SystemTime::now(),
     );
+    let location = history.source.location.clone();
+    verdict.baseline_source = Some(history.source);
     if args.require_baseline || current.budget.gate.baseline_required {
-        require_history(&path, &current.budget, &verdict, history.is_some())?;
+        require_history(&location, &current.budget, &verdict, history.file.is_some())?;
     }
 
     let ctx = context.as_ref().and_then(|c| c.as_ref().ok());
@@ -90,12 +90,11 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
 
 /// `baseline = "required"` / `--require-baseline`: no baseline file, or a metric without history,
 /// stops the check instead of passing on the budget alone.
-fn require_history(path: &Path, budget: &Budget, verdict: &Verdict, found: bool) -> Result<()> {
+fn require_history(location: &str, budget: &Budget, verdict: &Verdict, found: bool) -> Result<()> {
     let how = "the budget requires one (`baseline = \"required\"` or --require-baseline)";
     if !found {
         bail!(
-            "{}: no baseline file, and {how}; `perfgate baseline update --budget {}` on the default branch records it",
-            path.display(),
+            "{location}: no baseline file, and {how}; `perfgate baseline update --budget {}` on the default branch records it",
             budget.path.display()
         );
     }
@@ -107,8 +106,7 @@ fn require_history(path: &Path, budget: &Budget, verdict: &Verdict, found: bool)
         .collect();
     if !missing.is_empty() {
         bail!(
-            "{}: no history for {} in the baseline, and {how}; record a run with `perfgate baseline update` first",
-            path.display(),
+            "{location}: no history for {} in the baseline, and {how}; record a run with `perfgate baseline update` first",
             missing.join(", ")
         );
     }

@@ -1,6 +1,6 @@
-//! What the commands share: reading the budget and its sources, the baseline's path, the
-//! template, and writing the output. Each command has its own module; the GitHub Actions side of
-//! `check` and `comment` is in [`publish`].
+//! What the commands share: reading the budget and its sources, the template, and writing the
+//! output (where the baseline is, [`baseline`] finds). Each command has its own module; the
+//! GitHub Actions side of `check` and `comment` is in [`publish`].
 
 pub(crate) mod baseline;
 pub(crate) mod check;
@@ -10,7 +10,7 @@ mod publish;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
@@ -98,12 +98,6 @@ pub(super) fn read_current(
         observed,
         sources,
     })
-}
-
-/// The baseline file a command uses: `--baseline`, else `baselines/<gate name>.json`.
-pub(super) fn baseline_path(flag: Option<&Path>, budget: &Budget) -> PathBuf {
-    flag.map(Path::to_path_buf)
-        .unwrap_or_else(|| Path::new("baselines").join(format!("{}.json", budget.gate.name)))
 }
 
 /// The biggest `--template` read: 1 MiB. The built-in one is a few KB, and what it renders is cut to

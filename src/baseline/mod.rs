@@ -7,6 +7,8 @@
 //! with the current reports or with the existing file stops before the write, leaving the file
 //! byte-identical.
 
+pub mod git;
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
@@ -166,6 +168,32 @@ impl BaselineFile {
         Ok(text)
     }
 
+    /// Appends `run` and keeps the last `keep` runs: the one way a run enters a history, for a file
+    /// in the checkout as for one on a data branch (where a rejected push re-applies the run to
+    /// the history another job landed).
+    pub fn append(&mut self, run: BaselineRun, keep: usize) -> Result<()> {
+        if keep == 0 {
+            bail!("--keep 0 would empty the baseline; keep at least one run");
+        }
+        self.runs.push(run);
+        let excess = self.runs.len().saturating_sub(keep);
+        self.runs.drain(..excess);
+        Ok(())
+    }
+
+    /// Parses baseline text and checks it is `gate`'s; `path` names the file in errors.
+    pub fn parse_for_gate(path: &Path, text: &str, gate: &str) -> Result<BaselineFile> {
+        let file = BaselineFile::parse(path, text)?;
+        if file.gate != gate {
+            bail!(
+                "{}: the baseline belongs to gate `{}`, not `{gate}`; pass --baseline for this gate's file",
+                path.display(),
+                file.gate
+            );
+        }
+        Ok(file)
+    }
+
     /// Parses and checks baseline text; `path` names the file in errors.
     pub fn parse(path: &Path, text: &str) -> Result<BaselineFile> {
         let shown = path.display();
@@ -199,7 +227,7 @@ impl BaselineFile {
 /// The biggest baseline read: 64 MiB, far above a real one (30 runs of a budget are about 42 KB;
 /// `baselines/prod.json` holds 8 runs in 11 KB) and far below a memory problem. A baseline comes
 /// from the repository, so a pull request can make it anything, `/dev/zero` included.
-const MAX_BASELINE_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_BASELINE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Reads the baseline at `path`: `None` when there is none yet; an error when it exists but is not
 /// a valid baseline of this gate.
@@ -214,15 +242,7 @@ pub fn load_baseline(path: &Path, gate: &str) -> Result<Option<BaselineFile>> {
     let text = crate::file::read_text(file, path, MAX_BASELINE_BYTES, "baseline", || {
         format!("{}: cannot read the baseline", path.display())
     })?;
-    let file = BaselineFile::parse(path, &text)?;
-    if file.gate != gate {
-        bail!(
-            "{}: the baseline belongs to gate `{}`, not `{gate}`; pass --baseline for this gate's file",
-            path.display(),
-            file.gate
-        );
-    }
-    Ok(Some(file))
+    BaselineFile::parse_for_gate(path, &text, gate).map(Some)
 }
 
 /// Appends `run` to the baseline at `path` (created if absent), keeping the last `keep` runs.
@@ -242,9 +262,7 @@ pub fn append_run(path: &Path, gate: &str, run: BaselineRun, keep: usize) -> Res
     let _lock = DirLock::acquire(&dir)?;
     sweep_stale_temporaries(&dir);
     let mut file = load_baseline(path, gate)?.unwrap_or_else(|| BaselineFile::new(gate));
-    file.runs.push(run);
-    let excess = file.runs.len().saturating_sub(keep);
-    file.runs.drain(..excess);
+    file.append(run, keep)?;
     save_atomic(&target, &file.to_text()?)?;
     Ok(file)
 }
