@@ -54,12 +54,7 @@ pub(crate) fn update(args: UpdateArgs) -> Result<ExitCode> {
         );
     }
     let commit = args.commit.or_else(commit_of_checkout);
-    if commit.is_none() {
-        eprintln!(
-            "warning: the run is recorded without a commit: GITHUB_SHA is not set and this is not \
-             a git checkout (`--commit SHA` names it)"
-        );
-    }
+    let uncommitted = commit.is_none();
     let run = BaselineRun {
         commit,
         time: Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()),
@@ -109,6 +104,12 @@ pub(crate) fn update(args: UpdateArgs) -> Result<ExitCode> {
         if file.runs.len() == 1 { "" } else { "s" },
         args.keep
     );
+    if uncommitted {
+        eprintln!(
+            "warning: the run is recorded without a commit: GITHUB_SHA is not set and this is not \
+             a git checkout (`--commit SHA` names it)"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
