@@ -15,12 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::baseline::BaselineFile;
 use crate::budget::{units_agree, Budget, Threshold};
-use crate::github::{Annotation, Level};
 use crate::judge::{
     overall, BaselineVerdict, MetricVerdict, Status, Verdict, Warning, WarningKind,
 };
 use crate::model::{is_plain_name, median, Op, Unit};
 use crate::stats::{Call, Method};
+use crate::workflow::{Annotation, Level};
 
 /// The default comment template, embedded so the binary needs no files at run time.
 pub const DEFAULT_TEMPLATE: &str = include_str!("../templates/comment.md.j2");

@@ -14,6 +14,7 @@ use crate::file;
 use crate::github;
 use crate::judge::{Status, Verdict};
 use crate::render::{self, GithubRun};
+use crate::workflow;
 
 /// What the JSON verdict records of a pull-request run, for `perfgate comment` in another workflow.
 pub(super) fn recorded_run(ctx: &github::Context) -> Option<GithubRun> {
@@ -262,7 +263,7 @@ impl Actions {
             if let Some(json) = &json {
                 pairs.push(("json", json.as_str()));
             }
-            if let Err(e) = append(path, &github::output_lines(&pairs)) {
+            if let Err(e) = append(path, &workflow::output_lines(&pairs)) {
                 eprintln!(
                     "warning: GITHUB_OUTPUT: {}",
                     render::terminal(&format!("{e:#}"))
@@ -270,7 +271,7 @@ impl Actions {
             }
         }
         let file = workspace_path(budget, self.workspace.as_deref());
-        eprint!("{}", github::annotations(&render::annotations(v, &file)));
+        eprint!("{}", workflow::annotations(&render::annotations(v, &file)));
     }
 }
 
