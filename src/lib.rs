@@ -32,10 +32,11 @@
 //!
 //! ```text
 //! run ─► commands ─► cli, render, judge, budget, ingest, baseline, github, workflow
-//!        render ─► judge, budget, baseline, stats, ingest, github, workflow
+//!        github ─► render (the comment's marker and shrinker), model
+//!        render ─► judge, budget, baseline, stats, ingest, workflow
 //!        judge ─► budget, baseline, derive, stats, ingest
 //!        budget ─► derive, ingest      baseline ─► ingest      cli ─► ingest
-//!        github, derive, stats, ingest ─► model ◄─ every stage; model imports nothing
+//!        derive, stats, ingest ─► model ◄─ every stage; model imports nothing
 //! ```
 //!
 //! The helpers `file` (bounded reads), `json` (inert JSON) and `memory` (the ceiling) sit below

@@ -22,6 +22,18 @@ use crate::model::{is_plain_name, median, Op, Unit};
 use crate::stats::{Call, Method};
 use crate::workflow::{Annotation, Level};
 
+mod fit;
+
+pub use fit::{fit_body, TRUNCATION_NOTE};
+
+/// The hidden marker that leads a gate's comment, by which a CI provider finds the comment again to
+/// update it. Owned here, with the template that writes it and the shrinker that keeps it. Gate
+/// names are restricted to `[A-Za-z0-9._-]` by the budget and by the JSON verdict's reader, so a
+/// name cannot close the HTML comment.
+pub fn marker(gate: &str) -> String {
+    format!("<!-- perfgate:gate={gate} -->")
+}
+
 /// The default comment template, embedded so the binary needs no files at run time.
 pub const DEFAULT_TEMPLATE: &str = include_str!("../templates/comment.md.j2");
 
@@ -873,7 +885,7 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
         })
         .collect();
     Context {
-        marker: crate::github::marker(&v.gate),
+        marker: marker(&v.gate),
         gate: &v.gate,
         verdict: v.verdict,
         summary: summary(v),

@@ -312,14 +312,14 @@ fn append_summary(path: &Path, markdown: &str) -> Result<()> {
     append(path, &format!("{text}\n"))
 }
 
-/// `text` in at most `max` bytes of UTF-8, shrunk with [`github::fit_body`] (which counts
+/// `text` in at most `max` bytes of UTF-8, shrunk with [`render::fit_body`] (which counts
 /// characters); `None` when not even its first lines fit.
 fn fit_bytes(text: &str, max: usize) -> Option<String> {
     if text.len() <= max {
         return Some(text.to_string());
     }
     let fit =
-        |chars: usize| github::fit_body(text, chars).replace(github::TRUNCATION_NOTE, SUMMARY_NOTE);
+        |chars: usize| render::fit_body(text, chars).replace(render::TRUNCATION_NOTE, SUMMARY_NOTE);
     let mut chars = max;
     for _ in 0..4 {
         let fitted = fit(chars);
