@@ -329,6 +329,10 @@ pub fn fit_body(body: &str, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::judge::{BaselineVerdict, MetricVerdict, Status, Verdict};
+    use crate::model::Unit;
+    use crate::render::Template;
+    use crate::stats::{Call, Method};
 
     const CHARTED: &str = "<!-- perfgate:gate=prod -->
 ### ❌ perfgate `prod`: **fail**
@@ -411,5 +415,151 @@ xychart-beta
             .filter(|l| l.starts_with('|'))
             .all(|l| l.ends_with('|')));
         assert!(out.contains("left out: the rest"), "{out}");
+    }
+
+    // The stages below run on the real default template's output (templates/comment.md.j2),
+    // rendered from a verdict through the same code path as `check`: if the template renames its
+    // `Status` column or the word `pass`, or stops captioning charts with a line ending in `:`, a
+    // stage stops firing and these tests say which.
+
+    /// A verdict of `n` metrics against a 3-run baseline: even ones pass, odd ones regressed (and
+    /// so get a chart in the details).
+    fn verdict(n: usize) -> Verdict {
+        let metric = |i: usize| {
+            let regressed = i % 2 == 1;
+            let value = if regressed { 130.0 } else { 101.0 };
+            MetricVerdict {
+                id: format!("api.p95_{i}"),
+                rule: format!("api.p95_{i}"),
+                page: None,
+                label: format!("API P95 endpoint {i}"),
+                unit: Unit::Ms,
+                value,
+                samples: vec![value],
+                runs: 1,
+                target: None,
+                critical: None,
+                budget_status: Status::Pass,
+                status: if regressed {
+                    Status::Fail
+                } else {
+                    Status::Pass
+                },
+                baseline: Some(BaselineVerdict {
+                    value: 100.0,
+                    change: Some(value / 100.0 - 1.0),
+                    regression: regressed,
+                    significant: regressed,
+                    p_value: Some(if regressed { 0.001 } else { 0.6 }),
+                    runs: 3,
+                    method: Method::PredictionInterval,
+                    call: if regressed {
+                        Call::Regression
+                    } else {
+                        Call::NoChange
+                    },
+                    cv: Some(0.02),
+                    detectable: Some(0.08),
+                    runs_needed: None,
+                    slack: 0.1,
+                    history: vec![98.0, 100.0, 102.0],
+                }),
+                line: 10 + i,
+            }
+        };
+        Verdict {
+            gate: "prod".into(),
+            verdict: Status::Fail,
+            metrics: (0..n).map(metric).collect(),
+            baseline_runs: 3,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn comment(n: usize) -> String {
+        Template::default_comment()
+            .expect("the default template compiles")
+            .render(&verdict(n), &[])
+            .expect("renders")
+    }
+
+    fn len(s: &str) -> usize {
+        s.chars().count()
+    }
+
+    /// The rows of the comment's results table (the one with a `Status` column).
+    fn result_rows(body: &str) -> Vec<&str> {
+        body.lines()
+            .skip_while(|l| !(l.starts_with("| Metric |") && l.contains("| Status |")))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .collect()
+    }
+
+    #[test]
+    fn the_real_comment_loses_its_charts_first() {
+        let body = comment(40);
+        assert_eq!(body.matches("```mermaid").count(), 20, "{body}");
+        assert_eq!(body.matches("over the baseline runs:").count(), 20);
+        assert_eq!(result_rows(&body).len(), 40, "{body}");
+
+        let out = fit_body(&body, len(&body) - 1);
+        assert!(len(&out) < len(&body));
+        assert!(!out.contains("mermaid") && !out.contains("over the baseline runs"));
+        assert_eq!(result_rows(&out).len(), 40, "{out}");
+        assert!(out.contains("<details>") && out.contains("</details>"));
+        assert!(out.ends_with(&format!("> ✂️ {TRUNCATION_NOTE} (left out: charts).")));
+    }
+
+    #[test]
+    fn the_real_comment_then_loses_its_passing_rows() {
+        let body = comment(40);
+        let charts_out = fit_body(&body, len(&body) - 1);
+        let out = fit_body(&body, len(&charts_out) - 1);
+        assert!(out.ends_with("(left out: charts, passing rows)."), "{out}");
+        let rows = result_rows(&out);
+        assert_eq!(rows.len(), 20, "{out}");
+        assert!(
+            rows.iter().all(|r| r.ends_with("📈 regression |")),
+            "{rows:?}"
+        );
+        assert!(out.contains("| API P95 endpoint 1 | 130 ms |"), "{out}");
+        assert!(!out.contains("| API P95 endpoint 0 | 101 ms |"), "{out}");
+        assert!(out.contains("<details>") && out.contains("</details>"));
+    }
+
+    #[test]
+    fn the_real_comment_then_loses_its_details() {
+        let body = comment(40);
+        let charts_out = fit_body(&body, len(&body) - 1);
+        let rows_out = fit_body(&body, len(&charts_out) - 1);
+        let out = fit_body(&body, len(&rows_out) - 1);
+        assert!(
+            out.ends_with("(left out: charts, passing rows, details)."),
+            "{out}"
+        );
+        assert!(!out.contains("<details>") && !out.contains("</details>"));
+        assert_eq!(result_rows(&out).len(), 20, "{out}");
+        assert!(out.starts_with("<!-- perfgate:gate=prod -->\n### ❌ perfgate `prod`"));
+    }
+
+    #[test]
+    fn the_real_comment_is_cut_between_rows_last() {
+        let body = comment(400);
+        let limit = 4_000;
+        let out = fit_body(&body, limit);
+        assert!(len(&out) <= limit && len(&body) > 10 * limit);
+        assert!(
+            out.ends_with("(left out: charts, passing rows, details, the rest)."),
+            "{out}"
+        );
+        let rows = result_rows(&out);
+        assert!(rows.len() > 10 && rows.len() < 200, "{}", rows.len());
+        assert!(
+            rows.iter().all(|r| r.ends_with("📈 regression |")),
+            "{rows:?}"
+        );
+        assert!(out.starts_with("<!-- perfgate:gate=prod -->\n"));
+        assert!(out.contains("| Metric | Value | Baseline | Change | Target | Critical | Status |"));
     }
 }
