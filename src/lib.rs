@@ -17,8 +17,10 @@
 //! - [`derive`](mod@derive) evaluates a rule's `expr` over the sources' metrics.
 //! - [`judge`] binds rules to values (a missing metric is an error with the closest names) and
 //!   compares them with the thresholds. No I/O.
-//! - [`render`] owns the output formats users depend on: the JSON verdict and the template context.
-//! - [`github`] posts the pull-request comment.
+//! - [`render`] owns the output formats users depend on: the JSON verdict and the template context,
+//!   and the template side of the comment (its marker and the shrinker that caps it).
+//! - [`github`] reads the Actions run's context and posts the pull-request comment; a second CI
+//!   provider is a sibling folder with the same concerns (docs/architecture.md).
 //! - [`workflow`] formats Actions step outputs and annotations; a leaf that imports none of ours.
 //!
 //! - `commands` holds one module per command (`check`, `comment`, `metrics`, `baseline`), which
