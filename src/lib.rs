@@ -17,8 +17,11 @@
 //! - [`derive`](mod@derive) evaluates a rule's `expr` over the sources' metrics.
 //! - [`judge`] binds rules to values (a missing metric is an error with the closest names) and
 //!   compares them with the thresholds. No I/O.
-//! - [`render`] owns the output formats users depend on: the JSON verdict and the template context.
-//! - [`github`] posts the pull-request comment and formats Actions outputs and annotations.
+//! - [`render`] owns the output formats users depend on: the JSON verdict and the template context,
+//!   and the template side of the comment (its marker and the shrinker that caps it).
+//! - [`github`] reads the Actions run's context and posts the pull-request comment; a second CI
+//!   provider is a sibling folder with the same concerns (docs/architecture.md).
+//! - [`workflow`] formats Actions step outputs and annotations; a leaf that imports none of ours.
 //!
 //! - `commands` holds one module per command (`check`, `comment`, `metrics`, `baseline`), which
 //!   wire the stages above, and `commands::publish`, the GitHub Actions side of `check` and
@@ -30,15 +33,16 @@
 //! module imports from a module that imports it (`tests/layering.rs` checks):
 //!
 //! ```text
-//! run ─► commands ─► cli, render, judge, budget, ingest, baseline, github
-//!        render ─► judge, budget, baseline, stats, ingest, github
+//! run ─► commands ─► cli, render, judge, budget, ingest, baseline, github, workflow
+//!        github ─► render (the comment's marker and shrinker), model
+//!        render ─► judge, budget, baseline, stats, ingest, workflow
 //!        judge ─► budget, baseline, derive, stats, ingest
 //!        budget ─► derive, ingest      baseline ─► ingest      cli ─► ingest, baseline
-//!        github, derive, stats, ingest ─► model ◄─ every stage; model imports nothing
+//!        derive, stats, ingest ─► model ◄─ every stage; model imports nothing
 //! ```
 //!
 //! The helpers `file` (bounded reads), `json` (inert JSON) and `memory` (the ceiling) sit below
-//! the stages, which use them, and import none of ours.
+//! the stages, which use them, and import none of ours; so does `workflow`.
 
 pub(crate) mod baseline;
 pub mod budget;
@@ -54,6 +58,7 @@ pub(crate) mod memory;
 pub mod model;
 pub mod render;
 pub mod stats;
+pub mod workflow;
 
 use std::process::ExitCode;
 

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use perfgate::github::{
-    fit_body, upsert_comment, CommentError, CommentOptions, Context, Posted, COMMENT_LIMIT,
-    MAX_COMMENT_CHARS, TRUNCATION_NOTE,
+    upsert_comment, CommentError, CommentOptions, Context, Posted, COMMENT_LIMIT, MAX_COMMENT_CHARS,
 };
+use perfgate::render::{fit_body, TRUNCATION_NOTE};
 use serde_json::{json, Value};
 
 mod common;

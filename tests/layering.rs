@@ -83,4 +83,12 @@ fn no_module_imports_from_a_module_that_imports_it() {
         graph["model"].is_empty(),
         "model imports nothing: {graph:?}"
     );
+    assert!(
+        graph["workflow"].is_empty(),
+        "workflow commands are a leaf: {graph:?}"
+    );
+    assert!(
+        !graph["render"].contains("github"),
+        "a CI provider imports the template side, never the reverse: {graph:?}"
+    );
 }

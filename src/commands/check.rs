@@ -56,8 +56,8 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
         (OutputFormat::Json, _) => render::to_json(&verdict, &current.sources, recorded.as_ref()),
         // What is printed can be posted as it is (`gh pr comment --body-file`): fitted like the
         // comment perfgate posts itself, below GitHub's limit.
-        (OutputFormat::Markdown, Some(md)) => github::fit_body(md, github::MAX_COMMENT_CHARS)
-            .replace(github::TRUNCATION_NOTE, publish::MARKDOWN_NOTE),
+        (OutputFormat::Markdown, Some(md)) => render::fit_body(md, github::MAX_COMMENT_CHARS)
+            .replace(render::TRUNCATION_NOTE, publish::MARKDOWN_NOTE),
         _ => render::to_text(&verdict, &current.sources),
     };
     if let Some(path) = &args.output {

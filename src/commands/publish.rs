@@ -14,6 +14,7 @@ use crate::file;
 use crate::github;
 use crate::judge::{Status, Verdict};
 use crate::render::{self, GithubRun};
+use crate::workflow;
 
 /// What the JSON verdict records of a pull-request run, for `perfgate comment` in another workflow.
 pub(super) fn recorded_run(ctx: &github::Context) -> Option<GithubRun> {
@@ -262,7 +263,7 @@ impl Actions {
             if let Some(json) = &json {
                 pairs.push(("json", json.as_str()));
             }
-            if let Err(e) = append(path, &github::output_lines(&pairs)) {
+            if let Err(e) = append(path, &workflow::output_lines(&pairs)) {
                 eprintln!(
                     "warning: GITHUB_OUTPUT: {}",
                     render::terminal(&format!("{e:#}"))
@@ -270,7 +271,7 @@ impl Actions {
             }
         }
         let file = workspace_path(budget, self.workspace.as_deref());
-        eprint!("{}", github::annotations(&render::annotations(v, &file)));
+        eprint!("{}", workflow::annotations(&render::annotations(v, &file)));
     }
 }
 
@@ -311,14 +312,14 @@ fn append_summary(path: &Path, markdown: &str) -> Result<()> {
     append(path, &format!("{text}\n"))
 }
 
-/// `text` in at most `max` bytes of UTF-8, shrunk with [`github::fit_body`] (which counts
+/// `text` in at most `max` bytes of UTF-8, shrunk with [`render::fit_body`] (which counts
 /// characters); `None` when not even its first lines fit.
 fn fit_bytes(text: &str, max: usize) -> Option<String> {
     if text.len() <= max {
         return Some(text.to_string());
     }
     let fit =
-        |chars: usize| github::fit_body(text, chars).replace(github::TRUNCATION_NOTE, SUMMARY_NOTE);
+        |chars: usize| render::fit_body(text, chars).replace(render::TRUNCATION_NOTE, SUMMARY_NOTE);
     let mut chars = max;
     for _ in 0..4 {
         let fitted = fit(chars);

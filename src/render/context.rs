@@ -1,0 +1,308 @@
+//! The template API: [`Context`], [`Row`] and [`BaselineRow`], what `comment.md.j2` (or a
+//! `--template`) sees, built by [`context`] with ready-made texts and charts.
+//!
+//! The one rule it keeps: fields are added, never renamed; a comparison reaches the template as the
+//! JSON verdict has it.
+
+use serde::Serialize;
+
+use super::escape::sanitize;
+use super::format::{format_value_as, round};
+use super::json_out::{counts, Counts, SourceInfo};
+use super::template::marker;
+use super::text::{by_severity, kind, summary};
+use crate::budget::Threshold;
+use crate::judge::{BaselineSource, BaselineVerdict, MetricVerdict, Status, Verdict, Warning};
+use crate::stats::Method;
+
+/// Whose history a data branch's file is, for the reader: "main, the default branch
+/// (release/1.x, the pull request's base, has none yet): git:perfgate-baselines:baselines/prod.json";
+/// `None` for a file in the checkout, whose branch perfgate does not know.
+pub(super) fn source_text(source: &BaselineSource) -> Option<String> {
+    let branch = source.branch.as_deref()?;
+    let whose = match (source.default_branch, source.fallback_from.as_deref()) {
+        (Some(true), Some(base)) => {
+            format!("{branch}, the default branch ({base}, the pull request's base, has none yet)")
+        }
+        (Some(true), None) => format!("{branch}, the default branch"),
+        _ => branch.to_string(),
+    };
+    Some(format!("{whose}: {}", source.location))
+}
+
+/// The template API: what `comment.md.j2` (or a `--template`) sees. Fields may be added, never renamed.
+#[derive(Debug, Serialize)]
+pub struct Context<'a> {
+    /// The hidden marker that finds this gate's comment again: `<!-- perfgate:gate=<name> -->`.
+    pub marker: String,
+    pub gate: &'a str,
+    /// `pass`, `warn` or `fail`.
+    pub verdict: Status,
+    /// "2 regressions, 1 failed, 1 budget warning, 14 passed".
+    pub summary: String,
+    pub counts: Counts,
+    /// Regressions first, then failures, warnings, passes; budget order within each.
+    pub metrics: Vec<Row<'a>>,
+    /// What the gate saw that no metric shows: `kind` (`stale-baseline`, `missing-page`) and
+    /// `message`.
+    pub warnings: &'a [Warning],
+    pub sources: &'a [SourceInfo],
+    /// Whether a baseline file was compared with.
+    pub has_baseline: bool,
+    /// Runs in that baseline file.
+    pub baseline_runs: usize,
+    /// Whose history a data branch's file is and where (see [`source_text`]); none for a file
+    /// in the checkout.
+    pub history: Option<String>,
+    /// Whether any compared metric had fewer than 3 history runs, so the slack alone decided.
+    pub threshold_only: bool,
+    /// Status name → emoji, for templates.
+    pub icon: std::collections::BTreeMap<&'static str, &'static str>,
+    /// perfgate's version.
+    pub version: &'static str,
+}
+
+/// One metric as the template sees it: raw values plus ready-made texts.
+#[derive(Debug, Serialize)]
+pub struct Row<'a> {
+    pub id: &'a str,
+    /// The budget rule's metric id (`id` without the page a rule on several pages was expanded to).
+    pub rule: &'a str,
+    /// The page measured, where the source says; null otherwise.
+    pub page: Option<&'a str>,
+    pub label: &'a str,
+    pub status: Status,
+    pub value: f64,
+    pub unit: &'static str,
+    /// The value with its unit, scaled for reading: "212 ms", "1.24 s", "412.3 KB", "0.52 %".
+    pub value_text: String,
+    /// "< 200 ms", or "—" without a target.
+    pub target_text: String,
+    pub critical_text: String,
+    /// The runs' values ("201 ms, 212 ms, 230 ms"), or "—" for a single run.
+    pub samples_text: String,
+    pub runs: usize,
+    /// The rule's line in the budget file.
+    pub line: usize,
+    /// "regression", "inconclusive", or the status name.
+    pub status_text: &'static str,
+    /// The icon for `status_text`.
+    pub status_icon: &'static str,
+    /// The history's central value ("110 ms"), or "—" without history.
+    pub baseline_text: String,
+    /// "▲ 9.1 %" / "▼ 3 %" / "0 %", or "—".
+    pub change_text: String,
+    /// The comparison itself, for templates that want more; null without history.
+    pub baseline: Option<BaselineRow<'a>>,
+}
+
+/// What the template sees of a metric's comparison with its history: the comparison's own
+/// fields, as the JSON verdict has them, and these texts.
+#[derive(Debug, Serialize)]
+pub struct BaselineRow<'a> {
+    #[serde(flatten)]
+    pub comparison: &'a BaselineVerdict,
+    /// "the threshold alone decides: 2 baseline runs, 3 needed to test", "prediction interval,
+    /// p = 0.003", ...
+    pub method_text: String,
+    /// "noise 4.1 %: changes from 9.8 % can be told from noise; 3 runs per build would show 10 %".
+    pub noise_text: String,
+    /// A mermaid `xychart-beta` of the history and the current value, for regressed metrics.
+    pub chart: Option<String>,
+}
+
+fn icon(kind: &str) -> &'static str {
+    match kind {
+        "regression" => "📈",
+        "fail" => "❌",
+        "warn" | "inconclusive" => "⚠️",
+        _ => "✅",
+    }
+}
+
+/// "▲ 9.1 %" for a rise, "▼ 3.0 %" for a fall, "0 %" for less than 0.05 %: one decimal is as
+/// much as a reviewer reads, and more would suggest a precision the noise does not have.
+pub(super) fn change_text(change: Option<f64>) -> String {
+    match change {
+        None => "—".to_string(),
+        Some(c) if c * 100.0 >= 0.05 => format!("▲ {:.1} %", c * 100.0),
+        Some(c) if c * 100.0 <= -0.05 => format!("▼ {:.1} %", -c * 100.0),
+        Some(_) => "0 %".to_string(),
+    }
+}
+
+/// A fraction as a percentage for prose: one decimal below 100 %, none above, "< 0.1 %" for less.
+fn percent(fraction: f64) -> String {
+    let p = fraction * 100.0;
+    if p.abs() < 0.05 && p != 0.0 {
+        "< 0.1 %".to_string()
+    } else if p.abs() >= 100.0 {
+        format!("{p:.0} %")
+    } else {
+        format!("{} %", format!("{p:.1}").trim_end_matches(".0"))
+    }
+}
+
+pub(super) fn method_text(b: &BaselineVerdict) -> String {
+    let p = match b.p_value {
+        Some(p) if p < 0.001 => ", one-sided p < 0.001".to_string(),
+        Some(p) => format!(", one-sided p = {}", round(p)),
+        None => String::new(),
+    };
+    match b.method {
+        Method::TooLittleHistory => format!(
+            "the {} slack alone decides: {} baseline run{}, at least 3 are needed to test significance",
+            percent(b.slack),
+            b.runs,
+            if b.runs == 1 { "" } else { "s" }
+        ),
+        Method::Deterministic => format!("no noise in {} baseline runs: any change is real{p}", b.runs),
+        Method::PredictionInterval => format!("Student-t prediction interval over {} runs{p}", b.runs),
+        Method::RunMeans => format!("Student-t on the samples' mean per run, between-build noise included, {} baseline runs{p}", b.runs),
+        Method::HistogramQuantile => format!("quantile confidence intervals from the histograms, {} baseline runs{p}", b.runs),
+    }
+}
+
+fn noise_text(b: &BaselineVerdict) -> String {
+    let mut parts = Vec::new();
+    if let Some(cv) = b.cv {
+        parts.push(format!("noise (CV) {}", percent(cv)));
+    }
+    if let Some(d) = b.detectable {
+        parts.push(format!(
+            "changes from {} can be told from noise",
+            percent(d)
+        ));
+    }
+    match b.runs_needed {
+        Some(n) if b.detectable.is_some_and(|d| d > b.slack) => parts.push(format!(
+            "{n} samples per build would show {}",
+            percent(b.slack)
+        )),
+        None if b.detectable.is_some_and(|d| d > b.slack) => parts.push(format!(
+            "{} is inside the noise at any number of samples per build",
+            percent(b.slack)
+        )),
+        _ => {}
+    }
+    parts.join("; ")
+}
+
+/// A mermaid xychart of the history and the current value. Mermaid takes no escapes inside its
+/// quoted title, so the label keeps only characters that cannot end the string or the block.
+fn chart(m: &MetricVerdict, b: &BaselineVerdict) -> String {
+    let title: String = sanitize(&m.label)
+        .chars()
+        .filter(|c| {
+            c.is_alphanumeric()
+                || matches!(c, ' ' | '.' | '-' | '_' | '%' | '(' | ')' | '/' | ':' | ',')
+        })
+        .collect();
+    let unit = m.unit.symbol();
+    let n = b.history.len();
+    let xs: Vec<String> = (0..n)
+        .map(|i| format!("\"-{}\"", n - i))
+        .chain(std::iter::once("\"now\"".to_string()))
+        .collect();
+    let ys: Vec<String> = b
+        .history
+        .iter()
+        .chain(std::iter::once(&m.value))
+        .map(|v| round(*v))
+        .collect();
+    format!(
+        "```mermaid\nxychart-beta\n    title \"{title}\"\n    x-axis [{}]\n    y-axis \"{unit}\"\n    line [{}]\n```",
+        xs.join(", "),
+        ys.join(", ")
+    )
+}
+
+/// Sizes are shown in KiB/MiB when the budget writes its thresholds that way, in KB/MB otherwise.
+fn binary_sizes(m: &MetricVerdict) -> bool {
+    [&m.target, &m.critical]
+        .into_iter()
+        .flatten()
+        .any(|t| t.written_unit.ends_with("iB"))
+}
+
+/// A metric's value as the reader should see it.
+pub(super) fn value_text(m: &MetricVerdict, value: f64) -> String {
+    format_value_as(value, m.unit, binary_sizes(m))
+}
+
+/// "< 200 ms", or `none` without a threshold.
+pub(super) fn limit_text(m: &MetricVerdict, t: &Option<Threshold>, none: &str) -> String {
+    match t {
+        Some(t) => format!(
+            "{} {}",
+            t.op.symbol(),
+            format_value_as(t.value, t.unit, binary_sizes(m))
+        ),
+        None => none.to_string(),
+    }
+}
+
+/// Builds the template context.
+pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
+    let metrics = by_severity(v)
+        .into_iter()
+        .map(|m| Row {
+            id: &m.id,
+            rule: &m.rule,
+            page: m.page.as_deref(),
+            label: &m.label,
+            status: m.status,
+            value: m.value,
+            unit: m.unit.symbol(),
+            value_text: value_text(m, m.value),
+            target_text: limit_text(m, &m.target, "—"),
+            critical_text: limit_text(m, &m.critical, "—"),
+            samples_text: if m.runs > 1 {
+                m.samples
+                    .iter()
+                    .map(|s| value_text(m, *s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            } else {
+                "—".to_string()
+            },
+            runs: m.runs,
+            line: m.line,
+            status_text: kind(m),
+            status_icon: icon(kind(m)),
+            baseline_text: m
+                .baseline
+                .as_ref()
+                .map_or("—".to_string(), |b| value_text(m, b.value)),
+            change_text: change_text(m.baseline.as_ref().and_then(|b| b.change)),
+            baseline: m.baseline.as_ref().map(|b| BaselineRow {
+                comparison: b,
+                method_text: method_text(b),
+                noise_text: noise_text(b),
+                chart: b.regression.then(|| chart(m, b)),
+            }),
+        })
+        .collect();
+    Context {
+        marker: marker(&v.gate),
+        gate: &v.gate,
+        verdict: v.verdict,
+        summary: summary(v),
+        counts: counts(v),
+        metrics,
+        warnings: &v.warnings,
+        sources,
+        has_baseline: v.baseline_runs > 0,
+        baseline_runs: v.baseline_runs,
+        history: v.baseline_source.as_ref().and_then(source_text),
+        threshold_only: v.metrics.iter().any(|m| {
+            m.baseline
+                .as_ref()
+                .is_some_and(|b| b.method == Method::TooLittleHistory)
+        }),
+        icon: [("pass", "✅"), ("warn", "⚠️"), ("fail", "❌")]
+            .into_iter()
+            .collect(),
+        version: env!("CARGO_PKG_VERSION"),
+    }
+}

@@ -1,0 +1,98 @@
+//! Tables and numbers for reading: aligned plain-text tables and values scaled to their unit.
+//!
+//! The one rule it keeps: three significant digits, never more precision than a reader uses.
+
+use std::fmt::Write as _;
+
+use crate::model::Unit;
+
+/// An aligned plain-text table, indented by two spaces; `right` lists the columns of numbers,
+/// which read best right-aligned.
+pub(super) fn table(header: &[&str], rows: &[Vec<String>], right: &[usize]) -> String {
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let mut widths = vec![0usize; header.len()];
+    for r in std::iter::once(&header).chain(rows) {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in std::iter::once(&header).chain(rows) {
+        let mut line = String::from(" ");
+        for (i, (w, cell)) in widths.iter().zip(r).enumerate() {
+            let pad = " ".repeat(w - cell.chars().count());
+            if right.contains(&i) {
+                let _ = write!(line, " {pad}{cell}");
+            } else {
+                let _ = write!(line, " {cell}{pad}");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// A value with its unit, scaled and rounded for reading; sizes in SI units (KB = 1000 B), as the
+/// budget's KB is.
+pub fn format_value(value: f64, unit: Unit) -> String {
+    format_value_as(value, unit, false)
+}
+
+/// As [`format_value`], with sizes in binary units (KiB = 1024 B) when `binary`.
+pub fn format_value_as(value: f64, unit: Unit, binary: bool) -> String {
+    const KIB: f64 = 1024.0;
+    match unit {
+        Unit::Bytes if binary && value.abs() >= KIB * KIB => {
+            format!("{} MiB", round(value / (KIB * KIB)))
+        }
+        Unit::Bytes if binary && value.abs() >= KIB => format!("{} KiB", round(value / KIB)),
+        Unit::Ms if value.abs() >= 1000.0 => format!("{} s", round(value / 1000.0)),
+        Unit::Ms => format!("{} ms", round(value)),
+        Unit::Bytes if value.abs() >= 1e6 => format!("{} MB", round(value / 1e6)),
+        Unit::Bytes if value.abs() >= 1e3 => format!("{} KB", round(value / 1e3)),
+        Unit::Bytes => format!("{} B", round(value)),
+        Unit::Percent => format!("{} %", round(value)),
+        Unit::PerSecond => format!("{} /s", round(value)),
+        Unit::None => round(value),
+    }
+}
+
+/// Three significant digits, at least the integer part, no trailing zeros.
+pub(super) fn round(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let digits = v.abs().log10().floor() as i32 + 1;
+    let decimals = (3 - digits).clamp(0, 6) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Unit;
+
+    #[test]
+    fn values_read_well() {
+        assert_eq!(format_value(212.34, Unit::Ms), "212 ms");
+        assert_eq!(format_value(12.345, Unit::Ms), "12.3 ms");
+        assert_eq!(format_value(1234.0, Unit::Ms), "1.23 s");
+        assert_eq!(format_value(412_345.0, Unit::Bytes), "412 KB");
+        assert_eq!(format_value(1_200_000.0, Unit::Bytes), "1.2 MB");
+        assert_eq!(format_value(0.5234, Unit::Percent), "0.523 %");
+        assert_eq!(format_value(92.0, Unit::None), "92");
+        assert_eq!(format_value(0.0123, Unit::None), "0.0123");
+        assert_eq!(format_value(0.0, Unit::Ms), "0 ms");
+        assert_eq!(format_value_as(41_577.0, Unit::Bytes, true), "40.6 KiB");
+        assert_eq!(
+            format_value_as(3.0 * 1024.0 * 1024.0, Unit::Bytes, true),
+            "3 MiB"
+        );
+    }
+}

@@ -1,0 +1,160 @@
+//! The verdict for a terminal: [`to_text`], and the one-line [`summary`] the comment also shows.
+//!
+//! The one rule it keeps: metrics read worst first, and every text from a report is sanitized.
+
+use std::fmt::Write as _;
+
+use super::context::{change_text, limit_text, source_text, value_text};
+use super::escape::plain;
+use super::format::table;
+use super::json_out::SourceInfo;
+use crate::judge::{MetricVerdict, Status, Verdict};
+use crate::stats::Call;
+
+/// How a metric reads in the summary and the status column.
+pub(super) fn kind(m: &MetricVerdict) -> &'static str {
+    match &m.baseline {
+        Some(b) if b.regression => "regression",
+        _ if m.budget_status == Status::Fail => "fail",
+        _ if m.budget_status == Status::Warn => "warn",
+        Some(b) if b.call == Call::Inconclusive => "inconclusive",
+        _ => "pass",
+    }
+}
+
+/// The one-line summary: "2 regressions, 1 failed, 1 budget warning, 14 passed".
+pub fn summary(v: &Verdict) -> String {
+    let n = |k: &str| v.metrics.iter().filter(|m| kind(m) == k).count();
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut parts = Vec::new();
+    let (regressions, failed, warned, inconclusive) =
+        (n("regression"), n("fail"), n("warn"), n("inconclusive"));
+    if regressions > 0 {
+        parts.push(plural(regressions, "regression", "regressions"));
+    }
+    if failed > 0 {
+        parts.push(format!("{failed} failed"));
+    }
+    if warned > 0 {
+        parts.push(plural(warned, "budget warning", "budget warnings"));
+    }
+    if inconclusive > 0 {
+        parts.push(format!("{inconclusive} inconclusive"));
+    }
+    parts.push(format!("{} passed", n("pass")));
+    if !v.warnings.is_empty() {
+        parts.push(plural(v.warnings.len(), "gate warning", "gate warnings"));
+    }
+    parts.join(", ")
+}
+
+/// Metrics ordered for reading: regressions first, then failures, warnings, inconclusive, passes.
+pub(super) fn by_severity(v: &Verdict) -> Vec<&MetricVerdict> {
+    let rank = |m: &MetricVerdict| match kind(m) {
+        "regression" => 0,
+        "fail" => 1,
+        "warn" => 2,
+        "inconclusive" => 3,
+        _ => 4,
+    };
+    let mut ms: Vec<&MetricVerdict> = v.metrics.iter().collect();
+    ms.sort_by_key(|m| rank(m));
+    ms
+}
+
+/// The verdict as a plain-text table for a terminal.
+pub fn to_text(v: &Verdict, sources: &[SourceInfo]) -> String {
+    let with_baseline = v.baseline_runs > 0;
+    let rows: Vec<Vec<String>> = by_severity(v)
+        .into_iter()
+        .map(|m| {
+            let mut row = vec![kind(m).to_string(), plain(&m.label), value_text(m, m.value)];
+            if with_baseline {
+                row.push(
+                    m.baseline
+                        .as_ref()
+                        .map_or("-".to_string(), |b| value_text(m, b.value)),
+                );
+                row.push(change_text(m.baseline.as_ref().and_then(|b| b.change)).replace('—', "-"));
+            }
+            row.push(limit_text(m, &m.target, "-"));
+            row.push(limit_text(m, &m.critical, "-"));
+            row
+        })
+        .collect();
+    let (header, right): (&[&str], &[usize]) = if with_baseline {
+        (
+            &[
+                "status", "metric", "value", "baseline", "change", "target", "critical",
+            ],
+            &[2, 3, 4],
+        )
+    } else {
+        (&["status", "metric", "value", "target", "critical"], &[2])
+    };
+    let mut out = format!(
+        "perfgate {}: {} ({})\n",
+        plain(&v.gate),
+        v.verdict.name().to_uppercase(),
+        summary(v)
+    );
+    out.push_str(&if with_baseline {
+        format!(
+            "compared with {} baseline run{}\n\n",
+            v.baseline_runs,
+            if v.baseline_runs == 1 { "" } else { "s" }
+        )
+    } else {
+        "no baseline yet: judged against the budget only\n\n".to_string()
+    });
+    if let Some(history) = v.baseline_source.as_ref().and_then(source_text) {
+        // Under the line above, before its blank line.
+        out.pop();
+        let _ = writeln!(out, "history of {}\n", plain(&history));
+    }
+    for w in &v.warnings {
+        let _ = writeln!(out, "warning: {}", plain(&w.message));
+    }
+    if !v.warnings.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&table(header, &rows, right));
+    out.push('\n');
+    for s in sources {
+        let pages = if s.pages.len() > 1 {
+            format!(
+                ", {} pages ({})",
+                s.pages.len(),
+                s.pages
+                    .iter()
+                    .map(|p| plain(p))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "  {}: {}{}, {} run{}{pages}: {}",
+            plain(&s.name),
+            s.format,
+            s.detail
+                .as_deref()
+                .map(|d| format!(" ({})", plain(d)))
+                .unwrap_or_default(),
+            s.runs,
+            if s.runs == 1 { "" } else { "s" },
+            s.files
+                .iter()
+                .map(|f| plain(f))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for (metric, why) in &s.dropped {
+            let _ = writeln!(out, "    dropped {}: {}", plain(metric), plain(why));
+        }
+    }
+    out
+}
