@@ -51,7 +51,7 @@ pub struct Context<'a> {
     pub has_baseline: bool,
     /// Runs in that baseline file.
     pub baseline_runs: usize,
-    /// Whose history a data branch's file is and where (see [`source_text`]); none for a file
+    /// Whose history a data branch's file is and where (see `source_text`); none for a file
     /// in the checkout.
     pub history: Option<String>,
     /// Whether any compared metric had fewer than 3 history runs, so the slack alone decided.
