@@ -502,3 +502,46 @@ fn the_readme_example_is_what_init_prints() {
         "README shows\n{shown}\nbut init prints\n{text}"
     );
 }
+
+#[test]
+fn reports_without_a_metric_to_budget_are_exit_2_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // A real exposition page holding one counter: a total that grows with traffic, no latency.
+    fs::write(
+        tmp.path().join("page.prom"),
+        "# HELP hits_total Hits.\n# TYPE hits_total counter\nhits_total 5\n",
+    )
+    .expect("write");
+    let failed = perfgate(tmp.path(), &["init", "page.prom"]);
+    let err = stderr(&failed);
+    failed.code(2);
+    assert!(
+        err.starts_with("error: none of the reports holds a metric perfgate init budgets")
+            && err.contains("`perfgate metrics page.prom`"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("perfgate.toml").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_path_that_is_not_utf8_is_exit_2_naming_it() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let name = OsStr::from_bytes(b"run-\xff.json");
+    fs::copy(repo().join(EXAMPLES[0]), tmp.path().join(name)).expect("copy");
+    let mut cmd = Command::cargo_bin("perfgate").expect("binary");
+    cmd.current_dir(tmp.path());
+    for var in NOT_INHERITED {
+        cmd.env_remove(var);
+    }
+    let failed = cmd.arg("init").arg(name).assert();
+    let err = stderr(&failed);
+    failed.code(2);
+    assert_eq!(
+        err,
+        "error: run-\u{fffd}.json: the path is not UTF-8, which a TOML budget cannot hold\n"
+    );
+    assert!(!tmp.path().join("perfgate.toml").exists());
+}

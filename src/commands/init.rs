@@ -1289,6 +1289,44 @@ mod tests {
     }
 
     #[test]
+    fn the_budget_reader_accepts_what_init_composes_from_the_examples() {
+        let given: Vec<String> = [
+            "examples/artillery/api-load-report.json",
+            "examples/artillery/websocket-report.json",
+            "examples/prometheus/metrics.prom",
+            "examples/prometheus/db-p95.json",
+            "examples/bundle/webpack-stats.json",
+            "examples/lighthouse/lhr-1.json",
+            "examples/lighthouse/lhr-2.json",
+            "examples/lighthouse/lhr-3.json",
+        ]
+        .map(String::from)
+        .to_vec();
+        let sources = plan(&given).expect("the examples read");
+        assert_eq!(sources.len(), 6, "the three Lighthouse runs are one source");
+        let written = compose("examples", &sources);
+        let budget = budget::parse_budget(Path::new("examples.toml"), &written.text)
+            .unwrap_or_else(|p| panic!("{p}\n{}", written.text));
+        assert_eq!(budget.gate.name, "examples");
+        assert_eq!(budget.rules.len(), written.rules);
+        assert_eq!(budget.sources.len(), 6);
+        for rule in &budget.rules {
+            let (target, critical) = (
+                rule.target.as_ref().expect("a target"),
+                rule.critical.as_ref().expect("a critical level"),
+            );
+            assert_eq!(target.op.lower_is_better(), critical.op.lower_is_better());
+            assert_ne!(rule.label, rule.id, "a label is written");
+        }
+        let score = budget
+            .rules
+            .iter()
+            .find(|r| r.id == "lhr.score.performance")
+            .expect("the score's rule");
+        assert!(!score.lower_is_better());
+    }
+
+    #[test]
     fn the_headroom_rule_is_the_one_the_readme_states() {
         let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
         let readme = words(include_str!("../../README.md"));
