@@ -380,7 +380,10 @@ fn a_report_that_cannot_be_read_is_exit_2_naming_it_and_nothing_is_written() {
             "missing.json",
             "error: missing.json: no such file or directory\n",
         ),
-        ("notes.txt", "error: notes.txt: not a format perfgate reads"),
+        (
+            "notes.txt",
+            "error: notes.txt: not a format perfgate detects (tried: artillery, lighthouse",
+        ),
     ] {
         let failed = perfgate(tmp.path(), &["init", good, bad]);
         let err = stderr(&failed);

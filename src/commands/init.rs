@@ -21,7 +21,7 @@ use super::emit;
 use crate::budget;
 use crate::cli::{InitArgs, INIT_HEADROOM};
 use crate::derive::Expr;
-use crate::ingest::{self, Files, Format, Location, Source, SourceSpec, Wanted};
+use crate::ingest::{self, DetectError, Files, Format, Location, Source, SourceSpec, Wanted};
 use crate::json;
 use crate::model::{is_plain_name, Measurement, Unit};
 use crate::render;
@@ -204,6 +204,16 @@ fn plan(given: &[String]) -> Result<Vec<Planned>> {
 /// Reads one report as `check` will read a source of it. The error names the file.
 fn read_report(path: &str) -> Result<Source> {
     load(&literal(path)).map_err(|e| {
+        // `init` has no budget yet to name a format in: say what it can do instead.
+        if let Some(DetectError::Unknown { tried }) =
+            e.chain().find_map(|c| c.downcast_ref::<DetectError>())
+        {
+            return anyhow!(
+                "{path}: not a format perfgate detects (tried: {tried}); if it is one of them, \
+                 `perfgate metrics --format NAME {path}` reads it as that format, and a source \
+                 with that `format` can be added to the budget by hand"
+            );
+        }
         let text = format!("{e:#}");
         let text = text
             .strip_prefix(&format!("source `{PROBE}`: "))
