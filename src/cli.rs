@@ -38,7 +38,19 @@ enum Command {
     /// Post a verdict saved by `check --format json --output FILE` as the pull request's comment
     /// (the fork-safe two-workflow pattern: run from a `workflow_run` workflow that has the token).
     Comment(CommentFlags),
+    /// Write a starting budget from reports you already have: a source per report, rules for the
+    /// metrics that matter to its kind, and thresholds with headroom over today's values.
+    #[command(after_help = INIT_HEADROOM)]
+    Init(InitFlags),
 }
+
+/// `init --help`'s closing lines: the headroom rule, as the README's `perfgate init` section and
+/// the written file's comments state it (a test holds them together).
+pub(crate) const INIT_HEADROOM: &str = "Headroom:
+  Lower is better (latency, size, error rate): target = value × 1.2, critical = value × 1.5,
+  rounded up to two significant figures. Higher is better (a score): target = value ÷ 1.2,
+  critical = value ÷ 1.5, rounded down to two significant figures. Floors: an error rate's target
+  is at least 1 % and its critical at least 2 %, TBT's 200 ms and 600 ms, CLS's 0.1 and 0.25.";
 
 /// `check --help`'s closing lines: each code's meaning is the start of its row in the README's
 /// "Exit codes" table (a test holds them together).
@@ -259,6 +271,22 @@ struct CommentFlags {
     post: PostFlags,
 }
 
+#[derive(Debug, Args)]
+struct InitFlags {
+    /// Report files (or built folders), each read as a source of the budget; the format is
+    /// detected from the content.
+    #[arg(required = true, value_name = "REPORT")]
+    reports: Vec<PathBuf>,
+
+    /// Where to write the budget; `-` prints it on stdout.
+    #[arg(long, default_value = "perfgate.toml", value_name = "FILE")]
+    output: PathBuf,
+
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    force: bool,
+}
+
 /// When a command posts the pull-request comment (`check --comment`, `comment --comment`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CommentMode {
@@ -324,6 +352,7 @@ pub enum Run {
     BaselineUpdate(UpdateArgs),
     BaselineShow(ShowArgs),
     Comment(CommentArgs),
+    Init(InitArgs),
 }
 
 /// `check`'s values.
@@ -389,6 +418,16 @@ pub struct ShowArgs {
     pub format: ShowFormat,
 }
 
+/// `init`'s values.
+#[derive(Debug)]
+pub struct InitArgs {
+    /// The reports, in the order given.
+    pub reports: Vec<PathBuf>,
+    /// `--output`; `None` is stdout (`--output -`).
+    pub output: Option<PathBuf>,
+    pub force: bool,
+}
+
 /// `metrics`' values.
 #[derive(Debug)]
 pub struct MetricsArgs {
@@ -452,6 +491,11 @@ impl Cli {
                 comment: f.comment,
                 bot_login: f.post.bot_login,
                 comment_timeout: f.post.comment_timeout,
+            }),
+            Command::Init(f) => Run::Init(InitArgs {
+                reports: f.reports,
+                output: (f.output.as_os_str() != "-").then_some(f.output),
+                force: f.force,
             }),
         })
     }

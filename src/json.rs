@@ -25,8 +25,8 @@ pub(crate) fn to_string_pretty<T: ?Sized + Serialize>(value: &T) -> serde_json::
 /// Whether `c` is written escaped (beyond what serde_json escapes): DEL and C1 controls, the
 /// Arabic letter mark, zero-width characters and marks, the line and paragraph separators, the
 /// bidi embeddings, overrides and isolates, the word joiner and invisible operators, and the
-/// byte-order mark.
-fn escaped(c: char) -> bool {
+/// byte-order mark. `init` escapes the same characters in the TOML strings it writes.
+pub(crate) fn escaped(c: char) -> bool {
     matches!(c,
         '\u{7F}'..='\u{9F}'
         | '\u{061C}'

@@ -23,8 +23,8 @@
 //!   provider is a sibling folder with the same concerns (docs/architecture.md).
 //! - [`workflow`] formats Actions step outputs and annotations; a leaf that imports none of ours.
 //!
-//! - `commands` holds one module per command (`check`, `comment`, `metrics`, `baseline`), which
-//!   wire the stages above, and `commands::publish`, the GitHub Actions side of `check` and
+//! - `commands` holds one module per command (`check`, `comment`, `metrics`, `baseline`, `init`),
+//!   which wire the stages above, and `commands::publish`, the GitHub Actions side of `check` and
 //!   `comment`: the only place that reads the Actions environment.
 //!
 //! [`run`] hands a command line to its command; `main` only maps its result to an exit code.
@@ -81,5 +81,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Run::BaselineUpdate(args) => commands::baseline::update(args),
         Run::BaselineShow(args) => commands::baseline::show(args),
         Run::Comment(args) => commands::comment::run(args),
+        Run::Init(args) => commands::init::run(args),
     }
 }

@@ -601,6 +601,33 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// Expands the words a shell would: one with a `*` that names files becomes those files, in
+/// order; one that names none stays as it is (sh's default).
+fn expand_globs(dir: &Path, args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for arg in args {
+        let found: Vec<String> = if arg.contains('*') && !arg.starts_with('-') {
+            let pattern = dir.join(arg).display().to_string();
+            glob::glob(&pattern)
+                .map(|paths| {
+                    paths
+                        .flatten()
+                        .filter_map(|p| Some(p.strip_prefix(dir).ok()?.display().to_string()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        if found.is_empty() {
+            out.push(arg.clone());
+        } else {
+            out.extend(found);
+        }
+    }
+    out
+}
+
 /// A working directory like a fresh clone's, for the commands that write (an updated baseline,
 /// `--output`): the shipped examples, budgets, templates, test cases and fixtures.
 fn sandbox() -> tempfile::TempDir {
@@ -646,7 +673,7 @@ fn every_command_line_in_the_readme_parses_and_runs_on_the_shipped_examples() {
             std::fs::remove_dir_all(&baselines).expect("rm baselines");
         }
         copy_tree(&root().join("baselines"), &baselines);
-        let (code, stdout, stderr) = perfgate(dir.path(), &ex.args);
+        let (code, stdout, stderr) = perfgate(dir.path(), &expand_globs(dir.path(), &ex.args));
         ran += 1;
         let stated = prose
             .get(ex.end..)

@@ -5,6 +5,7 @@
 pub(crate) mod baseline;
 pub(crate) mod check;
 pub(crate) mod comment;
+pub(crate) mod init;
 pub(crate) mod metrics;
 mod publish;
 
