@@ -119,6 +119,11 @@ pub struct BaselineVerdict {
     /// Relative change of the current value versus `value` (+0.10 = 10 % higher); `None` when
     /// the baseline is 0.
     pub change: Option<f64>,
+    /// The relative change the test judged, which the slack is held against (the runs' means, the
+    /// geometric means or the quantiles the method compares; see [`crate::stats::Comparison`]);
+    /// `None` without a test, or in a verdict written before it was recorded.
+    #[serde(default)]
+    pub tested_change: Option<f64>,
     /// Worse than the allowed slack AND significant (AND beyond `min_change`).
     pub regression: bool,
     /// Significant at the rule's confidence, the whole budget's metrics taken together.
@@ -764,6 +769,7 @@ fn compare_all(
             Some(BaselineVerdict {
                 value: c.baseline,
                 change: c.change,
+                tested_change: c.tested_change,
                 regression: d.regression,
                 significant: d.significant,
                 p_value: c.p_value,

@@ -161,7 +161,16 @@ pub struct Comparison {
     /// `(current − baseline) / |baseline|`; None when the baseline is 0, infinite when the ratio
     /// overflows (a baseline near 0).
     pub change: Option<f64>,
-    /// The change in the worse direction: positive = worse, whatever the metric's direction.
+    /// The relative change the test judged: the current run against the history's reference on
+    /// the test's own scale (geometric means on logs, the
+    /// runs' means of samples for [`Method::RunMeans`], the current quantile against the pooled
+    /// history's for [`Method::HistogramQuantile`]). It differs from `change` when the history's
+    /// median is not its mean, or the value judged by the thresholds is not the samples' mean.
+    /// None without a test ([`Method::TooLittleHistory`]). The slack is held against `change`, the
+    /// change of the values the thresholds judge: a jump of those beyond the slack that the test
+    /// does not confirm stays a warning ([`Call::Inconclusive`]) rather than a pass.
+    pub tested_change: Option<f64>,
+    /// `change` in the worse direction: positive = worse, whatever the metric's direction.
     pub worse: Option<f64>,
     /// One-sided p-value of "the current run is worse"; None for [`Method::TooLittleHistory`].
     pub p_value: Option<f64>,
@@ -209,6 +218,7 @@ pub fn compare_quantile(
         runs: values.len(),
         baseline,
         change,
+        tested_change: None,
         worse: change.map(|x| orient * x),
         p_value: None,
         cv: values.cv(),
@@ -230,6 +240,7 @@ pub fn compare_quantile(
         .or_else(|| Runs::new(history, current).map(|runs| run_means(&runs, &dir)))
         .unwrap_or_else(|| prediction_interval(&values, current.value, &dir));
     c.method = test.method;
+    c.tested_change = test.change;
     c.runs = test.runs.unwrap_or(values.len());
     c.p_value = Some(test.p);
     c.detectable = test.detectable;
@@ -335,12 +346,27 @@ impl Scale {
     fn apply(self, x: f64) -> f64 {
         self.orient * if self.log { x.ln() } else { x }
     }
+
+    /// A difference `d` of two values on this scale as the signed relative change between them
+    /// (`center` is the reference's mean on the raw scale; None when it is 0).
+    fn relative_change(self, d: f64, center: f64) -> Option<f64> {
+        let r = if self.log {
+            (self.orient * d).exp_m1()
+        } else if center != 0.0 {
+            self.orient * d / center.abs()
+        } else {
+            return None;
+        };
+        r.is_finite().then_some(r)
+    }
 }
 
 /// What a test found; the rest of a [`Comparison`] does not depend on the test.
 struct Test {
     method: Method,
     runs: Option<usize>,
+    /// The signed relative change the statistic measured.
+    change: Option<f64>,
     p: f64,
     detectable: Option<f64>,
     runs_needed: Option<usize>,
@@ -408,7 +434,8 @@ fn prediction_interval(values: &Sample<MIN_HISTORY>, current: f64, dir: &Directi
         } else {
             mean
         };
-        return deterministic(scale.apply(current) - reference);
+        let d = scale.apply(current) - reference;
+        return deterministic(d, scale.relative_change(d, center));
     }
     let se = var.sqrt() * (1.0 + 1.0 / n).sqrt();
     let t = (scale.apply(current) - mean) / se;
@@ -421,16 +448,18 @@ fn prediction_interval(values: &Sample<MIN_HISTORY>, current: f64, dir: &Directi
     Test {
         method: Method::PredictionInterval,
         runs: None,
+        change: scale.relative_change(scale.apply(current) - mean, center),
         p: t_sf(t, df),
         detectable: crit.and_then(|c| dir.relative(c, log, center)),
         runs_needed,
     }
 }
 
-fn deterministic(diff: f64) -> Test {
+fn deterministic(diff: f64, change: Option<f64>) -> Test {
     Test {
         method: Method::Deterministic,
         runs: None,
+        change,
         p: if diff > 0.0 { 0.0 } else { 1.0 },
         detectable: Some(0.0),
         runs_needed: Some(1),
@@ -492,7 +521,7 @@ fn run_means(samples: &Runs, dir: &Direction) -> Test {
         all.iter().sum::<f64>() / all.len() as f64
     };
     if var <= 0.0 || !var.is_finite() {
-        let mut test = deterministic(mc - grand);
+        let mut test = deterministic(mc - grand, scale.relative_change(mc - grand, center));
         test.runs = Some(runs.len());
         return test;
     }
@@ -509,6 +538,7 @@ fn run_means(samples: &Runs, dir: &Direction) -> Test {
     Test {
         method: Method::RunMeans,
         runs: Some(runs.len()),
+        change: scale.relative_change(mc - grand, center),
         p: t_sf((mc - grand) / se, df),
         detectable: crit.and_then(|q| dir.relative(q * se, log, center)),
         runs_needed,
@@ -588,9 +618,13 @@ fn histogram_quantile(
         };
         (d.is_finite() && d >= 0.0).then_some(d)
     });
+    let change = quantile_of(&cur, q)
+        .filter(|_| x_ref > 0)
+        .map(|x| x as f64 / x_ref as f64 - 1.0);
     Some(Test {
         method: Method::HistogramQuantile,
         runs: Some(per_run.len()),
+        change,
         p: t_sf(z, df),
         detectable,
         runs_needed: None,
@@ -844,10 +878,13 @@ mod tests {
         close(c.detectable.unwrap(), 0.050_215_200_352_992_76, 1e-9);
         close(c.cv.unwrap(), 0.024_373_032_266_499_284, 1e-12);
         assert_eq!(c.runs_needed, Some(1));
+        // The test judged 112 against the history's geometric mean: 112 / exp(y.mean()) − 1.
+        close(c.tested_change.unwrap(), 0.114_717_664_827_102_44, 1e-12);
         // The same history, higher is better: 112 is an improvement, p = 1 − 0.00202.
         let up = compare(&h, &one(112.0), false, 0.05, 0.10);
         close(up.p_value.unwrap(), 1.0 - 0.002_019_109_843_011_121_7, 1e-9);
         close(up.worse.unwrap(), -11.5 / 100.5, 1e-12);
+        close(up.tested_change.unwrap(), 0.114_717_664_827_102_44, 1e-12);
     }
 
     #[test]
@@ -1040,6 +1077,8 @@ mod tests {
         close(c.p_value.unwrap(), 0.052_681_758_192_787_066, 1e-9);
         close(c.detectable.unwrap(), 0.125, 1e-12);
         assert_eq!(c.runs_needed, None);
+        // The change judged: the current p90 (≈ 100) against the pooled history's (≈ 90).
+        close(c.tested_change.unwrap(), 100.0 / 90.0 - 1.0, 0.01);
         // Without a quantile level the histograms are not used.
         assert_eq!(
             compare(&h, &current, true, 0.05, 0.10).method,
@@ -1053,6 +1092,25 @@ mod tests {
         };
         let c = compare_quantile(&h, &same, true, 0.05, 0.10, Some(0.9));
         assert!(c.p_value.unwrap() > 0.4, "{c:?}");
+    }
+
+    #[test]
+    fn run_means_report_the_change_of_the_runs_means_beside_the_medians() {
+        // g = [log(r) for r in hist]; exp(mean(log(cur)) − mean([x.mean() for x in g])) − 1
+        // → 0.20407312098834707 (numpy), where the medians' change is 121 / 100.5 − 1.
+        let hist: [&[f64]; 4] = [
+            &[100.0, 102.0],
+            &[98.0, 100.0],
+            &[101.0, 103.0],
+            &[99.0, 101.0],
+        ];
+        let c = compare(&runs(&hist), &sampled(&[120.0, 122.0]), true, 0.05, 0.10);
+        assert_eq!(c.method, Method::RunMeans);
+        close(c.change.unwrap(), 121.0 / 100.5 - 1.0, 1e-12);
+        close(c.tested_change.unwrap(), 0.204_073_120_988_347_07, 1e-12);
+        let up = compare(&runs(&hist), &sampled(&[120.0, 122.0]), false, 0.05, 0.10);
+        close(up.tested_change.unwrap(), 0.204_073_120_988_347_07, 1e-12);
+        close(up.worse.unwrap(), -(121.0 / 100.5 - 1.0), 1e-12);
     }
 
     #[test]
@@ -1129,6 +1187,7 @@ mod tests {
                 runs: 15,
                 baseline: 100.0,
                 change: Some(worse),
+                tested_change: Some(worse),
                 worse: Some(worse),
                 p_value: Some(p),
                 cv: Some(0.05),

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::context::{change_text, limit_text, method_text, value_text};
+use super::context::{limit_text, method_text, value_text, verdict_change_text};
 use super::escape::plain;
 use super::text::{by_severity, kind};
 use crate::budget::Threshold;
@@ -41,7 +41,9 @@ pub fn annotations(v: &Verdict, budget_file: &str) -> Vec<Annotation> {
                     } else {
                         "worse by"
                     },
-                    change_text(b.change).replace("▲ ", "+").replace("▼ ", "-"),
+                    verdict_change_text(Some(b))
+                        .replace("▲ ", "+")
+                        .replace("▼ ", "-"),
                     value_text(m, b.value),
                     if b.regression {
                         method_text(b)

@@ -122,6 +122,20 @@ fn icon(kind: &str) -> &'static str {
 
 /// "▲ 9.1 %" for a rise, "▼ 3.0 %" for a fall, "0 %" for less than 0.05 %: one decimal is as
 /// much as a reviewer reads, and more would suggest a precision the noise does not have.
+/// The change shown beside a baseline verdict: the values' change, and where the change the test
+/// judged reads otherwise (the runs' means, not the medians), that one too, labelled: the number
+/// that decided the call is always on the row.
+pub(super) fn verdict_change_text(b: Option<&BaselineVerdict>) -> String {
+    let shown = change_text(b.and_then(|b| b.change));
+    match b
+        .and_then(|b| b.tested_change)
+        .map(|t| change_text(Some(t)))
+    {
+        Some(tested) if tested != shown => format!("{shown} (tested {tested})"),
+        _ => shown,
+    }
+}
+
 pub(super) fn change_text(change: Option<f64>) -> String {
     match change {
         None => "—".to_string(),
@@ -165,6 +179,9 @@ pub(super) fn method_text(b: &BaselineVerdict) -> String {
 
 fn noise_text(b: &BaselineVerdict) -> String {
     let mut parts = Vec::new();
+    if let Some(t) = b.tested_change {
+        parts.push(format!("the test measured {}", change_text(Some(t))));
+    }
     if let Some(cv) = b.cv {
         parts.push(format!("noise (CV) {}", percent(cv)));
     }
@@ -274,7 +291,7 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
                 .baseline
                 .as_ref()
                 .map_or("—".to_string(), |b| value_text(m, b.value)),
-            change_text: change_text(m.baseline.as_ref().and_then(|b| b.change)),
+            change_text: verdict_change_text(m.baseline.as_ref()),
             baseline: m.baseline.as_ref().map(|b| BaselineRow {
                 comparison: b,
                 method_text: method_text(b),

@@ -448,6 +448,7 @@ xychart-beta
                 baseline: Some(BaselineVerdict {
                     value: 100.0,
                     change: Some(value / 100.0 - 1.0),
+                    tested_change: None,
                     regression: regressed,
                     significant: regressed,
                     p_value: Some(if regressed { 0.001 } else { 0.6 }),

@@ -87,6 +87,7 @@ mod tests {
         let baseline = BaselineVerdict {
             value: 100.0,
             change: Some(0.25),
+            tested_change: Some(0.2),
             regression: true,
             significant: true,
             p_value: Some(0.002),
@@ -124,7 +125,7 @@ mod tests {
         };
         let t = Template::compile(
             "t.j2",
-            "{% for m in metrics %}{{ m.baseline.value }} {{ m.baseline.change }} {{ m.baseline.call }} \
+            "{% for m in metrics %}{{ m.baseline.value }} {{ m.baseline.change }} {{ m.baseline.tested_change }} {{ m.baseline.call }} \
              {{ m.baseline.cv }} {{ m.baseline.runs_needed is none }} {{ m.baseline.history | join(',') }} \
              {{ m.baseline.method_text }}{% endfor %}"
                 .into(),
@@ -132,7 +133,7 @@ mod tests {
         .expect("compiles");
         assert_eq!(
             t.render(&v, &[]).expect("renders"),
-            "100.0 0.25 regression 0.04 True 98.0,100.0,103.0 \
+            "100.0 0.25 0.2 regression 0.04 True 98.0,100.0,103.0 \
              Student-t prediction interval over 3 runs, one-sided p = 0.002"
         );
     }

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::context::{change_text, limit_text, source_text, value_text};
+use super::context::{limit_text, source_text, value_text, verdict_change_text};
 use super::escape::plain;
 use super::format::table;
 use super::json_out::SourceInfo;
@@ -76,7 +76,7 @@ pub fn to_text(v: &Verdict, sources: &[SourceInfo]) -> String {
                         .as_ref()
                         .map_or("-".to_string(), |b| value_text(m, b.value)),
                 );
-                row.push(change_text(m.baseline.as_ref().and_then(|b| b.change)).replace('—', "-"));
+                row.push(verdict_change_text(m.baseline.as_ref()).replace('—', "-"));
             }
             row.push(limit_text(m, &m.target, "-"));
             row.push(limit_text(m, &m.critical, "-"));
