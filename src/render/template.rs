@@ -37,16 +37,25 @@ fn environment() -> Environment<'static> {
 /// A compiled comment template: parsed when loaded, so a bad template fails before any work.
 pub struct Template {
     env: Environment<'static>,
+    /// The path that names it in errors.
+    name: String,
+    /// Its text, to quote the expression a render error is about.
+    text: String,
 }
 
 impl Template {
     /// Compiles template text; `name` (a path) names it in errors.
     pub fn compile(name: &str, text: String) -> Result<Template> {
         let mut env = environment();
-        env.add_template_owned("comment", text).map_err(|e| {
-            anyhow::anyhow!("{name}: the template does not compile: {}", describe(&e))
-        })?;
-        Ok(Template { env })
+        env.add_template_owned("comment", text.clone())
+            .map_err(|e| {
+                anyhow::anyhow!("{name}: the template does not compile: {}", describe(&e))
+            })?;
+        Ok(Template {
+            env,
+            name: name.to_string(),
+            text,
+        })
     }
 
     /// The embedded default template.
@@ -60,8 +69,22 @@ impl Template {
             .env
             .get_template("comment")
             .context("the comment template")?;
-        tmpl.render(context(v, sources))
-            .map_err(|e| anyhow::anyhow!("rendering the comment template: {}", describe(&e)))
+        tmpl.render(context(v, sources)).map_err(|e| {
+            let expr = e.range().and_then(|r| self.text.get(r));
+            match (e.kind(), expr, e.line()) {
+                // minijinja's own message, "undefined value (in comment:2)", names neither.
+                (minijinja::ErrorKind::UndefinedError, Some(expr), Some(line)) => anyhow::anyhow!(
+                    "{}:{line}: rendering the comment template: `{expr}` is undefined (a misspelt \
+                     variable or field; the README's Templates section lists them)",
+                    self.name
+                ),
+                _ => anyhow::anyhow!(
+                    "{}: rendering the comment template: {}",
+                    self.name,
+                    describe(&e)
+                ),
+            }
+        })
     }
 }
 
