@@ -60,11 +60,28 @@ pub fn format_value_as(value: f64, unit: Unit, binary: bool) -> String {
 
 /// Three significant digits, at least the integer part, no trailing zeros.
 pub(super) fn round(v: f64) -> String {
+    significant(v, 3, 6)
+}
+
+/// `digits` significant digits (at most `max_decimals` decimals), at least the integer part, no
+/// trailing zeros: 0.0759562000000008 with 6 is `0.0759562`.
+pub(super) fn significant(v: f64, digits: i32, max_decimals: i32) -> String {
     if v == 0.0 || !v.is_finite() {
         return format!("{v}");
     }
-    let digits = v.abs().log10().floor() as i32 + 1;
-    let decimals = (3 - digits).clamp(0, 6) as usize;
+    let integer = v.abs().log10().floor() as i32 + 1;
+    if digits - integer > max_decimals {
+        // Too small for its digits to fit the decimals allowed: it would read as 0, or lose them.
+        let e = format!("{v:.*e}", (digits - 1) as usize);
+        let (mantissa, exponent) = e.split_once('e').unwrap_or((&e, "0"));
+        let mantissa = if mantissa.contains('.') {
+            mantissa.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            mantissa
+        };
+        return format!("{mantissa}e{exponent}");
+    }
+    let decimals = (digits - integer).clamp(0, max_decimals) as usize;
     let s = format!("{v:.decimals$}");
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -77,6 +94,20 @@ pub(super) fn round(v: f64) -> String {
 mod tests {
     use super::*;
     use crate::model::Unit;
+
+    #[test]
+    fn significant_digits_drop_a_floats_last_bit_noise_and_keep_integers_whole() {
+        assert_eq!(significant(0.075_956_200_000_000_8, 6, 9), "0.0759562");
+        assert_eq!(significant(708_081.0, 6, 9), "708081");
+        assert_eq!(significant(62.121_834_5, 6, 9), "62.1218");
+        assert_eq!(significant(-1.5e-12, 6, 9), "-1.5e-12");
+        assert_eq!(significant(2.5e-10, 6, 9), "2.5e-10");
+        assert_eq!(significant(1.234_567e-9, 6, 9), "1.23457e-9");
+        assert_eq!(significant(0.000_123_4, 6, 9), "0.0001234");
+        assert_eq!(round(0.000_012_34), "1.23e-5");
+        assert_eq!(significant(0.0, 6, 9), "0");
+        assert_eq!(round(212.34), "212");
+    }
 
     #[test]
     fn values_read_well() {

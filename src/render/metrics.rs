@@ -6,6 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::escape::terminal;
+use super::format::significant;
 
 /// The widest name column of `metrics`: longer names (a report's, whatever their length) overflow
 /// it rather than push every value off the screen.
@@ -53,14 +54,15 @@ pub fn metrics_text(reports: &[crate::ingest::Report]) -> String {
     let mut s = String::new();
     for r in reports {
         s.push_str(&format!(
-            "{}: {}{}, {} metrics\n",
+            "{}: {}{}, {} metric{}\n",
             t(&r.path.display().to_string()),
             r.format,
             r.detail
                 .as_deref()
                 .map(|d| format!(" ({})", t(d)))
                 .unwrap_or_default(),
-            r.metrics.len()
+            r.metrics.len(),
+            if r.metrics.len() == 1 { "" } else { "s" }
         ));
         let width = r
             .metrics
@@ -75,7 +77,9 @@ pub fn metrics_text(reports: &[crate::ingest::Report]) -> String {
             } else {
                 format!(" {}", m.unit.symbol())
             };
-            s.push_str(&format!("  {:<width$}  {}{unit}\n", t(name), m.value));
+            // Six significant digits: enough to set a threshold by, without a float's last-bit noise.
+            let value = significant(m.value, 6, 9);
+            s.push_str(&format!("  {:<width$}  {value}{unit}\n", t(name)));
         }
         if !r.no_data.is_empty() {
             let names: Vec<String> = r.no_data.iter().map(|n| format!("`{}`", t(n))).collect();
