@@ -167,6 +167,23 @@ impl World {
             .expect("perfgate runs")
     }
 
+    /// `check --format json` in `dir` with the data branch `spec`: the verdict of a run that judged.
+    fn check_json(&self, dir: &Path, spec: &str, env: &[(&str, &str)]) -> Value {
+        let budget = self.budget().display().to_string();
+        let args = [
+            "check",
+            "--budget",
+            &budget,
+            "--baseline",
+            spec,
+            "--format",
+            "json",
+        ];
+        let out = self.perfgate(dir, &args, env);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).expect("JSON verdict")
+    }
+
     /// `baseline update --push` of this budget's run, recorded as `commit`.
     fn update_args(&self, baseline: &str, commit: &str) -> Vec<String> {
         let budget = self.budget().display().to_string();
@@ -352,21 +369,7 @@ fn a_pull_requests_clone_reads_the_branch_it_never_fetched() {
     let before = checkout_state(&world, &pr);
     let budget = world.budget();
     let budget = budget.to_str().expect("utf-8");
-    let out = world.perfgate(
-        &pr,
-        &[
-            "check",
-            "--budget",
-            budget,
-            "--baseline",
-            &spec,
-            "--format",
-            "json",
-        ],
-        &[],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let verdict: Value = serde_json::from_slice(&out.stdout).expect("JSON verdict");
+    let verdict = world.check_json(&pr, &spec, &[]);
     assert_eq!(verdict["baseline_runs"], 3);
     assert!(verdict["metrics"][0]["baseline"].is_object(), "{verdict}");
     assert_eq!(
@@ -638,21 +641,7 @@ fn a_pull_request_into_a_release_branch_is_judged_by_its_history_else_the_defaul
             ("GITHUB_REF_NAME", "7/merge"),
             ("GITHUB_EVENT_PATH", event),
         ];
-        let out = world.perfgate(
-            &pr,
-            &[
-                "check",
-                "--budget",
-                budget,
-                "--baseline",
-                &spec,
-                "--format",
-                "json",
-            ],
-            &env,
-        );
-        assert!(out.status.success(), "{}", stderr(&out));
-        serde_json::from_slice(&out.stdout).expect("JSON verdict")
+        world.check_json(&pr, &spec, &env)
     };
     // The release branch has no history yet: the default branch's, saying so.
     let verdict = check("release/1.x");
@@ -752,21 +741,7 @@ fn a_pull_request_into_a_release_branch_is_judged_by_its_history_else_the_defaul
         serde_json::json!({"location": format!("git:{BRANCH}:{FILE}"), "branch": "main", "default_branch": true})
     );
     // Outside Actions, the default branch is the one `git clone` recorded as origin/HEAD.
-    let out = world.perfgate(
-        &pr,
-        &[
-            "check",
-            "--budget",
-            budget,
-            "--baseline",
-            &spec,
-            "--format",
-            "json",
-        ],
-        &[],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let verdict: Value = serde_json::from_slice(&out.stdout).expect("JSON verdict");
+    let verdict = world.check_json(&pr, &spec, &[]);
     assert_eq!(verdict["baseline_source"]["branch"], "main", "{verdict}");
 }
 
