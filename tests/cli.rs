@@ -820,6 +820,38 @@ fn a_real_regression_fails_the_gate_and_noise_does_not() {
 }
 
 #[test]
+fn baseline_show_prints_a_noise_too_large_to_compute_as_the_json_does() {
+    let c = case(100.0, 5.0);
+    let run = |v: f64| serde_json::json!({"metrics": {"api.p95": {"unit": "ms", "value": v}}});
+    let file = serde_json::json!({
+        "schema": "perfgate/baseline@1",
+        "gate": "test",
+        "runs": [run(1e308), run(1.7e308), run(1.6e308)],
+    });
+    c.file("baselines/test.json", &file.to_string());
+    // The variance of values near f64::MAX overflows: no noise to show, "-" as JSON's null.
+    c.perfgate(&["baseline", "show", "--budget", "budget.toml"])
+        .code(0)
+        .stdout(predicate::str::is_match(r"API P95 +3 +[^ ]+ s +- ").expect("regex"))
+        .stdout(predicate::str::contains("inf").not());
+    let out = c
+        .perfgate(&[
+            "baseline",
+            "show",
+            "--budget",
+            "budget.toml",
+            "--format",
+            "json",
+        ])
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v["metrics"][0]["cv"], serde_json::Value::Null);
+}
+
+#[test]
 fn baseline_show_summarises_the_history() {
     let c = case(100.0, 5.0);
     history(&c);

@@ -58,6 +58,9 @@ pub fn format_value_as(value: f64, unit: Unit, binary: bool) -> String {
     }
 }
 
+/// The longest integer part written out in full: a count or a byte size stays exact up to 10^15.
+const MAX_INTEGER_DIGITS: i32 = 15;
+
 /// Three significant digits, at least the integer part, no trailing zeros.
 pub(super) fn round(v: f64) -> String {
     significant(v, 3, 6)
@@ -70,8 +73,9 @@ pub(super) fn significant(v: f64, digits: i32, max_decimals: i32) -> String {
         return format!("{v}");
     }
     let integer = v.abs().log10().floor() as i32 + 1;
-    if digits - integer > max_decimals {
-        // Too small for its digits to fit the decimals allowed: it would read as 0, or lose them.
+    // Too small for its digits to fit the decimals allowed (it would read as 0, or lose them), or
+    // so large that its integer part would print hundreds of digits: with an exponent instead.
+    if digits - integer > max_decimals || integer > MAX_INTEGER_DIGITS {
         let e = format!("{v:.*e}", (digits - 1) as usize);
         let (mantissa, exponent) = e.split_once('e').unwrap_or((&e, "0"));
         let mantissa = if mantissa.contains('.') {
@@ -105,6 +109,9 @@ mod tests {
         assert_eq!(significant(1.234_567e-9, 6, 9), "1.23457e-9");
         assert_eq!(significant(0.000_123_4, 6, 9), "0.0001234");
         assert_eq!(round(0.000_012_34), "1.23e-5");
+        assert_eq!(round(1.6e305), "1.6e305");
+        assert_eq!(significant(123_456_789_012_345.0, 6, 9), "123456789012345");
+        assert_eq!(significant(1.234_567e16, 6, 9), "1.23457e16");
         assert_eq!(significant(0.0, 6, 9), "0");
         assert_eq!(round(212.34), "212");
     }

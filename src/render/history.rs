@@ -130,7 +130,9 @@ pub fn history_text(budget: &Budget, file: &BaselineFile, path: &std::path::Path
                 plain(&h.label),
                 h.runs.to_string(),
                 show(h.median),
-                h.cv.map_or("-".to_string(), |cv| format!("{} %", round(cv * 100.0))),
+                // A noise that overflows (values near f64::MAX) is no number: "-", as JSON's null.
+                h.cv.filter(|cv| cv.is_finite())
+                    .map_or("-".to_string(), |cv| format!("{} %", round(cv * 100.0))),
                 h.last
                     .iter()
                     .map(|v| format_value(*v, unit))
