@@ -1,7 +1,8 @@
 //! `check --format junit` and `--format openmetrics` read by real consumers: the JUnit XML by
 //! junitparser (PyPI; `pip install junitparser`), the OpenMetrics text by `promtool check metrics`
 //! (Debian's `prometheus`), on the shipped examples, every `tests/cases` verdict and a budget of
-//! hostile names. The counts they read are compared with the JSON verdict of the same run.
+//! hostile names. The counts they read are compared with the JSON verdict of the same run, and
+//! the README's excerpts with what the quick start writes.
 //! Without python3 and junitparser, or promtool, that part is skipped with a line on stderr (CI
 //! installs both, and there a missing one fails).
 
@@ -412,5 +413,44 @@ fn hostile_names_stay_inside_their_xml_and_label_values() {
     if promtool_here(test) {
         let (code, said) = promtool(&w.openmetrics);
         assert_eq!((code, said.as_str()), (0, ""), "promtool check metrics");
+    }
+}
+
+/// The fenced blocks of `lang` in the README's JUnit and OpenMetrics section.
+fn readme_blocks(lang: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let section = readme
+        .split("### JUnit and OpenMetrics, for other CIs\n")
+        .nth(1)
+        .expect("the README's JUnit and OpenMetrics section")
+        .split("\n### ")
+        .next()
+        .expect("the section");
+    section
+        .split(&format!("```{lang}\n"))
+        .skip(1)
+        .map(|b| b.split("```").next().expect("a closing fence").to_string())
+        .collect()
+}
+
+#[test]
+fn the_readmes_junit_and_openmetrics_excerpts_are_what_the_quick_start_writes() {
+    let w = check(root(), Path::new("budgets/prod.toml"));
+    let junit = std::fs::read_to_string(&w.junit).expect("junit.xml");
+    let xml = readme_blocks("xml");
+    assert_eq!(xml.len(), 1, "one JUnit excerpt");
+    assert!(
+        junit.starts_with(&xml[0]),
+        "README's excerpt:\n{}\nwritten:\n{junit}",
+        xml[0]
+    );
+    let text = readme_blocks("text");
+    assert_eq!(text.len(), 1, "one OpenMetrics excerpt");
+    for line in text[0].lines() {
+        assert!(
+            w.openmetrics.lines().any(|l| l == line),
+            "README's line is not written: {line}\n{}",
+            w.openmetrics
+        );
     }
 }
