@@ -212,11 +212,19 @@ fn junit_counts_read_by_junitparser_match_the_json_verdict() {
             serde_json::from_str::<Value>(&w.stdout).expect("stdout JSON"),
             "{shown}"
         );
-        let counts = &w.json["counts"];
-        let x = read_junit(&w.junit);
-        assert_eq!(x["tests"], counts["total"], "{shown}");
+        let (counts, x) = (&w.json["counts"], read_junit(&w.junit));
+        let warnings = w.json["warnings"].as_array().expect("warnings").len() as u64;
+        assert_eq!(
+            x["tests"],
+            counts["total"].as_u64().unwrap() + warnings,
+            "{shown}"
+        );
         assert_eq!(x["failures"], counts["fail"], "{shown}");
-        assert_eq!(x["skipped"], counts["warn"], "{shown}");
+        assert_eq!(
+            x["skipped"],
+            counts["warn"].as_u64().unwrap() + warnings,
+            "{shown}"
+        );
         let suites = x["suites"].as_array().expect("suites");
         assert_eq!(suites.len(), 1, "{shown}: one suite per gate");
         let suite = &suites[0];
@@ -225,9 +233,9 @@ fn junit_counts_read_by_junitparser_match_the_json_verdict() {
         let cases = suite["cases"].as_array().expect("cases");
         let metrics = w.json["metrics"].as_array().expect("metrics");
         assert_eq!(
-            cases.len(),
-            metrics.len(),
-            "{shown}: one case per metric row"
+            cases.len() as u64,
+            metrics.len() as u64 + warnings,
+            "{shown}: one case per metric row, then one per warning"
         );
         for (case, m) in cases.iter().zip(metrics) {
             let (id, label) = (m["id"].as_str().unwrap(), m["label"].as_str().unwrap());
@@ -451,6 +459,61 @@ fn the_readmes_junit_and_openmetrics_excerpts_are_what_the_quick_start_writes() 
             w.openmetrics.lines().any(|l| l == line),
             "README's line is not written: {line}\n{}",
             w.openmetrics
+        );
+    }
+}
+
+#[test]
+fn a_stale_baseline_is_a_skipped_case_of_its_own() {
+    let test = "a_stale_baseline_is_a_skipped_case_of_its_own";
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("api.json"),
+        r#"{"schema": "perfgate/metrics@1", "tool": "t", "metrics": {"p95": {"value": 150, "unit": "ms"}}}"#,
+    )
+    .expect("write report");
+    std::fs::write(
+        dir.path().join("budget.toml"),
+        "[gate]\nname = \"api\"\nmax_age = \"14d\"\n\n[sources.api]\nformat = \"json\"\n\
+         path = \"api.json\"\n\n[[budget]]\nmetric = \"api.p95\"\ntarget = \"< 200ms\"\n",
+    )
+    .expect("write budget");
+    let update = Command::new(assert_cmd::cargo::cargo_bin("perfgate"))
+        .current_dir(dir.path())
+        .args(["baseline", "update", "--budget", "budget.toml"])
+        .output()
+        .expect("baseline update runs");
+    assert!(
+        update.status.success(),
+        "{}",
+        String::from_utf8_lossy(&update.stderr)
+    );
+    // The run just recorded, dated 2025: older than max_age.
+    let path = dir.path().join("baselines/api.json");
+    let mut b: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("baseline")).expect("JSON");
+    b["runs"][0]["time"] = "2025-01-01T00:00:00Z".into();
+    std::fs::write(&path, b.to_string()).expect("write baseline");
+    let w = check(dir.path(), Path::new("budget.toml"));
+    assert_eq!((w.code, &w.json["verdict"]), (0, &Value::from("warn")));
+    assert_eq!(
+        w.json["counts"]["warn"], 0,
+        "no metric warns: only the baseline's age"
+    );
+    if junitparser_here(test) {
+        let x = read_junit(&w.junit);
+        assert_eq!(
+            (&x["tests"], &x["skipped"]),
+            (&Value::from(2), &Value::from(1))
+        );
+        let case = &x["suites"][0]["cases"][1];
+        assert_eq!(case["name"], "Stale baseline");
+        assert_eq!(case["result"], "skipped");
+        let message = case["message"].as_str().expect("message");
+        assert!(
+            message.starts_with("warning: the baseline's newest run is ")
+                && message.contains("older than `max_age` (14 days)"),
+            "{message}"
         );
     }
 }

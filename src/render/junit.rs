@@ -9,8 +9,8 @@
 //! warning (a missed target, an inconclusive change) is `<skipped>` with the reason as its message,
 //! because all three count and list skipped cases apart from passes (GitLab's "skipped", Jenkins'
 //! "skipped", Azure DevOps' "Not executed"), where a passing case's `<system-out>` would be shown
-//! only to whoever opens that case. What no metric shows (a stale baseline, a vanished page) goes
-//! in the suite's `<system-out>`.
+//! only to whoever opens that case. What no metric shows (a stale baseline, a vanished page) is a
+//! skipped case of its own, after the metrics', named after the warning ("Stale baseline").
 
 use std::fmt::Write as _;
 
@@ -23,9 +23,9 @@ use crate::stats::Call;
 /// The verdict as a JUnit XML document, newline-terminated.
 pub fn to_junit(v: &Verdict) -> String {
     let (tests, failures, skipped) = (
-        v.metrics.len(),
+        v.metrics.len() + v.warnings.len(),
         v.count(Status::Fail),
-        v.count(Status::Warn),
+        v.count(Status::Warn) + v.warnings.len(),
     );
     let counts = format!(r#"tests="{tests}" failures="{failures}" errors="0" skipped="{skipped}""#);
     let gate = xml(&plain(&v.gate));
@@ -60,16 +60,12 @@ pub fn to_junit(v: &Verdict) -> String {
             }
         }
     }
-    if !v.warnings.is_empty() {
-        let lines: Vec<String> = v
-            .warnings
-            .iter()
-            .map(|w| format!("warning: {}: {}", w.kind.title(), plain(&w.message)))
-            .collect();
+    for w in &v.warnings {
         let _ = writeln!(
             out,
-            "    <system-out>{}</system-out>",
-            xml(&lines.join("\n"))
+            "    <testcase classname=\"{gate}\" name=\"{}\">\n      <skipped message=\"{}\"/>\n    </testcase>",
+            xml(w.kind.title()),
+            xml(&format!("warning: {}", plain(&w.message)))
         );
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
