@@ -517,3 +517,26 @@ fn a_stale_baseline_is_a_skipped_case_of_its_own() {
         );
     }
 }
+
+#[test]
+fn a_file_format_without_its_output_is_exit_2_before_anything_is_read() {
+    let out = Command::new(assert_cmd::cargo::cargo_bin("perfgate"))
+        .current_dir(root())
+        .args([
+            "check",
+            "--budget",
+            "no-such-budget.toml",
+            "--format",
+            "junit",
+        ])
+        .output()
+        .expect("perfgate runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--format junit writes a file: give it an --output FILE right after it")
+            && !stderr.contains("no-such-budget"),
+        "{stderr}"
+    );
+}
