@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::ingest::Format;
 
@@ -220,13 +220,16 @@ struct CheckFlags {
     #[arg(long)]
     require_baseline: bool,
 
-    /// What to print on stdout.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    format: OutputFormat,
+    /// What to write; repeatable, each paired in order with an --output. The first of text,
+    /// markdown or json is printed on stdout (text when none is given); junit and openmetrics are
+    /// written to their --output only.
+    #[arg(long, value_enum, action = ArgAction::Append)]
+    format: Vec<OutputFormat>,
 
-    /// Also write the chosen format to this file.
-    #[arg(long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    /// Also write the --format in the same position (text when none is given) to this file;
+    /// repeatable.
+    #[arg(long, value_name = "FILE", action = ArgAction::Append)]
+    output: Vec<PathBuf>,
 
     #[command(flatten)]
     template: TemplateFlag,
@@ -342,6 +345,28 @@ pub enum OutputFormat {
     Markdown,
     /// The machine-readable verdict (schema perfgate/verdict@1).
     Json,
+    /// JUnit XML for CI test reports: a test suite per gate, a test case per rule (a file only).
+    Junit,
+    /// OpenMetrics text, GitLab's `metrics` report (a file only).
+    Openmetrics,
+}
+
+impl OutputFormat {
+    /// Whether the format is printed on stdout when it comes first; JUnit and OpenMetrics are
+    /// only written to their `--output`.
+    pub fn printable(self) -> bool {
+        matches!(self, Self::Text | Self::Markdown | Self::Json)
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Markdown => "markdown",
+            Self::Json => "json",
+            Self::Junit => "junit",
+            Self::Openmetrics => "openmetrics",
+        }
+    }
 }
 
 /// A command line that passed [`Cli::validate`]: the command to run and its checked values.
@@ -365,8 +390,10 @@ pub struct CheckArgs {
     pub inputs: Vec<(String, String)>,
     pub lenient: bool,
     pub require_baseline: bool,
+    /// What stdout prints: the first printable `--format`, else text.
     pub format: OutputFormat,
-    pub output: Option<PathBuf>,
+    /// `--format`/`--output` pairs, in the order given: each file and what it gets.
+    pub outputs: Vec<(OutputFormat, PathBuf)>,
     /// `--template`; `None` is the built-in one.
     pub template: Option<PathBuf>,
     pub comment: CommentMode,
@@ -450,8 +477,13 @@ impl Cli {
                 inputs: distinct_inputs(f.sources.inputs)?,
                 lenient: f.sources.lenient.lenient,
                 require_baseline: f.require_baseline,
-                format: f.format,
-                output: f.output,
+                format: f
+                    .format
+                    .iter()
+                    .copied()
+                    .find(|f| f.printable())
+                    .unwrap_or(OutputFormat::Text),
+                outputs: paired_outputs(f.format, f.output)?,
                 template: f.template.template,
                 comment: f.comment,
                 bot_login: f.post.bot_login,
@@ -523,6 +555,44 @@ fn distinct_inputs(inputs: Vec<(String, String)>) -> Result<Vec<(String, String)
         }
     }
     Ok(inputs)
+}
+
+/// `check`'s `--format` and `--output`, paired in order (no `--format` is text). An `--output`
+/// without its `--format`, a JUnit or OpenMetrics format without its `--output`, and a printable
+/// format without one that is not stdout's (the first printable) are errors: each would be
+/// silently dropped.
+fn paired_outputs(
+    formats: Vec<OutputFormat>,
+    outputs: Vec<PathBuf>,
+) -> Result<Vec<(OutputFormat, PathBuf)>> {
+    let formats = if formats.is_empty() {
+        vec![OutputFormat::Text]
+    } else {
+        formats
+    };
+    if let Some(extra) = outputs.get(formats.len()) {
+        bail!(
+            "--output {} has no --format of its own: give one --format per --output, in the same order",
+            extra.display()
+        );
+    }
+    let stdout = formats.iter().position(|f| f.printable());
+    for (i, format) in formats.iter().enumerate().skip(outputs.len()) {
+        if !format.printable() {
+            bail!(
+                "--format {} writes a file: give it an --output FILE right after it",
+                format.name()
+            );
+        }
+        if Some(i) != stdout {
+            bail!(
+                "--format {} has no --output: only the first of text, markdown and json is \
+                 printed on stdout, each other format needs its --output FILE",
+                format.name()
+            );
+        }
+    }
+    Ok(formats.into_iter().zip(outputs).collect())
 }
 
 /// `metrics --format`: `auto`, or a reader's name.
@@ -741,5 +811,70 @@ mod tests {
         );
         assert!(parse_input("api").is_err());
         assert!(parse_input("=x").is_err());
+    }
+
+    /// `check`'s stdout format and file pairs for a command line after `check --budget b.toml`.
+    fn outputs(args: &[&str]) -> Result<(OutputFormat, Vec<(OutputFormat, PathBuf)>)> {
+        let line: Vec<&str> = ["check", "--budget", "b.toml"]
+            .iter()
+            .chain(args)
+            .copied()
+            .collect();
+        match validated(&line)? {
+            Run::Check(c) => Ok((c.format, c.outputs)),
+            other => panic!("not a check: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn formats_and_outputs_pair_in_order_and_stdout_gets_the_first_printable_one() {
+        use OutputFormat::{Json, Junit, Markdown, Openmetrics, Text};
+        let file = |f: OutputFormat, p: &str| (f, PathBuf::from(p));
+        // Every command line of one --format and one --output means what it did.
+        assert_eq!(outputs(&[]).unwrap(), (Text, vec![]));
+        assert_eq!(
+            outputs(&["--output", "v.txt"]).unwrap(),
+            (Text, vec![file(Text, "v.txt")])
+        );
+        assert_eq!(
+            outputs(&["--output", "v.json", "--format", "json"]).unwrap(),
+            (Json, vec![file(Json, "v.json")])
+        );
+        assert_eq!(
+            outputs(&[
+                "--format", "json", "--output", "v.json", "--format", "junit", "--output", "j.xml"
+            ])
+            .unwrap(),
+            (Json, vec![file(Json, "v.json"), file(Junit, "j.xml")])
+        );
+        assert_eq!(
+            outputs(&["--format", "openmetrics", "--output", "m.txt"]).unwrap(),
+            (Text, vec![file(Openmetrics, "m.txt")])
+        );
+        assert_eq!(
+            outputs(&["--format", "junit", "--output", "j.xml", "--format", "markdown"]).unwrap(),
+            (Markdown, vec![file(Junit, "j.xml")])
+        );
+    }
+
+    #[test]
+    fn a_format_or_output_left_unpaired_is_a_usage_error() {
+        for (args, error) in [
+            (
+                &["--format", "junit"][..],
+                "--format junit writes a file: give it an --output FILE right after it",
+            ),
+            (
+                &["--format", "json", "--output", "v.json", "--output", "j.xml"][..],
+                "--output j.xml has no --format of its own: give one --format per --output, in the same order",
+            ),
+            (
+                &["--format", "json", "--format", "markdown"][..],
+                "--format markdown has no --output: only the first of text, markdown and json is printed on stdout, each other format needs its --output FILE",
+            ),
+        ] {
+            let err = outputs(args).expect_err("unpaired");
+            assert_eq!(format!("{err:#}"), error, "{args:?}");
+        }
     }
 }

@@ -39,8 +39,10 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
     let ctx = context.as_ref().and_then(|c| c.as_ref().ok());
     let recorded = ctx.and_then(publish::recorded_run);
     let posting = args.comment != CommentMode::Never && context.is_some();
-    let markdown = if args.format == OutputFormat::Markdown || actions.summary.is_some() || posting
-    {
+    let wants = |format: OutputFormat| {
+        args.format == format || args.outputs.iter().any(|(f, _)| *f == format)
+    };
+    let markdown = if wants(OutputFormat::Markdown) || actions.summary.is_some() || posting {
         Some(template.render(&verdict, &current.sources)?)
     } else {
         None
@@ -52,23 +54,27 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
             render::terminal(&path.display().to_string())
         );
     }
-    let out = match (args.format, &markdown) {
+    let rendered = |format: OutputFormat| match (format, &markdown) {
         (OutputFormat::Json, _) => render::to_json(&verdict, &current.sources, recorded.as_ref()),
         // What is printed can be posted as it is (`gh pr comment --body-file`): fitted like the
         // comment perfgate posts itself, below GitHub's limit.
         (OutputFormat::Markdown, Some(md)) => render::fit_body(md, github::MAX_COMMENT_CHARS)
             .replace(render::TRUNCATION_NOTE, publish::MARKDOWN_NOTE),
+        (OutputFormat::Junit, _) => render::to_junit(&verdict),
+        (OutputFormat::Openmetrics, _) => render::to_openmetrics(&verdict, &current.budget),
         _ => render::to_text(&verdict, &current.sources),
     };
-    if let Some(path) = &args.output {
-        write_file(path, &out)?;
+    for (format, path) in &args.outputs {
+        write_file(path, &rendered(*format))?;
     }
-    emit(&out)?;
+    emit(&rendered(args.format))?;
 
     if actions.active {
-        let json = (args.format == OutputFormat::Json)
-            .then_some(args.output.as_deref())
-            .flatten();
+        let json = args
+            .outputs
+            .iter()
+            .find(|(f, _)| *f == OutputFormat::Json)
+            .map(|(_, path)| path.as_path());
         actions.report(&verdict, markdown.as_deref(), json, &args.budget);
     }
     if let Some(ctx) = ctx {

@@ -1,5 +1,5 @@
 //! Render: a [`Verdict`](crate::judge::Verdict) as text for a terminal, markdown for the pull
-//! request, or JSON (README, "Output"), one file per concern:
+//! request, JSON, JUnit XML or OpenMetrics (README, "Output"), one file per concern:
 //!
 //! | file | owns |
 //! |---|---|
@@ -14,6 +14,8 @@
 //! | `format.rs` | aligned tables and [`format_value`] |
 //! | `escape.rs` | [`terminal`] and [`md`]: text from files made inert |
 //! | `metrics.rs` | the `metrics` listing: [`metrics_text`], [`metrics_json`] |
+//! | `junit.rs` | JUnit XML for CI test reports: [`to_junit`] |
+//! | `openmetrics.rs` | OpenMetrics text for GitLab's metrics report and Prometheus: [`to_openmetrics`] |
 //!
 //! The one rule: what users depend on has its own types. [`JsonVerdict`] is the JSON contract and
 //! [`Context`] is the template API; both are built here from the verdict and change only by adding
@@ -33,7 +35,9 @@ mod format;
 mod history;
 mod json_in;
 mod json_out;
+mod junit;
 mod metrics;
+mod openmetrics;
 mod template;
 mod text;
 
@@ -47,6 +51,8 @@ pub use json_in::{parse_verdict, SavedVerdict};
 pub use json_out::{
     to_json, Counts, GithubRun, JsonLimit, JsonMetric, JsonVerdict, SourceInfo, VERDICT_SCHEMA,
 };
+pub use junit::to_junit;
 pub use metrics::{metrics_json, metrics_text, METRICS_LIST_SCHEMA};
+pub use openmetrics::to_openmetrics;
 pub use template::{marker, Template, DEFAULT_TEMPLATE};
 pub use text::{summary, to_text};
