@@ -439,3 +439,204 @@ fn outside_a_merge_request_or_without_a_token_nothing_is_sent() {
     assert!(matches!(err, NoteError::NoMergeRequest));
     assert!(fake.requests().is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// The binary: `check --comment` in a GitLab CI job
+
+/// Variables of the environment that would change what the binary does; each run sets its own.
+const CLEARED: [&str; 14] = [
+    "PERFGATE_BUDGET",
+    "PERFGATE_COMMENT",
+    "PERFGATE_GITLAB_TOKEN",
+    "GITLAB_TOKEN",
+    "GITLAB_CI",
+    "CI_API_V4_URL",
+    "CI_PROJECT_ID",
+    "CI_MERGE_REQUEST_IID",
+    "GITHUB_ACTIONS",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_OUTPUT",
+    "GITHUB_TOKEN",
+    "GITHUB_REPOSITORY",
+    "GITHUB_EVENT_NAME",
+];
+
+const BUDGET: &str = r#"[gate]
+name = "prod"
+
+[sources.api]
+format = "json"
+path = "api.json"
+
+[[budget]]
+metric = "api.p95"
+label = "API P95 @team #12 !3 ~perf"
+target = "< 200ms"
+critical = "300ms"
+"#;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// A workspace with the budget and a report whose p95 is `p95` ms.
+fn workspace(p95: f64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("budget.toml"), BUDGET).expect("write");
+    let report = json!({"schema": "perfgate/metrics@1", "tool": "gitlab test",
+                        "metrics": {"p95": {"value": p95, "unit": "ms"}}});
+    std::fs::write(dir.path().join("api.json"), report.to_string()).expect("write");
+    dir
+}
+
+/// The variables GitLab sets in a merge-request pipeline of project PROJECT_ID, MR !MR_IID, with
+/// the token stored as PERFGATE_GITLAB_TOKEN, pointing at `fake`.
+fn merge_request(fake: &Fake) -> Vec<(&'static str, String)> {
+    vec![
+        ("GITLAB_CI", "true".into()),
+        ("CI_API_V4_URL", fake.api.clone()),
+        ("CI_PROJECT_ID", PROJECT_ID.to_string()),
+        ("CI_MERGE_REQUEST_IID", MR_IID.to_string()),
+        ("PERFGATE_GITLAB_TOKEN", TOKEN.into()),
+    ]
+}
+
+fn check(dir: &tempfile::TempDir, env: &[(&str, String)], extra: &[&str]) -> Run {
+    let mut cmd = assert_cmd::Command::cargo_bin("perfgate").expect("binary");
+    cmd.current_dir(dir.path());
+    for var in CLEARED {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    cmd.args([
+        "check",
+        "--budget",
+        "budget.toml",
+        "--comment-timeout",
+        "5s",
+    ]);
+    let out = cmd.args(extra).output().expect("runs");
+    let run = Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
+    };
+    assert!(
+        !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
+        "the token leaked:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    run
+}
+
+#[test]
+fn check_in_a_merge_request_pipeline_posts_one_note_then_edits_it() {
+    let fake = Fake::start();
+    let dir = workspace(350.0);
+    let first = check(&dir, &merge_request(&fake), &[]);
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    let notes = fake.notes();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(
+        first.stderr,
+        format!("merge request !{MR_IID}: note {} created\n", notes[0].id)
+    );
+    assert!(
+        notes[0].body.starts_with(&marker("prod")),
+        "{}",
+        notes[0].body
+    );
+    assert!(notes[0].body.contains("fail"), "{}", notes[0].body);
+
+    let dir = workspace(150.0);
+    let second = check(&dir, &merge_request(&fake), &[]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(
+        second.stderr,
+        format!("merge request !{MR_IID}: note {} updated\n", notes[0].id)
+    );
+    let after = fake.notes();
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].id, notes[0].id);
+    assert_ne!(after[0].body, notes[0].body);
+    assert_eq!((fake.count("POST"), fake.count("PUT")), (1, 1));
+}
+
+#[test]
+fn check_outside_a_merge_request_posts_nothing_unless_always_which_says_why() {
+    let fake = Fake::start();
+    let dir = workspace(150.0);
+    let mut branch = merge_request(&fake);
+    branch.retain(|(k, _)| *k != "CI_MERGE_REQUEST_IID");
+    let auto = check(&dir, &branch, &[]);
+    assert_eq!((auto.code, auto.stderr.as_str()), (0, ""));
+    assert!(fake.requests().is_empty());
+
+    let always = check(&dir, &branch, &["--comment", "always"]);
+    assert_eq!(always.code, 2);
+    assert!(
+        always.stderr.contains(
+            "--comment always: could not post the merge-request note: no merge request to \
+             comment on: CI_MERGE_REQUEST_IID is not set"
+        ),
+        "{}",
+        always.stderr
+    );
+    assert!(fake.requests().is_empty());
+
+    // In a merge request without a token, `auto` says so once and `always` fails.
+    let mut no_token = merge_request(&fake);
+    no_token.retain(|(k, _)| *k != "PERFGATE_GITLAB_TOKEN");
+    let auto = check(&dir, &no_token, &[]);
+    assert_eq!(auto.code, 0);
+    assert!(
+        auto.stderr
+            .starts_with("note: not commenting on the merge request: no GitLab token"),
+        "{}",
+        auto.stderr
+    );
+    let always = check(&dir, &no_token, &["--comment", "always"]);
+    assert_eq!(always.code, 2, "{}", always.stderr);
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn a_refused_note_is_a_warning_with_its_hint_and_never_shows_the_token() {
+    let fake = Fake::start();
+    fake.fault(Fault {
+        times: 2,
+        ..fault(
+            "POST",
+            "/notes",
+            403,
+            r#"{"message":"403 Forbidden - token {token} lacks the api scope"}"#,
+        )
+    });
+    let dir = workspace(150.0);
+    let auto = check(&dir, &merge_request(&fake), &[]);
+    assert_eq!(auto.code, 0);
+    assert_eq!(
+        auto.stderr,
+        format!(
+            "warning: could not post the merge-request note: GitLab refused creating the note on \
+             merge request !{MR_IID} (HTTP 403: 403 Forbidden - token *** lacks the api scope); \
+             the token may not write notes on this merge request: give it the `api` scope \
+             (`read_api` cannot write) and at least the Reporter role in the project (Developer \
+             if the project's merge requests are restricted), or, for a personal token, make \
+             sure its user is a member\n"
+        )
+    );
+    let always = check(&dir, &merge_request(&fake), &["--comment", "always"]);
+    assert_eq!(always.code, 2);
+    assert!(
+        always
+            .stderr
+            .contains("HTTP 403: 403 Forbidden - token *** lacks"),
+        "{}",
+        always.stderr
+    );
+    assert!(fake.notes().is_empty());
+}
