@@ -21,6 +21,13 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
     let template = load_template(args.template.as_deref())?;
     let actions = Actions::from_env();
     let gitlab = GitLabCi::from_env();
+    // In a GitLab job the markdown is GitLab's, whether it is posted or printed.
+    let gitlab_job = gitlab.active && !actions.active;
+    let template = if gitlab_job {
+        template.for_gitlab()
+    } else {
+        template
+    };
     // The run's context is needed to post, and recorded in the JSON verdict for `perfgate comment`.
     let context =
         (actions.names_a_run() || args.comment == CommentMode::Always).then(|| actions.context());
@@ -77,7 +84,7 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
     if let Some(ctx) = ctx {
         publish::warn_if_pull_request_target(ctx);
     }
-    if let (Some(body), true) = (&markdown, gitlab.active && !actions.active) {
+    if let (Some(body), true) = (&markdown, gitlab_job) {
         let opts = gitlab::NoteOptions {
             max_total: args.comment_timeout,
         };
