@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use perfgate::gitlab::{
     upsert_note, Context, NoteError, NoteOptions, Posted, MAX_NOTE_CHARS, NOTE_LIMIT,
+    NOTE_TRUNCATED,
 };
-use perfgate::render::TRUNCATION_NOTE;
 use serde_json::{json, Value};
 
 mod common;
@@ -393,7 +393,11 @@ fn a_body_over_the_limit_is_shrunk_with_a_note() {
     let n = notes[0].body.chars().count();
     assert!(n <= MAX_NOTE_CHARS && n > MAX_NOTE_CHARS - 1_000, "{n}");
     assert!(notes[0].body.starts_with(&marker("prod")));
-    assert!(notes[0].body.contains(TRUNCATION_NOTE));
+    assert!(notes[0].body.contains(NOTE_TRUNCATED), "a visible note");
+    assert!(
+        !notes[0].body.contains("job summary"),
+        "a GitLab job has none"
+    );
 }
 
 #[test]
@@ -550,6 +554,12 @@ fn check_in_a_merge_request_pipeline_posts_one_note_then_edits_it() {
         notes[0].body
     );
     assert!(notes[0].body.contains("fail"), "{}", notes[0].body);
+    // The label's mention and references are made inert GitLab's way (a backslash and a word
+    // joiner), not GitHub's (entities, which GitLab decodes before it looks for references).
+    let j = '\u{2060}';
+    let label = format!("API P95 \\@{j}team \\#{j}12 \\!{j}3 \\~{j}perf");
+    assert!(notes[0].body.contains(&label), "{}", notes[0].body);
+    assert!(!notes[0].body.contains("&#64;"), "{}", notes[0].body);
 
     let dir = workspace(150.0);
     let second = check(&dir, &merge_request(&fake), &[]);
@@ -639,4 +649,26 @@ fn a_refused_note_is_a_warning_with_its_hint_and_never_shows_the_token() {
         always.stderr
     );
     assert!(fake.notes().is_empty());
+}
+
+#[test]
+fn a_redirect_is_not_followed_with_the_token() {
+    let fake = Fake::start();
+    let elsewhere = common::http::serve(|_, r| {
+        assert!(
+            !r.headers.contains_key("private-token"),
+            "the token followed a redirect"
+        );
+        (200, vec![], r#"{"id": 1}"#.to_owned())
+    });
+    fake.fault(Fault {
+        headers: vec![("location", format!("{elsewhere}/api/v4/user"))],
+        ..fault("GET", "/user", 302, "")
+    });
+    let err = upsert_note(&context(&fake), "prod", "body", &opts()).unwrap_err();
+    assert!(
+        matches!(err, NoteError::Http { status: 302, .. }),
+        "{err:?}"
+    );
+    assert_eq!(fake.requests().len(), 1);
 }

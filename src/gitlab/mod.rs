@@ -17,4 +17,4 @@ mod rest;
 
 pub use crate::rest::Posted;
 pub use context::{Context, TOKEN_VARS};
-pub use rest::{upsert_note, NoteError, NoteOptions, MAX_NOTE_CHARS, NOTE_LIMIT};
+pub use rest::{upsert_note, NoteError, NoteOptions, MAX_NOTE_CHARS, NOTE_LIMIT, NOTE_TRUNCATED};

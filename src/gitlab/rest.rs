@@ -17,7 +17,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::context::Context;
 use crate::model::is_plain_name;
-use crate::render::{fit_body, marker};
+use crate::render::{fit_body, marker, TRUNCATION_NOTE};
 use crate::rest::{backoff, error_chain, first_line, one_line, scrub, Posted, Token};
 
 /// GitLab's maximum note length, in characters ("Note is too long (maximum is 1000000 characters)").
@@ -26,6 +26,10 @@ pub const NOTE_LIMIT: usize = 1_000_000;
 /// What [`upsert_note`] caps a body to: below [`NOTE_LIMIT`] with room to spare, since GitLab
 /// counts characters after its own normalisation, which we cannot replay exactly.
 pub const MAX_NOTE_CHARS: usize = 999_000;
+
+/// What a shortened note says it left out: a GitLab job has no job summary to point at.
+pub const NOTE_TRUNCATED: &str =
+    "truncated to GitLab's note limit — `--format json` has every metric";
 
 // GitLab's largest page ("Pagination": `per_page` is at most 100).
 const PER_PAGE: u32 = 100;
@@ -133,7 +137,7 @@ pub enum NoteError {
 /// deletes the rest.
 ///
 /// The marker leads the body, and a note is the gate's only when its first line is the marker.
-/// The body is capped with [`fit_body`] to [`MAX_NOTE_CHARS`]. Reads are retried with exponential
+/// The body is capped with [`fit_body`] to [`MAX_NOTE_CHARS`], saying so with [`NOTE_TRUNCATED`]. Reads are retried with exponential
 /// backoff on a 5xx or a transport error, and after a 429 when its `Retry-After` says; a failed
 /// write is retried only after listing again shows it did not land. All of it within
 /// `opts.max_total`.
@@ -154,7 +158,9 @@ pub fn upsert_note(
     } else {
         format!("{marker}\n{body}")
     };
-    let body = fit_body(&body, MAX_NOTE_CHARS);
+    // The longer note leaves room for itself: the character budget is cut by the difference.
+    let room = NOTE_TRUNCATED.chars().count() - TRUNCATION_NOTE.chars().count();
+    let body = fit_body(&body, MAX_NOTE_CHARS - room).replace(TRUNCATION_NOTE, NOTE_TRUNCATED);
     let result = Api::new(ctx, token, opts, iid).and_then(|api| api.upsert(&marker, &body));
     result.map_err(|e| scrub_error(e, &token.0))
 }
