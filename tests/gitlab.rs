@@ -53,16 +53,9 @@ fn notes_path() -> String {
     format!("/api/v4/projects/{PROJECT_ID}/merge_requests/{MR_IID}/notes")
 }
 
+/// `status` with `body` for the next request of `method` to `path`, not applied.
 fn fault(method: &'static str, path: &'static str, status: u16, body: &str) -> Fault {
-    Fault {
-        method,
-        path,
-        status,
-        headers: Vec::new(),
-        body: body.to_owned(),
-        landed: false,
-        times: 1,
-    }
+    Fault::new(method, path, status, body, 1)
 }
 
 #[test]
@@ -222,18 +215,23 @@ fn a_502_on_create_is_retried_without_a_duplicate_whether_or_not_it_landed() {
     }
 }
 
-#[test]
-fn a_429_waits_as_retry_after_says() {
-    let fake = Fake::start();
-    fake.fault(Fault {
-        headers: vec![("retry-after", "1".into())],
+/// GitLab's 429 on listing the notes, asking to wait `seconds`.
+fn too_many_requests(seconds: &str) -> Fault {
+    Fault {
+        headers: vec![("retry-after", seconds.into())],
         ..fault(
             "GET",
             "/notes",
             429,
             r#"{"message":"429 Too Many Requests"}"#,
         )
-    });
+    }
+}
+
+#[test]
+fn a_429_waits_as_retry_after_says() {
+    let fake = Fake::start();
+    fake.fault(too_many_requests("1"));
     let start = Instant::now();
     let posted = upsert_note(&context(&fake), "prod", &body("prod", "pass"), &opts()).unwrap();
     assert!(matches!(posted, Posted::Created { .. }));
@@ -247,15 +245,7 @@ fn a_429_waits_as_retry_after_says() {
 #[test]
 fn a_rate_limit_longer_than_the_budget_gives_up_at_once() {
     let fake = Fake::start();
-    fake.fault(Fault {
-        headers: vec![("retry-after", "120".into())],
-        ..fault(
-            "GET",
-            "/notes",
-            429,
-            r#"{"message":"429 Too Many Requests"}"#,
-        )
-    });
+    fake.fault(too_many_requests("120"));
     let start = Instant::now();
     let err = upsert_note(&context(&fake), "prod", &body("prod", "pass"), &opts()).unwrap_err();
     assert!(start.elapsed() < Duration::from_secs(5));
@@ -368,7 +358,7 @@ fn an_echoed_token_is_scrubbed_from_every_error() {
         "GET",
         "/notes",
         400,
-        r#"{"message":"bad header PRIVATE-TOKEN: {token}"}"#,
+        r#"{"message":"bad header PRIVATE-TOKEN: {secret}"}"#,
     ));
     let err = upsert_note(&context(&fake), "prod", &body("prod", "pass"), &opts()).unwrap_err();
     let text = format!("{err} {err:?}");
@@ -622,7 +612,7 @@ fn a_refused_note_is_a_warning_with_its_hint_and_never_shows_the_token() {
             "POST",
             "/notes",
             403,
-            r#"{"message":"403 Forbidden - token {token} lacks the api scope"}"#,
+            r#"{"message":"403 Forbidden - token {secret} lacks the api scope"}"#,
         )
     });
     let dir = workspace(150.0);

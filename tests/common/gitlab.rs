@@ -6,12 +6,12 @@
 //! applying it. The shapes follow GitLab's "Notes API" and "Pagination" documentation.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
-use super::http::{self, Answer};
+use super::http::{self, next_fault, Answer};
+pub use super::http::{Fault, Request};
 
 pub const TOKEN: &str = "glpat-Xk3v9QmT2pLr8sW1yZ4a";
 pub const PROJECT_ID: u64 = 278_964;
@@ -28,29 +28,6 @@ pub struct Note {
     pub author: u64,
     pub body: String,
     pub system: bool,
-}
-
-#[derive(Clone, Debug)]
-pub struct Request {
-    pub method: String,
-    pub target: String,
-    pub authorized: bool,
-    pub headers: BTreeMap<String, String>,
-    pub body: String,
-}
-
-/// An answer the fake gives instead of the normal one, `times` times, to requests of `method` whose
-/// target contains `path`. `{token}` in `body` is replaced by the request's PRIVATE-TOKEN header,
-/// as a careless proxy might echo it.
-pub struct Fault {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub status: u16,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: String,
-    /// Apply the request (e.g. create the note) and then answer with the fault.
-    pub landed: bool,
-    pub times: usize,
 }
 
 #[derive(Default)]
@@ -178,29 +155,11 @@ fn respond(state: &Mutex<State>, r: &http::Incoming) -> Answer {
             json!({"message": "401 Unauthorized"}).to_string(),
         );
     }
-    let fault = s
-        .faults
-        .iter_mut()
-        .find(|f| f.times > 0 && f.method == r.method && r.target.contains(f.path))
-        .map(|f| {
-            f.times -= 1;
-            let headers = f
-                .headers
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.clone()))
-                .collect::<Vec<_>>();
-            (
-                f.status,
-                headers,
-                f.body.replace("{token}", &token),
-                f.landed,
-            )
-        });
-    match fault {
-        Some((status, headers, text, false)) => (status, headers, text),
-        Some((status, headers, text, true)) => {
+    match next_fault(&mut s.faults, r, &token) {
+        Some((answer, false)) => answer,
+        Some((answer, true)) => {
             route(&mut s, r);
-            (status, headers, text)
+            answer
         }
         None => route(&mut s, r),
     }
