@@ -25,8 +25,9 @@
 //! - [`workflow`] formats Actions step outputs and annotations; a leaf that imports none of ours.
 //!
 //! - `commands` holds one module per command (`check`, `comment`, `metrics`, `baseline`, `init`),
-//!   which wire the stages above, and `commands::publish`, the GitHub Actions side of `check` and
-//!   `comment`: the only place that reads the Actions environment.
+//!   which wire the stages above, and `commands::publish`, the CI side of `check` and `comment`
+//!   (GitHub Actions, and GitLab CI's merge-request note): the only place that reads the CI
+//!   environment.
 //!
 //! [`run`] hands a command line to its command; `main` only maps its result to an exit code.
 //!
