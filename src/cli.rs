@@ -234,8 +234,9 @@ struct CheckFlags {
     #[command(flatten)]
     template: TemplateFlag,
 
-    /// Post the markdown verdict as the pull request's comment: `auto` when the run is on a pull
-    /// request and GITHUB_TOKEN is set, `always` (or exit 2 saying why not), `never`.
+    /// Post the markdown verdict as the pull request's comment (GitHub) or the merge request's
+    /// note (GitLab): `auto` when the run is on one and GITHUB_TOKEN (PERFGATE_GITLAB_TOKEN or
+    /// GITLAB_TOKEN) is set, `always` (or exit 2 saying why not), `never`.
     #[arg(long, value_enum, env = "PERFGATE_COMMENT", default_value_t = CommentMode::Auto)]
     comment: CommentMode,
 

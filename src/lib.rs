@@ -19,13 +19,15 @@
 //!   compares them with the thresholds. No I/O.
 //! - [`render`] owns the output formats users depend on: the JSON verdict and the template context,
 //!   and the template side of the comment (its marker and the shrinker that caps it).
-//! - [`github`] reads the Actions run's context and posts the pull-request comment; a second CI
-//!   provider is a sibling folder with the same concerns (docs/architecture.md).
+//! - [`github`] reads the Actions run's context and posts the pull-request comment; [`gitlab`],
+//!   its sibling with the same concerns (docs/architecture.md), reads a GitLab CI job's and posts
+//!   the merge-request note. What their REST clients share (backoff, scrubbing) is `rest`.
 //! - [`workflow`] formats Actions step outputs and annotations; a leaf that imports none of ours.
 //!
 //! - `commands` holds one module per command (`check`, `comment`, `metrics`, `baseline`, `init`),
-//!   which wire the stages above, and `commands::publish`, the GitHub Actions side of `check` and
-//!   `comment`: the only place that reads the Actions environment.
+//!   which wire the stages above, and `commands::publish`, the CI side of `check` and `comment`
+//!   (GitHub Actions, and GitLab CI's merge-request note): the only place that reads the CI
+//!   environment.
 //!
 //! [`run`] hands a command line to its command; `main` only maps its result to an exit code.
 //!
@@ -33,16 +35,17 @@
 //! module imports from a module that imports it (`tests/layering.rs` checks):
 //!
 //! ```text
-//! run ─► commands ─► cli, render, judge, budget, ingest, baseline, github, workflow
-//!        github ─► render (the comment's marker and shrinker), model
+//! run ─► commands ─► cli, render, judge, budget, ingest, baseline, github, gitlab, workflow
+//!        github, gitlab ─► render (the comment's marker and shrinker), model, rest
 //!        render ─► judge, budget, baseline, stats, ingest, workflow
 //!        judge ─► budget, baseline, derive, stats, ingest
 //!        budget ─► derive, ingest      baseline ─► ingest      cli ─► ingest, baseline
 //!        derive, stats, ingest ─► model ◄─ every stage; model imports nothing
 //! ```
 //!
-//! The helpers `file` (bounded reads), `json` (inert JSON) and `memory` (the ceiling) sit below
-//! the stages, which use them, and import none of ours; so does `workflow`.
+//! The helpers `file` (bounded reads), `json` (inert JSON), `memory` (the ceiling) and `rest`
+//! (what the providers' REST clients share) sit below the stages, which use them, and import none
+//! of ours; so does `workflow`.
 
 pub(crate) mod baseline;
 pub mod budget;
@@ -51,12 +54,14 @@ mod commands;
 pub mod derive;
 mod file;
 pub mod github;
+pub mod gitlab;
 pub mod ingest;
 mod json;
 pub mod judge;
 pub(crate) mod memory;
 pub mod model;
 pub mod render;
+mod rest;
 pub mod stats;
 pub mod workflow;
 

@@ -441,7 +441,7 @@ fn every_error() -> Vec<CommentError> {
         path: "/comments",
         status: 403,
         headers: vec![],
-        body: json!({"message": "Resource not accessible by integration ({auth})"}).to_string(),
+        body: json!({"message": "Resource not accessible by integration ({secret})"}).to_string(),
         landed: false,
         times: 1,
     });
@@ -450,7 +450,7 @@ fn every_error() -> Vec<CommentError> {
     // A proxy's error page with the header in it, on every try.
     let fake = Fake::start();
     fake.fault(Fault {
-        body: "<html>upstream refused {auth}</html>".into(),
+        body: "<html>upstream refused {secret}</html>".into(),
         ..five_oh_two("GET", "/comments", false, usize::MAX)
     });
     errors.push(run(&fake, &short));
@@ -459,7 +459,7 @@ fn every_error() -> Vec<CommentError> {
     let fake = Fake::start();
     fake.fault(Fault {
         status: 404,
-        body: json!({"message": "Not Found for {auth}"}).to_string(),
+        body: json!({"message": "Not Found for {secret}"}).to_string(),
         ..five_oh_two("POST", "/comments", false, 1)
     });
     errors.push(run(&fake, &short));
@@ -469,7 +469,7 @@ fn every_error() -> Vec<CommentError> {
     fake.fault(Fault {
         status: 429,
         headers: vec![("retry-after", "60".into())],
-        body: json!({"message": "slow down {auth}"}).to_string(),
+        body: json!({"message": "slow down {secret}"}).to_string(),
         ..five_oh_two("GET", "/comments", false, 1)
     });
     errors.push(run(&fake, &short));
@@ -478,7 +478,7 @@ fn every_error() -> Vec<CommentError> {
     let fake = Fake::start();
     fake.fault(Fault {
         status: 200,
-        body: "not json {auth}".into(),
+        body: "not json {secret}".into(),
         ..five_oh_two("GET", "/comments", false, 1)
     });
     errors.push(run(&fake, &short));

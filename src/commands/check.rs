@@ -6,11 +6,12 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 
 use super::baseline::load_history;
-use super::publish::{self, Actions};
+use super::publish::{self, Actions, GitLabCi};
 use super::{emit, load_template, read_current, write_file};
 use crate::budget::Budget;
 use crate::cli::{CheckArgs, CommentMode, OutputFormat};
 use crate::github;
+use crate::gitlab;
 use crate::judge::{self, Status, Verdict};
 use crate::render;
 
@@ -19,6 +20,14 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
     // The template is compiled before any report is read, so a bad one fails fast.
     let template = load_template(args.template.as_deref())?;
     let actions = Actions::from_env();
+    let gitlab = GitLabCi::from_env();
+    // In a GitLab job the markdown is GitLab's, whether it is posted or printed.
+    let gitlab_job = gitlab.active && !actions.active;
+    let template = if gitlab_job {
+        template.for_gitlab()
+    } else {
+        template
+    };
     // The run's context is needed to post, and recorded in the JSON verdict for `perfgate comment`.
     let context =
         (actions.names_a_run() || args.comment == CommentMode::Always).then(|| actions.context());
@@ -38,7 +47,8 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
 
     let ctx = context.as_ref().and_then(|c| c.as_ref().ok());
     let recorded = ctx.and_then(publish::recorded_run);
-    let posting = args.comment != CommentMode::Never && context.is_some();
+    let posting =
+        args.comment != CommentMode::Never && context.is_some() || gitlab.posts(args.comment);
     let wants = |format: OutputFormat| {
         args.format == format || args.outputs.iter().any(|(f, _)| *f == format)
     };
@@ -80,7 +90,12 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
     if let Some(ctx) = ctx {
         publish::warn_if_pull_request_target(ctx);
     }
-    if let Some(body) = &markdown {
+    if let (Some(body), true) = (&markdown, gitlab_job) {
+        let opts = gitlab::NoteOptions {
+            max_total: args.comment_timeout,
+        };
+        gitlab.post_for_check(args.comment, &verdict.gate, body, &opts)?;
+    } else if let Some(body) = &markdown {
         let opts = github::CommentOptions {
             bot_login: args.bot_login.clone(),
             max_total: args.comment_timeout,

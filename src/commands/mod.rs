@@ -1,6 +1,6 @@
 //! What the commands share: reading the budget and its sources, the template, and writing the
 //! output (where the baseline is, [`baseline`] finds). Each command has its own module; the
-//! GitHub Actions side of `check` and `comment` is in [`publish`].
+//! CI side of `check` and `comment` (GitHub Actions, GitLab CI) is in [`publish`].
 
 pub(crate) mod baseline;
 pub(crate) mod check;

@@ -1,7 +1,8 @@
-//! The GitHub Actions side of the commands: the run's context read from the environment, the
-//! pull-request comment `check` and `comment` post, the step outputs, the job summary and the
-//! annotations. [`crate::github`] does the talking to GitHub; this module decides when and reads the
-//! environment, so another CI provider's side can sit beside it.
+//! The CI side of the commands: on GitHub Actions the run's context read from the environment,
+//! the pull-request comment `check` and `comment` post, the step outputs, the job summary and the
+//! annotations; on GitLab CI the merge-request note `check` posts ([`GitLabCi`]).
+//! [`crate::github`] and [`crate::gitlab`] do the talking; this module decides when and reads the
+//! environment.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -12,6 +13,7 @@ use anyhow::{bail, Context, Result};
 use crate::cli::CommentMode;
 use crate::file;
 use crate::github;
+use crate::gitlab;
 use crate::judge::{Status, Verdict};
 use crate::render::{self, GithubRun};
 use crate::workflow;
@@ -88,6 +90,102 @@ pub(super) fn posted_text(posted: github::Posted, pr: Option<u64>) -> String {
     };
     let pr = pr.map(|n| format!(" #{n}")).unwrap_or_default();
     format!("pull request{pr}: comment {} {what}", posted.id())
+}
+
+/// The GitLab CI variables perfgate reads, taken from the process environment once; the
+/// [`gitlab`] module gets them passed in and never reads the environment itself.
+pub(super) struct GitLabCi {
+    /// CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID and the token variables, as set.
+    vars: BTreeMap<String, String>,
+    /// In a GitLab CI job: `GITLAB_CI=true`.
+    pub(super) active: bool,
+}
+
+const GITLAB_VARS: [&str; 3] = ["CI_API_V4_URL", "CI_PROJECT_ID", "CI_MERGE_REQUEST_IID"];
+
+impl GitLabCi {
+    pub(super) fn from_env() -> GitLabCi {
+        let vars = GITLAB_VARS
+            .iter()
+            .chain(gitlab::TOKEN_VARS.iter())
+            .filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?)))
+            .collect();
+        GitLabCi {
+            active: std::env::var("GITLAB_CI").is_ok_and(|v| v == "true"),
+            vars,
+        }
+    }
+
+    /// Whether `check --comment mode` tries to post a note here: in a GitLab CI job, on a merge
+    /// request with `auto`, always with `always`.
+    pub(super) fn posts(&self, mode: CommentMode) -> bool {
+        self.active
+            && match mode {
+                CommentMode::Never => false,
+                CommentMode::Always => true,
+                CommentMode::Auto => self
+                    .vars
+                    .get("CI_MERGE_REQUEST_IID")
+                    .is_some_and(|v| !v.trim().is_empty()),
+            }
+    }
+
+    /// `check --comment` in a GitLab CI job: the merge-request note. Whatever goes wrong is a
+    /// warning, except with `always` (README, "On GitLab").
+    pub(super) fn post_for_check(
+        &self,
+        mode: CommentMode,
+        gate: &str,
+        body: &str,
+        opts: &gitlab::NoteOptions,
+    ) -> Result<()> {
+        if !self.posts(mode) {
+            return Ok(());
+        }
+        let always = mode == CommentMode::Always;
+        let ctx = match gitlab::Context::from_vars(&self.vars) {
+            Ok(ctx) => ctx,
+            Err(e) if always => {
+                bail!("--comment always: cannot comment on the merge request: {e:#}")
+            }
+            Err(e) => {
+                eprintln!(
+                    "warning: not commenting on the merge request: {}",
+                    render::terminal(&format!("{e:#}"))
+                );
+                return Ok(());
+            }
+        };
+        if !always && !ctx.has_token() {
+            eprintln!(
+                "note: not commenting on the merge request: {} (or pass `--comment never`)",
+                gitlab::NoteError::NoToken
+            );
+            return Ok(());
+        }
+        match gitlab::upsert_note(&ctx, gate, body, opts) {
+            Ok(posted) => {
+                let what = match posted {
+                    gitlab::Posted::Created { .. } => "created",
+                    gitlab::Posted::Updated { .. } => "updated",
+                    gitlab::Posted::Unchanged { .. } => "already current",
+                };
+                let mr = ctx.mr_iid.map(|n| format!(" !{n}")).unwrap_or_default();
+                eprintln!("merge request{mr}: note {} {what}", posted.id());
+                Ok(())
+            }
+            Err(e) if always => {
+                bail!("--comment always: could not post the merge-request note: {e}")
+            }
+            Err(e) => {
+                eprintln!(
+                    "warning: could not post the merge-request note: {}",
+                    render::terminal(&e.to_string())
+                );
+                Ok(())
+            }
+        }
+    }
 }
 
 /// A `pull_request_target` run has a write token and runs in the base repository: checking out

@@ -6,24 +6,14 @@
 //! error names its value.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use anyhow::{bail, Context as _};
 use serde::Deserialize;
 
 use crate::model::is_plain_name;
+use crate::rest::Token;
 
 const DEFAULT_API_URL: &str = "https://api.github.com";
-
-/// The GitHub token, which nothing may print.
-#[derive(Clone)]
-pub(super) struct Token(pub(super) String);
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
 
 /// What perfgate knows of the GitHub Actions run. Built from the standard variables and the event payload.
 #[derive(Clone, Debug)]
@@ -93,13 +83,9 @@ impl Context {
     ) -> anyhow::Result<Context> {
         let var = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
 
-        let token = match var("GITHUB_TOKEN") {
-            // A token goes into an HTTP header: anything but visible ASCII would be refused there.
-            Some(t) if !t.bytes().all(|b| b.is_ascii_graphic()) => {
-                bail!("GITHUB_TOKEN holds characters a token cannot have (spaces or control characters)")
-            }
-            t => t.map(|t| Token(t.to_owned())),
-        };
+        let token = var("GITHUB_TOKEN")
+            .map(|t| Token::from_var("GITHUB_TOKEN", t))
+            .transpose()?;
 
         let api_url = var("GITHUB_API_URL")
             .unwrap_or(DEFAULT_API_URL)

@@ -11,9 +11,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use octocrab::Octocrab;
 use serde::Deserialize;
 
-use super::context::{Context, Token};
+use super::context::Context;
 use crate::model::is_plain_name;
 use crate::render::{fit_body, marker};
+pub use crate::rest::Posted;
+use crate::rest::{backoff, error_chain, first_line, one_line, scrub, Token};
 
 /// GitHub's maximum comment body, in characters ("Body is too long (maximum is 65536 characters)").
 pub const COMMENT_LIMIT: usize = 65_536;
@@ -29,13 +31,9 @@ const PER_PAGE: u32 = 100;
 const MAX_PAGES: usize = 1_000;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
-const FIRST_BACKOFF: Duration = Duration::from_secs(1);
-const MAX_BACKOFF: Duration = Duration::from_secs(16);
 // GitHub's advice when a secondary rate limit names no time: "wait for at least one minute".
 // https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api
 const RATE_LIMIT_DEFAULT_WAIT: Duration = Duration::from_secs(60);
-// An error message from a server (or a proxy's HTML page) is shown, not dumped.
-const MAX_MESSAGE_CHARS: usize = 300;
 
 const FORBIDDEN_HINT: &str = "the token cannot write to this pull request. Give the job \
 `permissions: pull-requests: write`, or, for pull requests from forks (whose token is always \
@@ -70,26 +68,6 @@ impl Default for CommentOptions {
             pr_number: None,
             expect_head_sha: None,
             max_total: Duration::from_secs(60),
-        }
-    }
-}
-
-/// What [`upsert_comment`] did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Posted {
-    /// No comment of this gate existed; this one was created.
-    Created { id: u64 },
-    /// The gate's comment was edited in place.
-    Updated { id: u64 },
-    /// The gate's comment already had exactly this body; nothing was sent.
-    Unchanged { id: u64 },
-}
-
-impl Posted {
-    /// The id of the gate's comment.
-    pub fn id(&self) -> u64 {
-        match *self {
-            Posted::Created { id } | Posted::Updated { id } | Posted::Unchanged { id } => id,
         }
     }
 }
@@ -636,17 +614,6 @@ fn comment_id(reply: &Reply, action: &str) -> Result<u64, Failure> {
         })
 }
 
-fn backoff(attempt: u32) -> Duration {
-    FIRST_BACKOFF
-        .saturating_mul(1 << attempt.saturating_sub(1).min(8))
-        .min(MAX_BACKOFF)
-}
-
-/// The first line of a text, without surrounding blanks and leading empty lines.
-fn first_line(text: &str) -> &str {
-    text.trim_start().lines().next().unwrap_or("").trim()
-}
-
 /// The `rel="next"` target of a `Link` header (RFC 8288), as GitHub paginates.
 fn next_link(header: &str) -> Option<String> {
     header.split(',').find_map(|part| {
@@ -673,34 +640,7 @@ fn error_message(text: &str, status: u16) -> String {
         .ok()
         .and_then(|b| b.message)
         .unwrap_or_else(|| text.to_owned());
-    let one_line: String = raw
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect();
-    if one_line.is_empty() {
-        return format!("HTTP {status} with an empty body");
-    }
-    match one_line.char_indices().nth(MAX_MESSAGE_CHARS) {
-        Some((cut, _)) => format!("{}…", &one_line[..cut]),
-        None => one_line,
-    }
-}
-
-/// An error and its sources on one line: octocrab's own `Display` says only "GitHub" or "Hyper Error".
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts: Vec<String> = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
+    one_line(&raw, status)
 }
 
 /// Replaces the token wherever a server or library may have echoed it.
@@ -777,14 +717,6 @@ fn scrub_error(error: CommentError, token: &str) -> CommentError {
     }
 }
 
-fn scrub(text: &str, token: &str) -> String {
-    if token.is_empty() {
-        text.to_owned()
-    } else {
-        text.replace(token, "***")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -804,7 +736,7 @@ mod tests {
         let html = format!("<html>\n<body>{}</body></html>", "x".repeat(1000));
         let m = error_message(&html, 502);
         assert!(!m.contains('\n'));
-        assert!(m.chars().count() <= MAX_MESSAGE_CHARS + 1);
+        assert!(m.chars().count() <= crate::rest::MAX_MESSAGE_CHARS + 1);
         assert_eq!(
             error_message(
                 r#"{"message":"Bad credentials","documentation_url":"x"}"#,

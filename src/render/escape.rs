@@ -1,7 +1,8 @@
-//! Text from reports and budgets made safe: [`terminal`] for a terminal, [`md`] for markdown on GitHub.
+//! Text from reports and budgets made safe: [`terminal`] for a terminal, [`md`] for markdown on
+//! GitHub, [`md_gitlab`] for markdown on GitLab.
 //!
 //! The one rule it keeps: nothing from a file or a server reaches a terminal as a command, or
-//! GitHub as markup, a mention or a link.
+//! GitHub or GitLab as markup, a mention, a reference or a link.
 
 /// Control, bidi and zero-width characters: a terminal acts on them (colours, OSC 8 links, a bell,
 /// backspaces) or they reorder or hide the text around them.
@@ -63,27 +64,74 @@ pub(super) fn plain(s: &str) -> String {
 /// one character written as an entity, which GitHub shows as the character itself; zero-width
 /// characters would be invisible breaks, and `sanitize` drops them.
 pub fn md(s: &str) -> String {
+    escape(s, Flavor::GitHub)
+}
+
+/// Text made inert for a markdown table cell on GitLab. GitLab turns text into references after
+/// the markdown is rendered, so an entity (decoded by then) does not stop one: `@user`, `#1`,
+/// `!1`, `~label`, `%milestone`, `$1`, `&1`, `^alert` and `https:` are broken by a backslash
+/// before the sigil, which GitLab's parser keeps as a span of its own (its "reference
+/// characters": `$ % # & @ ! ~ ^ :`), followed by a word joiner (U+2060), which GitLab's later
+/// filters (a link to a repository file, `GL-1`, `www.`) cannot see through either. Both read as
+/// nothing on screen. The HTML special characters stay entities, as on GitHub.
+pub fn md_gitlab(s: &str) -> String {
+    escape(s, Flavor::GitLab)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    GitHub,
+    GitLab,
+}
+
+/// U+2060 WORD JOINER: no width, no line break, and a text node GitLab's filters see as a break.
+const JOINER: char = '\u{2060}';
+
+fn escape(s: &str, flavor: Flavor) -> String {
     let chars: Vec<char> = sanitize(s).chars().collect();
+    let gitlab = flavor == Flavor::GitLab;
     let mut out = String::with_capacity(s.len());
     for (i, &c) in chars.iter().enumerate() {
         let before = &chars[..i];
+        let url = c == ':' && chars[i + 1..].starts_with(&['/', '/']);
+        let www = c == '.' && ends_with_word(before, "www");
         match c {
-            ':' if chars[i + 1..].starts_with(&['/', '/']) => out.push_str("&#58;"),
-            '.' if ends_with_word(before, "www") => out.push_str("&#46;"),
+            ':' | '.' if gitlab && (url || www) => {
+                out.push(JOINER);
+                out.push(c);
+            }
+            ':' if url => out.push_str("&#58;"),
+            '.' if www => out.push_str("&#46;"),
+            '-' if gitlab && ends_with_word(before, "gl") => {
+                out.push(c);
+                out.push(JOINER);
+            }
             '-' if ends_with_word(before, "gh") || ends_with_word(before, "ghsa") => {
                 out.push_str("&#45;")
+            }
+            '&' if gitlab => {
+                out.push_str("&amp;");
+                out.push(JOINER);
             }
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '|' => out.push_str("&#124;"),
+            '@' | '#' | '$' | '%' | '^' if gitlab => {
+                out.push('\\');
+                out.push(c);
+                out.push(JOINER);
+            }
             '@' => out.push_str("&#64;"),
             '#' => out.push_str("&#35;"),
             '`' => out.push_str("&#96;"),
             '*' | '_' | '[' | ']' | '\\' | '~' | '!' => {
                 out.push('\\');
                 out.push(c);
+                if gitlab {
+                    out.push(JOINER);
+                }
             }
             c => out.push(c),
         }
@@ -138,5 +186,33 @@ mod tests {
             md("sigh-2 high-load awww.x p95: 3 a:/b"),
             "sigh-2 high-load awww.x p95: 3 a:/b"
         );
+    }
+
+    #[test]
+    fn gitlab_references_mentions_and_links_are_broken_and_read_the_same() {
+        let j = '\u{2060}';
+        let safe =
+            md_gitlab("@team #12 !3 ~perf %v1 $4 &5 ^alert GL-6 www.x.y https://e.x a|b <i>");
+        assert_eq!(
+            safe,
+            format!(
+                "\\@{j}team \\#{j}12 \\!{j}3 \\~{j}perf \\%{j}v1 \\${j}4 &amp;{j}5 \\^{j}alert \
+                 GL-{j}6 www{j}.x.y https{j}://e.x a&#124;b &lt;i&gt;"
+            )
+        );
+        // What is left once the escapes and joiners are read is the text as written.
+        let shown: String = safe
+            .replace("&amp;", "&")
+            .replace("&#124;", "|")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace(['\\', j], "");
+        assert_eq!(
+            shown,
+            "@team #12 !3 ~perf %v1 $4 &5 ^alert GL-6 www.x.y https://e.x a|b <i>"
+        );
+        // GitHub's output is unchanged by the GitLab flavour.
+        assert_eq!(md("@a #1 !2 ~b $3"), "&#64;a &#35;1 \\!2 \\~b $3");
+        assert_eq!(md_gitlab("p95 ms: 3"), "p95 ms: 3");
     }
 }

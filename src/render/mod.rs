@@ -43,7 +43,7 @@ mod text;
 
 pub use annotations::annotations;
 pub use context::{context, BaselineRow, Context, Row};
-pub use escape::{md, terminal};
+pub use escape::{md, md_gitlab, terminal};
 pub use fit::{fit_body, TRUNCATION_NOTE};
 pub use format::{format_value, format_value_as};
 pub use history::{history_json, history_text, HistorySummary};

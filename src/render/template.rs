@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result};
 use minijinja::{Environment, UndefinedBehavior};
 
 use super::context::context;
-use super::escape::md;
+use super::escape::{md, md_gitlab};
 use super::json_out::SourceInfo;
 use crate::judge::Verdict;
 
@@ -61,6 +61,13 @@ impl Template {
     /// The embedded default template.
     pub fn default_comment() -> Result<Template> {
         Template::compile("templates/comment.md.j2", DEFAULT_TEMPLATE.to_string())
+    }
+
+    /// The same template with GitLab's escaping in its `md` filter ([`md_gitlab`]), for a note
+    /// on a merge request.
+    pub fn for_gitlab(mut self) -> Template {
+        self.env.add_filter("md", |s: String| md_gitlab(&s));
+        self
     }
 
     /// Renders the markdown report.

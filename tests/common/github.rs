@@ -7,12 +7,12 @@
 //! Each test binary uses its own part of it.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
-use super::http::{self, Answer};
+use super::http::{self, next_fault, Answer};
+pub use super::http::{Fault, Request};
 
 pub const TOKEN: &str = "ghs_16C7e42F292c6912E7710c838347Ae178B4a";
 pub const OWNER: &str = "octo-org";
@@ -31,50 +31,6 @@ pub struct Comment {
     pub id: u64,
     pub login: String,
     pub body: String,
-}
-
-#[derive(Clone, Debug)]
-pub struct Request {
-    pub method: String,
-    pub target: String,
-    pub authorized: bool,
-    pub headers: BTreeMap<String, String>,
-    pub body: String,
-}
-
-/// An answer the fake gives instead of the normal one, `times` times, to requests of `method` whose
-/// target contains `path`. `{auth}` in `body` is replaced by the request's Authorization header, as a
-/// careless proxy might echo it.
-pub struct Fault {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub status: u16,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: String,
-    /// Apply the request (e.g. create the comment) and then answer with the fault.
-    pub landed: bool,
-    pub times: usize,
-}
-
-impl Fault {
-    /// `status` with `body`, the request not applied, the next `times` times.
-    pub fn new(
-        method: &'static str,
-        path: &'static str,
-        status: u16,
-        body: &str,
-        times: usize,
-    ) -> Fault {
-        Fault {
-            method,
-            path,
-            status,
-            headers: Vec::new(),
-            body: body.to_owned(),
-            landed: false,
-            times,
-        }
-    }
 }
 
 #[derive(Default)]
@@ -97,9 +53,7 @@ impl Fake {
             ..State::default()
         }));
         let st = state.clone();
-        let base = http::serve(move |base, r| {
-            respond(&st, base, &r.method, &r.target, &r.headers, &r.body)
-        });
+        let base = http::serve(move |base, r| respond(&st, base, r));
         Fake { base, state }
     }
 
@@ -170,46 +124,27 @@ fn query(target: &str, key: &str) -> Option<usize> {
         .and_then(|(_, v)| v.parse().ok())
 }
 
-fn respond(
-    state: &Mutex<State>,
-    base: &str,
-    method: &str,
-    target: &str,
-    headers: &BTreeMap<String, String>,
-    body: &str,
-) -> Answer {
+fn respond(state: &Mutex<State>, base: &str, r: &http::Incoming) -> Answer {
+    let (method, target, body) = (r.method.as_str(), r.target.as_str(), r.body.as_str());
     let mut s = state.lock().expect("state lock");
-    let auth = headers.get("authorization").cloned().unwrap_or_default();
+    let auth = r.headers.get("authorization").cloned().unwrap_or_default();
     let authorized = auth == format!("Bearer {TOKEN}");
     s.requests.push(Request {
         method: method.into(),
         target: target.into(),
         authorized,
-        headers: headers.clone(),
+        headers: r.headers.clone(),
         body: body.into(),
     });
     if !authorized {
         let msg = json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"});
         return (401, vec![], msg.to_string());
     }
-    let fault = s
-        .faults
-        .iter_mut()
-        .find(|f| f.times > 0 && f.method == method && target.contains(f.path))
-        .map(|f| {
-            f.times -= 1;
-            let headers = f
-                .headers
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.clone()))
-                .collect::<Vec<_>>();
-            (f.status, headers, f.body.replace("{auth}", &auth), f.landed)
-        });
-    match fault {
-        Some((status, headers, text, false)) => (status, headers, text),
-        Some((status, headers, text, true)) => {
+    match next_fault(&mut s.faults, r, &auth) {
+        Some((answer, false)) => answer,
+        Some((answer, true)) => {
             route(&mut s, base, method, target, body);
-            (status, headers, text)
+            answer
         }
         None => route(&mut s, base, method, target, body),
     }

@@ -1,7 +1,8 @@
 //! A minimal HTTP/1.1 server on 127.0.0.1 for the tests that stand in for GitHub's REST API:
 //! keep-alive connections, one thread each, `Content-Length` or chunked request bodies. What
 //! each request gets is up to the test's handler; [`serve_trickling`] answers with a body that
-//! comes one byte at a time.
+//! comes one byte at a time. The fakes of GitHub's and GitLab's APIs built on it share the
+//! record of a request ([`Request`]) and the answers they can be told to give instead ([`Fault`]).
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -21,6 +22,74 @@ pub struct Incoming {
 
 /// Status, extra headers and a JSON body.
 pub type Answer = (u16, Vec<(String, String)>, String);
+
+/// A request as a fake recorded it.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: String,
+    pub target: String,
+    /// Whether it carried the fake's token.
+    pub authorized: bool,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+}
+
+/// An answer a fake gives instead of the normal one, `times` times, to requests of `method` whose
+/// target contains `path`. `{secret}` in `body` is replaced by the request's credential header
+/// (GitHub's `Authorization`, GitLab's `PRIVATE-TOKEN`), as a careless proxy might echo it.
+pub struct Fault {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+    /// Apply the request (e.g. create the comment) and then answer with the fault.
+    pub landed: bool,
+    pub times: usize,
+}
+
+impl Fault {
+    /// `status` with `body`, the request not applied, the next `times` times.
+    pub fn new(
+        method: &'static str,
+        path: &'static str,
+        status: u16,
+        body: &str,
+        times: usize,
+    ) -> Fault {
+        Fault {
+            method,
+            path,
+            status,
+            headers: Vec::new(),
+            body: body.to_owned(),
+            landed: false,
+            times,
+        }
+    }
+}
+
+/// The first of `faults` that answers `request` (counting it down), as the answer and whether the
+/// request is to be applied all the same; `secret` is the request's credential header.
+pub fn next_fault(
+    faults: &mut [Fault],
+    request: &Incoming,
+    secret: &str,
+) -> Option<(Answer, bool)> {
+    let f = faults
+        .iter_mut()
+        .find(|f| f.times > 0 && f.method == request.method && request.target.contains(f.path))?;
+    f.times -= 1;
+    let headers = f
+        .headers
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    Some((
+        (f.status, headers, f.body.replace("{secret}", secret)),
+        f.landed,
+    ))
+}
 
 /// Listens on a free 127.0.0.1 port and answers every request with `handler(base, request)`,
 /// `base` being the server's own `http://127.0.0.1:<port>`. Returns that base.

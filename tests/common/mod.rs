@@ -2,5 +2,6 @@
 
 pub mod dir;
 pub mod github;
+pub mod gitlab;
 pub mod http;
 pub mod peak;
