@@ -349,8 +349,19 @@ fn auto_posts_only_on_a_pull_request_with_a_token() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("no GitHub token"), "{}", run.stderr);
 
-    // `always` outside GitHub Actions says why.
+    // `always` outside any CI says why; in Actions without the repository, it names the variable.
     let run = Case::new(150.0).check(&["--comment", "always"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains(
+            "--comment always: not in a GitHub Actions run nor a GitLab merge-request pipeline"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = Case::new(150.0)
+        .in_actions()
+        .check(&["--comment", "always"]);
     assert_eq!(run.code, 2);
     assert!(
         run.stderr.contains("GITHUB_REPOSITORY is not set"),

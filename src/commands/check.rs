@@ -29,8 +29,11 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
         template
     };
     // The run's context is needed to post, and recorded in the JSON verdict for `perfgate comment`.
-    let context =
-        (actions.names_a_run() || args.comment == CommentMode::Always).then(|| actions.context());
+    // Outside any CI run `--comment always` has no context to build, and says so, rather than
+    // naming the first GitHub variable it lacks.
+    let context = (actions.names_a_run()
+        || (args.comment == CommentMode::Always && actions.active))
+        .then(|| actions.context());
     let current = read_current(&args.budget, &args.inputs, args.lenient)?;
     let history = load_history(args.baseline.as_ref(), &current.budget)?;
     let mut verdict = judge::judge(
@@ -47,8 +50,10 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
 
     let ctx = context.as_ref().and_then(|c| c.as_ref().ok());
     let recorded = ctx.and_then(publish::recorded_run);
-    let posting =
-        args.comment != CommentMode::Never && context.is_some() || gitlab.posts(args.comment);
+    // `always` posts or says why not, so it renders the comment even with no run to post it on.
+    let posting = args.comment == CommentMode::Always
+        || args.comment != CommentMode::Never && context.is_some()
+        || gitlab.posts(args.comment);
     let wants = |format: OutputFormat| {
         args.format == format || args.outputs.iter().any(|(f, _)| *f == format)
     };

@@ -46,7 +46,10 @@ pub(super) fn post_for_check(
             );
             return Ok(());
         }
-        (CommentMode::Always, None) => bail!("--comment always: not in a GitHub Actions run"),
+        (CommentMode::Always, None) => bail!(
+            "--comment always: not in a GitHub Actions run nor a GitLab merge-request pipeline, \
+             so there is nothing to comment on"
+        ),
         (CommentMode::Always, Some(Err(e))) => {
             bail!("--comment always: cannot comment on the pull request: {e:#}")
         }
