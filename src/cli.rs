@@ -242,6 +242,12 @@ struct CheckFlags {
 
     #[command(flatten)]
     post: PostFlags,
+
+    /// Also push the verdict's metrics (as `--format openmetrics` writes them) to this Prometheus
+    /// Pushgateway, grouped by job="perfgate", the gate and the branch; a failed push is a
+    /// warning and never changes the exit code.
+    #[arg(long, env = "PERFGATE_PUSHGATEWAY", value_name = "URL")]
+    pushgateway: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -401,6 +407,8 @@ pub struct CheckArgs {
     pub bot_login: String,
     /// The whole time posting may take, retries included.
     pub comment_timeout: Duration,
+    /// `--pushgateway`/`PERFGATE_PUSHGATEWAY`; an empty value is none.
+    pub pushgateway: Option<String>,
 }
 
 /// `comment`'s values.
@@ -489,6 +497,7 @@ impl Cli {
                 comment: f.comment,
                 bot_login: f.post.bot_login,
                 comment_timeout: f.post.comment_timeout,
+                pushgateway: f.pushgateway.filter(|url| !url.trim().is_empty()),
             }),
             Command::Metrics(f) => Run::Metrics(MetricsArgs {
                 format: resolve_format(&f.format)?,

@@ -23,6 +23,8 @@
 //!   its sibling with the same concerns (docs/architecture.md), reads a GitLab CI job's and posts
 //!   the merge-request note. What their REST clients share (backoff, scrubbing) is `rest`.
 //! - [`workflow`] formats Actions step outputs and annotations; a leaf that imports none of ours.
+//! - [`pushgateway`] pushes the verdict's OpenMetrics to a Prometheus Pushgateway
+//!   (`check --pushgateway`); it imports only `rest`.
 //!
 //! - `commands` holds one module per command (`check`, `comment`, `metrics`, `baseline`, `init`),
 //!   which wire the stages above, and `commands::publish`, the CI side of `check` and `comment`
@@ -35,8 +37,10 @@
 //! module imports from a module that imports it (`tests/layering.rs` checks):
 //!
 //! ```text
-//! run ─► commands ─► cli, render, judge, budget, ingest, baseline, github, gitlab, workflow
+//! run ─► commands ─► cli, render, judge, budget, ingest, baseline, github, gitlab, workflow,
+//!                    pushgateway
 //!        github, gitlab ─► render (the comment's marker and shrinker), model, rest
+//!        pushgateway ─► rest
 //!        render ─► judge, budget, baseline, stats, ingest, workflow
 //!        judge ─► budget, baseline, derive, stats, ingest
 //!        budget ─► derive, ingest      baseline ─► ingest      cli ─► ingest, baseline
@@ -60,6 +64,7 @@ mod json;
 pub mod judge;
 pub(crate) mod memory;
 pub mod model;
+pub mod pushgateway;
 pub mod render;
 mod rest;
 pub mod stats;

@@ -83,6 +83,9 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
         write_file(path, &rendered(*format))?;
     }
     emit(&rendered(args.format))?;
+    if let Some(url) = &args.pushgateway {
+        publish::push_metrics(url, &verdict.gate, &rendered(OutputFormat::Openmetrics));
+    }
 
     if actions.active {
         let json = args

@@ -191,6 +191,47 @@ impl GitLabCi {
     }
 }
 
+/// `check --pushgateway`: pushes the verdict's OpenMetrics grouped by the gate and the branch
+/// measured. A failure is a warning: the verdict stands.
+pub(super) fn push_metrics(url: &str, gate: &str, metrics: &str) {
+    let gate = render::gate_label(gate);
+    let branch = measured_branch();
+    let mut grouping = vec![("gate", gate.as_str())];
+    if let Some(branch) = &branch {
+        grouping.push(("branch", branch));
+    }
+    match crate::pushgateway::push(url, &grouping, metrics) {
+        Ok(group) => eprintln!("pushgateway: metrics pushed to {group}"),
+        Err(why) => eprintln!(
+            "warning: could not push the metrics to the Pushgateway, the verdict stands: {}",
+            render::terminal(&why)
+        ),
+    }
+}
+
+/// The branch a run measured: a pull or merge request's source branch, else the branch pushed,
+/// else the checkout's (none when HEAD is detached or this is no repository).
+fn measured_branch() -> Option<String> {
+    let var = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    if var("GITHUB_ACTIONS").as_deref() == Some("true") {
+        // On a pull request GITHUB_REF_NAME is `<number>/merge`, no branch.
+        return var("GITHUB_HEAD_REF").or_else(|| {
+            (var("GITHUB_REF_TYPE").as_deref() == Some("branch"))
+                .then(|| var("GITHUB_REF_NAME"))
+                .flatten()
+        });
+    }
+    if var("GITLAB_CI").as_deref() == Some("true") {
+        return var("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME").or_else(|| var("CI_COMMIT_BRANCH"));
+    }
+    crate::baseline::git::checked_out_branch().ok().flatten()
+}
+
 /// A `pull_request_target` run has a write token and runs in the base repository: checking out
 /// the pull request's code there hands the token to that code.
 pub(super) fn warn_if_pull_request_target(ctx: &github::Context) {

@@ -53,6 +53,6 @@ pub use json_out::{
 };
 pub use junit::to_junit;
 pub use metrics::{metrics_json, metrics_text, METRICS_LIST_SCHEMA};
-pub use openmetrics::to_openmetrics;
+pub use openmetrics::{gate_label, to_openmetrics};
 pub use template::{marker, Template, DEFAULT_TEMPLATE};
 pub use text::{summary, to_text};

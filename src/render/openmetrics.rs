@@ -18,6 +18,12 @@ use crate::budget::{Budget, RuleInput};
 use crate::judge::{MetricVerdict, Status, Verdict};
 use crate::model::Unit;
 
+/// The `gate` label's value as [`to_openmetrics`] writes it (before escaping): a Pushgateway's
+/// grouping key must repeat it exactly, or the push is refused.
+pub fn gate_label(gate: &str) -> String {
+    plain(gate)
+}
+
 /// The verdict as OpenMetrics text, ending in `# EOF`; `budget` names each rule's source.
 pub fn to_openmetrics(v: &Verdict, budget: &Budget) -> String {
     let gate = escape(&plain(&v.gate));
