@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::baseline::{BaselineFile, BaselineMetric};
+use crate::baseline::{BaselineFile, BaselineMetric, BaselineRun, Environment};
 use crate::budget::{units_agree, Budget, OnRegression, Rule, RuleInput, Threshold};
 use crate::derive::closest_hint;
 use crate::ingest::Page;
@@ -144,6 +144,19 @@ pub struct BaselineVerdict {
     pub slack: f64,
     /// The history's values, oldest first.
     pub history: Vec<f64>,
+    /// History runs left out because they were measured in another environment than this run
+    /// (README "Like with like").
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub left_out: usize,
+    /// How this run's environment differs from the newest history run measured otherwise
+    /// (`cpu AMD EPYC 7763 → Intel Xeon 8370C`): those runs were left out (`left_out`), or, when
+    /// fewer than 3 runs were measured alike, all runs were compared and a warning says so.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environment: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The gate's judgement.
@@ -196,6 +209,8 @@ pub enum WarningKind {
     MissingPage,
     /// The baseline's newest run is older than the gate's `max_age`.
     StaleBaseline,
+    /// A metric's history was measured in another environment, and too few of its runs alike.
+    UnlikeHistory,
 }
 
 impl WarningKind {
@@ -203,6 +218,7 @@ impl WarningKind {
         match self {
             WarningKind::MissingPage => "missing-page",
             WarningKind::StaleBaseline => "stale-baseline",
+            WarningKind::UnlikeHistory => "unlike-history",
         }
     }
 
@@ -211,13 +227,18 @@ impl WarningKind {
         match self {
             WarningKind::MissingPage => "Page missing from the run",
             WarningKind::StaleBaseline => "Stale baseline",
+            WarningKind::UnlikeHistory => "History measured elsewhere",
         }
     }
 
     pub fn from_name(name: &str) -> Option<WarningKind> {
-        [WarningKind::MissingPage, WarningKind::StaleBaseline]
-            .into_iter()
-            .find(|k| k.name() == name)
+        [
+            WarningKind::MissingPage,
+            WarningKind::StaleBaseline,
+            WarningKind::UnlikeHistory,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
     }
 }
 
@@ -522,13 +543,18 @@ fn bind_unit(
 
 /// Judges every rule against its observed value (critical breached = fail, target missed = warn)
 /// and, where the baseline has history for it, against that history.
+///
+/// `environment` is where this run was measured: each metric is compared with the history runs
+/// measured alike where there are at least [`stats::MIN_HISTORY`] of them (README "Like with
+/// like"); `None` compares with every run.
 pub fn judge(
     budget: &Budget,
     observed: &[Observed],
     baseline: Option<&BaselineFile>,
+    environment: Option<&Environment>,
     now: SystemTime,
 ) -> Verdict {
-    let comparisons = compare_all(budget, observed, baseline);
+    let comparisons = compare_all(budget, observed, baseline, environment);
     let metrics: Vec<MetricVerdict> = observed
         .iter()
         .zip(comparisons)
@@ -566,6 +592,7 @@ pub fn judge(
         warnings.extend(stale_baseline(budget, file, now));
         warnings.extend(missing_pages(budget, observed, file));
     }
+    warnings.extend(unlike_history(&metrics));
     Verdict {
         gate: budget.gate.name.clone(),
         verdict: overall(metrics.iter().map(|m| m.status), &warnings),
@@ -607,6 +634,68 @@ fn stale_baseline(budget: &Budget, file: &BaselineFile, now: SystemTime) -> Opti
         kind: WarningKind::StaleBaseline,
         message,
     })
+}
+
+/// A warning per metric compared with a history mostly measured in another environment: fewer
+/// than [`stats::MIN_HISTORY`] of its runs were measured alike, so all were compared, and the
+/// change may be the machine's or the tool's rather than the code's.
+fn unlike_history(metrics: &[MetricVerdict]) -> Vec<Warning> {
+    metrics
+        .iter()
+        .filter_map(|m| {
+            let b = m.baseline.as_ref()?;
+            (b.left_out == 0 && !b.environment.is_empty()).then(|| Warning {
+                kind: WarningKind::UnlikeHistory,
+                message: format!(
+                    "`{}` was measured in another environment than its history ({}): fewer than {} of its {} baseline runs were measured alike, so all were compared; the change may be the environment's",
+                    m.label,
+                    b.environment.join(", "),
+                    stats::MIN_HISTORY,
+                    b.runs
+                ),
+            })
+        })
+        .collect()
+}
+
+/// The history runs a metric of `sources` is compared with: those measured alike, where there
+/// are at least [`stats::MIN_HISTORY`]; else all. With how many were left out, and how this run
+/// differs from the newest run measured otherwise.
+fn alike<T>(
+    runs: Vec<(&BaselineRun, T)>,
+    now: Option<&Environment>,
+    sources: &[&str],
+) -> (Vec<T>, usize, Vec<String>) {
+    let Some(now) = now else {
+        return (runs.into_iter().map(|(_, t)| t).collect(), 0, Vec::new());
+    };
+    let differences: Vec<Vec<String>> = runs
+        .iter()
+        .map(|(run, _)| {
+            run.environment
+                .as_ref()
+                .map(|then| then.differences(now, sources))
+                .unwrap_or_default()
+        })
+        .collect();
+    let newest_unlike = differences
+        .iter()
+        .rev()
+        .find(|d| !d.is_empty())
+        .cloned()
+        .unwrap_or_default();
+    let like = differences.iter().filter(|d| d.is_empty()).count();
+    if newest_unlike.is_empty() || like < stats::MIN_HISTORY {
+        return (runs.into_iter().map(|(_, t)| t).collect(), 0, newest_unlike);
+    }
+    let left_out = runs.len() - like;
+    let kept = runs
+        .into_iter()
+        .zip(&differences)
+        .filter(|(_, d)| d.is_empty())
+        .map(|((_, t), _)| t)
+        .collect();
+    (kept, left_out, newest_unlike)
 }
 
 /// "20 days", "5 hours", "12 minutes".
@@ -701,6 +790,7 @@ fn compare_all(
     budget: &Budget,
     observed: &[Observed],
     baseline: Option<&BaselineFile>,
+    environment: Option<&Environment>,
 ) -> Vec<Option<BaselineVerdict>> {
     let Some(file) = baseline else {
         return vec![None; observed.len()];
@@ -709,12 +799,17 @@ fn compare_all(
     let mut slots = Vec::with_capacity(observed.len());
     for o in observed {
         let rule = &budget.rules[o.rule];
-        let stored: Vec<_> = file
+        let sources: Vec<&str> = match &rule.input {
+            RuleInput::Source { source, .. } => vec![source.as_str()],
+            RuleInput::Derived(expr) => expr.reads.keys().map(String::as_str).collect(),
+        };
+        let runs: Vec<_> = file
             .runs
             .iter()
-            .filter_map(|r| stored_page(&r.metrics, rule, o))
-            .filter(|m| m.unit == o.unit)
+            .filter_map(|r| Some((r, stored_page(&r.metrics, rule, o)?)))
+            .filter(|(_, m)| m.unit == o.unit)
             .collect();
+        let (stored, left_out, unlike) = alike(runs, environment, &sources);
         if stored.is_empty() {
             slots.push(None);
             continue;
@@ -750,6 +845,8 @@ fn compare_all(
             candidates.len(),
             stored.iter().map(|m| m.value).collect::<Vec<f64>>(),
             rule.regression,
+            left_out,
+            unlike,
         )));
         candidates.push(Candidate {
             comparison,
@@ -763,7 +860,7 @@ fn compare_all(
     slots
         .into_iter()
         .map(|slot| {
-            let (i, history, slack) = slot?;
+            let (i, history, slack, left_out, environment) = slot?;
             let c = &candidates[i].comparison;
             let d = &decisions[i];
             Some(BaselineVerdict {
@@ -781,6 +878,8 @@ fn compare_all(
                 runs_needed: c.runs_needed,
                 slack,
                 history,
+                left_out,
+                environment,
             })
         })
         .collect()
@@ -847,7 +946,7 @@ mod tests {
     ) -> Result<Verdict, Vec<String>> {
         let b = budget(rules);
         let o = observe(&b, &sources(api, db))?;
-        Ok(judge(&b, &o, None, SystemTime::UNIX_EPOCH))
+        Ok(judge(&b, &o, None, None, SystemTime::UNIX_EPOCH))
     }
 
     #[test]
@@ -944,5 +1043,143 @@ mod tests {
             (v.metrics[0].value, v.metrics[0].unit, v.verdict),
             (1.5, Unit::Percent, Status::Warn)
         );
+    }
+}
+
+/// Like with like, measured: a fleet of two machine types, one 25 % slower, as shared CI runners
+/// are, with each build landing on either at random. Judged exactly as `check` judges, with and
+/// without the runs' environments; README "Like with like" quotes these rates.
+#[cfg(test)]
+mod like_with_like {
+    use std::path::Path;
+
+    use super::*;
+    use crate::baseline::{BaselineRun, Environment};
+    use crate::budget::parse_budget;
+    use crate::model::Measurement;
+
+    /// SplitMix64 with Box–Muller normals, as tests/simulation.rs draws them.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> f64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+        }
+
+        fn normal(&mut self) -> f64 {
+            let (u, v) = (1.0 - self.next(), self.next());
+            (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+        }
+
+        /// A timing of median `median` with coefficient of variation `cv` (lognormal).
+        fn timing(&mut self, median: f64, cv: f64) -> f64 {
+            median * ((1.0 + cv * cv).ln().sqrt() * self.normal()).exp()
+        }
+    }
+
+    const HISTORY: usize = 20;
+    const CV: f64 = 0.05;
+    const SLOWER: f64 = 1.25;
+    const TRIALS: usize = 4_000;
+
+    fn machine(slow: bool) -> Environment {
+        Environment {
+            os: Some("linux".into()),
+            cpu: Some(if slow { "old CPU" } else { "new CPU" }.into()),
+            ..Environment::default()
+        }
+    }
+
+    /// Rates over the trials: (regressions called, inconclusive calls).
+    fn rates(change: f64, like_with_like: bool, seed: u64) -> (f64, f64) {
+        let budget = parse_budget(
+            Path::new("t.toml"),
+            "[gate]\nname = \"t\"\n[sources.api]\npath = \"a.json\"\n[[budget]]\nmetric = \"api.p95\"\ncritical = \"< 10s\"\n",
+        )
+        .expect("budget");
+        let mut rng = Rng(seed);
+        let (mut regressions, mut inconclusive) = (0, 0);
+        for _ in 0..TRIALS {
+            let mut file = BaselineFile::new("t");
+            for _ in 0..HISTORY {
+                let slow = rng.next() < 0.5;
+                let median = if slow { 100.0 * SLOWER } else { 100.0 };
+                file.runs.push(BaselineRun {
+                    commit: None,
+                    time: None,
+                    metrics: BTreeMap::from([(
+                        "api.p95".to_string(),
+                        BaselineMetric {
+                            value: rng.timing(median, CV),
+                            unit: Unit::Ms,
+                            samples: Vec::new(),
+                            histogram: None,
+                            page: None,
+                            histogram_scale: None,
+                        },
+                    )]),
+                    environment: Some(machine(slow)),
+                });
+            }
+            let slow = rng.next() < 0.5;
+            let median = if slow { 100.0 * SLOWER } else { 100.0 } * (1.0 + change);
+            let read = BTreeMap::from([(
+                "api".to_string(),
+                SourceMetrics {
+                    metrics: BTreeMap::from([(
+                        "p95".to_string(),
+                        Measurement::ms(rng.timing(median, CV)),
+                    )]),
+                    samples: BTreeMap::new(),
+                    runs: 1,
+                    distributions: BTreeMap::new(),
+                    no_data: BTreeSet::new(),
+                    pages: Vec::new(),
+                    dropped: BTreeMap::new(),
+                },
+            )]);
+            let observed = observe(&budget, &read).expect("observe");
+            let now = machine(slow);
+            let verdict = judge(
+                &budget,
+                &observed,
+                Some(&file),
+                like_with_like.then_some(&now),
+                SystemTime::UNIX_EPOCH,
+            );
+            let b = verdict.metrics[0].baseline.as_ref().expect("compared");
+            regressions += usize::from(b.regression);
+            inconclusive += usize::from(b.call == Call::Inconclusive);
+        }
+        (
+            regressions as f64 / TRIALS as f64,
+            inconclusive as f64 / TRIALS as f64,
+        )
+    }
+
+    #[test]
+    fn a_mixed_fleet_hides_regressions_unless_runs_are_compared_like_with_like() {
+        let (false_alarms, flat_yellow) = rates(0.0, true, 1);
+        let (mixed_false_alarms, mixed_flat_yellow) = rates(0.0, false, 1);
+        let (caught, _) = rates(0.20, true, 2);
+        let (mixed_caught, mixed_yellow) = rates(0.20, false, 2);
+        let shown = format!(
+            "unchanged: regressions {false_alarms:.3} (mixed {mixed_false_alarms:.3}), inconclusive {flat_yellow:.3} (mixed {mixed_flat_yellow:.3}); +20 %: caught {caught:.3} (mixed {mixed_caught:.3}, inconclusive {mixed_yellow:.3})"
+        );
+        eprintln!("{shown}");
+        // The level holds either way; the mixed history is too wide to see a real regression.
+        assert!(
+            false_alarms <= 0.06 && mixed_false_alarms <= 0.06,
+            "{shown}"
+        );
+        assert!(caught >= 0.88, "{shown}");
+        assert!(mixed_caught <= 0.55, "{shown}");
+        // An unchanged run on the slow machine, against a history of both, reads as "worse than
+        // the slack, the noise cannot tell": a yellow for nothing, a quarter of the time.
+        assert!(flat_yellow <= 0.02 && mixed_flat_yellow >= 0.20, "{shown}");
     }
 }

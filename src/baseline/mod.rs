@@ -49,6 +49,97 @@ pub struct BaselineRun {
     pub time: Option<String>,
     /// Budgeted metric id → its measurement in this run.
     pub metrics: BTreeMap<String, BaselineMetric>,
+    /// Where the run was measured; absent in files written before it was recorded, whose runs
+    /// are compared with any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Environment>,
+}
+
+/// Where a run was measured, so that a run is judged against the runs measured alike (README
+/// "Like with like"). A field that either side does not know is never a difference.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// `linux`, `macos`, `windows`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    /// `x86_64`, `aarch64`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// The CPU's model name (`AMD EPYC 7763 64-Core Processor`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    /// The CPUs this process may use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<u32>,
+    /// The CI runner as the CI names it: recorded for a reader, never compared (a hosted runner
+    /// has a new name every job).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner: Option<String>,
+    /// Per source, what its tool says of its setup (see [`crate::ingest::Setup`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<String, SourceSetup>,
+}
+
+/// A source's tool setup in a baseline run.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSetup {
+    /// Fact → value (`lighthouse` → `12.8.2`, `chrome` → `156`): compared exactly.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub facts: BTreeMap<String, String>,
+    /// Lighthouse's `benchmarkIndex`: compared within [`BENCHMARK_INDEX_BAND`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub benchmark_index: Option<f64>,
+}
+
+/// Two `benchmarkIndex` values further apart than this ratio are different machines: the index
+/// of one host moves by a few percent between runs, a slower or faster machine class by far more.
+pub const BENCHMARK_INDEX_BAND: f64 = 1.25;
+
+impl Environment {
+    /// How `now` (the current run's) differs from this run's where a metric of `sources` is
+    /// concerned, one phrase per difference (`cpu AMD EPYC 7763 → Intel Xeon 8370C`); empty when
+    /// they are alike.
+    pub fn differences(&self, now: &Environment, sources: &[&str]) -> Vec<String> {
+        let fact = |name: &str, then: Option<&str>, now: Option<&str>| match (then, now) {
+            (Some(then), Some(now)) if then != now => Some(format!("{name} {then} → {now}")),
+            _ => None,
+        };
+        let cpus = |c: Option<u32>| c.map(|c| c.to_string());
+        let mut out: Vec<String> = [
+            fact("os", self.os.as_deref(), now.os.as_deref()),
+            fact("arch", self.arch.as_deref(), now.arch.as_deref()),
+            fact("cpu", self.cpu.as_deref(), now.cpu.as_deref()),
+            fact(
+                "cpus",
+                cpus(self.cpus).as_deref(),
+                cpus(now.cpus).as_deref(),
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for source in sources {
+            let (Some(then), Some(current)) = (self.sources.get(*source), now.sources.get(*source))
+            else {
+                continue;
+            };
+            for (name, value) in &then.facts {
+                out.extend(fact(
+                    &format!("{source} {name}"),
+                    Some(value),
+                    current.facts.get(name).map(String::as_str),
+                ));
+            }
+            if let (Some(a), Some(b)) = (then.benchmark_index, current.benchmark_index) {
+                if a.max(b) > a.min(b) * BENCHMARK_INDEX_BAND {
+                    out.push(format!("{source} benchmarkIndex {a} → {b}"));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// One metric in one baseline run.
@@ -414,7 +505,47 @@ mod tests {
                     histogram_scale: None,
                 },
             )]),
+            environment: None,
         }
+    }
+
+    #[test]
+    fn environments_differ_only_where_both_know() {
+        let lighthouse = |version: &str, index: f64| SourceSetup {
+            facts: BTreeMap::from([("lighthouse".to_string(), version.to_string())]),
+            benchmark_index: Some(index),
+        };
+        let then = Environment {
+            os: Some("linux".into()),
+            cpu: Some("AMD EPYC 7763 64-Core Processor".into()),
+            cpus: Some(4),
+            sources: BTreeMap::from([("web".to_string(), lighthouse("12.8.2", 1000.0))]),
+            ..Environment::default()
+        };
+        let mut now = then.clone();
+        now.runner = Some("another runner".into());
+        now.sources
+            .insert("web".into(), lighthouse("12.8.2", 1240.0));
+        assert!(then.differences(&now, &["web"]).is_empty());
+        now.cpus = None;
+        assert!(then.differences(&now, &["web"]).is_empty());
+
+        now.cpu = Some("Intel(R) Xeon(R) Platinum 8370C".into());
+        now.sources
+            .insert("web".into(), lighthouse("13.0.0", 1260.0));
+        assert_eq!(
+            then.differences(&now, &["web"]),
+            [
+                "cpu AMD EPYC 7763 64-Core Processor → Intel(R) Xeon(R) Platinum 8370C",
+                "web lighthouse 12.8.2 → 13.0.0",
+                "web benchmarkIndex 1000 → 1260",
+            ]
+        );
+        // A source's setup concerns only its own metrics.
+        assert_eq!(then.differences(&now, &["api"]).len(), 1);
+        assert!(Environment::default()
+            .differences(&now, &["web"])
+            .is_empty());
     }
 
     #[test]

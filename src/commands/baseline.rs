@@ -59,6 +59,7 @@ pub(crate) fn update(args: UpdateArgs) -> Result<ExitCode> {
         commit,
         time: Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()),
         metrics,
+        environment: Some(current.environment),
     };
     let (shown, file, note) = match args.baseline {
         Some(BaselineArg::Git { branch, path }) => {

@@ -40,6 +40,7 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
         &current.budget,
         &current.observed,
         history.file.as_ref(),
+        Some(&current.environment),
         std::time::SystemTime::now(),
     );
     let location = history.source.location.clone();

@@ -5,6 +5,7 @@
 pub(crate) mod baseline;
 pub(crate) mod check;
 pub(crate) mod comment;
+mod environment;
 pub(crate) mod init;
 pub(crate) mod metrics;
 mod publish;
@@ -15,6 +16,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
+use crate::baseline::Environment;
 use crate::budget::{self, Budget};
 use crate::file;
 use crate::ingest::{self, Location};
@@ -26,6 +28,8 @@ pub(super) struct Current {
     pub(super) budget: Budget,
     pub(super) observed: Vec<Observed>,
     pub(super) sources: Vec<SourceInfo>,
+    /// Where this run was measured.
+    pub(super) environment: Environment,
 }
 
 /// Reads the budget and every source it names (all of them, so every problem is reported at once).
@@ -56,10 +60,15 @@ pub(super) fn read_current(
     }
     let mut read = BTreeMap::new();
     let mut sources = Vec::new();
+    let mut setups = BTreeMap::new();
     let mut problems = Vec::new();
     for (name, spec) in &budget.sources {
         match ingest::load_source(name, spec) {
             Ok(source) => {
+                setups.insert(
+                    name.clone(),
+                    ingest::Setup::merged(source.reports.iter().map(|r| &r.setup)),
+                );
                 sources.push(SourceInfo {
                     name: name.clone(),
                     format: source.format.name().to_string(),
@@ -98,6 +107,7 @@ pub(super) fn read_current(
         budget,
         observed,
         sources,
+        environment: environment::current(setups),
     })
 }
 

@@ -19,7 +19,8 @@ use serde_json::Value;
 
 use super::reader::{first_item, names_key, Detect, Reader, Sniff, Whole};
 use super::{
-    first_byte, from_json, non_negative, non_negative_scaled, Parsed, Target, MAX_NAME_BYTES,
+    first_byte, from_json, non_negative, non_negative_scaled, Parsed, Setup, Target,
+    MAX_NAME_BYTES,
 };
 use crate::model::{Measurement, Metrics, Unit};
 
@@ -102,6 +103,8 @@ struct LighthouseResult {
     gather_mode: Option<String>,
     #[serde(rename = "configSettings")]
     config_settings: Option<LighthouseConfigSettings>,
+    /// 5.0+: the host Lighthouse ran on.
+    environment: Option<LighthouseEnvironment>,
     audits: Option<LighthouseAudits>,
     categories: Option<BTreeMap<String, LighthouseCategory>>,
 }
@@ -124,6 +127,28 @@ struct LighthouseConfigSettings {
     /// simulate | devtools | provided.
     #[serde(rename = "throttlingMethod")]
     throttling_method: Option<String>,
+    throttling: Option<LighthouseThrottling>,
+}
+
+/// `configSettings.throttling`: the network and CPU the run emulated.
+#[derive(Deserialize)]
+struct LighthouseThrottling {
+    #[serde(rename = "rttMs")]
+    rtt_ms: Option<f64>,
+    #[serde(rename = "throughputKbps")]
+    throughput_kbps: Option<f64>,
+    #[serde(rename = "cpuSlowdownMultiplier")]
+    cpu_slowdown_multiplier: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct LighthouseEnvironment {
+    /// The browser's user agent: its Chrome version moves every timing.
+    #[serde(rename = "hostUserAgent")]
+    host_user_agent: Option<String>,
+    /// The host's speed as Lighthouse measured it before the run (higher is faster).
+    #[serde(rename = "benchmarkIndex")]
+    benchmark_index: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -372,12 +397,7 @@ pub(crate) fn parse(input: &mut dyn BufRead) -> Result<Parsed> {
     if let Some(mode) = lhr.gather_mode.as_deref().filter(|m| *m != "navigation") {
         notes.push(mode.to_string());
     }
-    let form_factor = lhr.config_settings.as_ref().and_then(|settings| {
-        settings
-            .form_factor
-            .clone()
-            .or_else(|| settings.emulated_form_factor.clone())
-    });
+    let form_factor = form_factor_of(lhr.config_settings.as_ref());
     if let Some(settings) = &lhr.config_settings {
         if let Some(form) = &form_factor {
             notes.push(form.clone());
@@ -403,13 +423,77 @@ pub(crate) fn parse(input: &mut dyn BufRead) -> Result<Parsed> {
                 version.split('.').next().unwrap_or(&version)
             )),
         });
+    let setup = setup(
+        &version,
+        lhr.config_settings.as_ref(),
+        lhr.environment.as_ref(),
+    );
     Ok(Parsed {
         detail: Some(detail),
         metrics,
         target,
         dropped,
+        setup,
         ..Parsed::default()
     })
+}
+
+fn form_factor_of(settings: Option<&LighthouseConfigSettings>) -> Option<String> {
+    let settings = settings?;
+    settings
+        .form_factor
+        .clone()
+        .or_else(|| settings.emulated_form_factor.clone())
+}
+
+/// What must match for two runs' numbers to be compared (README "Like with like"): the
+/// Lighthouse version, Chrome's major version, the form factor and the throttling; and the
+/// host's `benchmarkIndex`. Values from the report are made inert where they are shown.
+fn setup(
+    version: &str,
+    settings: Option<&LighthouseConfigSettings>,
+    environment: Option<&LighthouseEnvironment>,
+) -> Setup {
+    let mut facts = BTreeMap::from([("lighthouse".to_string(), version.to_string())]);
+    let chrome = environment
+        .and_then(|e| e.host_user_agent.as_deref())
+        .and_then(chrome_major);
+    if let Some(chrome) = chrome {
+        facts.insert("chrome".into(), chrome);
+    }
+    if let Some(form) = form_factor_of(settings) {
+        facts.insert("form_factor".into(), form);
+    }
+    if let Some(settings) = settings {
+        let mut throttling = Vec::new();
+        throttling.extend(settings.throttling_method.clone());
+        if let Some(t) = &settings.throttling {
+            let mut number = |name: &str, value: Option<f64>, unit: &str| {
+                if let Some(v) = value.filter(|v| v.is_finite()) {
+                    throttling.push(format!("{name} {v}{unit}"));
+                }
+            };
+            number("rtt", t.rtt_ms, " ms");
+            number("throughput", t.throughput_kbps, " kbps");
+            number("cpu", t.cpu_slowdown_multiplier, "x");
+        }
+        if !throttling.is_empty() {
+            facts.insert("throttling".into(), throttling.join(", "));
+        }
+    }
+    Setup {
+        facts,
+        benchmark_index: environment
+            .and_then(|e| e.benchmark_index)
+            .filter(|b| b.is_finite() && *b > 0.0),
+    }
+}
+
+/// `…HeadlessChrome/156.0.0.0 …` → `156`.
+fn chrome_major(user_agent: &str) -> Option<String> {
+    let after = user_agent.split("Chrome/").nth(1)?;
+    let major: String = after.chars().take_while(char::is_ascii_digit).collect();
+    (!major.is_empty() && major.len() <= 4).then_some(major)
 }
 
 /// A category's 0..1 score as 0..100 points.

@@ -143,6 +143,45 @@ pub struct Parsed {
     pub dropped: BTreeMap<String, String>,
     /// The reader left out metrics that were not wanted (see [`Wanted`]).
     pub left_out: bool,
+    /// What the tool says of its own setup, where it does (see [`Setup`]).
+    pub setup: Setup,
+}
+
+/// What a tool says of the setup it measured with, so that runs are compared only with runs
+/// measured alike (README "Like with like"): facts that must be equal (a Lighthouse version, its
+/// Chrome's major version, form factor and throttling), and Lighthouse's `benchmarkIndex`, the
+/// host's speed as Lighthouse measured it, which varies a little from run to run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Setup {
+    /// Fact → value (`lighthouse` → `12.8.2`); a source's runs that disagree keep every value,
+    /// joined with ` | `.
+    pub facts: BTreeMap<String, String>,
+    /// The median over the runs that say one.
+    pub benchmark_index: Option<f64>,
+}
+
+impl Setup {
+    /// The setup of a source's runs together.
+    pub fn merged<'a>(setups: impl Iterator<Item = &'a Setup>) -> Setup {
+        let mut values: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut indexes = Vec::new();
+        for setup in setups {
+            for (fact, value) in &setup.facts {
+                let seen = values.entry(fact.clone()).or_default();
+                if !seen.contains(value) {
+                    seen.push(value.clone());
+                }
+            }
+            indexes.extend(setup.benchmark_index);
+        }
+        Setup {
+            facts: values
+                .into_iter()
+                .map(|(fact, values)| (fact, values.join(" | ")))
+                .collect(),
+            benchmark_index: crate::model::median(&indexes),
+        }
+    }
 }
 
 /// What one report measured, for tools that write one file per target: Lighthouse writes one LHR
@@ -224,6 +263,8 @@ pub struct Report {
     pub target: Option<Target>,
     /// See [`Parsed::dropped`].
     pub dropped: BTreeMap<String, String>,
+    /// See [`Parsed::setup`].
+    pub setup: Setup,
 }
 
 impl Report {
@@ -238,6 +279,7 @@ impl Report {
             no_data: parsed.no_data,
             target: parsed.target,
             dropped: parsed.dropped,
+            setup: parsed.setup,
         }
     }
 }
@@ -1320,6 +1362,7 @@ mod tests {
                 generation: Some("Lighthouse 12".into()),
             }),
             dropped: BTreeMap::new(),
+            setup: Setup::default(),
         };
         let names = |reports: &[Report]| -> Vec<(String, String, usize)> {
             pages_of(reports)

@@ -163,7 +163,7 @@ pub(super) fn method_text(b: &BaselineVerdict) -> String {
         Some(p) => format!(", one-sided p = {}", round(p)),
         None => String::new(),
     };
-    match b.method {
+    let text = match b.method {
         Method::TooLittleHistory => format!(
             "the {} slack alone decides: {} baseline run{}, at least 3 are needed to test significance",
             percent(b.slack),
@@ -174,6 +174,14 @@ pub(super) fn method_text(b: &BaselineVerdict) -> String {
         Method::PredictionInterval => format!("Student-t prediction interval over {} runs{p}", b.runs),
         Method::RunMeans => format!("Student-t on the samples' mean per run, between-build noise included, {} baseline runs{p}", b.runs),
         Method::HistogramQuantile => format!("quantile confidence intervals from the histograms, {} baseline runs{p}", b.runs),
+    };
+    // The differences come from reports and the CI: the JSON verdict has them, not this text.
+    match b.left_out {
+        0 => text,
+        n => format!(
+            "{text}, measured alike ({n} run{} measured in another environment left out)",
+            if n == 1 { "" } else { "s" }
+        ),
     }
 }
 
