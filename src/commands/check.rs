@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
+use super::against::read_against;
 use super::baseline::load_history;
 use super::publish::{self, Actions, GitLabCi};
 use super::{emit, load_template, read_current, write_file};
@@ -35,15 +36,18 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
         || (args.comment == CommentMode::Always && actions.active))
         .then(|| actions.context());
     let current = read_current(&args.budget, &args.inputs, args.lenient)?;
+    let paired = read_against(&args.budget, &current, &args.against)?;
     let history = load_history(args.baseline.as_ref(), &current.budget)?;
     let mut verdict = judge::judge(
         &current.budget,
         &current.observed,
         history.file.as_ref(),
+        &paired.pairs,
         std::time::SystemTime::now(),
     );
     let location = history.source.location.clone();
     verdict.baseline_source = Some(history.source);
+    verdict.against = paired.sources;
     if args.require_baseline || current.budget.gate.baseline_required {
         require_history(&location, &current.budget, &verdict, history.file.is_some())?;
     }

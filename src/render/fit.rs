@@ -464,6 +464,7 @@ xychart-beta
                     runs_needed: None,
                     slack: 0.1,
                     history: vec![98.0, 100.0, 102.0],
+                    pairs: None,
                 }),
                 line: 10 + i,
             }
@@ -475,6 +476,7 @@ xychart-beta
             baseline_runs: 3,
             warnings: Vec::new(),
             baseline_source: None,
+            against: Vec::new(),
         }
     }
 

@@ -129,6 +129,7 @@ mod tests {
             runs_needed: None,
             slack: 0.1,
             history: vec![98.0, 100.0, 103.0],
+            pairs: None,
         };
         let v = Verdict {
             gate: "t".into(),
@@ -152,6 +153,7 @@ mod tests {
             baseline_runs: 3,
             warnings: Vec::new(),
             baseline_source: None,
+            against: Vec::new(),
         };
         let t = Template::compile(
             "t.j2",
