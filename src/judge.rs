@@ -145,9 +145,9 @@ pub struct BaselineVerdict {
     /// The history's values, oldest first; for a comparison with the base's runs of the same
     /// job (`check --against`), the base's runs in the order they were paired.
     pub history: Vec<f64>,
-    /// The pairs of base and head runs compared (`check --against`); absent for a comparison with
-    /// the baseline history.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The pairs of base and head runs compared (`check --against`); `None` for a comparison with
+    /// the baseline history, and in a verdict written before it was recorded.
+    #[serde(default)]
     pub pairs: Option<usize>,
 }
 

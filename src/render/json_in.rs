@@ -359,7 +359,7 @@ mod tests {
 
     use std::collections::BTreeMap;
 
-    use crate::judge::{BaselineSource, Status, Verdict, Warning, WarningKind};
+    use crate::judge::{AgainstSource, BaselineSource, Status, Verdict, Warning, WarningKind};
 
     use crate::render::{parse_verdict, to_json, to_text, SourceInfo, Template};
 
@@ -467,6 +467,38 @@ mod tests {
             .expect("reads")
             .verdict
             .warnings
+            .is_empty());
+    }
+
+    #[test]
+    fn the_bases_of_a_same_job_a_b_survive_the_json_round_trip_and_may_be_absent() {
+        let against = vec![AgainstSource {
+            source: "bench".into(),
+            path: "ab/base-*.json".into(),
+            runs: 10,
+        }];
+        let v = Verdict {
+            gate: "ab".into(),
+            verdict: Status::Pass,
+            metrics: Vec::new(),
+            baseline_runs: 0,
+            warnings: Vec::new(),
+            baseline_source: None,
+            against: against.clone(),
+        };
+        let json = to_json(&v, &[], None);
+        let saved = parse_verdict(&json).expect("reads back");
+        assert_eq!(saved.verdict.against, against);
+        let mut doc: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        doc["against"][0]["runs"] = 0.into();
+        let e = format!("{:#}", parse_verdict(&doc.to_string()).expect_err("0 runs"));
+        assert_eq!(e, "field `against[0].runs`: 0 is not a number of runs");
+        // Verdicts written before `--against` existed are still read.
+        doc.as_object_mut().map(|d| d.remove("against"));
+        assert!(parse_verdict(&doc.to_string())
+            .expect("reads")
+            .verdict
+            .against
             .is_empty());
     }
 

@@ -49,8 +49,7 @@ pub struct JsonVerdict<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_source: Option<&'a BaselineSource>,
     /// The sources judged pair by pair against the base's runs of the same job (`check
-    /// --against`): each one's name, the base's path as given and its runs; absent without.
-    #[serde(skip_serializing_if = "<[AgainstSource]>::is_empty")]
+    /// --against`): each one's name, the base's path as given and its runs; empty without.
     pub against: &'a [AgainstSource],
 }
 
