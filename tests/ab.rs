@@ -437,3 +437,29 @@ fn the_example_a_b_calls_the_heads_extra_work_a_regression() {
     assert_eq!(call(1).as_deref(), Some("regression"));
     assert_eq!(call(0).as_deref(), Some("inconclusive"));
 }
+
+#[test]
+fn the_k6_example_calls_the_slower_servers_latencies_regressions() {
+    // examples/ab/k6/: six interleaved pairs of real k6 runs against examples/app/server.js,
+    // the head's server 15 % slower.
+    let mut cmd = assert_cmd::Command::cargo_bin("perfgate").expect("binary");
+    let run = cmd
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("GITHUB_ACTIONS")
+        .args([
+            "check",
+            "--budget",
+            "examples/ab/k6.toml",
+            "--against",
+            "api=examples/ab/k6/base-*.json",
+            "--format",
+            "json",
+        ])
+        .assert();
+    let v = json(&stdout(&run));
+    run.code(1);
+    for m in v["metrics"].as_array().expect("metrics") {
+        assert_eq!(m["baseline"]["call"], "regression", "{m}");
+        assert_eq!(m["baseline"]["pairs"], 6, "{m}");
+    }
+}
