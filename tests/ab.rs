@@ -69,6 +69,18 @@ fn the_same_program_on_both_sides_passes_pair_by_pair_without_a_baseline_file() 
         "{out}"
     );
     assert!(!out.contains("no baseline yet"), "{out}");
+    // Every metric was compared: a required baseline is not missing.
+    dir.run(&[
+        "check",
+        "--budget",
+        "budget.toml",
+        "--require-baseline",
+        "--against",
+        "bench=runs/base-*.json",
+    ])
+    .code(0);
+    let err = stderr(&dir.run(&["check", "--budget", "budget.toml", "--require-baseline"]));
+    assert!(err.contains("no baseline file"), "{err}");
 
     let run = dir.run(&[
         "check",

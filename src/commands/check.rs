@@ -119,10 +119,13 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
 }
 
 /// `baseline = "required"` / `--require-baseline`: no baseline file, or a metric without history,
-/// stops the check instead of passing on the budget alone.
+/// stops the check instead of passing on the budget alone (a file is not needed when every metric
+/// was compared with the base's runs of the same job).
 fn require_history(location: &str, budget: &Budget, verdict: &Verdict, found: bool) -> Result<()> {
     let how = "the budget requires one (`baseline = \"required\"` or --require-baseline)";
-    if !found {
+    // Metrics judged against the base's runs of the same job (`--against`) need no history.
+    let compared = verdict.metrics.iter().all(|m| m.baseline.is_some());
+    if !found && !compared {
         bail!(
             "{location}: no baseline file, and {how}; `perfgate baseline update --budget {}` on the default branch records it",
             budget.path.display()
