@@ -1,4 +1,4 @@
-//! Prints the accuracy table of issue 3: every scenario of `tests/simulation.rs` (the acceptance
+//! Prints the accuracy table of issue 3 and the same-job A/B table of issue 14: every scenario of `tests/simulation.rs` (the acceptance
 //! criteria, the between-build scenarios, and a few beyond them) with 100 000 trials, perfgate's rate beside the naive rule's
 //! ("current vs the last stored run, more than 10 % worse"). Registered with `harness = false`;
 //! run it with `cargo bench --bench simulate` (or `cargo test --bench simulate` for a debug build).
@@ -9,7 +9,9 @@
 #[path = "../tests/simulation.rs"]
 mod simulation;
 
-use simulation::{between_build, requirements, simulate, Scenario, METRICS};
+use simulation::{
+    ab_requirements, between_build, requirements, simulate, simulate_ab, Scenario, METRICS,
+};
 
 const TRIALS: usize = 100_000;
 
@@ -90,6 +92,24 @@ fn main() {
             r.se() * 100.0,
             r.naive * 100.0,
             r.inconclusive * 100.0
+        );
+    }
+    println!("\nSame-job A/B (check --against): {TRIALS} trials per scenario; slack 3%, confidence 0.95\n");
+    println!("| scenario | requirement | perfgate (paired t) | Wilcoxon signed-rank |");
+    println!("|---|---|---|---|");
+    for (i, req) in ab_requirements().iter().enumerate() {
+        let r = simulate_ab(&req.scenario, TRIALS, 0xab7c_0000 + i as u64);
+        let bound = match (req.max_false_alarm, req.min_detection) {
+            (Some(_), _) => "false alarms ≤ 5%",
+            (None, Some(_)) => "detection ≥ 90%",
+            (None, None) => "(measured)",
+        };
+        println!(
+            "| {} | {bound} | {:.2}% ± {:.2} | {:.2}% |",
+            req.scenario.name,
+            r.paired_t * 100.0,
+            r.se() * 100.0,
+            r.wilcoxon * 100.0
         );
     }
 }

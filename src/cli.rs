@@ -215,6 +215,13 @@ struct CheckFlags {
     #[command(flatten)]
     sources: SourceFlags,
 
+    /// Judge a source's runs pair by pair against the base's runs measured in the same job,
+    /// interleaved with them (repeatable): PATH names the base's runs as a source's path does
+    /// (a file or a glob), paired with the head's in file-name order; its rules are compared
+    /// with these instead of the baseline history.
+    #[arg(long = "against", value_name = "SOURCE=PATH", value_parser = parse_input)]
+    against: Vec<(String, String)>,
+
     /// Stop (exit 2) when there is no baseline file, or no history for a budgeted metric, instead
     /// of judging it against the budget alone; as `baseline = "required"` in `[gate]`.
     #[arg(long)]
@@ -396,6 +403,8 @@ pub struct CheckArgs {
     /// `--input`: (source, path) in the order given, each source once.
     pub inputs: Vec<(String, String)>,
     pub lenient: bool,
+    /// `--against`: (source, path of the base's runs) in the order given, each source once.
+    pub against: Vec<(String, String)>,
     pub require_baseline: bool,
     /// What stdout prints: the first printable `--format`, else text.
     pub format: OutputFormat,
@@ -485,6 +494,7 @@ impl Cli {
                 baseline: f.gate.baseline,
                 inputs: distinct_inputs(f.sources.inputs)?,
                 lenient: f.sources.lenient.lenient,
+                against: distinct_against(f.against)?,
                 require_baseline: f.require_baseline,
                 format: f
                     .format
@@ -565,6 +575,19 @@ fn distinct_inputs(inputs: Vec<(String, String)>) -> Result<Vec<(String, String)
         }
     }
     Ok(inputs)
+}
+
+/// `--against`: each source's base once.
+fn distinct_against(against: Vec<(String, String)>) -> Result<Vec<(String, String)>> {
+    for (i, (source, path)) in against.iter().enumerate() {
+        if let Some((_, first)) = against[..i].iter().find(|(s, _)| s == source) {
+            bail!(
+                "--against {source}={path}: the base of source `{source}` is already read from \
+                 {first} (--against {source}={first}); give each source's base once"
+            );
+        }
+    }
+    Ok(against)
 }
 
 /// `check`'s `--format` and `--output`, paired in order (no `--format` is text). An `--output`

@@ -142,8 +142,13 @@ pub struct BaselineVerdict {
     pub runs_needed: Option<usize>,
     /// The allowed slack (0.10 = 10 %).
     pub slack: f64,
-    /// The history's values, oldest first.
+    /// The history's values, oldest first; for a comparison with the base's runs of the same
+    /// job (`check --against`), the base's runs in the order they were paired.
     pub history: Vec<f64>,
+    /// The pairs of base and head runs compared (`check --against`); `None` for a comparison with
+    /// the baseline history, and in a verdict written before it was recorded.
+    #[serde(default)]
+    pub pairs: Option<usize>,
     /// History runs left out because they were measured in another environment than this run
     /// (README "Like with like").
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -174,6 +179,21 @@ pub struct Verdict {
     /// Where the history came from and whose it is; set by the command that read it (`None` in a
     /// verdict written before it existed).
     pub baseline_source: Option<BaselineSource>,
+    /// The sources judged against the base's runs of the same job (`check --against`), set by
+    /// the command that read them; empty otherwise.
+    pub against: Vec<AgainstSource>,
+}
+
+/// A source whose rules were judged pair by pair against the base's runs measured in the same
+/// job (`check --against SOURCE=PATH`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgainstSource {
+    /// The budget's source.
+    pub source: String,
+    /// The base's runs, as given (`ab/base-*.json`).
+    pub path: String,
+    /// The base's runs read, each paired with one of the head's.
+    pub runs: usize,
 }
 
 /// Where the baseline history came from, and which branch's history it is.
@@ -542,7 +562,9 @@ fn bind_unit(
 }
 
 /// Judges every rule against its observed value (critical breached = fail, target missed = warn)
-/// and, where the baseline has history for it, against that history.
+/// and against the base's runs paired with its own where `pairs` has them (`(base, head)` per
+/// pair, parallel to `observed`; `check --against`), else where the baseline has history for
+/// it, against that history.
 ///
 /// `environment` is where this run was measured: each metric is compared with the history runs
 /// measured alike where there are at least [`stats::MIN_HISTORY`] of them (README "Like with
@@ -551,10 +573,11 @@ pub fn judge(
     budget: &Budget,
     observed: &[Observed],
     baseline: Option<&BaselineFile>,
+    pairs: &[Option<Vec<(f64, f64)>>],
     environment: Option<&Environment>,
     now: SystemTime,
 ) -> Verdict {
-    let comparisons = compare_all(budget, observed, baseline, environment);
+    let comparisons = compare_all(budget, observed, baseline, pairs, environment);
     let metrics: Vec<MetricVerdict> = observed
         .iter()
         .zip(comparisons)
@@ -600,6 +623,7 @@ pub fn judge(
         baseline_runs: baseline.map_or(0, |b| b.runs.len()),
         warnings,
         baseline_source: None,
+        against: Vec::new(),
     }
 }
 
@@ -784,67 +808,41 @@ pub fn page_name(selector: &str) -> String {
     }
 }
 
-/// Compares every observed value with its history and calls regressions for the budget as one
-/// family.
+/// Compares every observed value with the base's runs paired with its own, or else with its
+/// history, and calls regressions for the budget as one family.
 fn compare_all(
     budget: &Budget,
     observed: &[Observed],
     baseline: Option<&BaselineFile>,
+    pairs: &[Option<Vec<(f64, f64)>>],
     environment: Option<&Environment>,
 ) -> Vec<Option<BaselineVerdict>> {
-    let Some(file) = baseline else {
-        return vec![None; observed.len()];
-    };
     let mut candidates = Vec::new();
     let mut slots = Vec::with_capacity(observed.len());
-    for o in observed {
+    for (index, o) in observed.iter().enumerate() {
         let rule = &budget.rules[o.rule];
-        let sources: Vec<&str> = match &rule.input {
-            RuleInput::Source { source, .. } => vec![source.as_str()],
-            RuleInput::Derived(expr) => expr.reads.keys().map(String::as_str).collect(),
+        let alpha = 1.0 - rule.confidence;
+        let compared = match (pairs.get(index).and_then(Option::as_ref), baseline) {
+            (Some(pairs), _) => {
+                let comparison =
+                    stats::compare_paired(pairs, rule.lower_is_better(), alpha, rule.regression);
+                let runs = comparison.runs;
+                let history = pairs.iter().map(|p| p.0).collect();
+                Some((comparison, history, Some(runs), 0, Vec::new()))
+            }
+            (None, Some(file)) => compare_history(file, rule, o, alpha, environment)
+                .map(|(c, h, left_out, unlike)| (c, h, None, left_out, unlike)),
+            (None, None) => None,
         };
-        let runs: Vec<_> = file
-            .runs
-            .iter()
-            .filter_map(|r| Some((r, stored_page(&r.metrics, rule, o)?)))
-            .filter(|(_, m)| m.unit == o.unit)
-            .collect();
-        let (stored, left_out, unlike) = alike(runs, environment, &sources);
-        if stored.is_empty() {
+        let Some((comparison, history, paired, left_out, unlike)) = compared else {
             slots.push(None);
             continue;
-        }
-        let histograms: Vec<_> = stored
-            .iter()
-            .map(|m| m.histogram().ok().flatten())
-            .collect();
-        let history: Vec<Observation> = stored
-            .iter()
-            .zip(&histograms)
-            .map(|(m, h)| Observation {
-                value: m.value,
-                samples: &m.samples,
-                histogram: h.as_ref(),
-            })
-            .collect();
-        let current = Observation {
-            value: o.value,
-            samples: &o.samples,
-            histogram: o.distribution.as_ref().map(|(_, h)| h),
         };
-        let alpha = 1.0 - rule.confidence;
-        let comparison = stats::compare_quantile(
-            &history,
-            &current,
-            rule.lower_is_better(),
-            alpha,
-            rule.regression,
-            o.distribution.as_ref().map(|(q, _)| *q),
-        );
         slots.push(Some((
             candidates.len(),
-            stored.iter().map(|m| m.value).collect::<Vec<f64>>(),
+            history,
             rule.regression,
+            paired,
             left_out,
             unlike,
         )));
@@ -860,7 +858,7 @@ fn compare_all(
     slots
         .into_iter()
         .map(|slot| {
-            let (i, history, slack, left_out, environment) = slot?;
+            let (i, history, slack, pairs, left_out, environment) = slot?;
             let c = &candidates[i].comparison;
             let d = &decisions[i];
             Some(BaselineVerdict {
@@ -878,11 +876,69 @@ fn compare_all(
                 runs_needed: c.runs_needed,
                 slack,
                 history,
+                pairs,
                 left_out,
                 environment,
             })
         })
         .collect()
+}
+
+/// A value's comparison with its history in the baseline file, and the history's values; None
+/// when the file has no run of it.
+fn compare_history(
+    file: &BaselineFile,
+    rule: &Rule,
+    o: &Observed,
+    alpha: f64,
+    environment: Option<&Environment>,
+) -> Option<(stats::Comparison, Vec<f64>, usize, Vec<String>)> {
+    let sources: Vec<&str> = match &rule.input {
+        RuleInput::Source { source, .. } => vec![source.as_str()],
+        RuleInput::Derived(expr) => expr.reads.keys().map(String::as_str).collect(),
+    };
+    let runs: Vec<_> = file
+        .runs
+        .iter()
+        .filter_map(|r| Some((r, stored_page(&r.metrics, rule, o)?)))
+        .filter(|(_, m)| m.unit == o.unit)
+        .collect();
+    let (stored, left_out, unlike) = alike(runs, environment, &sources);
+    if stored.is_empty() {
+        return None;
+    }
+    let histograms: Vec<_> = stored
+        .iter()
+        .map(|m| m.histogram().ok().flatten())
+        .collect();
+    let history: Vec<Observation> = stored
+        .iter()
+        .zip(&histograms)
+        .map(|(m, h)| Observation {
+            value: m.value,
+            samples: &m.samples,
+            histogram: h.as_ref(),
+        })
+        .collect();
+    let current = Observation {
+        value: o.value,
+        samples: &o.samples,
+        histogram: o.distribution.as_ref().map(|(_, h)| h),
+    };
+    let comparison = stats::compare_quantile(
+        &history,
+        &current,
+        rule.lower_is_better(),
+        alpha,
+        rule.regression,
+        o.distribution.as_ref().map(|(q, _)| *q),
+    );
+    Some((
+        comparison,
+        stored.iter().map(|m| m.value).collect(),
+        left_out,
+        unlike,
+    ))
 }
 
 fn status(rule: &Rule, value: f64) -> Status {
@@ -946,7 +1002,7 @@ mod tests {
     ) -> Result<Verdict, Vec<String>> {
         let b = budget(rules);
         let o = observe(&b, &sources(api, db))?;
-        Ok(judge(&b, &o, None, None, SystemTime::UNIX_EPOCH))
+        Ok(judge(&b, &o, None, &[], None, SystemTime::UNIX_EPOCH))
     }
 
     #[test]
@@ -1148,6 +1204,7 @@ mod like_with_like {
                 &budget,
                 &observed,
                 Some(&file),
+                &[],
                 like_with_like.then_some(&now),
                 SystemTime::UNIX_EPOCH,
             );

@@ -383,3 +383,303 @@ fn issue_3_accuracy_requirements() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// A same-job A/B (`check --against`, issue 14): the base's and the head's runs measured in turn
+/// in one CI job, judged pair by pair. Each run's value is
+/// `median · M · exp(W_j + trend·j) · exp(σZ)` (times `1 + shift` for the head, and 1.3 for a
+/// run a noisy neighbour hits), where `M` is the job's machine (one lognormal draw per job with
+/// CV `machine`, shared by every run: what a history of other jobs sees beyond the run's own
+/// noise), `W_j` the runner's speed wandering over the job's runs (a random walk whose steps have
+/// CV `drift`: between pairs the speed moves, within a pair it barely does), `trend` a steady
+/// slowdown per run (a runner heating up), and `σZ` the run's own noise with CV `cv`.
+pub struct AbScenario {
+    pub name: String,
+    /// Interleaved pairs of base and head runs.
+    pub pairs: usize,
+    /// Coefficient of variation of a run's own noise.
+    pub cv: f64,
+    /// Coefficient of variation of the job's machine, shared by all its runs.
+    pub machine: f64,
+    /// Coefficient of variation of each step of the runner's random walk between runs.
+    pub drift: f64,
+    /// Relative slowdown per run (0.005 = 0.5 % slower with each run).
+    pub trend: f64,
+    /// Every other pair runs the head first (A B, B A, …), as the README's recipe does.
+    pub alternate: bool,
+    /// The share of runs a noisy neighbour slows by 30 %.
+    pub spikes: f64,
+    /// True worse change of the head (0 = nothing changed).
+    pub shift: f64,
+    /// The rule's `regression`.
+    pub slack: f64,
+}
+
+/// The share of jobs whose head was called a regression: perfgate's paired t, and Wilcoxon's
+/// signed-rank test in its place (exact one-sided p, the same slack on the runs' medians).
+#[derive(Debug, Clone, Copy)]
+pub struct AbRates {
+    pub trials: usize,
+    pub paired_t: f64,
+    pub wilcoxon: f64,
+}
+
+impl AbRates {
+    /// The binomial standard error of `paired_t`.
+    pub fn se(&self) -> f64 {
+        (self.paired_t * (1.0 - self.paired_t) / self.trials as f64).sqrt()
+    }
+}
+
+/// Wilcoxon's signed-rank test, one-sided (the differences are larger than 0): the exact p-value
+/// of `W+` from the null distribution of subset sums of the ranks 1..n (no ties in continuous
+/// data).
+fn wilcoxon_p(diffs: &[f64]) -> f64 {
+    let n = diffs.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| diffs[a].abs().total_cmp(&diffs[b].abs()));
+    let w_plus: usize = order
+        .iter()
+        .enumerate()
+        .filter(|(_, &i)| diffs[i] > 0.0)
+        .map(|(rank, _)| rank + 1)
+        .sum();
+    let max = n * (n + 1) / 2;
+    let mut ways = vec![0f64; max + 1];
+    ways[0] = 1.0;
+    for r in 1..=n {
+        for s in (r..=max).rev() {
+            ways[s] += ways[s - r];
+        }
+    }
+    ways[w_plus..].iter().sum::<f64>() / 2f64.powi(n as i32)
+}
+
+/// Judges `trials` jobs of the A/B scenario.
+pub fn simulate_ab(sc: &AbScenario, trials: usize, seed: u64) -> AbRates {
+    let mut rng = Rng::new(seed);
+    let step = (1.0 + sc.drift * sc.drift).ln().sqrt();
+    let (mut paired_t, mut wilcoxon) = (0, 0);
+    for _ in 0..trials {
+        let machine = rng.lognormal(1.0, sc.machine);
+        let mut walk = 0.0;
+        let mut slot = 0;
+        let mut run = |rng: &mut Rng, factor: f64| {
+            walk += step * rng.normal();
+            let spike = if rng.uniform() < sc.spikes { 1.3 } else { 1.0 };
+            let v = rng.lognormal(100.0 * machine * factor * spike, sc.cv)
+                * (walk + sc.trend * slot as f64).exp();
+            slot += 1;
+            v
+        };
+        let pairs: Vec<(f64, f64)> = (0..sc.pairs)
+            .map(|i| {
+                if sc.alternate && i % 2 == 1 {
+                    let head = run(&mut rng, 1.0 + sc.shift);
+                    (run(&mut rng, 1.0), head)
+                } else {
+                    let base = run(&mut rng, 1.0);
+                    (base, run(&mut rng, 1.0 + sc.shift))
+                }
+            })
+            .collect();
+        let head: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+        let current = perfgate::model::median(&head).unwrap_or(f64::NAN);
+        let comparison = stats::compare_paired(&pairs, true, ALPHA, sc.slack);
+        let beyond = comparison.worse.is_some_and(|w| w > sc.slack);
+        let decision = stats::decide(&[Candidate {
+            comparison,
+            slack: sc.slack,
+            alpha: ALPHA,
+            min_change: None,
+            current,
+        }])[0];
+        paired_t += usize::from(decision.regression);
+        let diffs: Vec<f64> = pairs.iter().map(|(b, h)| (h / b).ln()).collect();
+        wilcoxon += usize::from(beyond && wilcoxon_p(&diffs) <= ALPHA);
+    }
+    let rate = |k: usize| k as f64 / trials as f64;
+    AbRates {
+        trials,
+        paired_t: rate(paired_t),
+        wilcoxon: rate(wilcoxon),
+    }
+}
+
+/// An A/B requirement: the scenario and the bound on perfgate's rate (neither: measured).
+pub struct AbRequirement {
+    pub scenario: AbScenario,
+    pub max_false_alarm: Option<f64>,
+    pub min_detection: Option<f64>,
+}
+
+/// Issue 14's same-job A/B: +10 % at CV 8 % with 10 interleaved pairs detected ≥ 90 %, false
+/// alarms ≤ 5 %, with and without the runner's drift between pairs. "CV 8 %" is the noise of one
+/// run as a history of jobs sees it (the README's first table): the job's machine and the run's
+/// own noise, half of the variance each (5.7 % and 5.7 %); the pairs cancel the machine. Where
+/// all 8 % is the run's own noise, no test at 5 % reaches 90 % with 10 pairs (a z-test knowing σ:
+/// Φ(√10·ln 1.1/(0.08·√2) − 1.645) = 84.7 %): that row is measured, and 15 pairs are asserted
+/// instead. Slack 3 %: a +10 % change must show beyond it in the runs' medians too.
+pub fn ab_requirements() -> Vec<AbRequirement> {
+    struct S {
+        pairs: usize,
+        cv: f64,
+        machine: f64,
+        drift: f64,
+        trend: f64,
+        alternate: bool,
+        spikes: f64,
+        shift: f64,
+    }
+    const BASE: S = S {
+        pairs: 10,
+        cv: 0.057,
+        machine: 0.057,
+        drift: 0.01,
+        trend: 0.0,
+        alternate: true,
+        spikes: 0.0,
+        shift: 0.0,
+    };
+    let sc = |s: S| AbScenario {
+        name: format!(
+            "{} pairs{}, run {:.1}% + machine {:.1}%, drift {:.0}%/run{}{}, {}",
+            s.pairs,
+            if s.alternate {
+                " A B, B A"
+            } else {
+                " A B, A B"
+            },
+            s.cv * 100.0,
+            s.machine * 100.0,
+            s.drift * 100.0,
+            if s.trend > 0.0 {
+                format!(", trend +{:.1}%/run", s.trend * 100.0)
+            } else {
+                String::new()
+            },
+            if s.spikes > 0.0 {
+                format!(", {:.0}% of runs +30%", s.spikes * 100.0)
+            } else {
+                String::new()
+            },
+            shift_text(s.shift)
+        ),
+        pairs: s.pairs,
+        cv: s.cv,
+        machine: s.machine,
+        drift: s.drift,
+        trend: s.trend,
+        alternate: s.alternate,
+        spikes: s.spikes,
+        shift: s.shift,
+        slack: 0.03,
+    };
+    let alarm = |s: S| AbRequirement {
+        scenario: sc(s),
+        max_false_alarm: Some(0.05),
+        min_detection: None,
+    };
+    let power = |s: S, min| AbRequirement {
+        scenario: sc(s),
+        max_false_alarm: None,
+        min_detection: min,
+    };
+    let up = 0.10;
+    vec![
+        alarm(BASE),
+        alarm(S { drift: 0.0, ..BASE }),
+        power(S { shift: up, ..BASE }, Some(0.90)),
+        power(
+            S {
+                shift: up,
+                drift: 0.0,
+                ..BASE
+            },
+            Some(0.90),
+        ),
+        alarm(S {
+            cv: 0.08,
+            machine: 0.0,
+            ..BASE
+        }),
+        power(
+            S {
+                cv: 0.08,
+                machine: 0.0,
+                shift: up,
+                ..BASE
+            },
+            None,
+        ),
+        power(
+            S {
+                cv: 0.08,
+                machine: 0.0,
+                shift: up,
+                pairs: 15,
+                ..BASE
+            },
+            Some(0.90),
+        ),
+        alarm(S {
+            trend: 0.005,
+            ..BASE
+        }),
+        power(
+            S {
+                trend: 0.005,
+                alternate: false,
+                ..BASE
+            },
+            None,
+        ),
+        alarm(S {
+            spikes: 0.1,
+            ..BASE
+        }),
+        power(
+            S {
+                spikes: 0.1,
+                shift: up,
+                ..BASE
+            },
+            None,
+        ),
+    ]
+}
+
+#[test]
+fn issue_14_same_job_ab_requirements() {
+    // The paired t is exact under this noise, so its false alarms sit at or below α: the bound
+    // is asserted as issue 3's are, up to 3 binomial standard errors.
+    const SE_TOLERANCE: f64 = 3.0;
+    let trials = 20_000;
+    let mut failures = Vec::new();
+    for (i, req) in ab_requirements().iter().enumerate() {
+        let r = simulate_ab(&req.scenario, trials, 0xab00_0000 + i as u64);
+        eprintln!(
+            "{:<70} paired t {:>6.2}% ± {:.2}  wilcoxon {:>6.2}%",
+            req.scenario.name,
+            r.paired_t * 100.0,
+            r.se() * 100.0,
+            r.wilcoxon * 100.0
+        );
+        if let Some(max) = req.max_false_alarm {
+            if r.paired_t > max + SE_TOLERANCE * r.se() {
+                failures.push(format!(
+                    "{}: false alarms {:.4}",
+                    req.scenario.name, r.paired_t
+                ));
+            }
+        }
+        if let Some(min) = req.min_detection {
+            if r.paired_t < min {
+                failures.push(format!(
+                    "{}: detection {:.4}",
+                    req.scenario.name, r.paired_t
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
+use super::against::read_against;
 use super::baseline::load_history;
 use super::publish::{self, Actions, GitLabCi};
 use super::{emit, load_template, read_current, write_file};
@@ -35,16 +36,19 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
         || (args.comment == CommentMode::Always && actions.active))
         .then(|| actions.context());
     let current = read_current(&args.budget, &args.inputs, args.lenient)?;
+    let paired = read_against(&args.budget, &current, &args.against)?;
     let history = load_history(args.baseline.as_ref(), &current.budget)?;
     let mut verdict = judge::judge(
         &current.budget,
         &current.observed,
         history.file.as_ref(),
+        &paired.pairs,
         Some(&current.environment),
         std::time::SystemTime::now(),
     );
     let location = history.source.location.clone();
     verdict.baseline_source = Some(history.source);
+    verdict.against = paired.sources;
     if args.require_baseline || current.budget.gate.baseline_required {
         require_history(&location, &current.budget, &verdict, history.file.is_some())?;
     }
@@ -119,10 +123,13 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
 }
 
 /// `baseline = "required"` / `--require-baseline`: no baseline file, or a metric without history,
-/// stops the check instead of passing on the budget alone.
+/// stops the check instead of passing on the budget alone (a file is not needed when every metric
+/// was compared with the base's runs of the same job).
 fn require_history(location: &str, budget: &Budget, verdict: &Verdict, found: bool) -> Result<()> {
     let how = "the budget requires one (`baseline = \"required\"` or --require-baseline)";
-    if !found {
+    // Metrics judged against the base's runs of the same job (`--against`) need no history.
+    let compared = verdict.metrics.iter().all(|m| m.baseline.is_some());
+    if !found && !compared {
         bail!(
             "{location}: no baseline file, and {how}; `perfgate baseline update --budget {}` on the default branch records it",
             budget.path.display()

@@ -2,6 +2,7 @@
 //! output (where the baseline is, [`baseline`] finds). Each command has its own module; the
 //! CI side of `check` and `comment` (GitHub Actions, GitLab CI) is in [`publish`].
 
+mod against;
 pub(crate) mod baseline;
 pub(crate) mod check;
 pub(crate) mod comment;
@@ -19,7 +20,7 @@ use anyhow::{bail, Context, Result};
 use crate::baseline::Environment;
 use crate::budget::{self, Budget};
 use crate::file;
-use crate::ingest::{self, Location};
+use crate::ingest::{self, Location, SourceSpec};
 use crate::judge::{self, Observed, SourceMetrics};
 use crate::render::{SourceInfo, Template};
 
@@ -28,6 +29,8 @@ pub(super) struct Current {
     pub(super) budget: Budget,
     pub(super) observed: Vec<Observed>,
     pub(super) sources: Vec<SourceInfo>,
+    /// What each source read, by name.
+    pub(super) read: BTreeMap<String, SourceMetrics>,
     /// Where this run was measured.
     pub(super) environment: Environment,
 }
@@ -58,11 +61,36 @@ pub(super) fn read_current(
         // Only what the rules read: a bundle's compressed sizes cost time, and only when named.
         spec.wanted = budget::wanted(&budget.rules, name);
     }
+    let (read, sources, setups) = read_sources(budget_path, "could not read", &budget.sources)?;
+    let observed = judge::observe(&budget, &read)
+        .map_err(|p| anyhow::anyhow!(multi(budget_path, "cannot judge", &p)))?;
+    Ok(Current {
+        budget,
+        observed,
+        sources,
+        read,
+        environment: environment::current(setups),
+    })
+}
+
+/// What the sources read, by name; what the verdict says of each; each one's tool setup.
+type Read = (
+    BTreeMap<String, SourceMetrics>,
+    Vec<SourceInfo>,
+    BTreeMap<String, ingest::Setup>,
+);
+
+/// Reads the sources (every one, so every problem is reported at once; `what` heads the list).
+fn read_sources<'a>(
+    budget_path: &Path,
+    what: &str,
+    specs: impl IntoIterator<Item = (&'a String, &'a SourceSpec)>,
+) -> Result<Read> {
     let mut read = BTreeMap::new();
     let mut sources = Vec::new();
     let mut setups = BTreeMap::new();
     let mut problems = Vec::new();
-    for (name, spec) in &budget.sources {
+    for (name, spec) in specs {
         match ingest::load_source(name, spec) {
             Ok(source) => {
                 setups.insert(
@@ -99,16 +127,9 @@ pub(super) fn read_current(
         }
     }
     if !problems.is_empty() {
-        bail!(multi(budget_path, "could not read", &problems));
+        bail!(multi(budget_path, what, &problems));
     }
-    let observed = judge::observe(&budget, &read)
-        .map_err(|p| anyhow::anyhow!(multi(budget_path, "cannot judge", &p)))?;
-    Ok(Current {
-        budget,
-        observed,
-        sources,
-        environment: environment::current(setups),
-    })
+    Ok((read, sources, setups))
 }
 
 /// The biggest `--template` read: 1 MiB. The built-in one is a few KB, and what it renders is cut to

@@ -12,7 +12,9 @@ use super::json_out::{counts, Counts, SourceInfo};
 use super::template::marker;
 use super::text::{by_severity, kind, summary};
 use crate::budget::Threshold;
-use crate::judge::{BaselineSource, BaselineVerdict, MetricVerdict, Status, Verdict, Warning};
+use crate::judge::{
+    AgainstSource, BaselineSource, BaselineVerdict, MetricVerdict, Status, Verdict, Warning,
+};
 use crate::stats::Method;
 
 /// Whose history a data branch's file is, for the reader: "main, the default branch
@@ -47,7 +49,8 @@ pub struct Context<'a> {
     /// `message`.
     pub warnings: &'a [Warning],
     pub sources: &'a [SourceInfo],
-    /// Whether a baseline file was compared with.
+    /// Whether a baseline file, or the base's runs of the same job (`check --against`), was
+    /// compared with.
     pub has_baseline: bool,
     /// Runs in that baseline file.
     pub baseline_runs: usize,
@@ -56,6 +59,9 @@ pub struct Context<'a> {
     pub history: Option<String>,
     /// Whether any compared metric had fewer than 3 history runs, so the slack alone decided.
     pub threshold_only: bool,
+    /// The sources judged pair by pair against the base's runs of the same job (`check
+    /// --against`): `source`, `path` and `runs`; empty otherwise.
+    pub against: &'a [AgainstSource],
     /// Status name → emoji, for templates.
     pub icon: std::collections::BTreeMap<&'static str, &'static str>,
     /// perfgate's version.
@@ -163,17 +169,23 @@ pub(super) fn method_text(b: &BaselineVerdict) -> String {
         Some(p) => format!(", one-sided p = {}", round(p)),
         None => String::new(),
     };
-    let text = match b.method {
-        Method::TooLittleHistory => format!(
-            "the {} slack alone decides: {} baseline run{}, at least 3 are needed to test significance",
-            percent(b.slack),
-            b.runs,
-            if b.runs == 1 { "" } else { "s" }
+    let n = b.runs;
+    let s = if n == 1 { "" } else { "s" };
+    let text = match (b.method, b.pairs) {
+        (Method::TooLittleHistory, Some(_)) => format!(
+            "the {} slack alone decides: {n} pair{s} of base and head runs, at least 3 are needed to test significance",
+            percent(b.slack)
         ),
-        Method::Deterministic => format!("no noise in {} baseline runs: any change is real{p}", b.runs),
-        Method::PredictionInterval => format!("Student-t prediction interval over {} runs{p}", b.runs),
-        Method::RunMeans => format!("Student-t on the samples' mean per run, between-build noise included, {} baseline runs{p}", b.runs),
-        Method::HistogramQuantile => format!("quantile confidence intervals from the histograms, {} baseline runs{p}", b.runs),
+        (Method::TooLittleHistory, None) => format!(
+            "the {} slack alone decides: {n} baseline run{s}, at least 3 are needed to test significance",
+            percent(b.slack)
+        ),
+        (Method::Deterministic, Some(_)) => format!("no noise in the ratios of {n} pairs of base and head runs: any change is real{p}"),
+        (Method::Deterministic, None) => format!("no noise in {n} baseline runs: any change is real{p}"),
+        (Method::PredictionInterval, _) => format!("Student-t prediction interval over {n} runs{p}"),
+        (Method::RunMeans, _) => format!("Student-t on the samples' mean per run, between-build noise included, {n} baseline runs{p}"),
+        (Method::HistogramQuantile, _) => format!("quantile confidence intervals from the histograms, {n} baseline runs{p}"),
+        (Method::PairedRuns, _) => format!("paired Student-t on {n} pairs of base and head runs of the same job{p}"),
     };
     // The differences come from reports and the CI: the JSON verdict has them, not this text.
     match b.left_out {
@@ -199,14 +211,21 @@ fn noise_text(b: &BaselineVerdict) -> String {
             percent(d)
         ));
     }
+    // A comparison with the base's runs asks for more pairs; one with a history, for more
+    // samples per build.
+    let per = if b.pairs.is_some() {
+        ("pairs of base and head runs", "pairs")
+    } else {
+        ("samples per build", "samples per build")
+    };
     match b.runs_needed {
-        Some(n) if b.detectable.is_some_and(|d| d > b.slack) => parts.push(format!(
-            "{n} samples per build would show {}",
-            percent(b.slack)
-        )),
+        Some(n) if b.detectable.is_some_and(|d| d > b.slack) => {
+            parts.push(format!("{n} {} would show {}", per.0, percent(b.slack)))
+        }
         None if b.detectable.is_some_and(|d| d > b.slack) => parts.push(format!(
-            "{} is inside the noise at any number of samples per build",
-            percent(b.slack)
+            "{} is inside the noise at any number of {}",
+            percent(b.slack),
+            per.1
         )),
         _ => {}
     }
@@ -225,9 +244,20 @@ fn chart(m: &MetricVerdict, b: &BaselineVerdict) -> String {
         .collect();
     let unit = m.unit.symbol();
     let n = b.history.len();
+    // A history counts back from now; the base's runs of the same job are numbered in order.
     let xs: Vec<String> = (0..n)
-        .map(|i| format!("\"-{}\"", n - i))
-        .chain(std::iter::once("\"now\"".to_string()))
+        .map(|i| match b.pairs {
+            Some(_) => format!("\"base {}\"", i + 1),
+            None => format!("\"-{}\"", n - i),
+        })
+        .chain(std::iter::once(
+            if b.pairs.is_some() {
+                "\"head\""
+            } else {
+                "\"now\""
+            }
+            .to_string(),
+        ))
         .collect();
     let ys: Vec<String> = b
         .history
@@ -317,9 +347,10 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
         metrics,
         warnings: &v.warnings,
         sources,
-        has_baseline: v.baseline_runs > 0,
+        has_baseline: v.baseline_runs > 0 || !v.against.is_empty(),
         baseline_runs: v.baseline_runs,
         history: v.baseline_source.as_ref().and_then(source_text),
+        against: &v.against,
         threshold_only: v.metrics.iter().any(|m| {
             m.baseline
                 .as_ref()

@@ -466,6 +466,7 @@ xychart-beta
                     history: vec![98.0, 100.0, 102.0],
                     left_out: 0,
                     environment: Vec::new(),
+                    pairs: None,
                 }),
                 line: 10 + i,
             }
@@ -477,6 +478,7 @@ xychart-beta
             baseline_runs: 3,
             warnings: Vec::new(),
             baseline_source: None,
+            against: Vec::new(),
         }
     }
 

@@ -13,7 +13,8 @@ use serde::Deserialize;
 use super::json_out::{GithubRun, SourceInfo, VERDICT_SCHEMA};
 use crate::budget::{units_agree, Threshold};
 use crate::judge::{
-    overall, BaselineSource, BaselineVerdict, MetricVerdict, Status, Verdict, Warning, WarningKind,
+    overall, AgainstSource, BaselineSource, BaselineVerdict, MetricVerdict, Status, Verdict,
+    Warning, WarningKind,
 };
 use crate::model::{is_commit_id, is_plain_name, Op, Unit};
 
@@ -46,6 +47,9 @@ struct WireVerdict {
     warnings: Vec<WireWarning>,
     #[serde(default)]
     baseline_source: Option<BaselineSource>,
+    /// Added with `check --against`: absent in the verdicts written before, and without it.
+    #[serde(default)]
+    against: Vec<AgainstSource>,
 }
 
 #[derive(Deserialize)]
@@ -250,6 +254,14 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
     if let Some(b) = &wire.baseline_source {
         baseline_source(b)?;
     }
+    for (i, a) in wire.against.iter().enumerate() {
+        if a.source.trim().is_empty() || a.path.trim().is_empty() {
+            bail!("field `against[{i}]`: the source or its path is empty");
+        }
+        if a.runs == 0 {
+            bail!("field `against[{i}].runs`: 0 is not a number of runs");
+        }
+    }
     let mut metrics = Vec::with_capacity(wire.metrics.len());
     for (i, m) in wire.metrics.into_iter().enumerate() {
         let at = format!("metrics[{i}]");
@@ -335,6 +347,7 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
             baseline_runs: wire.baseline_runs,
             warnings,
             baseline_source: wire.baseline_source,
+            against: wire.against,
         },
         sources,
         github: wire.github,
@@ -346,7 +359,7 @@ mod tests {
 
     use std::collections::BTreeMap;
 
-    use crate::judge::{BaselineSource, Status, Verdict, Warning, WarningKind};
+    use crate::judge::{AgainstSource, BaselineSource, Status, Verdict, Warning, WarningKind};
 
     use crate::render::{parse_verdict, to_json, to_text, SourceInfo, Template};
 
@@ -359,6 +372,7 @@ mod tests {
             baseline_runs: 0,
             warnings: Vec::new(),
             baseline_source: None,
+            against: Vec::new(),
         };
         let why = "field `audits.prioritize-lcp-image.numericValue`: -17 is negative, which this quantity cannot be";
         let sources = vec![SourceInfo {
@@ -421,6 +435,7 @@ mod tests {
                         .into(),
             }],
             baseline_source: None,
+            against: Vec::new(),
         };
         let sources = vec![SourceInfo {
             name: "web".into(),
@@ -456,6 +471,38 @@ mod tests {
     }
 
     #[test]
+    fn the_bases_of_a_same_job_a_b_survive_the_json_round_trip_and_may_be_absent() {
+        let against = vec![AgainstSource {
+            source: "bench".into(),
+            path: "ab/base-*.json".into(),
+            runs: 10,
+        }];
+        let v = Verdict {
+            gate: "ab".into(),
+            verdict: Status::Pass,
+            metrics: Vec::new(),
+            baseline_runs: 0,
+            warnings: Vec::new(),
+            baseline_source: None,
+            against: against.clone(),
+        };
+        let json = to_json(&v, &[], None);
+        let saved = parse_verdict(&json).expect("reads back");
+        assert_eq!(saved.verdict.against, against);
+        let mut doc: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        doc["against"][0]["runs"] = 0.into();
+        let e = format!("{:#}", parse_verdict(&doc.to_string()).expect_err("0 runs"));
+        assert_eq!(e, "field `against[0].runs`: 0 is not a number of runs");
+        // Verdicts written before `--against` existed are still read.
+        doc.as_object_mut().map(|d| d.remove("against"));
+        assert!(parse_verdict(&doc.to_string())
+            .expect("reads")
+            .verdict
+            .against
+            .is_empty());
+    }
+
+    #[test]
     fn the_baseline_source_survives_the_json_round_trip_and_may_be_absent() {
         let source = BaselineSource {
             location: "git:perfgate-baselines:baselines/prod.json".into(),
@@ -470,6 +517,7 @@ mod tests {
             baseline_runs: 2,
             warnings: Vec::new(),
             baseline_source: Some(source.clone()),
+            against: Vec::new(),
         };
         let json = to_json(&v, &[], None);
         let saved = parse_verdict(&json).expect("reads back");

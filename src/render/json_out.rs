@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::budget::Threshold;
-use crate::judge::{BaselineSource, BaselineVerdict, Status, Verdict, Warning};
+use crate::judge::{AgainstSource, BaselineSource, BaselineVerdict, Status, Verdict, Warning};
 use crate::model::Op;
 
 /// Where a source's metrics came from, for the details of a report.
@@ -48,6 +48,9 @@ pub struct JsonVerdict<'a> {
     /// Where the history compared with is and whose it is (a data branch keeps one per branch).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_source: Option<&'a BaselineSource>,
+    /// The sources judged pair by pair against the base's runs of the same job (`check
+    /// --against`): each one's name, the base's path as given and its runs; empty without.
+    pub against: &'a [AgainstSource],
 }
 
 /// The pull request a verdict was judged for, recorded in the JSON verdict so that
@@ -169,6 +172,7 @@ pub fn to_json(v: &Verdict, sources: &[SourceInfo], github: Option<&GithubRun>) 
         github,
         warnings: &v.warnings,
         baseline_source: v.baseline_source.as_ref(),
+        against: &v.against,
     };
     let mut out = crate::json::to_string_pretty(&doc).unwrap_or_else(|e| {
         // Serializing plain structs of numbers and strings cannot fail; keep the output valid JSON anyway.

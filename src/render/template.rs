@@ -131,6 +131,7 @@ mod tests {
             history: vec![98.0, 100.0, 103.0],
             left_out: 0,
             environment: Vec::new(),
+            pairs: None,
         };
         let v = Verdict {
             gate: "t".into(),
@@ -154,6 +155,7 @@ mod tests {
             baseline_runs: 3,
             warnings: Vec::new(),
             baseline_source: None,
+            against: Vec::new(),
         };
         let t = Template::compile(
             "t.j2",

@@ -65,7 +65,7 @@ pub(super) fn by_severity(v: &Verdict) -> Vec<&MetricVerdict> {
 
 /// The verdict as a plain-text table for a terminal.
 pub fn to_text(v: &Verdict, sources: &[SourceInfo]) -> String {
-    let with_baseline = v.baseline_runs > 0;
+    let with_baseline = v.baseline_runs > 0 || !v.against.is_empty();
     let rows: Vec<Vec<String>> = by_severity(v)
         .into_iter()
         .map(|m| {
@@ -99,15 +99,38 @@ pub fn to_text(v: &Verdict, sources: &[SourceInfo]) -> String {
         v.verdict.name().to_uppercase(),
         summary(v)
     );
-    out.push_str(&if with_baseline {
-        format!(
-            "compared with {} baseline run{}\n\n",
-            v.baseline_runs,
-            if v.baseline_runs == 1 { "" } else { "s" }
-        )
-    } else {
-        "no baseline yet: judged against the budget only\n\n".to_string()
+    out.push_str(&match (v.baseline_runs, v.against.is_empty()) {
+        (0, true) => "no baseline yet: judged against the budget only\n\n".to_string(),
+        (0, false) => String::new(),
+        (n, _) => format!(
+            "compared with {n} baseline run{}\n\n",
+            if n == 1 { "" } else { "s" }
+        ),
     });
+    if !v.against.is_empty() {
+        // Under the baseline's line, before its blank line.
+        if out.ends_with("\n\n") {
+            out.pop();
+        }
+        let bases: Vec<String> = v
+            .against
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}: {} run{} of {}",
+                    plain(&a.source),
+                    a.runs,
+                    if a.runs == 1 { "" } else { "s" },
+                    plain(&a.path)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "compared pair by pair with the base's runs of the same job ({})\n",
+            bases.join("; ")
+        );
+    }
     if let Some(history) = v.baseline_source.as_ref().and_then(source_text) {
         // Under the line above, before its blank line.
         out.pop();

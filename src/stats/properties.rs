@@ -1,7 +1,8 @@
 //! Property tests of the statistics' invariants: whatever the runs, a p-value is a probability and
 //! nothing is NaN; a current run further in the worse direction is never less significant; turning
 //! "lower is better" into "higher is better" mirrors the one-sided test; the order of the runs and
-//! of their samples does not matter; a median lies within the values' range.
+//! of their samples does not matter; a median lies within the values' range; swapping the base's
+//! and the head's runs of a pair mirrors the paired test, and their unit does not matter to it.
 //!
 //! Case counts are modest ([`CASES`]) so that `cargo test` stays fast. Reproducible failures:
 //! proptest's default persistence saves the seed of a failing case to
@@ -321,5 +322,38 @@ proptest! {
             (x, y) => x == y,
         };
         prop_assert!(rel(a.cv, b.cv) && rel(a.detectable, b.detectable), "{a:?} {b:?}");
+    }
+
+    #[test]
+    fn paired_p_values_are_probabilities_whatever_the_values(
+        pairs in vec((any_value(), any_value()), 0..12),
+        lower_is_better in any::<bool>(),
+    ) {
+        let c = compare_paired(&pairs, lower_is_better, 0.05, 0.10);
+        prop_assert!(c.p_value.is_none_or(|p| (0.0..=1.0).contains(&p)), "{c:?}");
+        for x in [c.change, c.tested_change, c.cv, c.detectable].into_iter().flatten() {
+            prop_assert!(!x.is_nan(), "{c:?}");
+        }
+        prop_assert!(!c.baseline.is_nan());
+    }
+
+    #[test]
+    fn swapping_base_and_head_mirrors_the_paired_test_and_units_do_not_matter(
+        base in noisy(3..12),
+        factors in vec(0.8..1.25f64, 12),
+        unit in 1e-3..1e3f64,
+        lower_is_better in any::<bool>(),
+    ) {
+        let pairs: Vec<(f64, f64)> = base.iter().zip(&factors).map(|(&b, &f)| (b, b * f)).collect();
+        let swapped: Vec<(f64, f64)> = pairs.iter().map(|&(b, h)| (h, b)).collect();
+        let scaled: Vec<(f64, f64)> = pairs.iter().map(|&(b, h)| (b * unit, h * unit)).collect();
+        let a = compare_paired(&pairs, lower_is_better, 0.05, 0.10);
+        let b = compare_paired(&swapped, lower_is_better, 0.05, 0.10);
+        let c = compare_paired(&scaled, lower_is_better, 0.05, 0.10);
+        prop_assume!(a.method == Method::PairedRuns);
+        prop_assert_eq!(b.method, Method::PairedRuns);
+        prop_assert!((p(&a) + p(&b) - 1.0).abs() <= CLOSE, "{a:?} {b:?}");
+        prop_assert!((p(&a) - p(&c)).abs() <= 1e-6, "{a:?} {c:?}");
+        prop_assert_eq!(a.runs_needed, c.runs_needed);
     }
 }
