@@ -237,6 +237,19 @@ impl Verdict {
         self.metrics.iter().filter(|m| m.status == status).count()
     }
 
+    /// The metrics whose change the baseline comparison called inconclusive, in budget order,
+    /// each with the samples per build that would let the test call the rule's slack (`None`
+    /// where no number of samples within reach can: the builds alone vary by more).
+    pub fn inconclusive(&self) -> Vec<(&str, Option<usize>)> {
+        self.metrics
+            .iter()
+            .filter_map(|m| {
+                let b = m.baseline.as_ref()?;
+                (b.call == Call::Inconclusive).then_some((m.id.as_str(), b.runs_needed))
+            })
+            .collect()
+    }
+
     /// How many metrics regressed.
     pub fn regressions(&self) -> usize {
         self.metrics

@@ -354,12 +354,16 @@ impl Actions {
                 v.regressions().to_string(),
             ];
             let json = json.map(|p| p.display().to_string());
+            let rerun = Rerun::of(v);
             let mut pairs = vec![
                 ("verdict", v.verdict.name()),
                 ("pass", counts[0].as_str()),
                 ("warn", counts[1].as_str()),
                 ("fail", counts[2].as_str()),
                 ("regressions", counts[3].as_str()),
+                ("inconclusive", rerun.count.as_str()),
+                ("runs_needed", rerun.runs_needed.as_str()),
+                ("inconclusive_metrics", rerun.metrics.as_str()),
             ];
             if let Some(json) = &json {
                 pairs.push(("json", json.as_str()));
@@ -373,6 +377,38 @@ impl Actions {
         }
         let file = workspace_path(budget, self.workspace.as_deref());
         eprint!("{}", workflow::annotations(&render::annotations(v, &file)));
+    }
+}
+
+/// The step outputs that let a job resolve an inconclusive verdict by measuring again (README,
+/// "Resolving an inconclusive change"): how many metrics are inconclusive, the samples per build
+/// that would resolve every one that can be (the largest of their `runs_needed`; empty when none
+/// is inconclusive or none can be), and each one's id with its own number (`null`: out of reach),
+/// as a JSON object for `fromJSON`.
+struct Rerun {
+    count: String,
+    runs_needed: String,
+    metrics: String,
+}
+
+impl Rerun {
+    fn of(v: &Verdict) -> Rerun {
+        let inconclusive = v.inconclusive();
+        let runs_needed = inconclusive
+            .iter()
+            .filter_map(|(_, n)| *n)
+            .max()
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        let metrics: serde_json::Map<String, serde_json::Value> = inconclusive
+            .iter()
+            .map(|(id, n)| ((*id).to_string(), (*n).into()))
+            .collect();
+        Rerun {
+            count: inconclusive.len().to_string(),
+            runs_needed,
+            metrics: crate::json::to_string_compact(&metrics).unwrap_or_else(|_| "{}".into()),
+        }
     }
 }
 
