@@ -10,7 +10,8 @@
 mod simulation;
 
 use simulation::{
-    between_build, requirements, resolve, simulate, Scenario, METRICS, RESOLVE_CASES,
+    between_build, requirements, resolve, simulate, waive, Scenario, METRICS, RESOLVE_CASES,
+    WAIVER_CASES,
 };
 
 const TRIALS: usize = 100_000;
@@ -110,6 +111,20 @@ fn main() {
             r.right * 100.0,
             r.resolved_matched * 100.0,
             r.right_matched * 100.0
+        );
+    }
+    println!("\nA waiver of `change` for a change of known cost (README, \"Waivers\")\n");
+    println!("| noise | true cost | waiver `change` | waived | still fails |");
+    println!("|---|---|---|---|---|");
+    for (i, (cv, cost, change)) in WAIVER_CASES.into_iter().enumerate() {
+        let r = waive(cv, cost, change, TRIALS, 0xbe7e_0000 + i as u64);
+        println!(
+            "| CV {:.0}% | +{:.0}% | {:.0}% | {:.2}% | {:.2}% |",
+            cv * 100.0,
+            cost * 100.0,
+            change * 100.0,
+            r.waived * 100.0,
+            r.exceeded * 100.0
         );
     }
 }

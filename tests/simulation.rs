@@ -528,3 +528,103 @@ fn measuring_again_resolves_inconclusive_builds() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// What a budget waiver of `change = N %` does for a change of known cost (README, "Waivers"): of
+/// the builds of a pull request that truly costs `cost`, the share the gate fails anyway because
+/// the measured change exceeds the waiver (the waiver's headroom was too small for the noise),
+/// and the share whose regression the waiver accepts.
+#[derive(Debug, Clone, Copy)]
+pub struct WaiverRates {
+    /// Regression called and within the waiver: waived.
+    pub waived: f64,
+    /// Regression called and beyond the waiver: the gate still fails.
+    pub exceeded: f64,
+}
+
+/// The (CV, true cost, waiver's `change`) rows of README's waiver table.
+pub const WAIVER_CASES: [(f64, f64, f64); 7] = [
+    (0.03, 0.30, 0.30),
+    (0.03, 0.30, 0.35),
+    (0.03, 0.30, 0.45),
+    (0.08, 0.30, 0.30),
+    (0.08, 0.30, 0.40),
+    (0.08, 0.30, 0.50),
+    (0.08, 0.30, 0.65),
+];
+
+/// One metric, one value per build, 15-run history of CV `cv`; the judged build truly costs
+/// `cost`; the waiver accepts a change up to `change` against the history's median, as the
+/// judge applies it (`Comparison::change`, the change the table shows).
+pub fn waive(cv: f64, cost: f64, change: f64, trials: usize, seed: u64) -> WaiverRates {
+    let mut rng = Rng::new(seed);
+    let median = METRICS[0].median;
+    let (mut waived, mut exceeded) = (0usize, 0usize);
+    for _ in 0..trials {
+        let history: Vec<Vec<f64>> = (0..HISTORY)
+            .map(|_| vec![rng.lognormal(median, cv)])
+            .collect();
+        let current = [rng.lognormal(median * (1.0 + cost), cv)];
+        let obs: Vec<Observation> = history
+            .iter()
+            .map(|s| Observation {
+                value: s[0],
+                samples: &[],
+                histogram: None,
+            })
+            .collect();
+        let cur = Observation {
+            value: current[0],
+            samples: &[],
+            histogram: None,
+        };
+        let comparison = stats::compare(&obs, &cur, true, ALPHA, SLACK);
+        let measured = comparison.change;
+        let d = stats::decide(&[Candidate {
+            comparison,
+            slack: SLACK,
+            alpha: ALPHA,
+            min_change: None,
+            current: current[0],
+        }])[0];
+        if d.regression || d.call == stats::Call::Inconclusive {
+            if measured.is_some_and(|c| c <= change) {
+                waived += 1;
+            } else {
+                exceeded += 1;
+            }
+        }
+    }
+    WaiverRates {
+        waived: waived as f64 / trials as f64,
+        exceeded: exceeded as f64 / trials as f64,
+    }
+}
+
+/// README's waiver table: with the waiver's headroom over the known cost at least the noise's
+/// few standard deviations, the gate stays green on nearly every build; with none, on about half.
+#[test]
+fn a_waiver_needs_headroom_over_the_cost_for_the_noise() {
+    let trials = 40_000;
+    let mut failures = Vec::new();
+    for (i, (cv, cost, change)) in WAIVER_CASES.into_iter().enumerate() {
+        let r = waive(cv, cost, change, trials, 0x3a1e_0000 + i as u64);
+        eprintln!(
+            "CV {:>2.0}%, cost +{:.0}%, waiver {:.0}%: waived {:>6.2}%  still fails {:>6.2}%",
+            cv * 100.0,
+            cost * 100.0,
+            change * 100.0,
+            r.waived * 100.0,
+            r.exceeded * 100.0
+        );
+        let headroom = (1.0 + change) / (1.0 + cost) - 1.0;
+        // About 3 standard deviations of one value's noise: the gate fails at most 1 % of builds.
+        if headroom >= 3.0 * cv && r.exceeded > 0.01 {
+            failures.push(format!("{cv} {cost} {change}: {r:?}"));
+        }
+        // No headroom: the measured change is above the true cost on about half the builds.
+        if headroom == 0.0 && !(0.40..0.60).contains(&r.exceeded) {
+            failures.push(format!("{cv} {cost} {change}: {r:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
