@@ -462,3 +462,53 @@ fn a_trailer_of_the_head_commit_waives_one_metric_and_names_its_author() {
     assert_eq!(code, 1);
     assert!(err.contains("note: commit cccccccccccc, the pull request's head, is not in the checkout, so no `Perfgate-Accept` trailer of it was read (actions/checkout's `fetch-depth: 2` fetches it)\n"), "{err}");
 }
+
+#[test]
+fn a_waivers_texts_reach_no_terminal_or_comment_alive() {
+    let reason = "ping @octo-team <img src=x onerror=alert(1)> | fixes #12 \u{202e}evil\u{1b}[31m";
+    let dir = case(&format!(
+        "\n[[waiver]]\nmetric = \"{P95}\"\nchange = \"40%\"\nreason = \"{}\"\nexpires = {}\n",
+        reason
+            .replace('\u{202e}', "\\u202e")
+            .replace('\u{1b}', "\\u001b"),
+        day(30)
+    ));
+    let vars = pull_request(
+        &dir,
+        &["perfgate:accept:web.lcp\u{202e}<b>"],
+        &"a".repeat(40),
+    );
+    let (_, text, err) = check(&dir, &env(&vars), &["--comment", "never"]);
+    for out in [&text, &err] {
+        assert!(
+            !out.contains('\u{202e}') && !out.contains('\u{1b}'),
+            "{out}"
+        );
+    }
+    assert!(
+        text.contains("waived: API P95: ▲ 38.1 % waived by budget line 40"),
+        "{text}"
+    );
+    let (_, md, _) = check(
+        &dir,
+        &env(&vars),
+        &["--format", "markdown", "--comment", "never"],
+    );
+    let quoted = md
+        .lines()
+        .find(|l| l.starts_with("> ☑️ API P95"))
+        .unwrap_or_else(|| panic!("{md}"));
+    for alive in [
+        "<img",
+        "@octo-team",
+        "fixes #12",
+        "\u{202e}",
+        "\u{1b}",
+        " | ",
+    ] {
+        assert!(!quoted.contains(alive), "{alive:?} in {quoted}");
+    }
+    // The label names a metric no rule has: a warning, its text inert too.
+    assert!(md.contains("names no metric of the budget"), "{md}");
+    assert!(!md.contains("<b>"), "{md}");
+}
