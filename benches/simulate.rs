@@ -10,7 +10,8 @@
 mod simulation;
 
 use simulation::{
-    ab_requirements, between_build, requirements, simulate, simulate_ab, Scenario, METRICS,
+    ab_requirements, between_build, requirements, resolve, simulate, simulate_ab, waive, Scenario,
+    METRICS, RESOLVE_CASES, WAIVER_CASES,
 };
 
 const TRIALS: usize = 100_000;
@@ -110,6 +111,38 @@ fn main() {
             r.paired_t * 100.0,
             r.se() * 100.0,
             r.wilcoxon * 100.0
+        );
+    }
+    println!("\nMeasuring again (README, \"Resolving an inconclusive change\"): of the builds whose first check is inconclusive\n");
+    println!("| noise, truth | inconclusive | reachable | mean runs_needed | same history: decided (right) | matched history: decided (right) |");
+    println!("|---|---|---|---|---|---|");
+    for (i, (cv, shift)) in RESOLVE_CASES.into_iter().enumerate() {
+        let r = resolve(cv, shift, TRIALS, 0xbe7d_0000 + i as u64);
+        println!(
+            "| CV {:.0}%, +{:.0}% | {:.2}% | {:.2}% | {:.1} | {:.1}% ({:.1}%) | {:.1}% ({:.1}%) |",
+            cv * 100.0,
+            shift * 100.0,
+            r.inconclusive * 100.0,
+            r.reachable * 100.0,
+            r.mean_runs,
+            r.resolved * 100.0,
+            r.right * 100.0,
+            r.resolved_matched * 100.0,
+            r.right_matched * 100.0
+        );
+    }
+    println!("\nA waiver of `change` for a change of known cost (README, \"Waivers\")\n");
+    println!("| noise | true cost | waiver `change` | waived | still fails |");
+    println!("|---|---|---|---|---|");
+    for (i, (cv, cost, change)) in WAIVER_CASES.into_iter().enumerate() {
+        let r = waive(cv, cost, change, TRIALS, 0xbe7e_0000 + i as u64);
+        println!(
+            "| CV {:.0}% | +{:.0}% | {:.0}% | {:.2}% | {:.2}% |",
+            cv * 100.0,
+            cost * 100.0,
+            change * 100.0,
+            r.waived * 100.0,
+            r.exceeded * 100.0
         );
     }
 }

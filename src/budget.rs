@@ -32,6 +32,66 @@ pub struct Budget {
     pub sources: BTreeMap<String, SourceSpec>,
     /// The rules in file order.
     pub rules: Vec<Rule>,
+    /// The `[[waiver]]` tables in file order: regressions accepted for a while (README, "Waivers").
+    pub waivers: Vec<Waiver>,
+}
+
+/// A regression accepted on purpose: a `[[waiver]]` of the budget, or one a pull request gives
+/// itself (a label, a commit trailer). It lifts what the baseline comparison adds to a metric's
+/// status (a regression, an inconclusive change) while the metric stays within what it accepts,
+/// never a threshold of the budget (README, "Waivers").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waiver {
+    /// The metric waived: a rule's metric id, or `<id>{<selector>}` for one page; `None` for
+    /// every metric (the `perfgate:accept` label).
+    pub metric: Option<String>,
+    pub accept: Accept,
+    /// Why, as the waiver gives it.
+    pub reason: String,
+    /// The last day it applies (UTC, inclusive), `YYYY-MM-DD`; `None` for a pull request's own
+    /// waiver, which lasts as long as the pull request.
+    pub expires: Option<String>,
+    pub origin: WaiverOrigin,
+    /// Who or what waived, for the reader: "budget line 40", "label `perfgate:accept` on pull
+    /// request #12", "trailer `Perfgate-Accept` of commit 1a2b3c4d5e6f by Jane Doe".
+    pub by: String,
+    /// The waiver's line in the budget file, for a budget waiver.
+    pub line: Option<usize>,
+}
+
+/// What a waiver accepts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Accept {
+    /// A worse change against the baseline up to this fraction (0.40 = 40 %).
+    Change(f64),
+    /// A value within this limit, in the rule's direction.
+    Limit(Threshold),
+    /// Any change (a pull request's own waiver: the reviewer sees the value in the verdict).
+    Any,
+}
+
+/// Where a waiver comes from, as the JSON verdict names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WaiverOrigin {
+    /// A `[[waiver]]` table of the budget.
+    Budget,
+    /// A label on the pull request.
+    Label,
+    /// A `Perfgate-Accept` trailer in the pull request's head commit.
+    Trailer,
+}
+
+impl Accept {
+    /// "up to +40 %", "up to < 260 ms", "any change".
+    pub fn text(&self) -> String {
+        match self {
+            // Two decimals of a percentage are as many as a budget writes.
+            Accept::Change(f) => format!("a change up to +{} %", (f * 10_000.0).round() / 100.0),
+            Accept::Limit(t) => format!("a value {}", t.text),
+            Accept::Any => "any change".to_string(),
+        }
+    }
 }
 
 /// The `[gate]` table.
@@ -278,11 +338,11 @@ pub fn parse_budget(path: &Path, text: &str) -> Result<Budget, Problems> {
     });
     let top = entries(&root);
     for e in &top {
-        if !matches!(e.name, "gate" | "sources" | "budget") {
+        if !matches!(e.name, "gate" | "sources" | "budget" | "waiver") {
             p.push(
                 e.key_at,
                 format!(
-                    "`{}`: unknown key (expected `[gate]`, `[sources.<name>]` or `[[budget]]`)",
+                    "`{}`: unknown key (expected `[gate]`, `[sources.<name>]`, `[[budget]]` or `[[waiver]]`)",
                     e.name
                 ),
             );
@@ -301,12 +361,14 @@ pub fn parse_budget(path: &Path, text: &str) -> Result<Budget, Problems> {
         .map(|t| entries(t).iter().map(|e| e.name.to_string()).collect())
         .unwrap_or_default();
     let rules = read_rules(rules_entry, text, &gate, &sources, &declared, &mut p);
+    let waivers = read_waivers(find("waiver"), text, &rules, &mut p);
     if p.list.is_empty() {
         Ok(Budget {
             path: path.into(),
             gate,
             sources,
             rules,
+            waivers,
         })
     } else {
         Err(problems(p))
@@ -398,6 +460,24 @@ struct RawRule {
     confidence: Option<Spanned<f64>>,
     on_regression: Option<Spanned<String>>,
     min_change: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWaiver {
+    metric: Spanned<String>,
+    limit: Option<Spanned<String>>,
+    change: Option<Spanned<String>>,
+    reason: Option<Spanned<String>>,
+    expires: Option<Spanned<RawDate>>,
+}
+
+/// `expires` as written: a TOML date, or a string (a date in quotes, refused with a hint).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawDate {
+    Date(toml_edit::Datetime),
+    Text(String),
 }
 
 /// The start of a value in the budget text.
@@ -976,6 +1056,229 @@ fn read_rule(
     })
 }
 
+/// The `[[waiver]]` tables: each names a rule's metric, accepts a `limit` or a `change`, and has a
+/// `reason` and an `expires` date. A waiver naming no rule is not an error here: the judge warns
+/// about it with the closest names, as it warns about one that waives nothing.
+fn read_waivers(
+    entry: Option<&Entry<'_>>,
+    text: &str,
+    rules: &[Rule],
+    p: &mut Found,
+) -> Vec<Waiver> {
+    let mut out = Vec::new();
+    let Some(entry) = entry else {
+        return out;
+    };
+    let items: Vec<(usize, Item)> = match entry.item {
+        Item::ArrayOfTables(tables) => tables
+            .iter()
+            .map(|t| {
+                (
+                    t.span().map_or(entry.at, |s| s.start),
+                    Item::Table(t.clone()),
+                )
+            })
+            .collect(),
+        Item::Value(Value::Array(values)) => values
+            .iter()
+            .map(|v| {
+                (
+                    v.span().map_or(entry.at, |s| s.start),
+                    Item::Value(v.clone()),
+                )
+            })
+            .collect(),
+        _ => {
+            p.push(
+                entry.at,
+                "`waiver`: must be an array of tables, written `[[waiver]]`",
+            );
+            return out;
+        }
+    };
+    let starts: Vec<usize> = items.iter().map(|(start, _)| *start).collect();
+    let lines = locate(text, &starts);
+    let mut seen: HashSet<String> = HashSet::new();
+    for (i, ((start, item), (line, _))) in items.into_iter().zip(lines).enumerate() {
+        let name = format!("`waiver[{}]`", i + 1);
+        let Some(raw) = section::<RawWaiver>(item, start, &name, p) else {
+            continue;
+        };
+        let metric = raw.metric.get_ref().trim().to_string();
+        let field = |f: &str| format!("`waiver[{}].{f}` (metric `{metric}`)", i + 1);
+        let before = p.len();
+        if metric.is_empty() {
+            p.push(at(&raw.metric), format!("{}: is empty", field("metric")));
+        } else if !seen.insert(metric.clone()) {
+            p.push(
+                start,
+                format!(
+                    "{name} (metric `{metric}`): the metric is waived twice; keep one waiver per metric"
+                ),
+            );
+        }
+        let rule_id = metric.split_once('{').map_or(metric.as_str(), |(id, _)| id);
+        let rule = rules.iter().find(|r| r.id == rule_id);
+        let accept = match (&raw.limit, &raw.change) {
+            (Some(_), Some(_)) => {
+                p.push(start, format!(
+                    "{name} (metric `{metric}`): give `limit` (a new ceiling) or `change` (a worse change accepted), not both"
+                ));
+                None
+            }
+            (None, None) => {
+                p.push(start, format!(
+                    "{name} (metric `{metric}`): needs `limit` (the value accepted, e.g. \"< 260ms\") or `change` (the worse change accepted against the baseline, e.g. \"40%\")"
+                ));
+                None
+            }
+            (None, Some(c)) => fraction(&field("change"), c, p).map(Accept::Change),
+            (Some(l), None) => waiver_limit(&field("limit"), l, rule, p).map(Accept::Limit),
+        };
+        let reason = match &raw.reason {
+            Some(r) if !r.get_ref().trim().is_empty() => Some(r.get_ref().trim().to_string()),
+            Some(r) => {
+                p.push(
+                    at(r),
+                    format!(
+                        "{}: is empty; say why the regression is accepted",
+                        field("reason")
+                    ),
+                );
+                None
+            }
+            None => {
+                p.push(start, format!("{name} (metric `{metric}`): needs a `reason` (why the regression is accepted, for the reviewer)"));
+                None
+            }
+        };
+        let expires = match &raw.expires {
+            Some(d) => match d.get_ref() {
+                RawDate::Date(toml_edit::Datetime {
+                    date: Some(date),
+                    time: None,
+                    offset: None,
+                }) => Some(format!(
+                    "{:04}-{:02}-{:02}",
+                    date.year, date.month, date.day
+                )),
+                RawDate::Date(other) => {
+                    p.push(
+                        at(d),
+                        format!(
+                            "{}: `{other}` must be a date such as 2026-12-31 (no time)",
+                            field("expires"),
+                        ),
+                    );
+                    None
+                }
+                RawDate::Text(text) => {
+                    p.push(at(d), format!("{}: \"{text}\" is a string; write the date without quotes, a TOML date such as 2026-12-31", field("expires")));
+                    None
+                }
+            },
+            None => {
+                p.push(start, format!("{name} (metric `{metric}`): needs `expires`, the last day it applies (a TOML date such as 2026-12-31): a waiver does not last forever"));
+                None
+            }
+        };
+        if p.len() > before {
+            continue;
+        }
+        if let (Some(accept), Some(reason), Some(expires)) = (accept, reason, expires) {
+            out.push(Waiver {
+                metric: Some(metric),
+                accept,
+                reason,
+                expires: Some(expires),
+                origin: WaiverOrigin::Budget,
+                by: format!("budget line {line}"),
+                line: Some(line),
+            });
+        }
+    }
+    out
+}
+
+/// A waiver's `limit`: a threshold in the rule's unit and direction (the operator may be left
+/// out), and no looser than the rule's critical level, which a waiver does not lift.
+fn waiver_limit(
+    key: &str,
+    written: &Spanned<String>,
+    rule: Option<&Rule>,
+    p: &mut Found,
+) -> Option<Threshold> {
+    let parsed = threshold(key, written, p)?;
+    let Some(rule) = rule else {
+        if parsed.op.is_none() {
+            let t = written.get_ref().trim();
+            p.push(at(written), format!(
+                "{key}: `{t}` needs an operator (no rule budgets this metric to take the direction from), e.g. \"< {t}\""
+            ));
+        }
+        return parsed.finish();
+    };
+    let lower = rule.lower_is_better();
+    let op = match parsed.op {
+        Some(op) if op.lower_is_better() != lower => {
+            p.push(
+                at(written),
+                format!(
+                    "{key}: `{}` points the other way from the rule, where {} is better",
+                    parsed.text,
+                    if lower { "lower" } else { "higher" }
+                ),
+            );
+            return None;
+        }
+        Some(op) => op,
+        None => rule
+            .target
+            .as_ref()
+            .or(rule.critical.as_ref())
+            .map(|t| t.op)?,
+    };
+    if let Some(unit) = rule.threshold_unit() {
+        if unit != parsed.unit {
+            p.push(
+                at(written),
+                format!(
+                    "{key}: `{}` is {} but the rule's thresholds are {}",
+                    parsed.text,
+                    parsed.unit.kind_name(),
+                    unit.kind_name()
+                ),
+            );
+            return None;
+        }
+    }
+    if let Some(c) = &rule.critical {
+        let beyond = if lower {
+            parsed.value > c.value
+        } else {
+            parsed.value < c.value
+        };
+        if beyond {
+            p.push(at(written), format!(
+                "{key}: `{}` is past the rule's critical `{}`, which a waiver does not lift: a value past it fails whatever the baseline (change `critical` in the rule to move it)",
+                parsed.text, c.text
+            ));
+            return None;
+        }
+    }
+    let text = match parsed.op {
+        Some(_) => parsed.text.clone(),
+        None => format!("{} {}", op.symbol(), parsed.text),
+    };
+    Some(Threshold {
+        op,
+        value: parsed.value,
+        unit: parsed.unit,
+        text,
+        written_unit: parsed.written_unit,
+    })
+}
+
 /// Whether a value in `metric` unit can be compared with a threshold written in `threshold` unit.
 /// A bare number is accepted for rates, which users write without `/s`.
 pub fn units_agree(metric: Unit, threshold: Unit) -> bool {
@@ -1358,7 +1661,7 @@ regression = "ten""#,
         assert_eq!(
             problems(&text),
             [
-                "2:2: `other`: unknown key (expected `[gate]`, `[sources.<name>]` or `[[budget]]`)",
+                "2:2: `other`: unknown key (expected `[gate]`, `[sources.<name>]`, `[[budget]]` or `[[waiver]]`)",
                 "1:8: `gate`: invalid type: integer `2`, expected struct RawGate",
             ]
         );
@@ -1482,7 +1785,7 @@ regression = "ten""#,
         assert_eq!(
             e.to_string(),
             "budgets/test.toml: 5 problems in the budget
-  - budgets/test.toml:1:1: `colour`: unknown key (expected `[gate]`, `[sources.<name>]` or `[[budget]]`)
+  - budgets/test.toml:1:1: `colour`: unknown key (expected `[gate]`, `[sources.<name>]`, `[[budget]]` or `[[waiver]]`)
   - budgets/test.toml:3:8: `gate.name`: `a b` must be letters, digits, `-`, `_` or `.` (it names the baseline file)
   - budgets/test.toml:5:10: `sources.my-api`: a source name must start with a letter or `_` and hold only letters, digits and `_` (it is used in expressions)
   - budgets/test.toml:15:10: `budget[1].metric` (metric `api.p95`): must be `<source>.<metric>` with a declared source (db, my-api), or the rule needs an `expr`

@@ -22,6 +22,16 @@ pub(crate) fn to_string_pretty<T: ?Sized + Serialize>(value: &T) -> serde_json::
     String::from_utf8(out).map_err(serde_json::Error::custom)
 }
 
+/// `value` as JSON on one line (a step output's value), with the characters of the module doc
+/// escaped.
+pub(crate) fn to_string_compact<T: ?Sized + Serialize>(value: &T) -> serde_json::Result<String> {
+    let mut out = Vec::with_capacity(64);
+    let mut ser =
+        serde_json::Serializer::with_formatter(&mut out, Inert(serde_json::ser::CompactFormatter));
+    value.serialize(&mut ser)?;
+    String::from_utf8(out).map_err(serde_json::Error::custom)
+}
+
 /// Whether `c` is written escaped (beyond what serde_json escapes): DEL and C1 controls, the
 /// Arabic letter mark, zero-width characters and marks, the line and paragraph separators, the
 /// bidi embeddings, overrides and isolates, the word joiner and invisible operators, and the

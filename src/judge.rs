@@ -12,7 +12,9 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{BaselineFile, BaselineMetric, BaselineRun, Environment};
-use crate::budget::{units_agree, Budget, OnRegression, Rule, RuleInput, Threshold};
+use crate::budget::{
+    units_agree, Accept, Budget, OnRegression, Rule, RuleInput, Threshold, Waiver, WaiverOrigin,
+};
 use crate::derive::closest_hint;
 use crate::ingest::Page;
 use crate::model::{has_series, Metrics, Unit};
@@ -20,7 +22,7 @@ use crate::stats::{self, Call, Candidate, Method, Observation};
 use hdrhistogram::Histogram;
 
 /// pass < warn < fail: the verdict of a gate is its worst metric's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
@@ -105,8 +107,30 @@ pub struct MetricVerdict {
     pub status: Status,
     /// The comparison with the baseline history; `None` without history for this metric.
     pub baseline: Option<BaselineVerdict>,
+    /// The waiver that accepted the baseline comparison's regression (or inconclusive change);
+    /// `status` is then the thresholds' alone, and the comparison is kept as it was.
+    pub waiver: Option<Waived>,
     /// 1-based line of the rule in the budget file.
     pub line: usize,
+}
+
+/// A metric's regression accepted by a waiver: the JSON verdict's `waiver` object (README,
+/// "Waivers"), in this field order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Waived {
+    /// `budget`, `label` or `trailer`.
+    pub origin: WaiverOrigin,
+    /// Who or what waived: "budget line 40", "label `perfgate:accept` on pull request #12".
+    pub by: String,
+    pub reason: String,
+    /// What the waiver accepts: "a change up to +40 %", "a value < 260ms", "any change".
+    pub accepts: String,
+    /// The waiver's last day (`YYYY-MM-DD`), for a budget waiver.
+    pub expires: Option<String>,
+    /// The waiver's line in the budget file, for a budget waiver.
+    pub line: Option<usize>,
+    /// The metric's status had it not been waived.
+    pub status: Status,
 }
 
 /// A metric compared with its baseline history: the JSON verdict's `baseline` object, written by
@@ -231,6 +255,12 @@ pub enum WarningKind {
     StaleBaseline,
     /// A metric's history was measured in another environment, and too few of its runs alike.
     UnlikeHistory,
+    /// A budget waiver past its `expires` date: it no longer applies.
+    ExpiredWaiver,
+    /// A waiver that names no metric of the budget, or whose metric did not regress.
+    UnusedWaiver,
+    /// A waiver whose metric regressed by more than it accepts: the regression stands.
+    ExceededWaiver,
 }
 
 impl WarningKind {
@@ -239,6 +269,9 @@ impl WarningKind {
             WarningKind::MissingPage => "missing-page",
             WarningKind::StaleBaseline => "stale-baseline",
             WarningKind::UnlikeHistory => "unlike-history",
+            WarningKind::ExpiredWaiver => "expired-waiver",
+            WarningKind::UnusedWaiver => "unused-waiver",
+            WarningKind::ExceededWaiver => "exceeded-waiver",
         }
     }
 
@@ -248,6 +281,9 @@ impl WarningKind {
             WarningKind::MissingPage => "Page missing from the run",
             WarningKind::StaleBaseline => "Stale baseline",
             WarningKind::UnlikeHistory => "History measured elsewhere",
+            WarningKind::ExpiredWaiver => "Expired waiver",
+            WarningKind::UnusedWaiver => "Unused waiver",
+            WarningKind::ExceededWaiver => "Regression beyond its waiver",
         }
     }
 
@@ -256,6 +292,9 @@ impl WarningKind {
             WarningKind::MissingPage,
             WarningKind::StaleBaseline,
             WarningKind::UnlikeHistory,
+            WarningKind::ExpiredWaiver,
+            WarningKind::UnusedWaiver,
+            WarningKind::ExceededWaiver,
         ]
         .into_iter()
         .find(|k| k.name() == name)
@@ -278,7 +317,25 @@ impl Verdict {
         self.metrics.iter().filter(|m| m.status == status).count()
     }
 
-    /// How many metrics regressed.
+    /// The metrics whose change the baseline comparison called inconclusive, in budget order,
+    /// each with the samples per build that would let the test call the rule's slack (`None`
+    /// where no number of samples within reach can: the builds alone vary by more).
+    pub fn inconclusive(&self) -> Vec<(&str, Option<usize>)> {
+        self.metrics
+            .iter()
+            .filter_map(|m| {
+                let b = m.baseline.as_ref()?;
+                (b.call == Call::Inconclusive).then_some((m.id.as_str(), b.runs_needed))
+            })
+            .collect()
+    }
+
+    /// How many metrics a waiver accepted.
+    pub fn waived(&self) -> usize {
+        self.metrics.iter().filter(|m| m.waiver.is_some()).count()
+    }
+
+    /// How many metrics regressed, waived or not.
     pub fn regressions(&self) -> usize {
         self.metrics
             .iter()
@@ -564,7 +621,8 @@ fn bind_unit(
 /// Judges every rule against its observed value (critical breached = fail, target missed = warn)
 /// and against the base's runs paired with its own where `pairs` has them (`(base, head)` per
 /// pair, parallel to `observed`; `check --against`), else where the baseline has history for
-/// it, against that history.
+/// it, against that history; then applies the budget's waivers and the pull request's own
+/// (`waivers`), as of `now`'s day (UTC).
 ///
 /// `environment` is where this run was measured: each metric is compared with the history runs
 /// measured alike where there are at least [`stats::MIN_HISTORY`] of them (README "Like with
@@ -576,9 +634,10 @@ pub fn judge(
     pairs: &[Option<Vec<(f64, f64)>>],
     environment: Option<&Environment>,
     now: SystemTime,
+    waivers: &[Waiver],
 ) -> Verdict {
     let comparisons = compare_all(budget, observed, baseline, pairs, environment);
-    let metrics: Vec<MetricVerdict> = observed
+    let mut metrics: Vec<MetricVerdict> = observed
         .iter()
         .zip(comparisons)
         .map(|(o, baseline)| {
@@ -606,6 +665,7 @@ pub fn judge(
                 budget_status,
                 status: budget_status.max(from_baseline),
                 baseline,
+                waiver: None,
                 line: rule.line,
             }
         })
@@ -615,6 +675,7 @@ pub fn judge(
         warnings.extend(stale_baseline(budget, file, now));
         warnings.extend(missing_pages(budget, observed, file));
     }
+    warnings.extend(waive(&mut metrics, budget, waivers, now));
     warnings.extend(unlike_history(&metrics));
     Verdict {
         gate: budget.gate.name.clone(),
@@ -625,6 +686,113 @@ pub fn judge(
         baseline_source: None,
         against: Vec::new(),
     }
+}
+
+/// Applies the budget's waivers, then the pull request's, to the metrics whose baseline
+/// comparison made them worse (a regression, an inconclusive change): one within what its waiver
+/// accepts gets the thresholds' status back and the waiver recorded beside its comparison. What
+/// is wrong with a waiver is a warning: past its date (it no longer applies), naming no metric,
+/// waiving nothing, or exceeded (the regression stands).
+fn waive(
+    metrics: &mut [MetricVerdict],
+    budget: &Budget,
+    waivers: &[Waiver],
+    now: SystemTime,
+) -> Vec<Warning> {
+    let stamp = humantime::format_rfc3339_seconds(now).to_string();
+    let today = stamp.get(..10).unwrap_or(&stamp);
+    let mut warnings = Vec::new();
+    let warn = |kind, message| Warning { kind, message };
+    for w in budget.waivers.iter().chain(waivers) {
+        let name = w
+            .metric
+            .as_ref()
+            .map_or("every metric".to_string(), |m| format!("`{m}`"));
+        let what = format!("the waiver of {name} ({})", w.by);
+        if let Some(expires) = w.expires.as_deref().filter(|e| *e < today) {
+            warnings.push(warn(
+                WarningKind::ExpiredWaiver,
+                format!("{what} expired on {expires} and no longer applies: remove it, or renew `expires` if the change is still accepted"),
+            ));
+            continue;
+        }
+        let applies = |m: &MetricVerdict| {
+            w.metric
+                .as_ref()
+                .is_none_or(|id| *id == m.rule || *id == m.id)
+        };
+        if !metrics.iter().any(applies) {
+            let id = w.metric.as_deref().unwrap_or_default();
+            warnings.push(warn(
+                WarningKind::UnusedWaiver,
+                format!(
+                    "{what} names no metric of the budget{}",
+                    closest_hint(id, budget.rules.iter().map(|r| r.id.as_str()))
+                ),
+            ));
+            continue;
+        }
+        let (mut used, mut exceeded) = (false, Vec::new());
+        for m in metrics.iter_mut().filter(|m| applies(m)) {
+            let Some(b) = &m.baseline else { continue };
+            if !(b.regression || b.call == Call::Inconclusive) {
+                continue;
+            }
+            used = true;
+            if m.waiver.is_some() {
+                continue;
+            }
+            let lower = budget
+                .rules
+                .iter()
+                .find(|r| r.id == m.rule)
+                .is_none_or(Rule::lower_is_better);
+            let accepted = match &w.accept {
+                Accept::Any => true,
+                Accept::Limit(t) => t.op.holds(m.value, t.value),
+                Accept::Change(most) => b
+                    .change
+                    .map(|c| if lower { c } else { -c })
+                    .is_some_and(|worse| worse <= *most),
+            };
+            if !accepted {
+                exceeded.push(format!(
+                    "`{}` is {} {} ({:+.1} % against the baseline)",
+                    m.id,
+                    (m.value * 1000.0).round() / 1000.0,
+                    m.unit,
+                    b.change.unwrap_or(0.0) * 100.0
+                ));
+                continue;
+            }
+            m.waiver = Some(Waived {
+                origin: w.origin,
+                by: w.by.clone(),
+                reason: w.reason.clone(),
+                accepts: w.accept.text(),
+                expires: w.expires.clone(),
+                line: w.line,
+                status: m.status,
+            });
+            m.status = m.budget_status;
+        }
+        if !exceeded.is_empty() {
+            warnings.push(warn(
+                WarningKind::ExceededWaiver,
+                format!(
+                    "{what} accepts {}, but {}: the regression stands",
+                    w.accept.text(),
+                    exceeded.join(", ")
+                ),
+            ));
+        } else if !used {
+            warnings.push(warn(
+                WarningKind::UnusedWaiver,
+                format!("{what} waives nothing: {name} did not regress against the baseline in this run; remove the waiver once the baseline has taken the change in"),
+            ));
+        }
+    }
+    warnings
 }
 
 /// A warning when the baseline's newest run is older than the gate's `max_age`: the default
@@ -1002,7 +1170,7 @@ mod tests {
     ) -> Result<Verdict, Vec<String>> {
         let b = budget(rules);
         let o = observe(&b, &sources(api, db))?;
-        Ok(judge(&b, &o, None, &[], None, SystemTime::UNIX_EPOCH))
+        Ok(judge(&b, &o, None, &[], None, SystemTime::UNIX_EPOCH, &[]))
     }
 
     #[test]
@@ -1207,6 +1375,7 @@ mod like_with_like {
                 &[],
                 like_with_like.then_some(&now),
                 SystemTime::UNIX_EPOCH,
+                &[],
             );
             let b = verdict.metrics[0].baseline.as_ref().expect("compared");
             regressions += usize::from(b.regression);

@@ -60,6 +60,8 @@ pub enum Level {
     Error,
     /// `::warning` — a warned metric.
     Warning,
+    /// `::notice` — a waived regression, shown and not failing.
+    Notice,
 }
 
 impl Level {
@@ -67,6 +69,7 @@ impl Level {
         match self {
             Level::Error => "error",
             Level::Warning => "warning",
+            Level::Notice => "notice",
         }
     }
 }
@@ -119,7 +122,7 @@ fn command(level: Level, props: &[(&str, String)], message: &str) -> String {
 /// first 9 are written and the 10th says how many more there are.
 pub fn annotations(items: &[Annotation]) -> String {
     let mut out = String::new();
-    for level in [Level::Error, Level::Warning] {
+    for level in [Level::Error, Level::Warning, Level::Notice] {
         let of_level: Vec<&Annotation> = items.iter().filter(|a| a.level == level).collect();
         let shown = if of_level.len() > MAX_ANNOTATIONS_PER_LEVEL {
             MAX_ANNOTATIONS_PER_LEVEL - 1
@@ -147,6 +150,7 @@ pub fn annotations(items: &[Annotation]) -> String {
             let what = match level {
                 Level::Error => "failed",
                 Level::Warning => "warned",
+                Level::Notice => "waived",
             };
             out.push_str(&command(
                 level,

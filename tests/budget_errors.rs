@@ -104,7 +104,7 @@ fn an_unknown_top_level_key() {
     assert_eq!(
         check(&budget),
         printed(&[
-            "1:1: `colour`: unknown key (expected `[gate]`, `[sources.<name>]` or `[[budget]]`)"
+            "1:1: `colour`: unknown key (expected `[gate]`, `[sources.<name>]`, `[[budget]]` or `[[waiver]]`)"
         ])
     );
 }

@@ -455,7 +455,7 @@ fn in_actions_the_summary_outputs_and_annotations_are_written() {
     let out = c.read("output.txt");
     assert_eq!(
         out,
-        "verdict=fail\npass=2\nwarn=0\nfail=1\nregressions=0\njson=verdict.json\n"
+        "verdict=fail\npass=2\nwarn=0\nfail=1\nregressions=0\nwaived=0\ninconclusive=0\nruns_needed=\ninconclusive_metrics={}\njson=verdict.json\n"
     );
 
     // One error annotation, at the rule's line of the budget.
@@ -489,7 +489,7 @@ fn warnings_are_warning_annotations_and_without_json_there_is_no_json_output() {
     );
     assert_eq!(
         c.read("output.txt"),
-        "verdict=warn\npass=2\nwarn=1\nfail=0\nregressions=0\n"
+        "verdict=warn\npass=2\nwarn=1\nfail=0\nregressions=0\nwaived=0\ninconclusive=0\nruns_needed=\ninconclusive_metrics={}\n"
     );
     assert!(c.read("summary.md").contains("**warn**"));
 }

@@ -683,3 +683,248 @@ fn issue_14_same_job_ab_requirements() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// What the re-run of README "Resolving an inconclusive change" achieves: of the builds whose
+/// first check is inconclusive, how many a second check on `runs_needed` runs (the first and the
+/// new ones) resolves, and how many it resolves right (no regression when nothing changed, a
+/// regression when the build is worse).
+#[derive(Debug, Clone, Copy)]
+pub struct Resolution {
+    /// Share of builds whose first check is inconclusive.
+    pub inconclusive: f64,
+    /// Share of those with a `runs_needed` (the rest cannot be resolved by measuring again).
+    pub reachable: f64,
+    /// The mean `runs_needed` of the reachable ones.
+    pub mean_runs: f64,
+    /// Against the same history (one value per build): share of the reachable ones the second
+    /// check decides (no longer inconclusive), and decides right.
+    pub resolved: f64,
+    pub right: f64,
+    /// Against a history recorded with `runs_needed` runs per build too (the default branch
+    /// measuring as the pull request now does): the same two shares.
+    pub resolved_matched: f64,
+    pub right_matched: f64,
+}
+
+/// The call on `current` against `history`, each a build's samples (one value: a build of one run).
+fn call(history: &[Vec<f64>], current: &[f64]) -> (stats::Decision, Option<usize>) {
+    let observe =
+        |s: &[f64]| -> (f64, usize) { (perfgate::model::median(s).expect("a run"), s.len()) };
+    let obs: Vec<Observation> = history
+        .iter()
+        .map(|s| Observation {
+            value: observe(s).0,
+            samples: if s.len() > 1 { s } else { &[] },
+            histogram: None,
+        })
+        .collect();
+    let (value, n) = observe(current);
+    let cur = Observation {
+        value,
+        samples: if n > 1 { current } else { &[] },
+        histogram: None,
+    };
+    let comparison = stats::compare(&obs, &cur, true, ALPHA, SLACK);
+    let runs_needed = comparison.runs_needed;
+    let d = stats::decide(&[Candidate {
+        comparison,
+        slack: SLACK,
+        alpha: ALPHA,
+        min_change: None,
+        current: value,
+    }])[0];
+    (d, runs_needed)
+}
+
+/// The (CV, true change) rows of README's re-run table.
+pub const RESOLVE_CASES: [(f64, f64); 5] = [
+    (0.08, 0.0),
+    (0.08, 0.15),
+    (0.08, 0.25),
+    (0.15, 0.0),
+    (0.15, 0.25),
+];
+
+/// One metric judged on one value per build (15-run history, CV `cv`, true change `shift`); each
+/// inconclusive build is measured again up to its `runs_needed` and judged on the runs together,
+/// against the same history and against one recorded with as many runs per build.
+pub fn resolve(cv: f64, shift: f64, trials: usize, seed: u64) -> Resolution {
+    let mut rng = Rng::new(seed);
+    let median = METRICS[0].median;
+    let truth = median * (1.0 + shift);
+    let mut counts = [0usize; 7];
+    let [inconclusive, reachable, runs, resolved, right, resolved_m, right_m] = &mut counts;
+    for _ in 0..trials {
+        let history: Vec<Vec<f64>> = (0..HISTORY)
+            .map(|_| vec![rng.lognormal(median, cv)])
+            .collect();
+        let mut samples = vec![rng.lognormal(truth, cv)];
+        let (first, runs_needed) = call(&history, &samples);
+        if first.call != stats::Call::Inconclusive {
+            continue;
+        }
+        *inconclusive += 1;
+        let Some(m) = runs_needed else { continue };
+        *reachable += 1;
+        *runs += m;
+        while samples.len() < m {
+            samples.push(rng.lognormal(truth, cv));
+        }
+        let matched: Vec<Vec<f64>> = (0..HISTORY)
+            .map(|_| (0..m).map(|_| rng.lognormal(median, cv)).collect())
+            .collect();
+        for (history, resolved, right) in [
+            (&history, &mut *resolved, &mut *right),
+            (&matched, &mut *resolved_m, &mut *right_m),
+        ] {
+            let (second, _) = call(history, &samples);
+            if second.call != stats::Call::Inconclusive {
+                *resolved += 1;
+                *right += usize::from(second.regression == (shift > 0.0));
+            }
+        }
+    }
+    let share = |k: usize, of: usize| if of == 0 { 0.0 } else { k as f64 / of as f64 };
+    let [inconclusive, reachable, runs, resolved, right, resolved_m, right_m] = counts;
+    Resolution {
+        inconclusive: share(inconclusive, trials),
+        reachable: share(reachable, inconclusive),
+        mean_runs: share(runs, reachable),
+        resolved: share(resolved, reachable),
+        right: share(right, reachable),
+        resolved_matched: share(resolved_m, reachable),
+        right_matched: share(right_m, reachable),
+    }
+}
+
+/// README's table: against a history recorded with as many runs per build, measuring again
+/// decides nearly every inconclusive build (≥ 90 %), and rightly in most (≥ 75 %); against the old
+/// one-run history it decides most unchanged builds (≥ 70 %) but fewer regressed ones, which is
+/// why the README tells the default branch to record as many runs.
+#[test]
+fn measuring_again_resolves_inconclusive_builds() {
+    let trials = 40_000;
+    let mut failures = Vec::new();
+    for (i, (cv, shift)) in RESOLVE_CASES.into_iter().enumerate() {
+        let r = resolve(cv, shift, trials, 0x5e5e_0000 + i as u64);
+        eprintln!(
+            "CV {:>2.0}%, {:<10} inconclusive {:>5.2}%  reachable {:>6.2}%  runs {:>5.1}  same history: resolved {:>6.2}% right {:>6.2}%  matched: resolved {:>6.2}% right {:>6.2}%",
+            cv * 100.0,
+            shift_text(shift),
+            r.inconclusive * 100.0,
+            r.reachable * 100.0,
+            r.mean_runs,
+            r.resolved * 100.0,
+            r.right * 100.0,
+            r.resolved_matched * 100.0,
+            r.right_matched * 100.0
+        );
+        if r.resolved_matched < 0.90 || r.right_matched < 0.75 {
+            failures.push(format!("CV {cv}, shift {shift}: {r:?}"));
+        }
+        if shift == 0.0 && r.resolved < 0.70 {
+            failures.push(format!("CV {cv}, no change, same history: {r:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// What a budget waiver of `change = N %` does for a change of known cost (README, "Waivers"): of
+/// the builds of a pull request that truly costs `cost`, the share the gate fails anyway because
+/// the measured change exceeds the waiver (the waiver's headroom was too small for the noise),
+/// and the share whose regression the waiver accepts.
+#[derive(Debug, Clone, Copy)]
+pub struct WaiverRates {
+    /// Regression called and within the waiver: waived.
+    pub waived: f64,
+    /// Regression called and beyond the waiver: the gate still fails.
+    pub exceeded: f64,
+}
+
+/// The (CV, true cost, waiver's `change`) rows of README's waiver table.
+pub const WAIVER_CASES: [(f64, f64, f64); 7] = [
+    (0.03, 0.30, 0.30),
+    (0.03, 0.30, 0.35),
+    (0.03, 0.30, 0.45),
+    (0.08, 0.30, 0.30),
+    (0.08, 0.30, 0.40),
+    (0.08, 0.30, 0.50),
+    (0.08, 0.30, 0.65),
+];
+
+/// One metric, one value per build, 15-run history of CV `cv`; the judged build truly costs
+/// `cost`; the waiver accepts a change up to `change` against the history's median, as the
+/// judge applies it (`Comparison::change`, the change the table shows).
+pub fn waive(cv: f64, cost: f64, change: f64, trials: usize, seed: u64) -> WaiverRates {
+    let mut rng = Rng::new(seed);
+    let median = METRICS[0].median;
+    let (mut waived, mut exceeded) = (0usize, 0usize);
+    for _ in 0..trials {
+        let history: Vec<Vec<f64>> = (0..HISTORY)
+            .map(|_| vec![rng.lognormal(median, cv)])
+            .collect();
+        let current = [rng.lognormal(median * (1.0 + cost), cv)];
+        let obs: Vec<Observation> = history
+            .iter()
+            .map(|s| Observation {
+                value: s[0],
+                samples: &[],
+                histogram: None,
+            })
+            .collect();
+        let cur = Observation {
+            value: current[0],
+            samples: &[],
+            histogram: None,
+        };
+        let comparison = stats::compare(&obs, &cur, true, ALPHA, SLACK);
+        let measured = comparison.change;
+        let d = stats::decide(&[Candidate {
+            comparison,
+            slack: SLACK,
+            alpha: ALPHA,
+            min_change: None,
+            current: current[0],
+        }])[0];
+        if d.regression || d.call == stats::Call::Inconclusive {
+            if measured.is_some_and(|c| c <= change) {
+                waived += 1;
+            } else {
+                exceeded += 1;
+            }
+        }
+    }
+    WaiverRates {
+        waived: waived as f64 / trials as f64,
+        exceeded: exceeded as f64 / trials as f64,
+    }
+}
+
+/// README's waiver table: with the waiver's headroom over the known cost at least the noise's
+/// few standard deviations, the gate stays green on nearly every build; with none, on about half.
+#[test]
+fn a_waiver_needs_headroom_over_the_cost_for_the_noise() {
+    let trials = 40_000;
+    let mut failures = Vec::new();
+    for (i, (cv, cost, change)) in WAIVER_CASES.into_iter().enumerate() {
+        let r = waive(cv, cost, change, trials, 0x3a1e_0000 + i as u64);
+        eprintln!(
+            "CV {:>2.0}%, cost +{:.0}%, waiver {:.0}%: waived {:>6.2}%  still fails {:>6.2}%",
+            cv * 100.0,
+            cost * 100.0,
+            change * 100.0,
+            r.waived * 100.0,
+            r.exceeded * 100.0
+        );
+        let headroom = (1.0 + change) / (1.0 + cost) - 1.0;
+        // About 3 standard deviations of one value's noise: the gate fails at most 1 % of builds.
+        if headroom >= 3.0 * cv && r.exceeded > 0.01 {
+            failures.push(format!("{cv} {cost} {change}: {r:?}"));
+        }
+        // No headroom: the measured change is above the true cost on about half the builds.
+        if headroom == 0.0 && !(0.40..0.60).contains(&r.exceeded) {
+            failures.push(format!("{cv} {cost} {change}: {r:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}

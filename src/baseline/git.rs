@@ -431,6 +431,44 @@ fn check_tree_path(path: &str) -> Result<()> {
     Ok(())
 }
 
+/// What [`commit_trailers`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Trailers {
+    /// The current directory is not in a git repository (a job that only downloaded the reports).
+    NoRepository,
+    /// The repository lacks the commit (a shallow checkout of the merge commit alone).
+    NoCommit,
+    /// The commit's author and the values of its trailers of the key, in order.
+    Found { author: String, values: Vec<String> },
+}
+
+/// A commit's author and the values of its `key` trailers (`Perfgate-Accept: …`), as git parses
+/// trailers (continuation lines unfolded). `commit` must be a full commit id.
+pub fn commit_trailers(commit: &str, key: &str) -> Result<Trailers> {
+    if !crate::model::is_commit_id(commit) {
+        bail!("`{commit}` is not a commit id");
+    }
+    let git = Git { index: None };
+    if git.exec(&["rev-parse", "--git-dir"], None)?.0 != Some(0) {
+        return Ok(Trailers::NoRepository);
+    }
+    let format = format!("--format=%an%n%(trailers:key={key},valueonly,unfold)");
+    let args = ["show", "-s", &format, commit, "--"];
+    let (code, out, _) = git.exec(&args, None)?;
+    if code != Some(0) {
+        return Ok(Trailers::NoCommit);
+    }
+    let text = String::from_utf8_lossy(&out);
+    let mut lines = text.lines();
+    let author = lines.next().unwrap_or_default().to_string();
+    let values = lines
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    Ok(Trailers::Found { author, values })
+}
+
 /// The `git` command run in the current directory's repository, with a deadline and without a
 /// prompt; `index` points it at a temporary index.
 struct Git {

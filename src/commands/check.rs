@@ -13,7 +13,7 @@ use crate::budget::Budget;
 use crate::cli::{CheckArgs, CommentMode, OutputFormat};
 use crate::github;
 use crate::gitlab;
-use crate::judge::{self, Status, Verdict};
+use crate::judge::{self, Status, Verdict, Warning, WarningKind};
 use crate::render;
 
 /// Runs `check`: exit 1 on a failed verdict, 0 otherwise.
@@ -38,6 +38,8 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
     let current = read_current(&args.budget, &args.inputs, args.lenient)?;
     let paired = read_against(&args.budget, &current, &args.against)?;
     let history = load_history(args.baseline.as_ref(), &current.budget)?;
+    let ctx = context.as_ref().and_then(|c| c.as_ref().ok());
+    let own = ctx.map(publish::pull_request_waivers).unwrap_or_default();
     let mut verdict = judge::judge(
         &current.budget,
         &current.observed,
@@ -45,7 +47,22 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
         &paired.pairs,
         Some(&current.environment),
         std::time::SystemTime::now(),
+        &own.waivers,
     );
+    if !own.ignored.is_empty() {
+        verdict
+            .warnings
+            .extend(own.ignored.into_iter().map(|message| Warning {
+                kind: WarningKind::UnusedWaiver,
+                message,
+            }));
+        verdict.verdict =
+            judge::overall(verdict.metrics.iter().map(|m| m.status), &verdict.warnings);
+    }
+    // Only worth saying when a trailer could have waived something.
+    if let (Some(note), true) = (&own.unread, verdict.regressions() > verdict.waived()) {
+        eprintln!("note: {}", render::terminal(note));
+    }
     let location = history.source.location.clone();
     verdict.baseline_source = Some(history.source);
     verdict.against = paired.sources;
@@ -53,7 +70,6 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
         require_history(&location, &current.budget, &verdict, history.file.is_some())?;
     }
 
-    let ctx = context.as_ref().and_then(|c| c.as_ref().ok());
     let recorded = ctx.and_then(publish::recorded_run);
     // `always` posts or says why not, so it renders the comment even with no run to post it on.
     let posting = args.comment == CommentMode::Always

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use crate::baseline::git;
+use crate::budget::{Accept, Waiver, WaiverOrigin};
 use crate::cli::CommentMode;
 use crate::file;
 use crate::github;
@@ -27,6 +29,100 @@ pub(super) fn recorded_run(ctx: &github::Context) -> Option<GithubRun> {
         head_sha: ctx.head_sha.clone(),
         base_sha: ctx.base_sha.clone(),
     })
+}
+
+/// The label that waives every regression of the pull request it is on; `perfgate:accept:<metric>`
+/// waives one metric's.
+const ACCEPT_LABEL: &str = "perfgate:accept";
+/// The trailer of the pull request's head commit that waives one metric's regression:
+/// `Perfgate-Accept: <metric>: <reason>`.
+const ACCEPT_TRAILER: &str = "Perfgate-Accept";
+
+/// The waivers a pull request gives itself (README, "Waivers"), for that pull request only.
+#[derive(Default)]
+pub(super) struct PullRequestWaivers {
+    pub(super) waivers: Vec<Waiver>,
+    /// Trailers that waive nothing (no metric or no reason), as warnings of the verdict.
+    pub(super) ignored: Vec<String>,
+    /// Why the head commit's trailers could not be read, when they could not.
+    pub(super) unread: Option<String>,
+}
+
+/// The waivers of the pull request the run is on: its `perfgate:accept` labels from the event
+/// payload, and the `Perfgate-Accept` trailers of its head commit read with git in the checkout.
+/// None outside a pull request.
+pub(super) fn pull_request_waivers(ctx: &github::Context) -> PullRequestWaivers {
+    let mut out = PullRequestWaivers::default();
+    if !ctx.is_pull_request() {
+        return out;
+    }
+    let on = ctx
+        .pr_number
+        .map(|n| format!(" on pull request #{n}"))
+        .unwrap_or_default();
+    for label in &ctx.labels {
+        let lower = label.to_ascii_lowercase();
+        let metric = if lower == ACCEPT_LABEL {
+            None
+        } else if let Some(metric) = lower
+            .strip_prefix(ACCEPT_LABEL)
+            .and_then(|rest| rest.strip_prefix(':'))
+        {
+            // The metric as written: ids are case-sensitive.
+            Some(label[label.len() - metric.len()..].trim().to_string())
+        } else {
+            continue;
+        };
+        out.waivers.push(Waiver {
+            metric,
+            accept: Accept::Any,
+            reason: format!("the pull request carries the label `{label}`"),
+            expires: None,
+            origin: WaiverOrigin::Label,
+            by: format!("label `{label}`{on}"),
+            line: None,
+        });
+    }
+    let Some(head) = ctx.head_sha.as_deref() else {
+        return out;
+    };
+    let short = head.get(..12).unwrap_or(head);
+    match git::commit_trailers(head, ACCEPT_TRAILER) {
+        Ok(git::Trailers::Found { author, values }) => {
+            for value in values {
+                match value.split_once(": ") {
+                    Some((metric, reason))
+                        if !metric.trim().is_empty() && !reason.trim().is_empty() =>
+                    {
+                        out.waivers.push(Waiver {
+                            metric: Some(metric.trim().to_string()),
+                            accept: Accept::Any,
+                            reason: reason.trim().to_string(),
+                            expires: None,
+                            origin: WaiverOrigin::Trailer,
+                            by: format!("trailer `{ACCEPT_TRAILER}` of commit {short} by {author}"),
+                            line: None,
+                        });
+                    }
+                    _ => out.ignored.push(format!(
+                        "the trailer `{ACCEPT_TRAILER}: {value}` of commit {short} waives nothing: write `{ACCEPT_TRAILER}: <metric>: <reason>`"
+                    )),
+                }
+            }
+        }
+        Ok(git::Trailers::NoRepository) => {}
+        Ok(git::Trailers::NoCommit) => {
+            out.unread = Some(format!(
+                "commit {short}, the pull request's head, is not in the checkout, so no `{ACCEPT_TRAILER}` trailer of it was read (actions/checkout's `fetch-depth: 2` fetches it)"
+            ));
+        }
+        Err(e) => {
+            out.unread = Some(format!(
+                "the `{ACCEPT_TRAILER}` trailers of commit {short} were not read: {e:#}"
+            ));
+        }
+    }
+    out
 }
 
 /// `check --comment`: whatever goes wrong is a warning, except with `always` (README, "On GitHub").
@@ -393,14 +489,20 @@ impl Actions {
                 v.count(Status::Warn).to_string(),
                 v.count(Status::Fail).to_string(),
                 v.regressions().to_string(),
+                v.waived().to_string(),
             ];
             let json = json.map(|p| p.display().to_string());
+            let rerun = Rerun::of(v);
             let mut pairs = vec![
                 ("verdict", v.verdict.name()),
                 ("pass", counts[0].as_str()),
                 ("warn", counts[1].as_str()),
                 ("fail", counts[2].as_str()),
                 ("regressions", counts[3].as_str()),
+                ("waived", counts[4].as_str()),
+                ("inconclusive", rerun.count.as_str()),
+                ("runs_needed", rerun.runs_needed.as_str()),
+                ("inconclusive_metrics", rerun.metrics.as_str()),
             ];
             if let Some(json) = &json {
                 pairs.push(("json", json.as_str()));
@@ -414,6 +516,38 @@ impl Actions {
         }
         let file = workspace_path(budget, self.workspace.as_deref());
         eprint!("{}", workflow::annotations(&render::annotations(v, &file)));
+    }
+}
+
+/// The step outputs that let a job resolve an inconclusive verdict by measuring again (README,
+/// "Resolving an inconclusive change"): how many metrics are inconclusive, the samples per build
+/// that would resolve every one that can be (the largest of their `runs_needed`; empty when none
+/// is inconclusive or none can be), and each one's id with its own number (`null`: out of reach),
+/// as a JSON object for `fromJSON`.
+struct Rerun {
+    count: String,
+    runs_needed: String,
+    metrics: String,
+}
+
+impl Rerun {
+    fn of(v: &Verdict) -> Rerun {
+        let inconclusive = v.inconclusive();
+        let runs_needed = inconclusive
+            .iter()
+            .filter_map(|(_, n)| *n)
+            .max()
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        let metrics: serde_json::Map<String, serde_json::Value> = inconclusive
+            .iter()
+            .map(|(id, n)| ((*id).to_string(), (*n).into()))
+            .collect();
+        Rerun {
+            count: inconclusive.len().to_string(),
+            runs_needed,
+            metrics: crate::json::to_string_compact(&metrics).unwrap_or_else(|_| "{}".into()),
+        }
     }
 }
 

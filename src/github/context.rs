@@ -35,6 +35,9 @@ pub struct Context {
     pub head_sha: Option<String>,
     /// The PR base commit, when the payload names one.
     pub base_sha: Option<String>,
+    /// The pull request's labels as the event payload lists them (`pull_request.labels[].name`),
+    /// for its own waivers (`perfgate:accept`); empty for other events.
+    pub labels: Vec<String>,
     pub(super) token: Option<Token>,
 }
 
@@ -50,6 +53,13 @@ struct PullRequestPayload {
     number: u64,
     head: CommitRefPayload,
     base: CommitRefPayload,
+    #[serde(default)]
+    labels: Vec<LabelPayload>,
+}
+
+#[derive(Deserialize)]
+struct LabelPayload {
+    name: String,
 }
 
 #[derive(Deserialize)]
@@ -115,6 +125,7 @@ impl Context {
             pr_number: None,
             head_sha: var("GITHUB_SHA").map(str::to_owned),
             base_sha: None,
+            labels: Vec::new(),
             token,
         };
 
@@ -141,6 +152,7 @@ impl Context {
                 ctx.pr_number = Some(pr.number);
                 ctx.head_sha = Some(pr.head.sha);
                 ctx.base_sha = Some(pr.base.sha);
+                ctx.labels = pr.labels.into_iter().map(|l| l.name).collect();
             }
         } else if ctx.event_name == "workflow_run" {
             if let Some(run) = payload.workflow_run {

@@ -18,7 +18,7 @@ use crate::workflow::{Annotation, Level};
 pub fn annotations(v: &Verdict, budget_file: &str) -> Vec<Annotation> {
     by_severity(v)
         .into_iter()
-        .filter(|m| m.status != Status::Pass || kind(m) == "regression")
+        .filter(|m| m.status != Status::Pass || matches!(kind(m), "regression" | "waived"))
         .map(|m| {
             let now = value_text(m, m.value);
             // "critical < 300 ms breached (target < 200 ms)"
@@ -33,6 +33,7 @@ pub fn annotations(v: &Verdict, budget_file: &str) -> Vec<Annotation> {
                     s
                 };
             let message = match (kind(m), &m.baseline) {
+                ("waived", _) => plain(&super::text::waiver_line(m).unwrap_or_default()),
                 ("regression" | "inconclusive", Some(b)) => format!(
                     "{} is {now}, {} {} from the baseline {} ({})",
                     plain(&m.label),
@@ -63,10 +64,10 @@ pub fn annotations(v: &Verdict, budget_file: &str) -> Vec<Annotation> {
                 ),
             };
             Annotation {
-                level: if m.status == Status::Fail {
-                    Level::Error
-                } else {
-                    Level::Warning
+                level: match m.status {
+                    Status::Fail => Level::Error,
+                    Status::Warn => Level::Warning,
+                    Status::Pass => Level::Notice,
                 },
                 file: budget_file.to_string(),
                 line: m.line,

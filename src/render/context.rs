@@ -10,10 +10,10 @@ use super::escape::sanitize;
 use super::format::{format_value_as, round};
 use super::json_out::{counts, Counts, SourceInfo};
 use super::template::marker;
-use super::text::{by_severity, kind, summary};
+use super::text::{by_severity, kind, summary, waiver_line};
 use crate::budget::Threshold;
 use crate::judge::{
-    AgainstSource, BaselineSource, BaselineVerdict, MetricVerdict, Status, Verdict, Warning,
+    AgainstSource, BaselineSource, BaselineVerdict, MetricVerdict, Status, Verdict, Waived, Warning,
 };
 use crate::stats::Method;
 
@@ -100,6 +100,12 @@ pub struct Row<'a> {
     pub change_text: String,
     /// The comparison itself, for templates that want more; null without history.
     pub baseline: Option<BaselineRow<'a>>,
+    /// The waiver that accepted the comparison's regression, as the JSON verdict has it; null
+    /// when none did.
+    pub waiver: Option<&'a Waived>,
+    /// "API P95: ▲ 35.2 % waived by budget line 40 (a change up to +40 %, until 2026-12-31):
+    /// the reason", or null; raw text, for `| md`.
+    pub waiver_text: Option<String>,
 }
 
 /// What the template sees of a metric's comparison with its history: the comparison's own
@@ -122,6 +128,7 @@ fn icon(kind: &str) -> &'static str {
         "regression" => "📈",
         "fail" => "❌",
         "warn" | "inconclusive" => "⚠️",
+        "waived" => "☑️",
         _ => "✅",
     }
 }
@@ -336,6 +343,8 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
                 noise_text: noise_text(b),
                 chart: b.regression.then(|| chart(m, b)),
             }),
+            waiver: m.waiver.as_ref(),
+            waiver_text: waiver_line(m),
         })
         .collect();
     Context {

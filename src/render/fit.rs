@@ -468,6 +468,7 @@ xychart-beta
                     environment: Vec::new(),
                     pairs: None,
                 }),
+                waiver: None,
                 line: 10 + i,
             }
         };

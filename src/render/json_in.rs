@@ -14,7 +14,7 @@ use super::json_out::{GithubRun, SourceInfo, VERDICT_SCHEMA};
 use crate::budget::{units_agree, Threshold};
 use crate::judge::{
     overall, AgainstSource, BaselineSource, BaselineVerdict, MetricVerdict, Status, Verdict,
-    Warning, WarningKind,
+    Waived, Warning, WarningKind,
 };
 use crate::model::{is_commit_id, is_plain_name, Op, Unit};
 
@@ -73,6 +73,9 @@ struct WireMetric {
     status: WireStatus,
     budget_status: WireStatus,
     baseline: Option<BaselineVerdict>,
+    /// Added with waivers: absent in verdicts written before, and for a metric not waived.
+    #[serde(default)]
+    waiver: Option<Waived>,
     #[serde(default)]
     samples: Vec<f64>,
     runs: usize,
@@ -184,6 +187,44 @@ fn check_baseline(at: &str, b: &BaselineVerdict) -> Result<()> {
     finite_all(&format!("{at}.history"), &b.history)
 }
 
+/// The longest text of a `waiver` read back: a reason is a sentence or two, a commit author a name.
+const MAX_WAIVER_CHARS: usize = 4096;
+
+/// A read-back `waiver`: it can only accept a comparison that made the metric worse, the status it
+/// lifted is no better than the one left, and its texts are of a sane length (the template shows
+/// them, escaped).
+fn check_waiver(
+    at: &str,
+    w: &Waived,
+    status: Status,
+    baseline: Option<&BaselineVerdict>,
+) -> Result<()> {
+    if !baseline.is_some_and(|b| b.regression || b.call == crate::stats::Call::Inconclusive) {
+        bail!("field `{at}`: the metric has no regression or inconclusive change to waive");
+    }
+    if w.status < status {
+        bail!(
+            "field `{at}.status`: `{}` is better than the metric's status `{}`, which the waiver lifted",
+            w.status.name(),
+            status.name()
+        );
+    }
+    for (field, text) in [
+        ("by", Some(&w.by)),
+        ("reason", Some(&w.reason)),
+        ("accepts", Some(&w.accepts)),
+        ("expires", w.expires.as_ref()),
+    ] {
+        if text.is_some_and(|t| t.chars().count() > MAX_WAIVER_CHARS) {
+            bail!("field `{at}.{field}`: longer than {MAX_WAIVER_CHARS} characters");
+        }
+    }
+    if w.line == Some(0) {
+        bail!("field `{at}.line`: 0 is not a line of the budget");
+    }
+    Ok(())
+}
+
 fn github_run(g: &GithubRun) -> Result<()> {
     match g.repository.split_once('/') {
         Some((owner, name)) if is_plain_name(owner) && is_plain_name(name) => {}
@@ -273,6 +314,14 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
         if let Some(b) = &m.baseline {
             check_baseline(&format!("{at}.baseline"), b)?;
         }
+        if let Some(w) = &m.waiver {
+            check_waiver(
+                &format!("{at}.waiver"),
+                w,
+                m.status.into(),
+                m.baseline.as_ref(),
+            )?;
+        }
         metrics.push(MetricVerdict {
             target: limit(&format!("{at}.target"), m.unit, m.target)?,
             critical: limit(&format!("{at}.critical"), m.unit, m.critical)?,
@@ -287,6 +336,7 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
             budget_status: m.budget_status.into(),
             status: m.status.into(),
             baseline: m.baseline,
+            waiver: m.waiver,
             line: m.line,
         });
     }
@@ -500,6 +550,50 @@ mod tests {
             .verdict
             .against
             .is_empty());
+    }
+
+    #[test]
+    fn a_waiver_survives_the_json_round_trip_and_is_checked() {
+        let waiver = serde_json::json!({"origin": "label", "by": "label `perfgate:accept` on pull request #7",
+            "reason": "accepted", "accepts": "any change", "expires": null, "line": null, "status": "fail"});
+        let mut doc = serde_json::json!({
+            "schema": "perfgate/verdict@1", "gate": "prod", "verdict": "pass",
+            "metrics": [{"id": "api.p95", "label": "API P95", "unit": "ms", "value": 160.0,
+                "target": null, "critical": null, "status": "pass", "budget_status": "pass",
+                "baseline": {"value": 100.0, "change": 0.6, "regression": true, "significant": true,
+                    "p_value": 0.001, "runs": 10, "method": "prediction-interval", "call": "regression",
+                    "cv": 0.02, "detectable": 0.05, "runs_needed": 1, "slack": 0.1,
+                    "history": [100.0, 100.0, 100.0]},
+                "waiver": waiver, "runs": 1, "line": 5}],
+            "sources": [], "baseline_runs": 10,
+        });
+        let saved = parse_verdict(&doc.to_string()).expect("reads back");
+        let m = &saved.verdict.metrics[0];
+        assert_eq!(
+            m.waiver.as_ref().map(|w| w.reason.as_str()),
+            Some("accepted")
+        );
+        let markdown = Template::default_comment()
+            .and_then(|t| t.render(&saved.verdict, &[]))
+            .expect("renders");
+        assert!(markdown.contains("| ☑️ waived |"), "{markdown}");
+
+        doc["metrics"][0]["waiver"]["status"] = "pass".into();
+        doc["metrics"][0]["status"] = "warn".into();
+        doc["verdict"] = "warn".into();
+        let e = format!("{:#}", parse_verdict(&doc.to_string()).expect_err("better"));
+        assert!(e.starts_with("field `metrics[0].waiver.status`"), "{e}");
+        doc["metrics"][0]["waiver"]["status"] = "fail".into();
+        doc["metrics"][0]["baseline"]["regression"] = false.into();
+        doc["metrics"][0]["baseline"]["call"] = "no-change".into();
+        let e = format!(
+            "{:#}",
+            parse_verdict(&doc.to_string()).expect_err("nothing")
+        );
+        assert_eq!(
+            e,
+            "field `metrics[0].waiver`: the metric has no regression or inconclusive change to waive"
+        );
     }
 
     #[test]

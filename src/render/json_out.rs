@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::budget::Threshold;
-use crate::judge::{AgainstSource, BaselineSource, BaselineVerdict, Status, Verdict, Warning};
+use crate::judge::{
+    AgainstSource, BaselineSource, BaselineVerdict, Status, Verdict, Waived, Warning,
+};
 use crate::model::Op;
 
 /// Where a source's metrics came from, for the details of a report.
@@ -76,6 +78,8 @@ pub struct Counts {
     pub warn: usize,
     pub fail: usize,
     pub regressions: usize,
+    /// Metrics whose regression (or inconclusive change) a waiver accepted.
+    pub waived: usize,
     pub total: usize,
 }
 
@@ -101,6 +105,9 @@ pub struct JsonMetric<'a> {
     pub budget_status: Status,
     /// The comparison with the baseline history; null without one.
     pub baseline: Option<&'a BaselineVerdict>,
+    /// The waiver that accepted the comparison's regression; absent when none did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<&'a Waived>,
     /// Each run's value where the source had several runs.
     #[serde(skip_serializing_if = "<[f64]>::is_empty")]
     pub samples: &'a [f64],
@@ -128,6 +135,7 @@ pub(super) fn counts(v: &Verdict) -> Counts {
         warn: v.count(Status::Warn),
         fail: v.count(Status::Fail),
         regressions: v.regressions(),
+        waived: v.waived(),
         total: v.metrics.len(),
     }
 }
@@ -162,6 +170,7 @@ pub fn to_json(v: &Verdict, sources: &[SourceInfo], github: Option<&GithubRun>) 
                 status: m.status,
                 budget_status: m.budget_status,
                 baseline: m.baseline.as_ref(),
+                waiver: m.waiver.as_ref(),
                 samples: if m.runs > 1 { &m.samples } else { &[] },
                 runs: m.runs,
                 line: m.line,

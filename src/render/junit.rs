@@ -25,7 +25,7 @@ pub fn to_junit(v: &Verdict) -> String {
     let (tests, failures, skipped) = (
         v.metrics.len() + v.warnings.len(),
         v.count(Status::Fail),
-        v.count(Status::Warn) + v.warnings.len(),
+        v.count(Status::Warn) + v.warnings.len() + waived_passes(v),
     );
     let counts = format!(r#"tests="{tests}" failures="{failures}" errors="0" skipped="{skipped}""#);
     let gate = xml(&plain(&v.gate));
@@ -40,6 +40,14 @@ pub fn to_junit(v: &Verdict) -> String {
         };
         let _ = write!(out, r#"    <testcase classname="{gate}" name="{name}""#);
         match m.status {
+            Status::Pass if m.waiver.is_some() => {
+                let _ = writeln!(
+                    out,
+                    ">\n      <skipped message=\"{}\"/>\n      <system-out>{}</system-out>\n    </testcase>",
+                    xml(&format!("waived: {}", reason(m))),
+                    xml(&facts(m))
+                );
+            }
             Status::Pass => out.push_str("/>\n"),
             Status::Fail => {
                 let _ = writeln!(
@@ -72,6 +80,15 @@ pub fn to_junit(v: &Verdict) -> String {
     out
 }
 
+/// Metrics that pass because a waiver accepted their regression: skipped cases, so that the
+/// waiver shows where the CI lists its skipped tests.
+fn waived_passes(v: &Verdict) -> usize {
+    v.metrics
+        .iter()
+        .filter(|m| m.status == Status::Pass && m.waiver.is_some())
+        .count()
+}
+
 /// Why the metric is not a pass, in one sentence: "API P95 is 315 ms: critical < 300 ms
 /// breached", "… ▲ 40.4 % from the baseline 113 ms: a regression".
 fn reason(m: &MetricVerdict) -> String {
@@ -81,6 +98,15 @@ fn reason(m: &MetricVerdict) -> String {
             "{now}, {} from the baseline {}: a regression",
             verdict_change_text(Some(b)),
             value_text(m, b.value)
+        ),
+        ("waived", Some(b)) => format!(
+            "{now}, {} from the baseline {}: {}",
+            verdict_change_text(Some(b)),
+            value_text(m, b.value),
+            m.waiver.as_ref().map_or(String::new(), |w| plain(&format!(
+                "waived by {} ({}): {}",
+                w.by, w.accepts, w.reason
+            )))
         ),
         ("inconclusive", Some(b)) => format!(
             "{now}, {} from the baseline {}: worse than the slack, but the noise cannot tell",
@@ -122,6 +148,17 @@ fn facts(m: &MetricVerdict) -> String {
             );
         }
         None => s.push_str("baseline: none\n"),
+    }
+    if let Some(w) = &m.waiver {
+        let _ = writeln!(
+            s,
+            "waived by: {}\naccepts: {}\nexpires: {}\nreason: {}\nstatus without the waiver: {}",
+            plain(&w.by),
+            plain(&w.accepts),
+            w.expires.as_deref().unwrap_or("with the pull request"),
+            plain(&w.reason),
+            w.status.name()
+        );
     }
     let _ = write!(s, "budget line: {}", m.line);
     s

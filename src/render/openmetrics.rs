@@ -101,6 +101,14 @@ pub fn to_openmetrics(v: &Verdict, budget: &Budget) -> String {
             .collect(),
     );
     family(
+        "perfgate_metric_waived",
+        "1 when a waiver accepted the metric's regression against the baseline, else 0.",
+        v.metrics
+            .iter()
+            .map(|m| (labels(m), f64::from(u8::from(m.waiver.is_some()))))
+            .collect(),
+    );
+    family(
         "perfgate_verdict",
         "The gate's verdict: 0 pass, 1 warn, 2 fail.",
         vec![(format!(r#"gate="{gate}""#), status(v.verdict))],
@@ -122,6 +130,11 @@ pub fn to_openmetrics(v: &Verdict, budget: &Budget) -> String {
         "perfgate_regressions",
         "Metrics in this verdict that regressed against the baseline.",
         vec![(format!(r#"gate="{gate}""#), v.regressions() as f64)],
+    );
+    family(
+        "perfgate_waived",
+        "Metrics in this verdict whose regression a waiver accepted.",
+        vec![(format!(r#"gate="{gate}""#), v.waived() as f64)],
     );
     out.push_str("# EOF\n");
     out

@@ -150,6 +150,7 @@ mod tests {
                 budget_status: Status::Pass,
                 status: Status::Fail,
                 baseline: Some(baseline),
+                waiver: None,
                 line: 1,
             }],
             baseline_runs: 3,

@@ -14,12 +14,33 @@ use crate::stats::Call;
 /// How a metric reads in the summary and the status column.
 pub(super) fn kind(m: &MetricVerdict) -> &'static str {
     match &m.baseline {
-        Some(b) if b.regression => "regression",
+        Some(b) if b.regression && m.waiver.is_none() => "regression",
         _ if m.budget_status == Status::Fail => "fail",
         _ if m.budget_status == Status::Warn => "warn",
+        _ if m.waiver.is_some() => "waived",
         Some(b) if b.call == Call::Inconclusive => "inconclusive",
         _ => "pass",
     }
+}
+
+/// A waived metric in one line: "API P95: ▲ 35.2 % waived by budget line 40 (a change up to
+/// +40 %, until 2026-12-31): <reason>"; `None` for a metric not waived. Texts as written, for
+/// the caller to escape.
+pub(super) fn waiver_line(m: &MetricVerdict) -> Option<String> {
+    let w = m.waiver.as_ref()?;
+    let until = w
+        .expires
+        .as_ref()
+        .map(|e| format!(", until {e}"))
+        .unwrap_or_default();
+    Some(format!(
+        "{}: {} waived by {} ({}{until}): {}",
+        m.label,
+        verdict_change_text(m.baseline.as_ref()),
+        w.by,
+        w.accepts,
+        w.reason
+    ))
 }
 
 /// The one-line summary: "2 regressions, 1 failed, 1 budget warning, 14 passed".
@@ -28,8 +49,13 @@ pub fn summary(v: &Verdict) -> String {
     let plural =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut parts = Vec::new();
-    let (regressions, failed, warned, inconclusive) =
-        (n("regression"), n("fail"), n("warn"), n("inconclusive"));
+    let (regressions, failed, warned, inconclusive, waived) = (
+        n("regression"),
+        n("fail"),
+        n("warn"),
+        n("inconclusive"),
+        n("waived"),
+    );
     if regressions > 0 {
         parts.push(plural(regressions, "regression", "regressions"));
     }
@@ -41,6 +67,9 @@ pub fn summary(v: &Verdict) -> String {
     }
     if inconclusive > 0 {
         parts.push(format!("{inconclusive} inconclusive"));
+    }
+    if waived > 0 {
+        parts.push(format!("{waived} waived"));
     }
     parts.push(format!("{} passed", n("pass")));
     if !v.warnings.is_empty() {
@@ -56,7 +85,8 @@ pub(super) fn by_severity(v: &Verdict) -> Vec<&MetricVerdict> {
         "fail" => 1,
         "warn" => 2,
         "inconclusive" => 3,
-        _ => 4,
+        "waived" => 4,
+        _ => 5,
     };
     let mut ms: Vec<&MetricVerdict> = v.metrics.iter().collect();
     ms.sort_by_key(|m| rank(m));
@@ -139,7 +169,11 @@ pub fn to_text(v: &Verdict, sources: &[SourceInfo]) -> String {
     for w in &v.warnings {
         let _ = writeln!(out, "warning: {}", plain(&w.message));
     }
-    if !v.warnings.is_empty() {
+    let waived: Vec<String> = v.metrics.iter().filter_map(waiver_line).collect();
+    for line in &waived {
+        let _ = writeln!(out, "waived: {}", plain(line));
+    }
+    if !v.warnings.is_empty() || !waived.is_empty() {
         out.push('\n');
     }
     out.push_str(&table(header, &rows, right));
