@@ -110,6 +110,8 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::model::median;
 
+pub mod creep;
+
 /// Fewer history runs than this and the threshold alone decides. With 2 runs the t quantile has
 /// one degree of freedom (`t_{0.95,1}` = 6.31), so the interval is too wide to call anything,
 /// and the spread of 2 values says almost nothing about the noise.
