@@ -12,10 +12,10 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{BaselineFile, BaselineMetric};
-use crate::budget::{units_agree, Budget, OnRegression, Rule, RuleInput, Threshold};
+use crate::budget::{units_agree, Budget, OnCreep, OnRegression, Rule, RuleInput, Threshold};
 use crate::derive::closest_hint;
 use crate::ingest::Page;
-use crate::model::{has_series, Metrics, Unit};
+use crate::model::{has_series, is_commit_id, Metrics, Unit};
 use crate::stats::{self, Call, Candidate, Method, Observation};
 use hdrhistogram::Histogram;
 
@@ -105,8 +105,33 @@ pub struct MetricVerdict {
     pub status: Status,
     /// The comparison with the baseline history; `None` without history for this metric.
     pub baseline: Option<BaselineVerdict>,
+    /// A creep of the history's level, this run included; `None` when there is none.
+    pub creep: Option<CreepVerdict>,
     /// 1-based line of the rule in the budget file.
     pub line: usize,
+}
+
+/// A shift of the default branch's history that no single pull request showed (see
+/// [`crate::stats::creep`]): the JSON verdict's `creep` object of a metric, in this field order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreepVerdict {
+    /// The median of the history's runs before the shift, in the metric's unit.
+    pub before: f64,
+    /// The median of the runs since, this run included.
+    pub after: f64,
+    /// `(after − before) / |before|`; `None` when `before` is 0.
+    pub change: Option<f64>,
+    /// The shift's one-sided p-value, bounded over every place it could have started.
+    pub p_value: f64,
+    /// The allowed shift (0.10 = 10 %).
+    pub slack: f64,
+    /// History runs before the shift.
+    pub runs_before: usize,
+    /// The default branch's runs since the shift, oldest first, by their commit's first 12
+    /// digits (`null` for a run recorded without a commit); this run comes after them.
+    pub merges: Vec<Option<String>>,
+    /// Whether this run completes the creep: the history without it shows none.
+    pub new: bool,
 }
 
 /// A metric compared with its baseline history: the JSON verdict's `baseline` object, written by
@@ -196,6 +221,8 @@ pub enum WarningKind {
     MissingPage,
     /// The baseline's newest run is older than the gate's `max_age`.
     StaleBaseline,
+    /// The history's level moved beyond the rule's `creep` over several merges.
+    Creep,
 }
 
 impl WarningKind {
@@ -203,6 +230,7 @@ impl WarningKind {
         match self {
             WarningKind::MissingPage => "missing-page",
             WarningKind::StaleBaseline => "stale-baseline",
+            WarningKind::Creep => "creep",
         }
     }
 
@@ -211,13 +239,18 @@ impl WarningKind {
         match self {
             WarningKind::MissingPage => "Page missing from the run",
             WarningKind::StaleBaseline => "Stale baseline",
+            WarningKind::Creep => "Creep",
         }
     }
 
     pub fn from_name(name: &str) -> Option<WarningKind> {
-        [WarningKind::MissingPage, WarningKind::StaleBaseline]
-            .into_iter()
-            .find(|k| k.name() == name)
+        [
+            WarningKind::MissingPage,
+            WarningKind::StaleBaseline,
+            WarningKind::Creep,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
     }
 }
 
@@ -529,10 +562,15 @@ pub fn judge(
     now: SystemTime,
 ) -> Verdict {
     let comparisons = compare_all(budget, observed, baseline);
+    let creeps = match baseline {
+        Some(file) => creep_all(budget, observed, file),
+        None => vec![None; observed.len()],
+    };
     let metrics: Vec<MetricVerdict> = observed
         .iter()
         .zip(comparisons)
-        .map(|(o, baseline)| {
+        .zip(creeps)
+        .map(|((o, baseline), creep)| {
             let rule = &budget.rules[o.rule];
             let budget_status = status(rule, o.value);
             let from_baseline = match &baseline {
@@ -541,6 +579,10 @@ pub fn judge(
                     OnRegression::Warn => Status::Warn,
                 },
                 Some(b) if b.call == Call::Inconclusive => Status::Warn,
+                _ => Status::Pass,
+            };
+            let from_creep = match &creep {
+                Some(c) if c.new && rule.on_creep == OnCreep::Fail => Status::Fail,
                 _ => Status::Pass,
             };
             MetricVerdict {
@@ -555,8 +597,9 @@ pub fn judge(
                 target: rule.target.clone(),
                 critical: rule.critical.clone(),
                 budget_status,
-                status: budget_status.max(from_baseline),
+                status: budget_status.max(from_baseline).max(from_creep),
                 baseline,
+                creep,
                 line: rule.line,
             }
         })
@@ -565,6 +608,14 @@ pub fn judge(
     if let Some(file) = baseline {
         warnings.extend(stale_baseline(budget, file, now));
         warnings.extend(missing_pages(budget, observed, file));
+    }
+    for (o, m) in observed.iter().zip(&metrics) {
+        if let Some(c) = &m.creep {
+            warnings.push(Warning {
+                kind: WarningKind::Creep,
+                message: creep_message(&m.label, c, budget.rules[o.rule].on_creep),
+            });
+        }
     }
     Verdict {
         gate: budget.gate.name.clone(),
@@ -784,6 +835,101 @@ fn compare_all(
             })
         })
         .collect()
+}
+
+/// How many merges a creep warning names before it says how many more.
+const MERGES_NAMED: usize = 10;
+
+/// Checks every observed value's history, with the value as its newest run, for creep (see
+/// [`crate::stats::creep`]): the budget's metrics are one family, each tested once per merge.
+fn creep_all(
+    budget: &Budget,
+    observed: &[Observed],
+    file: &BaselineFile,
+) -> Vec<Option<CreepVerdict>> {
+    let series: Vec<Option<(Vec<Option<&str>>, Vec<f64>)>> = observed
+        .iter()
+        .map(|o| {
+            let rule = &budget.rules[o.rule];
+            if rule.on_creep == OnCreep::Off {
+                return None;
+            }
+            let (commits, mut values): (Vec<Option<&str>>, Vec<f64>) = file
+                .runs
+                .iter()
+                .filter_map(|r| {
+                    let m = stored_page(&r.metrics, rule, o).filter(|m| m.unit == o.unit)?;
+                    Some((r.commit.as_deref(), m.value))
+                })
+                .unzip();
+            values.push(o.value);
+            (values.len() >= 2 * stats::creep::MIN_SEGMENT).then_some((commits, values))
+        })
+        .collect();
+    let family = series.iter().flatten().count();
+    observed
+        .iter()
+        .zip(series)
+        .map(|(o, s)| {
+            let (commits, values) = s?;
+            let rule = &budget.rules[o.rule];
+            let (lower, alpha) = (rule.lower_is_better(), 1.0 - rule.confidence);
+            let shift = stats::creep::creep(&values, lower, alpha, rule.creep, family)?;
+            let history = &values[..values.len() - 1];
+            let before = stats::creep::creep(history, lower, alpha, rule.creep, family);
+            Some(CreepVerdict {
+                before: shift.before,
+                after: shift.after,
+                change: shift.change,
+                p_value: shift.p_value,
+                slack: rule.creep,
+                runs_before: shift.at,
+                merges: commits[shift.at..]
+                    .iter()
+                    .map(|c| c.filter(|c| is_commit_id(c)).map(|c| c[..12].to_string()))
+                    .collect(),
+                new: before.is_none(),
+            })
+        })
+        .collect()
+}
+
+/// "`API P95` crept 34.2 % worse: the default branch's last 9 runs and this run against the 20
+/// runs before them, beyond the 10 % allowed (merges 1a2b3c4d5e6f, …)".
+fn creep_message(label: &str, c: &CreepVerdict, on_creep: OnCreep) -> String {
+    let percent = |x: f64| format!("{:.1} %", x * 100.0);
+    let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    let how_much = match c.change {
+        Some(change) => format!("{} worse", percent(change.abs())),
+        None => "from 0".to_string(),
+    };
+    let mut names: Vec<&str> = c
+        .merges
+        .iter()
+        .take(MERGES_NAMED)
+        .map(|m| m.as_deref().unwrap_or("(no commit)"))
+        .collect();
+    let more = c.merges.len().saturating_sub(MERGES_NAMED);
+    let more = format!("{more} more");
+    if c.merges.len() > MERGES_NAMED {
+        names.push(&more);
+    }
+    let mut message = format!(
+        "`{label}` crept {how_much}: the default branch's last {} and this run against the {} before them, beyond the {} allowed (merge{} {})",
+        plural(c.merges.len(), "run"),
+        plural(c.runs_before, "run"),
+        percent(c.slack),
+        if c.merges.len() == 1 { "" } else { "s" },
+        names.join(", "),
+    );
+    if c.new {
+        message.push_str(if on_creep == OnCreep::Fail {
+            "; this run completes it, and the budget fails it (`on_creep = \"fail\"`)"
+        } else {
+            "; this run completes it"
+        });
+    }
+    message
 }
 
 fn status(rule: &Rule, value: f64) -> Status {

@@ -12,7 +12,9 @@ use super::json_out::{counts, Counts, SourceInfo};
 use super::template::marker;
 use super::text::{by_severity, kind, summary};
 use crate::budget::Threshold;
-use crate::judge::{BaselineSource, BaselineVerdict, MetricVerdict, Status, Verdict, Warning};
+use crate::judge::{
+    BaselineSource, BaselineVerdict, CreepVerdict, MetricVerdict, Status, Verdict, Warning,
+};
 use crate::stats::Method;
 
 /// Whose history a data branch's file is, for the reader: "main, the default branch
@@ -94,6 +96,19 @@ pub struct Row<'a> {
     pub change_text: String,
     /// The comparison itself, for templates that want more; null without history.
     pub baseline: Option<BaselineRow<'a>>,
+    /// The history's creep, this run included, as the JSON verdict has it; null without one.
+    pub creep: Option<CreepRow<'a>>,
+}
+
+/// What the template sees of a metric's creep: its fields, as the JSON verdict has them, and a
+/// text.
+#[derive(Debug, Serialize)]
+pub struct CreepRow<'a> {
+    #[serde(flatten)]
+    pub creep: &'a CreepVerdict,
+    /// "▲ 34.2 % from 113 ms (20 runs) to 152 ms since merge 1a2b3c4d5e6f (9 merges and this
+    /// run), one-sided p < 0.001; 10 % allowed".
+    pub text: String,
 }
 
 /// What the template sees of a metric's comparison with its history: the comparison's own
@@ -107,7 +122,8 @@ pub struct BaselineRow<'a> {
     pub method_text: String,
     /// "noise 4.1 %: changes from 9.8 % can be told from noise; 3 runs per build would show 10 %".
     pub noise_text: String,
-    /// A mermaid `xychart-beta` of the history and the current value, for regressed metrics.
+    /// A mermaid `xychart-beta` of the history and the current value, for regressed or creeping
+    /// metrics.
     pub chart: Option<String>,
 }
 
@@ -175,6 +191,29 @@ pub(super) fn method_text(b: &BaselineVerdict) -> String {
         Method::RunMeans => format!("Student-t on the samples' mean per run, between-build noise included, {} baseline runs{p}", b.runs),
         Method::HistogramQuantile => format!("quantile confidence intervals from the histograms, {} baseline runs{p}", b.runs),
     }
+}
+
+fn creep_text(m: &MetricVerdict, c: &CreepVerdict) -> String {
+    let p = if c.p_value < 0.001 {
+        "one-sided p < 0.001".to_string()
+    } else {
+        format!("one-sided p = {}", round(c.p_value))
+    };
+    let since = match c.merges.first() {
+        Some(Some(commit)) => format!(" since merge {commit}"),
+        _ => String::new(),
+    };
+    format!(
+        "{} from {} ({} run{}) to {}{since} ({} merge{} and this run), {p}; {} allowed",
+        change_text(c.change),
+        value_text(m, c.before),
+        c.runs_before,
+        if c.runs_before == 1 { "" } else { "s" },
+        value_text(m, c.after),
+        c.merges.len(),
+        if c.merges.len() == 1 { "" } else { "s" },
+        percent(c.slack)
+    )
 }
 
 fn noise_text(b: &BaselineVerdict) -> String {
@@ -296,7 +335,11 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
                 comparison: b,
                 method_text: method_text(b),
                 noise_text: noise_text(b),
-                chart: b.regression.then(|| chart(m, b)),
+                chart: (b.regression || m.creep.is_some()).then(|| chart(m, b)),
+            }),
+            creep: m.creep.as_ref().map(|c| CreepRow {
+                creep: c,
+                text: creep_text(m, c),
             }),
         })
         .collect();

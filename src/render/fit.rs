@@ -465,6 +465,7 @@ xychart-beta
                     slack: 0.1,
                     history: vec![98.0, 100.0, 102.0],
                 }),
+                creep: None,
                 line: 10 + i,
             }
         };

@@ -13,7 +13,8 @@ use serde::Deserialize;
 use super::json_out::{GithubRun, SourceInfo, VERDICT_SCHEMA};
 use crate::budget::{units_agree, Threshold};
 use crate::judge::{
-    overall, BaselineSource, BaselineVerdict, MetricVerdict, Status, Verdict, Warning, WarningKind,
+    overall, BaselineSource, BaselineVerdict, CreepVerdict, MetricVerdict, Status, Verdict,
+    Warning, WarningKind,
 };
 use crate::model::{is_commit_id, is_plain_name, Op, Unit};
 
@@ -69,6 +70,8 @@ struct WireMetric {
     status: WireStatus,
     budget_status: WireStatus,
     baseline: Option<BaselineVerdict>,
+    #[serde(default)]
+    creep: Option<CreepVerdict>,
     #[serde(default)]
     samples: Vec<f64>,
     runs: usize,
@@ -180,6 +183,25 @@ fn check_baseline(at: &str, b: &BaselineVerdict) -> Result<()> {
     finite_all(&format!("{at}.history"), &b.history)
 }
 
+/// The numbers of a metric's `creep` object, and its merges: a commit's first 12 hex digits each.
+fn check_creep(at: &str, c: &CreepVerdict) -> Result<()> {
+    finite(&format!("{at}.before"), c.before)?;
+    finite(&format!("{at}.after"), c.after)?;
+    if let Some(change) = c.change {
+        finite(&format!("{at}.change"), change)?;
+    }
+    fraction(&format!("{at}.p_value"), Some(c.p_value), 1.0)?;
+    fraction(&format!("{at}.slack"), Some(c.slack), f64::MAX)?;
+    for (i, m) in c.merges.iter().enumerate() {
+        if let Some(m) = m {
+            if !(m.len() == 12 && m.bytes().all(|b| b.is_ascii_hexdigit())) {
+                bail!("field `{at}.merges[{i}]`: {m:?} is not a commit's first 12 digits");
+            }
+        }
+    }
+    Ok(())
+}
+
 fn github_run(g: &GithubRun) -> Result<()> {
     match g.repository.split_once('/') {
         Some((owner, name)) if is_plain_name(owner) && is_plain_name(name) => {}
@@ -261,6 +283,9 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
         if let Some(b) = &m.baseline {
             check_baseline(&format!("{at}.baseline"), b)?;
         }
+        if let Some(c) = &m.creep {
+            check_creep(&format!("{at}.creep"), c)?;
+        }
         metrics.push(MetricVerdict {
             target: limit(&format!("{at}.target"), m.unit, m.target)?,
             critical: limit(&format!("{at}.critical"), m.unit, m.critical)?,
@@ -275,6 +300,7 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
             budget_status: m.budget_status.into(),
             status: m.status.into(),
             baseline: m.baseline,
+            creep: m.creep,
             line: m.line,
         });
     }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::budget::Threshold;
-use crate::judge::{BaselineSource, BaselineVerdict, Status, Verdict, Warning};
+use crate::judge::{BaselineSource, BaselineVerdict, CreepVerdict, Status, Verdict, Warning};
 use crate::model::Op;
 
 /// Where a source's metrics came from, for the details of a report.
@@ -98,6 +98,9 @@ pub struct JsonMetric<'a> {
     pub budget_status: Status,
     /// The comparison with the baseline history; null without one.
     pub baseline: Option<&'a BaselineVerdict>,
+    /// The default branch's history crept, this run included: absent when it did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creep: Option<&'a CreepVerdict>,
     /// Each run's value where the source had several runs.
     #[serde(skip_serializing_if = "<[f64]>::is_empty")]
     pub samples: &'a [f64],
@@ -159,6 +162,7 @@ pub fn to_json(v: &Verdict, sources: &[SourceInfo], github: Option<&GithubRun>) 
                 status: m.status,
                 budget_status: m.budget_status,
                 baseline: m.baseline.as_ref(),
+                creep: m.creep.as_ref(),
                 samples: if m.runs > 1 { &m.samples } else { &[] },
                 runs: m.runs,
                 line: m.line,

@@ -147,6 +147,7 @@ mod tests {
                 budget_status: Status::Pass,
                 status: Status::Fail,
                 baseline: Some(baseline),
+                creep: None,
                 line: 1,
             }],
             baseline_runs: 3,
