@@ -837,9 +837,6 @@ fn compare_all(
         .collect()
 }
 
-/// How many merges a creep warning names before it says how many more.
-const MERGES_NAMED: usize = 10;
-
 /// Checks every observed value's history, with the value as its newest run, for creep (see
 /// [`crate::stats::creep`]): the budget's metrics are one family, each tested once per merge.
 fn creep_all(
@@ -894,37 +891,31 @@ fn creep_all(
         .collect()
 }
 
-/// "`API P95` crept 34.2 % worse: the default branch's last 9 runs and this run against the 20
-/// runs before them, beyond the 10 % allowed (merges 1a2b3c4d5e6f, …)".
+/// "`API P95` crept 34.2 % worse over merges 1a2b3c4d5e6f to 9f8e7d6c5b4a (9 runs) and this run,
+/// against the 20 runs before them; 10 % allowed": short enough for a comment's cell (200
+/// characters) with a long label; the JSON's `merges` lists them all.
 fn creep_message(label: &str, c: &CreepVerdict, on_creep: OnCreep) -> String {
-    let percent = |x: f64| format!("{:.1} %", x * 100.0);
-    let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    let percent = |x: f64| format!("{} %", format!("{:.1}", x * 100.0).trim_end_matches(".0"));
     let how_much = match c.change {
         Some(change) => format!("{} worse", percent(change.abs())),
-        None => "from 0".to_string(),
+        None => "up from 0".to_string(),
     };
-    let mut names: Vec<&str> = c
-        .merges
-        .iter()
-        .take(MERGES_NAMED)
-        .map(|m| m.as_deref().unwrap_or("(no commit)"))
-        .collect();
-    let more = c.merges.len().saturating_sub(MERGES_NAMED);
-    let more = format!("{more} more");
-    if c.merges.len() > MERGES_NAMED {
-        names.push(&more);
-    }
+    let name = |m: Option<&Option<String>>| match m {
+        Some(Some(commit)) => commit.clone(),
+        _ => "(no commit)".to_string(),
+    };
     let mut message = format!(
-        "`{label}` crept {how_much}: the default branch's last {} and this run against the {} before them, beyond the {} allowed (merge{} {})",
-        plural(c.merges.len(), "run"),
-        plural(c.runs_before, "run"),
+        "`{label}` crept {how_much} over merges {} to {} ({} runs) and this run, against the {} run{} before them; {} allowed",
+        name(c.merges.first()),
+        name(c.merges.last()),
+        c.merges.len(),
+        c.runs_before,
+        if c.runs_before == 1 { "" } else { "s" },
         percent(c.slack),
-        if c.merges.len() == 1 { "" } else { "s" },
-        names.join(", "),
     );
     if c.new {
         message.push_str(if on_creep == OnCreep::Fail {
-            "; this run completes it, and the budget fails it (`on_creep = \"fail\"`)"
+            "; this run completes it, and `on_creep = \"fail\"`"
         } else {
             "; this run completes it"
         });

@@ -395,6 +395,9 @@ pub struct CreepRates {
     pub called: f64,
     /// The median merge (from 1) of the first call, among the trials that had one.
     pub median_merge: Option<f64>,
+    /// Share of trials where some pull request's run was called a regression against the same
+    /// window (the per-run test of issue 3, as `check` runs it beside the creep test).
+    pub regression: f64,
 }
 
 impl CreepRates {
@@ -412,10 +415,12 @@ impl CreepRates {
 pub fn simulate_creep(cv: f64, drift: f64, merges: usize, trials: usize, seed: u64) -> CreepRates {
     let mut rng = Rng::new(seed);
     let mut first = Vec::new();
+    let mut regressed = 0;
     for _ in 0..trials {
         let mut window: std::collections::VecDeque<f64> =
             (0..KEEP).map(|_| rng.lognormal(100.0, cv)).collect();
         let mut called = None;
+        let mut regression = false;
         for k in 1..=merges {
             let level = 100.0 * (1.0 + drift).powi(k as i32);
             let mut series: Vec<f64> = window.iter().copied().collect();
@@ -423,15 +428,33 @@ pub fn simulate_creep(cv: f64, drift: f64, merges: usize, trials: usize, seed: u
             if called.is_none() && stats::creep::creep(&series, true, ALPHA, SLACK, 1).is_some() {
                 called = Some(k as f64);
             }
+            let (current, history) = series.split_last().expect("a run");
+            let obs = |value: f64| Observation {
+                value,
+                samples: &[],
+                histogram: None,
+            };
+            let history: Vec<Observation> = history.iter().map(|v| obs(*v)).collect();
+            let comparison = stats::compare(&history, &obs(*current), true, ALPHA, SLACK);
+            regression |= stats::decide(&[Candidate {
+                comparison,
+                slack: SLACK,
+                alpha: ALPHA,
+                min_change: None,
+                current: *current,
+            }])[0]
+                .regression;
             window.pop_front();
             window.push_back(rng.lognormal(level, cv));
         }
         first.extend(called);
+        regressed += usize::from(regression);
     }
     CreepRates {
         trials,
         called: first.len() as f64 / trials as f64,
         median_merge: perfgate::model::median(&first),
+        regression: regressed as f64 / trials as f64,
     }
 }
 
@@ -455,6 +478,13 @@ pub fn creep_requirements() -> Vec<(&'static str, f64, f64, usize, Option<f64>)>
             None,
         ),
         ("+1 %/merge, CV 5 %, within 30 merges", 0.05, 0.01, 30, None),
+        (
+            "+0.5 %/merge, CV 5 %, within 30 merges",
+            0.05,
+            0.005,
+            30,
+            None,
+        ),
         ("flat, CV 10 %, 30 merges", 0.10, 0.0, 30, None),
     ]
 }
@@ -468,10 +498,11 @@ fn issue_14_creep_is_caught_and_flat_histories_are_left_alone() {
     for (i, (name, cv, drift, merges, bound)) in creep_requirements().into_iter().enumerate() {
         let r = simulate_creep(cv, drift, merges, trials, 0x5eed_1400 + i as u64);
         eprintln!(
-            "{name:<40} called {:>6.2}% ± {:.2}, first at merge {:?}",
+            "{name:<40} called {:>6.2}% ± {:.2}, first at merge {:?}; a run called a regression {:.2}%",
             r.called * 100.0,
             r.se() * 100.0,
-            r.median_merge
+            r.median_merge,
+            r.regression * 100.0
         );
         match bound {
             Some(min) if drift > 0.0 && r.called < min => {

@@ -106,8 +106,8 @@ pub struct Row<'a> {
 pub struct CreepRow<'a> {
     #[serde(flatten)]
     pub creep: &'a CreepVerdict,
-    /// "▲ 34.2 % from 113 ms (20 runs) to 152 ms since merge 1a2b3c4d5e6f (9 merges and this
-    /// run), one-sided p < 0.001; 10 % allowed".
+    /// "▲ 34.2 % from 113 ms (20 runs) to 152 ms over merges 1a2b3c4d5e6f, … and this run,
+    /// one-sided p < 0.001; 10 % allowed".
     pub text: String,
 }
 
@@ -199,19 +199,19 @@ fn creep_text(m: &MetricVerdict, c: &CreepVerdict) -> String {
     } else {
         format!("one-sided p = {}", round(c.p_value))
     };
-    let since = match c.merges.first() {
-        Some(Some(commit)) => format!(" since merge {commit}"),
-        _ => String::new(),
-    };
+    let merges: Vec<&str> = c
+        .merges
+        .iter()
+        .map(|m| m.as_deref().unwrap_or("(no commit)"))
+        .collect();
     format!(
-        "{} from {} ({} run{}) to {}{since} ({} merge{} and this run), {p}; {} allowed",
+        "{} from {} ({} run{}) to {} over merges {} and this run, {p}; {} allowed",
         change_text(c.change),
         value_text(m, c.before),
         c.runs_before,
         if c.runs_before == 1 { "" } else { "s" },
         value_text(m, c.after),
-        c.merges.len(),
-        if c.merges.len() == 1 { "" } else { "s" },
+        merges.join(", "),
         percent(c.slack)
     )
 }
