@@ -837,6 +837,10 @@ fn compare_all(
         .collect()
 }
 
+/// A metric's history for the creep test: each run's commit, and the values with the current
+/// run's last.
+type Series<'a> = (Vec<Option<&'a str>>, Vec<f64>);
+
 /// Checks every observed value's history, with the value as its newest run, for creep (see
 /// [`crate::stats::creep`]): the budget's metrics are one family, each tested once per merge.
 fn creep_all(
@@ -844,7 +848,7 @@ fn creep_all(
     observed: &[Observed],
     file: &BaselineFile,
 ) -> Vec<Option<CreepVerdict>> {
-    let series: Vec<Option<(Vec<Option<&str>>, Vec<f64>)>> = observed
+    let series: Vec<Option<Series>> = observed
         .iter()
         .map(|o| {
             let rule = &budget.rules[o.rule];

@@ -158,6 +158,28 @@ fn creep_of_three_percent_a_merge_is_called_naming_the_merges_and_fails_where_th
         assert_eq!(warn_code, 0, "a warning by default");
         if first.is_none() {
             first = Some(k);
+            let markdown = stdout(&dir.run(&[
+                "check",
+                "--budget",
+                "warn.toml",
+                "--baseline",
+                "baselines/shop.json",
+                "--format",
+                "markdown",
+            ]));
+            assert!(
+                markdown.contains("> ⚠️ &#96;Checkout&#96; crept "),
+                "{markdown}"
+            );
+            let detail = format!(
+                "Crept ▲ {:.1} % from ",
+                creep["change"].as_f64().unwrap_or(0.0) * 100.0
+            );
+            assert!(markdown.contains(&detail), "{detail}\n{markdown}");
+            assert!(
+                markdown.contains("```mermaid"),
+                "the trend chart: {markdown}"
+            );
             assert_eq!(creep["new"], true, "{creep}");
             assert!(message.ends_with("; this run completes it"), "{message}");
             assert_eq!(

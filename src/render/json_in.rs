@@ -372,7 +372,10 @@ mod tests {
 
     use std::collections::BTreeMap;
 
-    use crate::judge::{BaselineSource, Status, Verdict, Warning, WarningKind};
+    use crate::judge::{
+        BaselineSource, CreepVerdict, MetricVerdict, Status, Verdict, Warning, WarningKind,
+    };
+    use crate::model::Unit;
 
     use crate::render::{parse_verdict, to_json, to_text, SourceInfo, Template};
 
@@ -511,6 +514,73 @@ mod tests {
                 .expect("reads")
                 .verdict
                 .baseline_source,
+            None
+        );
+    }
+
+    #[test]
+    fn a_creep_survives_the_json_round_trip_and_is_checked() {
+        let creep = CreepVerdict {
+            before: 100.0,
+            after: 125.0,
+            change: Some(0.25),
+            p_value: 2e-7,
+            slack: 0.1,
+            runs_before: 20,
+            merges: vec![
+                Some("1a2b3c4d5e6f".into()),
+                None,
+                Some("abcdefabcdef".into()),
+            ],
+            new: true,
+        };
+        let v = Verdict {
+            gate: "shop".into(),
+            verdict: Status::Warn,
+            metrics: vec![MetricVerdict {
+                id: "api.checkout".into(),
+                rule: "api.checkout".into(),
+                page: None,
+                label: "Checkout".into(),
+                unit: Unit::Ms,
+                value: 127.0,
+                samples: Vec::new(),
+                runs: 1,
+                target: None,
+                critical: None,
+                budget_status: Status::Pass,
+                status: Status::Pass,
+                baseline: None,
+                creep: Some(creep.clone()),
+                line: 9,
+            }],
+            baseline_runs: 23,
+            warnings: vec![Warning {
+                kind: WarningKind::Creep,
+                message: "`Checkout` crept 25 % worse".into(),
+            }],
+            baseline_source: None,
+        };
+        let json = to_json(&v, &[], None);
+        let saved = parse_verdict(&json).expect("reads back");
+        assert_eq!(saved.verdict.metrics[0].creep, Some(creep));
+        assert_eq!(saved.verdict.warnings, v.warnings);
+        let mut doc: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        doc["metrics"][0]["creep"]["merges"][1] = "<b>hi</b>".into();
+        let e = format!("{:#}", parse_verdict(&doc.to_string()).expect_err("merge"));
+        assert!(e.starts_with("field `metrics[0].creep.merges[1]`"), "{e}");
+        doc["metrics"][0]["creep"]["merges"][1] = serde_json::Value::Null;
+        doc["metrics"][0]["creep"]["p_value"] = 3.into();
+        let e = format!("{:#}", parse_verdict(&doc.to_string()).expect_err("p"));
+        assert!(e.starts_with("field `metrics[0].creep.p_value`"), "{e}");
+        // Verdicts written before creep existed are still read.
+        doc["metrics"][0].as_object_mut().map(|m| m.remove("creep"));
+        assert_eq!(
+            parse_verdict(&doc.to_string())
+                .expect("reads")
+                .verdict
+                .metrics[0]
+                .creep,
             None
         );
     }
