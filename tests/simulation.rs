@@ -492,10 +492,12 @@ pub fn creep_requirements() -> Vec<(&'static str, f64, f64, usize, Option<f64>)>
 #[test]
 fn issue_14_creep_is_caught_and_flat_histories_are_left_alone() {
     // Asserted as the issue-3 rates are: a false-alarm rate not significantly above its bound
-    // (3 standard errors), a detection rate at or above its floor.
+    // (3 standard errors), a detection rate at or above its floor. The measured scenarios are the
+    // bench's (`cargo bench --bench simulate`).
     let trials = 4_000;
     let mut failures = Vec::new();
-    for (i, (name, cv, drift, merges, bound)) in creep_requirements().into_iter().enumerate() {
+    let required = creep_requirements().into_iter().enumerate();
+    for (i, (name, cv, drift, merges, bound)) in required.filter(|(_, r)| r.4.is_some()) {
         let r = simulate_creep(cv, drift, merges, trials, 0x5eed_1400 + i as u64);
         eprintln!(
             "{name:<40} called {:>6.2}% ± {:.2}, first at merge {:?}; a run called a regression {:.2}%",

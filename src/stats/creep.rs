@@ -27,8 +27,7 @@
 //! both rates). Segments of at least [`MIN_SEGMENT`] runs make it a shift that lasted, not one
 //! slow run: a single run is the regression test's business.
 
-use super::{mean_var, t_sf};
-use crate::model::median;
+use super::t_sf;
 
 /// Runs on each side of a split, at least: a level needs three runs to have a spread.
 pub const MIN_SEGMENT: usize = 3;
@@ -65,7 +64,9 @@ pub fn creep(
 }
 
 /// The most significant split of `values` whose worse change of medians exceeds `slack`, with its
-/// Bonferroni-bounded p-value, whether or not it is significant.
+/// Bonferroni-bounded p-value, whether or not it is significant. O(n log n): the segments'
+/// medians, means and variances come from running accumulators, so a history of any length
+/// the baseline file allows is cheap.
 pub fn change_point(values: &[f64], lower_is_better: bool, slack: f64) -> Option<Shift> {
     let n = values.len();
     if n < 2 * MIN_SEGMENT || values.iter().any(|v| !v.is_finite()) {
@@ -77,48 +78,112 @@ pub fn change_point(values: &[f64], lower_is_better: bool, slack: f64) -> Option
         .iter()
         .map(|v| orient * if log { v.ln() } else { *v })
         .collect();
-    let splits = n - 2 * MIN_SEGMENT + 1;
+    let reversed = |v: &[f64]| v.iter().rev().copied().collect::<Vec<f64>>();
+    let (head_median, tail_median) = (running_medians(values), running_medians(&reversed(values)));
+    let (head, tail) = (running_moments(&y), running_moments(&reversed(&y)));
     let df = (n - 2) as f64;
-    let mut best: Option<(f64, Shift)> = None;
+    // The largest t among the splits beyond the slack (p is decreasing in t at fixed df); a split
+    // whose segments do not vary at all and differ is certain (t = ∞).
+    let mut best: Option<(f64, usize)> = None;
     for at in MIN_SEGMENT..=n - MIN_SEGMENT {
-        let before = median(&values[..at])?;
-        let after = median(&values[at..])?;
+        let (before, after) = (head_median[at - 1], tail_median[n - at - 1]);
         let change = (after - before) / before.abs();
         let worse = if lower_is_better { change } else { -change };
         if worse.is_nan() || worse <= slack {
             continue;
         }
-        let (m1, v1) = mean_var(&y[..at]);
-        let (m2, v2) = mean_var(&y[at..]);
-        let pooled = ((at - 1) as f64 * v1 + (n - at - 1) as f64 * v2) / df;
+        let ((m1, ss1), (m2, ss2)) = (head[at - 1], tail[n - at - 1]);
+        let pooled = (ss1 + ss2) / df;
         let diff = m2 - m1;
-        let p = if pooled > 0.0 {
-            let t = diff / (pooled * (1.0 / at as f64 + 1.0 / (n - at) as f64)).sqrt();
-            t_sf(t, df)
+        let t = if pooled > 0.0 {
+            diff / (pooled * (1.0 / at as f64 + 1.0 / (n - at) as f64)).sqrt()
         } else if diff > 0.0 {
-            0.0
+            f64::INFINITY
         } else {
-            1.0
+            f64::NEG_INFINITY
         };
-        if best.as_ref().is_none_or(|(q, _)| p < *q) {
-            best = Some((
-                p,
-                Shift {
-                    at,
-                    before,
-                    after,
-                    change: change.is_finite().then_some(change),
-                    p_value: (p * splits as f64).min(1.0),
-                },
-            ));
+        if best.is_none_or(|(top, _)| t > top) {
+            best = Some((t, at));
         }
     }
-    best.map(|(_, s)| s)
+    let (t, at) = best?;
+    let p = if t == f64::INFINITY { 0.0 } else { t_sf(t, df) };
+    let (before, after) = (head_median[at - 1], tail_median[n - at - 1]);
+    let change = (after - before) / before.abs();
+    Some(Shift {
+        at,
+        before,
+        after,
+        change: change.is_finite().then_some(change),
+        p_value: (p * (n - 2 * MIN_SEGMENT + 1) as f64).min(1.0),
+    })
+}
+
+/// `out[i]` = the median of `values[..=i]`, by the two-heap running median.
+fn running_medians(values: &[f64]) -> Vec<f64> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    /// A value ordered by `total_cmp`, which heaps need (values are finite: the caller checks).
+    struct Value(f64);
+    impl PartialEq for Value {
+        fn eq(&self, other: &Self) -> bool {
+            self.0.total_cmp(&other.0).is_eq()
+        }
+    }
+    impl Eq for Value {}
+    impl PartialOrd for Value {
+        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+    impl Ord for Value {
+        fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+            self.0.total_cmp(&other.0)
+        }
+    }
+    let (mut low, mut high) = (BinaryHeap::new(), BinaryHeap::new());
+    let mut out = Vec::with_capacity(values.len());
+    for &v in values {
+        if low.peek().is_none_or(|top: &Value| v <= top.0) {
+            low.push(Value(v));
+        } else {
+            high.push(Reverse(Value(v)));
+        }
+        // `low` holds the lower half and, for an odd count, the middle value.
+        if low.len() > high.len() + 1 {
+            high.extend(low.pop().map(Reverse));
+        } else if high.len() > low.len() {
+            low.extend(high.pop().map(|Reverse(v)| v));
+        }
+        let mid = low.peek().map_or(0.0, |v| v.0);
+        out.push(if low.len() == high.len() {
+            high.peek().map_or(mid, |Reverse(v)| (mid + v.0) / 2.0)
+        } else {
+            mid
+        });
+    }
+    out
+}
+
+/// `out[i]` = the mean and the sum of squared deviations of `y[..=i]`, by Welford's update, which
+/// keeps a constant series' sum at exactly 0 (Welford, B. P. (1962) Technometrics 4:419–420).
+fn running_moments(y: &[f64]) -> Vec<(f64, f64)> {
+    let (mut mean, mut ss) = (0.0, 0.0);
+    y.iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let delta = v - mean;
+            mean += delta / (i + 1) as f64;
+            ss += delta * (v - mean);
+            (mean, ss)
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::median;
 
     /// 20 flat runs at 100 with a fixed ±2 % wobble, then `steps` runs each `step` above the last.
     fn series(steps: usize, step: f64) -> Vec<f64> {
@@ -183,6 +248,24 @@ mod tests {
         assert_eq!(
             creep(&v, true, 0.05, 0.10, 8).is_some(),
             s.p_value <= level(8)
+        );
+    }
+
+    #[test]
+    fn the_running_medians_and_moments_are_those_of_each_prefix() {
+        let v = [5.0, 1.0, 4.0, 4.0, 9.0, -2.0, 7.0, 3.0, 3.0, 8.0];
+        let medians = running_medians(&v);
+        let moments = running_moments(&v);
+        for i in 0..v.len() {
+            assert_eq!(Some(medians[i]), median(&v[..=i]), "{i}");
+            let (mean, var) = super::super::mean_var(&v[..=i]);
+            assert!((moments[i].0 - mean).abs() < 1e-12, "{i}");
+            assert!((moments[i].1 - var * i as f64).abs() < 1e-9, "{i}");
+        }
+        assert_eq!(
+            running_moments(&[11.8; 4])[3],
+            (11.8, 0.0),
+            "a constant series has none"
         );
     }
 }
