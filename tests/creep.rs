@@ -84,6 +84,7 @@ fn creep_of_three_percent_a_merge_is_called_naming_the_merges_and_fails_where_th
         "fail.toml",
         &BUDGET.replace("{gate}", "on_creep = \"fail\""),
     );
+    dir.file("off.toml", &BUDGET.replace("{gate}", "on_creep = \"off\""));
     let recorded = std::cell::Cell::new(0);
     let update = |k: usize, i: usize| {
         report(&dir, k, i);
@@ -179,6 +180,14 @@ fn creep_of_three_percent_a_merge_is_called_naming_the_merges_and_fails_where_th
             assert!(
                 markdown.contains("```mermaid"),
                 "the trend chart: {markdown}"
+            );
+            let (off_code, off, _) = check(&dir, "off.toml");
+            assert_eq!(off_code, 0);
+            assert!(off["metrics"][0].get("creep").is_none(), "{off}");
+            assert_eq!(
+                off["warnings"],
+                Value::Array(Vec::new()),
+                "not tested when off"
             );
             assert_eq!(creep["new"], true, "{creep}");
             assert!(message.ends_with("; this run completes it"), "{message}");
