@@ -1,4 +1,4 @@
-//! Prints the accuracy table of issue 3 and the same-job A/B table of issue 14: every scenario of `tests/simulation.rs` (the acceptance
+//! Prints the accuracy table of issue 3 and issue 14's tables (same-job A/B, re-runs, waivers, creep): every scenario of `tests/simulation.rs` (the acceptance
 //! criteria, the between-build scenarios, and a few beyond them) with 100 000 trials, perfgate's rate beside the naive rule's
 //! ("current vs the last stored run, more than 10 % worse"). Registered with `harness = false`;
 //! run it with `cargo bench --bench simulate` (or `cargo test --bench simulate` for a debug build).
@@ -10,11 +10,13 @@
 mod simulation;
 
 use simulation::{
-    ab_requirements, between_build, requirements, resolve, simulate, simulate_ab, waive, Scenario,
-    METRICS, RESOLVE_CASES, WAIVER_CASES,
+    ab_requirements, between_build, creep_requirements, requirements, resolve, simulate,
+    simulate_ab, simulate_creep, waive, Scenario, METRICS, RESOLVE_CASES, WAIVER_CASES,
 };
 
 const TRIALS: usize = 100_000;
+/// Each creep trial is a branch of up to 30 merges, each tested over 30 splits.
+const CREEP_TRIALS: usize = 20_000;
 
 #[expect(clippy::print_stdout, reason = "the table is the bench's output")]
 fn main() {
@@ -143,6 +145,30 @@ fn main() {
             change * 100.0,
             r.waived * 100.0,
             r.exceeded * 100.0
+        );
+    }
+    println!("\ncreep (issue 14): {CREEP_TRIALS} default branches each; a window of 30 runs, slack 10%, confidence 0.95\n");
+    println!("| scenario | requirement | creep called | first at merge (median) | a run called a regression |");
+    println!("|---|---|---|---|---|");
+    for (i, (name, cv, drift, merges, bound)) in creep_requirements().into_iter().enumerate() {
+        let r = simulate_creep(cv, drift, merges, CREEP_TRIALS, 0xbe7c_1400 + i as u64);
+        let bound = match bound {
+            Some(b) if drift > 0.0 => format!("caught ≥ {:.0}%", b * 100.0),
+            Some(b) => format!("flagged ≤ {:.0}%", b * 100.0),
+            None => "(measured)".to_string(),
+        };
+        println!(
+            "| {name} | {bound} | {:.2}% ± {:.2} | {} | {} |",
+            r.called * 100.0,
+            r.se() * 100.0,
+            r.median_merge
+                .filter(|_| drift > 0.0)
+                .map_or("-".to_string(), |m| format!("{m}")),
+            if drift > 0.0 {
+                format!("{:.2}%", r.regression * 100.0)
+            } else {
+                "-".to_string()
+            }
         );
     }
 }

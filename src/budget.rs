@@ -109,6 +109,10 @@ pub struct Gate {
     pub baseline_required: bool,
     /// A baseline whose newest run is older than this is a warning in the verdict.
     pub max_age: Option<Duration>,
+    /// Allowed shift of the history's level before it counts as creep, as a fraction; None: each
+    /// rule's `regression`.
+    pub creep: Option<f64>,
+    pub on_creep: OnCreep,
 }
 
 /// What a significant regression does to the gate.
@@ -117,6 +121,19 @@ pub struct Gate {
 pub enum OnRegression {
     Fail,
     Warn,
+}
+
+/// What a creep of the default branch's history does to the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnCreep {
+    /// A warning on every check while the history shows it.
+    Warn,
+    /// As `Warn`, and a failure of the check whose run completes a creep the history alone did
+    /// not show.
+    Fail,
+    /// Not checked.
+    Off,
 }
 
 /// One `[[budget]]` rule.
@@ -138,6 +155,10 @@ pub struct Rule {
     pub regression: f64,
     pub confidence: f64,
     pub on_regression: OnRegression,
+    /// Allowed shift of the history's level before it is creep (fraction); `regression` unless
+    /// the budget says.
+    pub creep: f64,
+    pub on_creep: OnCreep,
     /// 1-based line of the rule's `[[budget]]` header in the budget file.
     pub line: usize,
 }
@@ -432,6 +453,8 @@ struct RawGate {
     on_regression: Option<Spanned<String>>,
     baseline: Option<Spanned<String>>,
     max_age: Option<Spanned<String>>,
+    creep: Option<Spanned<String>>,
+    on_creep: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -460,6 +483,8 @@ struct RawRule {
     confidence: Option<Spanned<f64>>,
     on_regression: Option<Spanned<String>>,
     min_change: Option<Spanned<String>>,
+    creep: Option<Spanned<String>>,
+    on_creep: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -521,6 +546,8 @@ fn read_gate(entry: Option<&Entry<'_>>, default_name: &str, p: &mut Found) -> Ga
         on_regression: OnRegression::Fail,
         baseline_required: false,
         max_age: None,
+        creep: None,
+        on_creep: OnCreep::Warn,
     };
     let Some(raw) = entry.and_then(|e| section::<RawGate>(e.item.clone(), e.at, "`gate`", p))
     else {
@@ -549,6 +576,14 @@ fn read_gate(entry: Option<&Entry<'_>>, default_name: &str, p: &mut Found) -> Ga
     if let Some(a) = raw.on_regression {
         if let Some(a) = on_regression("`gate.on_regression`", &a, p) {
             gate.on_regression = a;
+        }
+    }
+    if let Some(c) = raw.creep {
+        gate.creep = fraction("`gate.creep`", &c, p);
+    }
+    if let Some(a) = raw.on_creep {
+        if let Some(a) = on_creep("`gate.on_creep`", &a, p) {
+            gate.on_creep = a;
         }
     }
     if let Some(baseline) = raw.baseline {
@@ -615,6 +650,21 @@ fn on_regression(key: &str, text: &Spanned<String>, p: &mut Found) -> Option<OnR
             p.push(
                 at(text),
                 format!("{key}: `{other}` must be \"fail\" or \"warn\""),
+            );
+            None
+        }
+    }
+}
+
+fn on_creep(key: &str, text: &Spanned<String>, p: &mut Found) -> Option<OnCreep> {
+    match text.get_ref().as_str() {
+        "warn" => Some(OnCreep::Warn),
+        "fail" => Some(OnCreep::Fail),
+        "off" => Some(OnCreep::Off),
+        other => {
+            p.push(
+                at(text),
+                format!("{key}: `{other}` must be \"warn\", \"fail\" or \"off\""),
             );
             None
         }
@@ -1035,6 +1085,15 @@ fn read_rule(
         }
         None => gate.on_regression,
     };
+    let creep = match raw.creep.as_ref() {
+        Some(c) => fraction(&key.field("creep"), c, p),
+        None => gate.creep,
+    }
+    .unwrap_or(regression);
+    let on_creep = match raw.on_creep.as_ref() {
+        Some(a) => self::on_creep(&key.field("on_creep"), a, p).unwrap_or(gate.on_creep),
+        None => gate.on_creep,
+    };
     if p.len() > before || input.is_none() {
         return None;
     }
@@ -1052,6 +1111,8 @@ fn read_rule(
         regression,
         confidence,
         on_regression,
+        creep,
+        on_creep,
         line: key.line,
     })
 }
@@ -1584,8 +1645,41 @@ min_change = "5ms"
             (r.regression, r.confidence, r.on_regression),
             (0.2, 0.99, OnRegression::Warn)
         );
+        assert_eq!(
+            (r.creep, r.on_creep),
+            (0.2, OnCreep::Warn),
+            "creep follows regression"
+        );
         assert_eq!(r.declared_unit, Some((Unit::Ms, 1.0)));
         assert_eq!(r.min_change, Some(5.0));
+    }
+
+    #[test]
+    fn creep_defaults_to_the_regression_slack_and_may_be_set_per_gate_and_rule() {
+        let rule = "[[budget]]\nmetric = \"api.b\"\ntarget = \"< 1ms\"\nregression = \"5%\"\ncreep = \"25%\"\non_creep = \"off\"\n";
+        let creeps = |text: &str| -> Vec<(f64, OnCreep)> {
+            let b = parse(text).unwrap();
+            b.rules.iter().map(|r| (r.creep, r.on_creep)).collect()
+        };
+        assert_eq!(
+            creeps(&format!("{MINIMAL}{rule}")),
+            [(0.10, OnCreep::Warn), (0.25, OnCreep::Off)]
+        );
+        let gate = "[gate]\ncreep = \"15%\"\non_creep = \"fail\"\n";
+        assert_eq!(
+            creeps(&format!("{gate}{MINIMAL}{rule}")),
+            [(0.15, OnCreep::Fail), (0.25, OnCreep::Off)]
+        );
+        let bad = format!("[gate]\ncreep = \"lots\"\non_creep = \"yell\"\n{MINIMAL}");
+        let e = parse(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains("2:9: `gate.creep`: `lots` must be a percentage"),
+            "{e}"
+        );
+        assert!(
+            e.contains("3:12: `gate.on_creep`: `yell` must be \"warn\", \"fail\" or \"off\""),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1655,7 +1749,7 @@ regression = "ten""#,
         let text = VALID.replace(r#"name = "prod""#, "name = \"prod\"\n  colour = 1");
         assert_eq!(
             problems(&text),
-            ["3:3: `gate`: unknown field `colour`, expected one of `name`, `regression`, `confidence`, `on_regression`, `baseline`, `max_age`"]
+            ["3:3: `gate`: unknown field `colour`, expected one of `name`, `regression`, `confidence`, `on_regression`, `baseline`, `max_age`, `creep`, `on_creep`"]
         );
         let text = VALID.replace("[gate]", "gate = 2\n[other]");
         assert_eq!(
@@ -1736,7 +1830,7 @@ regression = "ten""#,
         );
         assert_eq!(
             problems(&inline),
-            ["3:25: `budget[2]`: unknown field `tagret`, expected one of `metric`, `label`, `expr`, `unit`, `target`, `critical`, `regression`, `confidence`, `on_regression`, `min_change`"]
+            ["3:25: `budget[2]`: unknown field `tagret`, expected one of `metric`, `label`, `expr`, `unit`, `target`, `critical`, `regression`, `confidence`, `on_regression`, `min_change`, `creep`, `on_creep`"]
         );
         let b = parse(&inline.replace("tagret", "target")).unwrap();
         assert_eq!((b.rules[0].line, b.rules[1].line), (2, 3));

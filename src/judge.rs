@@ -13,11 +13,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::baseline::{BaselineFile, BaselineMetric, BaselineRun, Environment};
 use crate::budget::{
-    units_agree, Accept, Budget, OnRegression, Rule, RuleInput, Threshold, Waiver, WaiverOrigin,
+    units_agree, Accept, Budget, OnCreep, OnRegression, Rule, RuleInput, Threshold, Waiver,
+    WaiverOrigin,
 };
 use crate::derive::closest_hint;
 use crate::ingest::Page;
-use crate::model::{has_series, Metrics, Unit};
+use crate::model::{has_series, is_commit_id, Metrics, Unit};
 use crate::stats::{self, Call, Candidate, Method, Observation};
 use hdrhistogram::Histogram;
 
@@ -110,6 +111,8 @@ pub struct MetricVerdict {
     /// The waiver that accepted the baseline comparison's regression (or inconclusive change);
     /// `status` is then the thresholds' alone, and the comparison is kept as it was.
     pub waiver: Option<Waived>,
+    /// A creep of the history's level, this run included; `None` when there is none.
+    pub creep: Option<CreepVerdict>,
     /// 1-based line of the rule in the budget file.
     pub line: usize,
 }
@@ -131,6 +134,29 @@ pub struct Waived {
     pub line: Option<usize>,
     /// The metric's status had it not been waived.
     pub status: Status,
+}
+
+/// A shift of the default branch's history that no single pull request showed (see
+/// [`crate::stats::creep`]): the JSON verdict's `creep` object of a metric, in this field order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreepVerdict {
+    /// The median of the history's runs before the shift, in the metric's unit.
+    pub before: f64,
+    /// The median of the runs since, this run included.
+    pub after: f64,
+    /// `(after − before) / |before|`; `None` when `before` is 0.
+    pub change: Option<f64>,
+    /// The shift's one-sided p-value, bounded over every place it could have started.
+    pub p_value: f64,
+    /// The allowed shift (0.10 = 10 %).
+    pub slack: f64,
+    /// History runs before the shift.
+    pub runs_before: usize,
+    /// The default branch's runs since the shift, oldest first, by their commit's first 12
+    /// digits (`null` for a run recorded without a commit); this run comes after them.
+    pub merges: Vec<Option<String>>,
+    /// Whether this run completes the creep: the history without it shows none.
+    pub new: bool,
 }
 
 /// A metric compared with its baseline history: the JSON verdict's `baseline` object, written by
@@ -261,6 +287,8 @@ pub enum WarningKind {
     UnusedWaiver,
     /// A waiver whose metric regressed by more than it accepts: the regression stands.
     ExceededWaiver,
+    /// The history's level moved beyond the rule's `creep` over several merges.
+    Creep,
 }
 
 impl WarningKind {
@@ -272,6 +300,7 @@ impl WarningKind {
             WarningKind::ExpiredWaiver => "expired-waiver",
             WarningKind::UnusedWaiver => "unused-waiver",
             WarningKind::ExceededWaiver => "exceeded-waiver",
+            WarningKind::Creep => "creep",
         }
     }
 
@@ -284,6 +313,7 @@ impl WarningKind {
             WarningKind::ExpiredWaiver => "Expired waiver",
             WarningKind::UnusedWaiver => "Unused waiver",
             WarningKind::ExceededWaiver => "Regression beyond its waiver",
+            WarningKind::Creep => "Creep",
         }
     }
 
@@ -295,6 +325,7 @@ impl WarningKind {
             WarningKind::ExpiredWaiver,
             WarningKind::UnusedWaiver,
             WarningKind::ExceededWaiver,
+            WarningKind::Creep,
         ]
         .into_iter()
         .find(|k| k.name() == name)
@@ -637,10 +668,15 @@ pub fn judge(
     waivers: &[Waiver],
 ) -> Verdict {
     let comparisons = compare_all(budget, observed, baseline, pairs, environment);
+    let creeps = match baseline {
+        Some(file) => creep_all(budget, observed, file),
+        None => vec![None; observed.len()],
+    };
     let mut metrics: Vec<MetricVerdict> = observed
         .iter()
         .zip(comparisons)
-        .map(|(o, baseline)| {
+        .zip(creeps)
+        .map(|((o, baseline), creep)| {
             let rule = &budget.rules[o.rule];
             let budget_status = status(rule, o.value);
             let from_baseline = match &baseline {
@@ -649,6 +685,10 @@ pub fn judge(
                     OnRegression::Warn => Status::Warn,
                 },
                 Some(b) if b.call == Call::Inconclusive => Status::Warn,
+                _ => Status::Pass,
+            };
+            let from_creep = match &creep {
+                Some(c) if c.new && rule.on_creep == OnCreep::Fail => Status::Fail,
                 _ => Status::Pass,
             };
             MetricVerdict {
@@ -663,9 +703,10 @@ pub fn judge(
                 target: rule.target.clone(),
                 critical: rule.critical.clone(),
                 budget_status,
-                status: budget_status.max(from_baseline),
+                status: budget_status.max(from_baseline).max(from_creep),
                 baseline,
                 waiver: None,
+                creep,
                 line: rule.line,
             }
         })
@@ -674,6 +715,14 @@ pub fn judge(
     if let Some(file) = baseline {
         warnings.extend(stale_baseline(budget, file, now));
         warnings.extend(missing_pages(budget, observed, file));
+    }
+    for (o, m) in observed.iter().zip(&metrics) {
+        if let Some(c) = &m.creep {
+            warnings.push(Warning {
+                kind: WarningKind::Creep,
+                message: creep_message(&m.label, c, budget.rules[o.rule].on_creep),
+            });
+        }
     }
     warnings.extend(waive(&mut metrics, budget, waivers, now));
     warnings.extend(unlike_history(&metrics));
@@ -1107,6 +1156,96 @@ fn compare_history(
         left_out,
         unlike,
     ))
+}
+
+/// A metric's history for the creep test: each run's commit, and the values with the current
+/// run's last.
+type Series<'a> = (Vec<Option<&'a str>>, Vec<f64>);
+
+/// Checks every observed value's history, with the value as its newest run, for creep (see
+/// [`crate::stats::creep`]): the budget's metrics are one family, each tested once per merge.
+fn creep_all(
+    budget: &Budget,
+    observed: &[Observed],
+    file: &BaselineFile,
+) -> Vec<Option<CreepVerdict>> {
+    let series: Vec<Option<Series>> = observed
+        .iter()
+        .map(|o| {
+            let rule = &budget.rules[o.rule];
+            if rule.on_creep == OnCreep::Off {
+                return None;
+            }
+            let (commits, mut values): (Vec<Option<&str>>, Vec<f64>) = file
+                .runs
+                .iter()
+                .filter_map(|r| {
+                    let m = stored_page(&r.metrics, rule, o).filter(|m| m.unit == o.unit)?;
+                    Some((r.commit.as_deref(), m.value))
+                })
+                .unzip();
+            values.push(o.value);
+            (values.len() >= 2 * stats::creep::MIN_SEGMENT).then_some((commits, values))
+        })
+        .collect();
+    let family = series.iter().flatten().count();
+    observed
+        .iter()
+        .zip(series)
+        .map(|(o, s)| {
+            let (commits, values) = s?;
+            let rule = &budget.rules[o.rule];
+            let (lower, alpha) = (rule.lower_is_better(), 1.0 - rule.confidence);
+            let shift = stats::creep::creep(&values, lower, alpha, rule.creep, family)?;
+            let history = &values[..values.len() - 1];
+            let before = stats::creep::creep(history, lower, alpha, rule.creep, family);
+            Some(CreepVerdict {
+                before: shift.before,
+                after: shift.after,
+                change: shift.change,
+                p_value: shift.p_value,
+                slack: rule.creep,
+                runs_before: shift.at,
+                merges: commits[shift.at..]
+                    .iter()
+                    .map(|c| c.filter(|c| is_commit_id(c)).map(|c| c[..12].to_string()))
+                    .collect(),
+                new: before.is_none(),
+            })
+        })
+        .collect()
+}
+
+/// "`API P95` crept 34.2 % worse over merges 1a2b3c4d5e6f to 9f8e7d6c5b4a (9 runs) and this run,
+/// against the 20 runs before them; 10 % allowed": short enough for a comment's cell (200
+/// characters) with a long label; the JSON's `merges` lists them all.
+fn creep_message(label: &str, c: &CreepVerdict, on_creep: OnCreep) -> String {
+    let percent = |x: f64| format!("{} %", format!("{:.1}", x * 100.0).trim_end_matches(".0"));
+    let how_much = match c.change {
+        Some(change) => format!("{} worse", percent(change.abs())),
+        None => "up from 0".to_string(),
+    };
+    let name = |m: Option<&Option<String>>| match m {
+        Some(Some(commit)) => commit.clone(),
+        _ => "(no commit)".to_string(),
+    };
+    let mut message = format!(
+        "`{label}` crept {how_much} over merges {} to {} ({} runs) and this run, against the {} run{} before them; {} allowed",
+        name(c.merges.first()),
+        name(c.merges.last()),
+        c.merges.len(),
+        c.runs_before,
+        if c.runs_before == 1 { "" } else { "s" },
+        percent(c.slack),
+    );
+    if c.new {
+        message.push_str(if on_creep == OnCreep::Fail {
+            "; this run completes it, and `on_creep = \"fail\"`"
+        } else {
+            "; this run completes it"
+        });
+    }
+    message
 }
 
 fn status(rule: &Rule, value: f64) -> Status {

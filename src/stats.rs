@@ -126,12 +126,20 @@
 //! For a metric where higher is better every statistic is computed on the negated (log) values,
 //! so "worse" is always the upper tail, and a relative shift `d` on the log scale is the worse
 //! change `1 − exp(−d)`. On the raw scale a shift is relative to the history's mean magnitude.
+//!
+//! # Creep
+//!
+//! [`creep`] asks the history itself, with the current run as its newest value, whether its level
+//! shifted for good over several merges by more than the rule's `creep`: the changes each run
+//! brought may all be inside the slack and the noise, and add up beyond it.
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::model::median;
+
+pub mod creep;
 
 /// Fewer history runs than this and the threshold alone decides. With 2 runs the t quantile has
 /// one degree of freedom (`t_{0.95,1}` = 6.31), so the interval is too wide to call anything,

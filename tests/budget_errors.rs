@@ -137,7 +137,7 @@ fn several_problems_each_with_its_own_location() {
             r#"3:17: `gate.on_regression`: `maybe` must be "fail" or "warn""#,
             "7:10: `sources.api.format`: unknown format `k7` (expected auto, artillery, lighthouse, json, locust, prometheus, k6, jmeter, hyperfine, esbuild, webpack, gatling, autocannon, vite, size-limit, dir)",
             "13:7: `sources.db`: invalid type: integer `1`, expected a string\n    in `queries.p95`",
-            "19:1: `budget[1]`: unknown field `tagret`, expected one of `metric`, `label`, `expr`, `unit`, `target`, `critical`, `regression`, `confidence`, `on_regression`, `min_change`",
+            "19:1: `budget[1]`: unknown field `tagret`, expected one of `metric`, `label`, `expr`, `unit`, `target`, `critical`, `regression`, `confidence`, `on_regression`, `min_change`, `creep`, `on_creep`",
         ])
     );
 }

@@ -13,7 +13,8 @@ use super::template::marker;
 use super::text::{by_severity, kind, summary, waiver_line};
 use crate::budget::Threshold;
 use crate::judge::{
-    AgainstSource, BaselineSource, BaselineVerdict, MetricVerdict, Status, Verdict, Waived, Warning,
+    AgainstSource, BaselineSource, BaselineVerdict, CreepVerdict, MetricVerdict, Status, Verdict,
+    Waived, Warning,
 };
 use crate::stats::Method;
 
@@ -106,6 +107,19 @@ pub struct Row<'a> {
     /// "API P95: ▲ 35.2 % waived by budget line 40 (a change up to +40 %, until 2026-12-31):
     /// the reason", or null; raw text, for `| md`.
     pub waiver_text: Option<String>,
+    /// The history's creep, this run included, as the JSON verdict has it; null without one.
+    pub creep: Option<CreepRow<'a>>,
+}
+
+/// What the template sees of a metric's creep: its fields, as the JSON verdict has them, and a
+/// text.
+#[derive(Debug, Serialize)]
+pub struct CreepRow<'a> {
+    #[serde(flatten)]
+    pub creep: &'a CreepVerdict,
+    /// "▲ 34.2 % from 113 ms (20 runs) to 152 ms over merges 1a2b3c4d5e6f, … and this run,
+    /// one-sided p < 0.001; 10 % allowed".
+    pub text: String,
 }
 
 /// What the template sees of a metric's comparison with its history: the comparison's own
@@ -119,7 +133,8 @@ pub struct BaselineRow<'a> {
     pub method_text: String,
     /// "noise 4.1 %: changes from 9.8 % can be told from noise; 3 runs per build would show 10 %".
     pub noise_text: String,
-    /// A mermaid `xychart-beta` of the history and the current value, for regressed metrics.
+    /// A mermaid `xychart-beta` of the history and the current value, for regressed or creeping
+    /// metrics.
     pub chart: Option<String>,
 }
 
@@ -202,6 +217,29 @@ pub(super) fn method_text(b: &BaselineVerdict) -> String {
             if n == 1 { "" } else { "s" }
         ),
     }
+}
+
+fn creep_text(m: &MetricVerdict, c: &CreepVerdict) -> String {
+    let p = if c.p_value < 0.001 {
+        "one-sided p < 0.001".to_string()
+    } else {
+        format!("one-sided p = {}", round(c.p_value))
+    };
+    let merges: Vec<&str> = c
+        .merges
+        .iter()
+        .map(|m| m.as_deref().unwrap_or("(no commit)"))
+        .collect();
+    format!(
+        "{} from {} ({} run{}) to {} over merges {} and this run, {p}; {} allowed",
+        change_text(c.change),
+        value_text(m, c.before),
+        c.runs_before,
+        if c.runs_before == 1 { "" } else { "s" },
+        value_text(m, c.after),
+        merges.join(", "),
+        percent(c.slack)
+    )
 }
 
 fn noise_text(b: &BaselineVerdict) -> String {
@@ -341,7 +379,11 @@ pub fn context<'a>(v: &'a Verdict, sources: &'a [SourceInfo]) -> Context<'a> {
                 comparison: b,
                 method_text: method_text(b),
                 noise_text: noise_text(b),
-                chart: b.regression.then(|| chart(m, b)),
+                chart: (b.regression || m.creep.is_some()).then(|| chart(m, b)),
+            }),
+            creep: m.creep.as_ref().map(|c| CreepRow {
+                creep: c,
+                text: creep_text(m, c),
             }),
             waiver: m.waiver.as_ref(),
             waiver_text: waiver_line(m),

@@ -469,6 +469,7 @@ xychart-beta
                     pairs: None,
                 }),
                 waiver: None,
+                creep: None,
                 line: 10 + i,
             }
         };

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use super::json_out::{GithubRun, SourceInfo, VERDICT_SCHEMA};
 use crate::budget::{units_agree, Threshold};
 use crate::judge::{
-    overall, AgainstSource, BaselineSource, BaselineVerdict, MetricVerdict, Status, Verdict,
-    Waived, Warning, WarningKind,
+    overall, AgainstSource, BaselineSource, BaselineVerdict, CreepVerdict, MetricVerdict, Status,
+    Verdict, Waived, Warning, WarningKind,
 };
 use crate::model::{is_commit_id, is_plain_name, Op, Unit};
 
@@ -76,6 +76,8 @@ struct WireMetric {
     /// Added with waivers: absent in verdicts written before, and for a metric not waived.
     #[serde(default)]
     waiver: Option<Waived>,
+    #[serde(default)]
+    creep: Option<CreepVerdict>,
     #[serde(default)]
     samples: Vec<f64>,
     runs: usize,
@@ -225,6 +227,25 @@ fn check_waiver(
     Ok(())
 }
 
+/// The numbers of a metric's `creep` object, and its merges: a commit's first 12 hex digits each.
+fn check_creep(at: &str, c: &CreepVerdict) -> Result<()> {
+    finite(&format!("{at}.before"), c.before)?;
+    finite(&format!("{at}.after"), c.after)?;
+    if let Some(change) = c.change {
+        finite(&format!("{at}.change"), change)?;
+    }
+    fraction(&format!("{at}.p_value"), Some(c.p_value), 1.0)?;
+    fraction(&format!("{at}.slack"), Some(c.slack), f64::MAX)?;
+    for (i, m) in c.merges.iter().enumerate() {
+        if let Some(m) = m {
+            if !(m.len() == 12 && m.bytes().all(|b| b.is_ascii_hexdigit())) {
+                bail!("field `{at}.merges[{i}]`: {m:?} is not a commit's first 12 digits");
+            }
+        }
+    }
+    Ok(())
+}
+
 fn github_run(g: &GithubRun) -> Result<()> {
     match g.repository.split_once('/') {
         Some((owner, name)) if is_plain_name(owner) && is_plain_name(name) => {}
@@ -322,6 +343,9 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
                 m.baseline.as_ref(),
             )?;
         }
+        if let Some(c) = &m.creep {
+            check_creep(&format!("{at}.creep"), c)?;
+        }
         metrics.push(MetricVerdict {
             target: limit(&format!("{at}.target"), m.unit, m.target)?,
             critical: limit(&format!("{at}.critical"), m.unit, m.critical)?,
@@ -337,6 +361,7 @@ pub fn parse_verdict(text: &str) -> Result<SavedVerdict> {
             status: m.status.into(),
             baseline: m.baseline,
             waiver: m.waiver,
+            creep: m.creep,
             line: m.line,
         });
     }
@@ -409,7 +434,11 @@ mod tests {
 
     use std::collections::BTreeMap;
 
-    use crate::judge::{AgainstSource, BaselineSource, Status, Verdict, Warning, WarningKind};
+    use crate::judge::{
+        AgainstSource, BaselineSource, CreepVerdict, MetricVerdict, Status, Verdict, Warning,
+        WarningKind,
+    };
+    use crate::model::Unit;
 
     use crate::render::{parse_verdict, to_json, to_text, SourceInfo, Template};
 
@@ -627,6 +656,75 @@ mod tests {
                 .expect("reads")
                 .verdict
                 .baseline_source,
+            None
+        );
+    }
+
+    #[test]
+    fn a_creep_survives_the_json_round_trip_and_is_checked() {
+        let creep = CreepVerdict {
+            before: 100.0,
+            after: 125.0,
+            change: Some(0.25),
+            p_value: 2e-7,
+            slack: 0.1,
+            runs_before: 20,
+            merges: vec![
+                Some("1a2b3c4d5e6f".into()),
+                None,
+                Some("abcdefabcdef".into()),
+            ],
+            new: true,
+        };
+        let v = Verdict {
+            gate: "shop".into(),
+            verdict: Status::Warn,
+            metrics: vec![MetricVerdict {
+                id: "api.checkout".into(),
+                rule: "api.checkout".into(),
+                page: None,
+                label: "Checkout".into(),
+                unit: Unit::Ms,
+                value: 127.0,
+                samples: Vec::new(),
+                runs: 1,
+                target: None,
+                critical: None,
+                budget_status: Status::Pass,
+                status: Status::Pass,
+                baseline: None,
+                creep: Some(creep.clone()),
+                waiver: None,
+                line: 9,
+            }],
+            baseline_runs: 23,
+            warnings: vec![Warning {
+                kind: WarningKind::Creep,
+                message: "`Checkout` crept 25 % worse".into(),
+            }],
+            baseline_source: None,
+            against: Vec::new(),
+        };
+        let json = to_json(&v, &[], None);
+        let saved = parse_verdict(&json).expect("reads back");
+        assert_eq!(saved.verdict.metrics[0].creep, Some(creep));
+        assert_eq!(saved.verdict.warnings, v.warnings);
+        let mut doc: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        doc["metrics"][0]["creep"]["merges"][1] = "<b>hi</b>".into();
+        let e = format!("{:#}", parse_verdict(&doc.to_string()).expect_err("merge"));
+        assert!(e.starts_with("field `metrics[0].creep.merges[1]`"), "{e}");
+        doc["metrics"][0]["creep"]["merges"][1] = serde_json::Value::Null;
+        doc["metrics"][0]["creep"]["p_value"] = 3.into();
+        let e = format!("{:#}", parse_verdict(&doc.to_string()).expect_err("p"));
+        assert!(e.starts_with("field `metrics[0].creep.p_value`"), "{e}");
+        // Verdicts written before creep existed are still read.
+        doc["metrics"][0].as_object_mut().map(|m| m.remove("creep"));
+        assert_eq!(
+            parse_verdict(&doc.to_string())
+                .expect("reads")
+                .verdict
+                .metrics[0]
+                .creep,
             None
         );
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::budget::Threshold;
 use crate::judge::{
-    AgainstSource, BaselineSource, BaselineVerdict, Status, Verdict, Waived, Warning,
+    AgainstSource, BaselineSource, BaselineVerdict, CreepVerdict, Status, Verdict, Waived, Warning,
 };
 use crate::model::Op;
 
@@ -108,6 +108,9 @@ pub struct JsonMetric<'a> {
     /// The waiver that accepted the comparison's regression; absent when none did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiver: Option<&'a Waived>,
+    /// The default branch's history crept, this run included: absent when it did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creep: Option<&'a CreepVerdict>,
     /// Each run's value where the source had several runs.
     #[serde(skip_serializing_if = "<[f64]>::is_empty")]
     pub samples: &'a [f64],
@@ -171,6 +174,7 @@ pub fn to_json(v: &Verdict, sources: &[SourceInfo], github: Option<&GithubRun>) 
                 budget_status: m.budget_status,
                 baseline: m.baseline.as_ref(),
                 waiver: m.waiver.as_ref(),
+                creep: m.creep.as_ref(),
                 samples: if m.runs > 1 { &m.samples } else { &[] },
                 runs: m.runs,
                 line: m.line,

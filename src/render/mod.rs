@@ -6,7 +6,7 @@
 //! | `json_out.rs` | the JSON verdict written: [`JsonVerdict`], [`to_json`] |
 //! | `json_in.rs` | the JSON verdict read back and validated: [`parse_verdict`], [`SavedVerdict`] |
 //! | `annotations.rs` | which metrics become workflow-command [`annotations`] |
-//! | `context.rs` | the template API: [`Context`], [`Row`], [`BaselineRow`], charts |
+//! | `context.rs` | the template API: [`Context`], [`Row`], [`BaselineRow`], [`CreepRow`], charts |
 //! | `template.rs` | [`Template`], its environment, [`DEFAULT_TEMPLATE`] and the comment's [`marker`] |
 //! | `fit.rs` | the shrinker that caps a rendered comment: [`fit_body`] |
 //! | `text.rs` | the terminal table [`to_text`] and the one-line [`summary`] |
@@ -42,7 +42,7 @@ mod template;
 mod text;
 
 pub use annotations::annotations;
-pub use context::{context, BaselineRow, Context, Row};
+pub use context::{context, BaselineRow, Context, CreepRow, Row};
 pub use escape::{md, md_gitlab, terminal};
 pub use fit::{fit_body, TRUNCATION_NOTE};
 pub use format::{format_value, format_value_as};

@@ -151,6 +151,7 @@ mod tests {
                 status: Status::Fail,
                 baseline: Some(baseline),
                 waiver: None,
+                creep: None,
                 line: 1,
             }],
             baseline_runs: 3,
