@@ -15,7 +15,7 @@ use crate::baseline::{BaselineFile, BaselineMetric};
 use crate::budget::{units_agree, Budget, OnRegression, Rule, RuleInput, Threshold};
 use crate::derive::closest_hint;
 use crate::ingest::Page;
-use crate::model::{has_series, Metrics, Unit};
+use crate::model::{has_series, is_commit_id, Metrics, Unit};
 use crate::stats::{self, Call, Candidate, Method, Observation};
 use hdrhistogram::Histogram;
 
@@ -144,6 +144,10 @@ pub struct BaselineVerdict {
     pub slack: f64,
     /// The history's values, oldest first.
     pub history: Vec<f64>,
+    /// The commit each of `history`'s runs measured (full sha), or `None` for a run that recorded
+    /// none; empty in a verdict written before it was recorded.
+    #[serde(default)]
+    pub history_commits: Vec<Option<String>>,
 }
 
 /// The gate's judgement.
@@ -709,12 +713,14 @@ fn compare_all(
     let mut slots = Vec::with_capacity(observed.len());
     for o in observed {
         let rule = &budget.rules[o.rule];
-        let stored: Vec<_> = file
+        let (commits, stored): (Vec<Option<String>>, Vec<&BaselineMetric>) = file
             .runs
             .iter()
-            .filter_map(|r| stored_page(&r.metrics, rule, o))
-            .filter(|m| m.unit == o.unit)
-            .collect();
+            .filter_map(|r| Some((r.commit.as_deref(), stored_page(&r.metrics, rule, o)?)))
+            .filter(|(_, m)| m.unit == o.unit)
+            // The baseline file is not checked for its commits: one that is no full sha is none.
+            .map(|(c, m)| (c.filter(|c| is_commit_id(c)).map(str::to_owned), m))
+            .unzip();
         if stored.is_empty() {
             slots.push(None);
             continue;
@@ -749,6 +755,7 @@ fn compare_all(
         slots.push(Some((
             candidates.len(),
             stored.iter().map(|m| m.value).collect::<Vec<f64>>(),
+            commits,
             rule.regression,
         )));
         candidates.push(Candidate {
@@ -763,7 +770,7 @@ fn compare_all(
     slots
         .into_iter()
         .map(|slot| {
-            let (i, history, slack) = slot?;
+            let (i, history, history_commits, slack) = slot?;
             let c = &candidates[i].comparison;
             let d = &decisions[i];
             Some(BaselineVerdict {
@@ -781,6 +788,7 @@ fn compare_all(
                 runs_needed: c.runs_needed,
                 slack,
                 history,
+                history_commits,
             })
         })
         .collect()

@@ -464,6 +464,7 @@ xychart-beta
                     runs_needed: None,
                     slack: 0.1,
                     history: vec![98.0, 100.0, 102.0],
+                    history_commits: Vec::new(),
                 }),
                 line: 10 + i,
             }

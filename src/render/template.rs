@@ -129,6 +129,7 @@ mod tests {
             runs_needed: None,
             slack: 0.1,
             history: vec![98.0, 100.0, 103.0],
+            history_commits: Vec::new(),
         };
         let v = Verdict {
             gate: "t".into(),
