@@ -503,7 +503,7 @@ xychart-beta
     fn the_real_comment_loses_its_charts_first() {
         let body = comment(40);
         assert_eq!(body.matches("```mermaid").count(), 20, "{body}");
-        assert_eq!(body.matches("over the baseline runs:").count(), 20);
+        assert_eq!(body.matches("over the baseline runs (").count(), 20);
         assert_eq!(result_rows(&body).len(), 40, "{body}");
 
         let out = fit_body(&body, len(&body) - 1);
@@ -526,8 +526,14 @@ xychart-beta
             rows.iter().all(|r| r.ends_with("📈 regression |")),
             "{rows:?}"
         );
-        assert!(out.contains("| API P95 endpoint 1 | 130 ms |"), "{out}");
-        assert!(!out.contains("| API P95 endpoint 0 | 101 ms |"), "{out}");
+        assert!(
+            out.contains("| API P95 endpoint 1 | 130\u{a0}ms |"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("| API P95 endpoint 0 | 101\u{a0}ms |"),
+            "{out}"
+        );
         assert!(out.contains("<details>") && out.contains("</details>"));
     }
 
