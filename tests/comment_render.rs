@@ -222,8 +222,8 @@ fn quoted(s: &str) -> Result<(&str, &str), String> {
 /// The chart checked against the grammar of mermaid's xychart (the statements `title text`,
 /// `x-axis [texts]`, `y-axis text min --> max`, `bar [numbers]`, `line [numbers]`) and against
 /// what it claims: an init directive whose palette colours every series, one value per x label,
-/// labels that are unique (mermaid merges equal ones), every value inside the y range, and this
-/// run marked by a bar that alone has a height.
+/// labels that are unique (mermaid merges equal ones), every value inside the y range, a line
+/// through the history and this run, and flat lines at this run, the threshold and the target.
 fn check_xychart(chart: &str) -> Result<(), String> {
     let mut lines = chart.lines().map(str::trim).filter(|l| !l.is_empty());
     let init = lines.next().ok_or("an empty chart")?;
@@ -318,17 +318,16 @@ fn check_xychart(chart: &str) -> Result<(), String> {
             return Err(format!("{v} outside {min} --> {max}"));
         }
     }
-    let (kind, bar) = &series[0];
-    let (_, history) = &series[1];
-    let now = bar.len() - 1;
-    if *kind != "bar" || bar[..now].iter().any(|v| *v != min) || bar[now] != history[now] {
+    let (kind, history) = &series[0];
+    let now = history[history.len() - 1];
+    if *kind != "line" || series[1].1.iter().any(|v| *v != now) {
         return Err(format!(
-            "the first series is no bar at this run alone: {bar:?}"
+            "no line through the history and this run, then one at this run: {series:?}"
         ));
     }
-    for (kind, flat) in &series[2..] {
+    for (kind, flat) in &series[1..] {
         if *kind != "line" || flat.iter().any(|v| *v != flat[0]) {
-            return Err(format!("a threshold that is not a flat line: {flat:?}"));
+            return Err(format!("a reference that is not a flat line: {flat:?}"));
         }
     }
     Ok(())
@@ -487,11 +486,11 @@ fn a_ten_metric_comment_with_history_renders_with_unbroken_cells_and_a_readable_
     assert!(chart.contains(&flat("200")), "{chart}");
     assert!(chart.contains("y-axis \"ms\" "), "{chart}");
     assert!(
-        markdown.contains("**api p95** over the baseline runs (blue line: the baseline runs, then this run; orange bar: this run; red line: the regression threshold, "),
+        markdown.contains("**api p95** over the baseline runs (blue line: the baseline runs, then this run; violet line: this run, 185 ms; red line: the regression threshold, "),
         "{markdown}"
     );
     assert!(
-        markdown.contains("violet line: the target, < 200 ms):"),
+        markdown.contains("grey line: the target, < 200 ms):"),
         "{markdown}"
     );
     assert!(
@@ -504,19 +503,21 @@ fn a_ten_metric_comment_with_history_renders_with_unbroken_cells_and_a_readable_
 
 #[test]
 fn the_checker_refuses_what_mermaid_would() {
-    let good = "%%{init: {\"themeVariables\": {\"xyChart\": {\"plotColorPalette\": \"#e36209, #1f6feb, #da3633\"}}}}%%\n\
+    let good = "%%{init: {\"themeVariables\": {\"xyChart\": {\"plotColorPalette\": \"#1f6feb, #8250df, #da3633\"}}}}%%\n\
                 xychart-beta\n    title \"API P95\"\n    x-axis [\"a1b2c3d\", \"now\"]\n    y-axis \"ms\" 100 --> 200\n    \
-                bar [100, 185]\n    line [113, 185]\n    line [124.3, 124.3]";
+                line [113, 185]\n    line [185, 185]\n    line [124.3, 124.3]";
     assert_eq!(check_xychart(good), Ok(()));
     for (from, to) in [
         ("line [113, 185]", "line [1.13e2, 185]"),
         ("line [113, 185]", "line [113]"),
         ("\"a1b2c3d\"", "\"now\""),
-        ("bar [100, 185]", "bar [110, 185]"),
+        ("line [185, 185]", "line [184, 185]"),
+        ("line [113, 185]", "bar [113, 185]"),
         ("100 --> 200", "150 --> 200"),
         ("line [124.3, 124.3]", "line [124.3, 125]"),
         ("title \"API P95\"", "title \"API \"P95\""),
         ("#da3633", "red"),
+        ("#8250df, #da3633", "#8250df"),
         ("xychart-beta", "xychart-gamma"),
     ] {
         let bad = good.replacen(from, to, 1);

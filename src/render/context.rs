@@ -118,9 +118,9 @@ pub struct BaselineRow<'a> {
     /// A mermaid `xychart-beta` of the history, this run and the regression threshold (and the
     /// target where it falls in the chart's range), for regressed and inconclusive metrics.
     pub chart: Option<String>,
-    /// What `chart`'s colours mean, with the threshold's and the target's values: "blue line: the
-    /// baseline runs, then this run; orange bar: this run; red line: the regression threshold,
-    /// 84.9 ms".
+    /// What `chart`'s colours mean, with this run's, the threshold's and the target's values:
+    /// "blue line: the baseline runs, then this run; violet line: this run, 107 ms; red line: the
+    /// regression threshold, 84.9 ms".
     pub chart_legend: Option<String>,
 }
 
@@ -287,14 +287,15 @@ fn decision_text(m: &MetricVerdict, b: &BaselineVerdict) -> Option<String> {
     })
 }
 
-/// The chart's colours, in the order of its series: this run's bar, the history's line, the
-/// regression threshold, the target. Each has a contrast of at least 3:1 (WCAG's for graphics)
-/// on GitHub's light (#ffffff) and dark (#0d1117) backgrounds: 3.49 and 5.42, 4.63 and 4.08,
-/// 4.61 and 4.11, 5.05 and 3.75.
-const CHART_PALETTE: &str = "#e36209, #1f6feb, #da3633, #8250df";
+/// The chart's colours, in the order of its series: the history's line, this run's, the
+/// regression threshold's, the target's. Each has a contrast of at least 3:1 (WCAG's for graphics)
+/// on GitHub's light (#ffffff) and dark (#0d1117) backgrounds: 4.63 and 4.08, 5.05 and 3.75,
+/// 4.61 and 4.11, 4.55 and 4.16. The chart's own background is transparent, so the lines are drawn
+/// on the page's (mermaid's dark theme would put them on #333333, where none reaches 3:1).
+const CHART_PALETTE: &str = "#1f6feb, #8250df, #da3633, #6e7781";
 
 /// The colours' names for the legend, in [`CHART_PALETTE`]'s order.
-const CHART_COLOURS: [&str; 4] = ["orange", "blue", "red", "violet"];
+const CHART_COLOURS: [&str; 4] = ["blue", "violet", "red", "grey"];
 
 /// A number as mermaid's xychart grammar reads it: digits and a decimal point, no exponent.
 fn chart_number(v: f64) -> String {
@@ -378,11 +379,13 @@ fn chart_range(values: &[f64]) -> Option<(f64, f64)> {
     (floor.is_finite() && ceiling.is_finite() && floor < ceiling).then_some((floor, ceiling))
 }
 
-/// A mermaid xychart of what the gate compared: the history and this run as a line, this run
-/// again as a bar, the regression threshold and, where it falls in the chart's range, the target
-/// as flat lines; with its legend. Mermaid takes no escapes inside its quoted title, so the label
-/// keeps only characters that cannot end the string or the block (and a label left with none has
-/// no title: `title ""` does not parse).
+/// A mermaid xychart of what the gate compared: the history and this run as a line, and as flat
+/// lines this run's value, the regression threshold and, where it falls in the chart's range, the
+/// target; with its legend. (A bar for this run would need one for every run: mermaid draws a bar
+/// at the axis' floor with a height, and no series can leave a run out.) The chart widens with the
+/// runs so that their commits do not overlap. Mermaid takes no escapes inside its quoted title, so
+/// the label keeps only characters that cannot end the string or the block (and a label left with
+/// none has no title: `title ""` does not parse).
 fn chart(m: &MetricVerdict, b: &BaselineVerdict) -> Option<(String, String)> {
     let title: String = sanitize(&m.label)
         .chars()
@@ -399,30 +402,28 @@ fn chart(m: &MetricVerdict, b: &BaselineVerdict) -> Option<(String, String)> {
     let target = m.target.as_ref().filter(|t| (lo..=hi).contains(&t.value));
     let n = b.history.len() + 1;
     let xs: Vec<String> = chart_labels(b).iter().map(|l| format!("\"{l}\"")).collect();
-    let flat = |v: f64| vec![chart_number(v); n].join(", ");
+    let flat = |v: f64| format!("line [{}]", vec![chart_number(v); n].join(", "));
     let history: Vec<String> = b
         .history
         .iter()
         .chain(std::iter::once(&m.value))
         .map(|v| chart_number(*v))
         .collect();
-    // This run's bar: the history's bars stand at the axis' floor, so they have no height.
-    let mut now = vec![chart_number(lo); n - 1];
-    now.push(chart_number(m.value));
     let mut series = vec![
-        format!("bar [{}]", now.join(", ")),
         format!("line [{}]", history.join(", ")),
-        format!("line [{}]", flat(limit)),
+        flat(m.value),
+        flat(limit),
     ];
     let mut legend = format!(
-        "{} line: the baseline runs, then this run; {} bar: this run; {} line: the regression threshold, {}",
-        CHART_COLOURS[1],
+        "{} line: the baseline runs, then this run; {} line: this run, {}; {} line: the regression threshold, {}",
         CHART_COLOURS[0],
+        CHART_COLOURS[1],
+        value_text(m, m.value),
         CHART_COLOURS[2],
         value_text(m, limit)
     );
     if let Some(t) = target {
-        series.push(format!("line [{}]", flat(t.value)));
+        series.push(flat(t.value));
         legend.push_str(&format!(
             "; {} line: the target, {}",
             CHART_COLOURS[3],
@@ -434,8 +435,13 @@ fn chart(m: &MetricVerdict, b: &BaselineVerdict) -> Option<(String, String)> {
     } else {
         format!("\n    title \"{title}\"")
     };
+    // 56 px a label, at 12 px a 7-digit commit with room either side; 700 px, mermaid's default,
+    // at least.
+    let width = (56 * n + 80).max(700);
     let chart = format!(
-        "```mermaid\n%%{{init: {{\"themeVariables\": {{\"xyChart\": {{\"plotColorPalette\": \"{CHART_PALETTE}\"}}}}}}}}%%\n\
+        "```mermaid\n%%{{init: {{\"xyChart\": {{\"width\": {width}, \"xAxis\": {{\"labelFontSize\": 12}}}}, \
+         \"themeVariables\": {{\"xyChart\": {{\"backgroundColor\": \"transparent\", \
+         \"plotColorPalette\": \"{CHART_PALETTE}\"}}}}}}}}%%\n\
          xychart-beta{title}\n    x-axis [{}]\n    y-axis \"{unit}\" {} --> {}\n    {}\n```",
         xs.join(", "),
         chart_number(lo),
@@ -654,8 +660,9 @@ mod tests {
         let m = metric(185.0, vec![110.0, 113.0, 116.0], Vec::new());
         let (chart, legend) = chart(&m, m.baseline.as_ref().expect("baseline")).expect("a chart");
         assert!(chart.contains("    y-axis \"ms\" 100 --> 200\n"), "{chart}");
-        assert!(chart.contains("    bar [100, 100, 100, 185]\n"), "{chart}");
+        assert!(chart.contains("\"xyChart\": {\"width\": 700,"), "{chart}");
         assert!(chart.contains("    line [110, 113, 116, 185]\n"), "{chart}");
+        assert!(chart.contains("    line [185, 185, 185, 185]\n"), "{chart}");
         assert!(
             chart.contains("    line [124.3, 124.3, 124.3, 124.3]\n"),
             "{chart}"
@@ -664,11 +671,10 @@ mod tests {
             chart.contains("    line [200, 200, 200, 200]\n```"),
             "{chart}"
         );
-        assert!(
-            legend.ends_with(
-                "red line: the regression threshold, 124 ms; violet line: the target, < 200 ms"
-            ),
-            "{legend}"
+        assert_eq!(
+            legend,
+            "blue line: the baseline runs, then this run; violet line: this run, 185 ms; red line: \
+             the regression threshold, 124 ms; grey line: the target, < 200 ms"
         );
 
         // A target far above the values is left out rather than squashing them to a flat line.
@@ -679,7 +685,7 @@ mod tests {
             !chart.contains("200") && !legend.contains("target"),
             "{chart}"
         );
-        assert_eq!(chart.matches("\n    line [").count(), 2, "{chart}");
+        assert_eq!(chart.matches("\n    line [").count(), 3, "{chart}");
     }
 
     #[test]
