@@ -195,6 +195,10 @@ pub struct BaselineVerdict {
     /// The history's values, oldest first; for a comparison with the base's runs of the same
     /// job (`check --against`), the base's runs in the order they were paired.
     pub history: Vec<f64>,
+    /// The commit each of `history`'s runs measured (full sha), or `None` for a run that recorded
+    /// none; empty in a verdict written before it was recorded.
+    #[serde(default)]
+    pub history_commits: Vec<Option<String>>,
     /// The pairs of base and head runs compared (`check --against`); `None` for a comparison with
     /// the baseline history, and in a verdict written before it was recorded.
     #[serde(default)]
@@ -1043,23 +1047,36 @@ fn compare_all(
             (Some(pairs), _) => {
                 let comparison =
                     stats::compare_paired(pairs, rule.lower_is_better(), alpha, rule.regression);
-                let runs = comparison.runs;
-                let history = pairs.iter().map(|p| p.0).collect();
-                Some((comparison, history, Some(runs), 0, Vec::new()))
+                Some(Compared {
+                    pairs: Some(comparison.runs),
+                    comparison,
+                    history: pairs.iter().map(|p| p.0).collect(),
+                    commits: Vec::new(),
+                    left_out: 0,
+                    unlike: Vec::new(),
+                })
             }
-            (None, Some(file)) => compare_history(file, rule, o, alpha, environment)
-                .map(|(c, h, left_out, unlike)| (c, h, None, left_out, unlike)),
+            (None, Some(file)) => compare_history(file, rule, o, alpha, environment),
             (None, None) => None,
         };
-        let Some((comparison, history, paired, left_out, unlike)) = compared else {
+        let Some(Compared {
+            comparison,
+            history,
+            commits,
+            pairs,
+            left_out,
+            unlike,
+        }) = compared
+        else {
             slots.push(None);
             continue;
         };
         slots.push(Some((
             candidates.len(),
             history,
+            commits,
             rule.regression,
-            paired,
+            pairs,
             left_out,
             unlike,
         )));
@@ -1075,7 +1092,7 @@ fn compare_all(
     slots
         .into_iter()
         .map(|slot| {
-            let (i, history, slack, pairs, left_out, environment) = slot?;
+            let (i, history, history_commits, slack, pairs, left_out, environment) = slot?;
             let c = &candidates[i].comparison;
             let d = &decisions[i];
             Some(BaselineVerdict {
@@ -1093,6 +1110,7 @@ fn compare_all(
                 runs_needed: c.runs_needed,
                 slack,
                 history,
+                history_commits,
                 pairs,
                 left_out,
                 environment,
@@ -1101,15 +1119,30 @@ fn compare_all(
         .collect()
 }
 
-/// A value's comparison with its history in the baseline file, and the history's values; None
-/// when the file has no run of it.
+/// A value's comparison with the runs it was judged against.
+struct Compared {
+    comparison: stats::Comparison,
+    /// The runs' values, oldest first (the base's, in pair order).
+    history: Vec<f64>,
+    /// The commit each history run measured, where the baseline recorded a full one.
+    commits: Vec<Option<String>>,
+    /// The pairs compared (`check --against`).
+    pairs: Option<usize>,
+    /// History runs left out for being measured in another environment.
+    left_out: usize,
+    /// How this run's environment differs from the newest history run measured otherwise.
+    unlike: Vec<String>,
+}
+
+/// A value's comparison with its history in the baseline file; None when the file has no run of
+/// it.
 fn compare_history(
     file: &BaselineFile,
     rule: &Rule,
     o: &Observed,
     alpha: f64,
     environment: Option<&Environment>,
-) -> Option<(stats::Comparison, Vec<f64>, usize, Vec<String>)> {
+) -> Option<Compared> {
     let sources: Vec<&str> = match &rule.input {
         RuleInput::Source { source, .. } => vec![source.as_str()],
         RuleInput::Derived(expr) => expr.reads.keys().map(String::as_str).collect(),
@@ -1117,13 +1150,18 @@ fn compare_history(
     let runs: Vec<_> = file
         .runs
         .iter()
-        .filter_map(|r| Some((r, stored_page(&r.metrics, rule, o)?)))
-        .filter(|(_, m)| m.unit == o.unit)
+        .filter_map(|r| {
+            // The baseline file is not checked for its commits: one that is no full sha is none.
+            let commit = r.commit.as_deref().filter(|c| is_commit_id(c));
+            Some((r, (commit, stored_page(&r.metrics, rule, o)?)))
+        })
+        .filter(|(_, (_, m))| m.unit == o.unit)
         .collect();
-    let (stored, left_out, unlike) = alike(runs, environment, &sources);
-    if stored.is_empty() {
+    let (kept, left_out, unlike) = alike(runs, environment, &sources);
+    if kept.is_empty() {
         return None;
     }
+    let (commits, stored): (Vec<Option<&str>>, Vec<&BaselineMetric>) = kept.into_iter().unzip();
     let histograms: Vec<_> = stored
         .iter()
         .map(|m| m.histogram().ok().flatten())
@@ -1150,12 +1188,14 @@ fn compare_history(
         rule.regression,
         o.distribution.as_ref().map(|(q, _)| *q),
     );
-    Some((
+    Some(Compared {
         comparison,
-        stored.iter().map(|m| m.value).collect(),
+        history: stored.iter().map(|m| m.value).collect(),
+        commits: commits.into_iter().map(|c| c.map(str::to_owned)).collect(),
+        pairs: None,
         left_out,
         unlike,
-    ))
+    })
 }
 
 /// A metric's history for the creep test: each run's commit, and the values with the current

@@ -109,6 +109,21 @@ fn the_readme_shows_what_the_quick_start_prints() {
     );
 }
 
+/// The README's example comment, with its no-break spaces, its chart and its exit code.
+#[test]
+fn the_readme_shows_the_comment_the_quick_start_prints() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let shown = readme
+        .split_once("`perfgate check --budget budgets/prod.toml --format markdown` prints this comment:\n\n~~~markdown\n")
+        .and_then(|(_, rest)| rest.split_once("~~~\n"))
+        .expect("README.md's example comment")
+        .0;
+    let (code, out) = run(&root.join("budgets/prod.toml"), "markdown");
+    assert_eq!(shown, out, "README.md's example comment is stale");
+    assert_eq!(code, 0);
+}
+
 #[test]
 fn the_readme_shows_what_the_two_page_example_prints() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -210,7 +210,9 @@ fn output_file_gets_the_same_text_as_stdout() {
         "{md}"
     );
     assert!(
-        md.contains("| API P95 | 150 ms | < 200 ms | < 300 ms | ✅ pass |"),
+        md.contains(
+            "| API P95 | 150\u{a0}ms | <\u{a0}200\u{a0}ms | <\u{a0}300\u{a0}ms | ✅ pass |"
+        ),
         "{md}"
     );
     assert!(md.contains("No baseline yet"), "{md}");
@@ -248,7 +250,7 @@ fn a_custom_template_is_used_and_a_broken_one_is_exit_2() {
     c.file("t.md.j2", "{{ gate }}={{ verdict }} {% for m in metrics %}{{ m.id }}:{{ m.value_text }};{% endfor %}\n");
     c.check(&["--format", "markdown", "--template", "t.md.j2"])
         .code(0)
-        .stdout("test=pass api.p95:150 ms;error_rate:0.5 %;\n")
+        .stdout("test=pass api.p95:150\u{a0}ms;error_rate:0.5\u{a0}%;\n")
         .stderr(predicate::str::contains("not used").not());
     // Text output renders no markdown: the template would be read for nothing, so it says so.
     c.check(&["--template", "t.md.j2"])
@@ -802,11 +804,11 @@ fn a_real_regression_fails_the_gate_and_noise_does_not() {
     let md = c.check_markdown(1);
     assert!(md.contains("**fail** · 1 regression, 1 passed"), "{md}");
     assert!(
-        md.contains("| API P95 | 160 ms | 100 ms | ▲ 60.0 % |"),
+        md.contains("| API P95 | 160\u{a0}ms | 100\u{a0}ms | ▲\u{a0}60.0\u{a0}% |"),
         "{md}"
     );
     assert!(
-        md.contains("```mermaid\nxychart-beta\n    title \"API P95\""),
+        md.contains("%%\nxychart-beta\n    title \"API P95\""),
         "{md}"
     );
 

@@ -610,7 +610,7 @@ fn comment_with_a_custom_template() {
     assert_eq!(
         fake.comments()[0].body,
         rendered_by_comment(&format!(
-            "{}\nprod: fail API P95=350 ms Error Rate=0.5 % Bundle Size (initial)=132 KiB\n",
+            "{}\nprod: fail API P95=350\u{a0}ms Error Rate=0.5\u{a0}% Bundle Size (initial)=132\u{a0}KiB\n",
             marker()
         ))
     );

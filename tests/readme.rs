@@ -65,12 +65,18 @@ fn section<'a>(readme: &'a str, heading: &str) -> &'a str {
         + 2;
     let rest = &readme[start..];
     let mut at = 0;
-    let mut in_code = false;
+    // The fence a code block opened with: a ``` inside a ~~~ block (an example comment with its
+    // mermaid chart) neither opens nor closes one.
+    let mut fence: Option<&str> = None;
     for line in rest.split_inclusive('\n') {
-        if line.starts_with("```") {
-            in_code = !in_code;
+        if let Some(marker) = ["```", "~~~"].into_iter().find(|m| line.starts_with(m)) {
+            match fence {
+                None => fence = Some(marker),
+                Some(open) if open == marker => fence = None,
+                Some(_) => {}
+            }
         }
-        if !in_code && line.starts_with('#') {
+        if fence.is_none() && line.starts_with('#') {
             break;
         }
         at += line.len();
@@ -883,6 +889,7 @@ fn every_template_variable_the_readme_lists_exists() {
         "metrics",
         "warnings",
         "sources",
+        "has_samples",
         "has_baseline",
         "baseline_runs",
         "against",
@@ -925,10 +932,13 @@ fn every_template_variable_the_readme_lists_exists() {
         "runs_needed",
         "slack",
         "history",
+        "history_commits",
         "pairs",
         "method_text",
         "noise_text",
+        "decision_text",
         "chart",
+        "chart_legend",
     ];
     const WARNING: &[&str] = &["kind", "message"];
     const SOURCE: &[&str] = &[

@@ -467,6 +467,7 @@ xychart-beta
                     left_out: 0,
                     environment: Vec::new(),
                     pairs: None,
+                    history_commits: Vec::new(),
                 }),
                 waiver: None,
                 creep: None,
@@ -508,7 +509,7 @@ xychart-beta
     fn the_real_comment_loses_its_charts_first() {
         let body = comment(40);
         assert_eq!(body.matches("```mermaid").count(), 20, "{body}");
-        assert_eq!(body.matches("over the baseline runs:").count(), 20);
+        assert_eq!(body.matches("over the baseline runs (").count(), 20);
         assert_eq!(result_rows(&body).len(), 40, "{body}");
 
         let out = fit_body(&body, len(&body) - 1);
@@ -531,8 +532,14 @@ xychart-beta
             rows.iter().all(|r| r.ends_with("📈 regression |")),
             "{rows:?}"
         );
-        assert!(out.contains("| API P95 endpoint 1 | 130 ms |"), "{out}");
-        assert!(!out.contains("| API P95 endpoint 0 | 101 ms |"), "{out}");
+        assert!(
+            out.contains("| API P95 endpoint 1 | 130\u{a0}ms |"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("| API P95 endpoint 0 | 101\u{a0}ms |"),
+            "{out}"
+        );
         assert!(out.contains("<details>") && out.contains("</details>"));
     }
 

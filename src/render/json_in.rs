@@ -186,7 +186,25 @@ fn check_baseline(at: &str, b: &BaselineVerdict) -> Result<()> {
     fraction(&format!("{at}.cv"), b.cv, f64::MAX)?;
     fraction(&format!("{at}.detectable"), b.detectable, f64::MAX)?;
     fraction(&format!("{at}.slack"), Some(b.slack), f64::MAX)?;
-    finite_all(&format!("{at}.history"), &b.history)
+    finite_all(&format!("{at}.history"), &b.history)?;
+    if !b.history_commits.is_empty() && b.history_commits.len() != b.history.len() {
+        bail!(
+            "field `{at}.history_commits`: {} commit{} for {} history values",
+            b.history_commits.len(),
+            if b.history_commits.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            b.history.len()
+        );
+    }
+    for (i, c) in b.history_commits.iter().enumerate() {
+        if let Some(c) = c.as_deref().filter(|c| !is_commit_id(c)) {
+            bail!("field `{at}.history_commits[{i}]`: {c:?} is not a full commit sha");
+        }
+    }
+    Ok(())
 }
 
 /// The longest text of a `waiver` read back: a reason is a sentence or two, a commit author a name.
@@ -623,6 +641,84 @@ mod tests {
             e,
             "field `metrics[0].waiver`: the metric has no regression or inconclusive change to waive"
         );
+    }
+
+    #[test]
+    fn the_history_commits_survive_the_json_round_trip_and_are_checked() {
+        use crate::judge::{BaselineVerdict, MetricVerdict};
+        use crate::model::Unit;
+        use crate::stats::{Call, Method};
+        let sha = "a1b2c3d".repeat(6)[..40].to_string();
+        let v = Verdict {
+            gate: "t".into(),
+            verdict: Status::Pass,
+            metrics: vec![MetricVerdict {
+                id: "api.p95".into(),
+                rule: "api.p95".into(),
+                page: None,
+                label: "API P95".into(),
+                unit: Unit::Ms,
+                value: 100.0,
+                samples: Vec::new(),
+                runs: 1,
+                target: None,
+                critical: None,
+                budget_status: Status::Pass,
+                status: Status::Pass,
+                baseline: Some(BaselineVerdict {
+                    value: 100.0,
+                    change: Some(0.0),
+                    tested_change: None,
+                    regression: false,
+                    significant: false,
+                    p_value: None,
+                    runs: 2,
+                    method: Method::TooLittleHistory,
+                    call: Call::ThresholdOnly,
+                    cv: None,
+                    detectable: None,
+                    runs_needed: None,
+                    slack: 0.1,
+                    history: vec![99.0, 101.0],
+                    history_commits: vec![Some(sha.clone()), None],
+                    pairs: None,
+                    left_out: 0,
+                    environment: Vec::new(),
+                }),
+                creep: None,
+                waiver: None,
+                line: 1,
+            }],
+            baseline_runs: 2,
+            warnings: Vec::new(),
+            baseline_source: None,
+            against: Vec::new(),
+        };
+        let json = to_json(&v, &[], None);
+        let saved = parse_verdict(&json).expect("reads back");
+        let commits = |s: &super::SavedVerdict| {
+            s.verdict.metrics[0]
+                .baseline
+                .as_ref()
+                .map(|b| b.history_commits.clone())
+        };
+        assert_eq!(commits(&saved), Some(vec![Some(sha), None]));
+
+        let mut doc: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        let at = "metrics[0].baseline.history_commits";
+        doc["metrics"][0]["baseline"]["history_commits"] = serde_json::json!([null]);
+        let e = format!("{:#}", parse_verdict(&doc.to_string()).expect_err("length"));
+        assert_eq!(e, format!("field `{at}`: 1 commit for 2 history values"));
+        doc["metrics"][0]["baseline"]["history_commits"] =
+            serde_json::json!([null, "\"]\n```\n<script>"]);
+        let e = format!("{:#}", parse_verdict(&doc.to_string()).expect_err("no sha"));
+        assert!(e.starts_with(&format!("field `{at}[1]`: ")), "{e}");
+        // A verdict written before the field existed is still read, with no commits.
+        doc["metrics"][0]["baseline"]
+            .as_object_mut()
+            .map(|b| b.remove("history_commits"));
+        let saved = parse_verdict(&doc.to_string()).expect("reads");
+        assert_eq!(commits(&saved), Some(Vec::new()));
     }
 
     #[test]

@@ -132,6 +132,7 @@ mod tests {
             left_out: 0,
             environment: Vec::new(),
             pairs: None,
+            history_commits: Vec::new(),
         };
         let v = Verdict {
             gate: "t".into(),
