@@ -18,7 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use reqwest::blocking::Client;
 
-use crate::rest::{backoff, error_chain, one_line};
+use crate::rest::{backoff, error_chain, one_line, redact_url as redact};
 
 /// How long a push may take in all, retries included: a gate's job waits for nothing slower.
 pub const DEADLINE: Duration = Duration::from_secs(10);
@@ -142,18 +142,6 @@ fn segment(name: &str, value: &str) -> String {
         format!("{name}@base64/=")
     } else {
         format!("{name}@base64/{}", URL_SAFE_NO_PAD.encode(value))
-    }
-}
-
-/// The URL without `user:password@`.
-fn redact(url: &str) -> String {
-    let start = url.find("://").map_or(0, |i| i + 3);
-    let authority_end = url[start..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| start + i);
-    match url[start..authority_end].rfind('@') {
-        Some(at) => format!("{}{}", &url[..start], &url[start + at + 1..]),
-        None => url.to_owned(),
     }
 }
 

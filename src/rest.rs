@@ -1,7 +1,8 @@
 //! What the CI providers' REST clients ([`crate::github`], [`crate::gitlab`]) share: the token
 //! that nothing may print ([`Token`]), what an upsert of the sticky note did ([`Posted`]), the
 //! backoff between retries, an error message cut to one short line, and the token scrubbed from
-//! a text.
+//! a text; and, with the Prometheus source and the Pushgateway push, a URL's credentials cut from
+//! what is shown.
 //!
 //! The one rule it keeps: it imports none of ours, so each provider uses it without a cycle.
 
@@ -101,6 +102,19 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     parts.join(": ")
+}
+
+/// The URL with any `user:password@` removed, for messages and outputs.
+pub(crate) fn redact_url(url: &str) -> String {
+    let url = url.trim();
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..authority_end].rfind('@') {
+        Some(at) => format!("{}{}", &url[..start], &url[start + at + 1..]),
+        None => url.to_string(),
+    }
 }
 
 /// `text` with every occurrence of the token replaced by `***`.

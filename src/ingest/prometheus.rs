@@ -513,18 +513,7 @@ fn excerpt(body: &str) -> String {
     cut
 }
 
-/// The URL with any `user:password@` removed, for messages and outputs.
-pub(crate) fn redact_url(url: &str) -> String {
-    let url = url.trim();
-    let start = url.find("://").map_or(0, |i| i + 3);
-    let authority_end = url[start..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| start + i);
-    match url[start..authority_end].rfind('@') {
-        Some(at) => format!("{}{}", &url[..start], &url[start + at + 1..]),
-        None => url.to_string(),
-    }
-}
+pub(crate) use crate::rest::redact_url;
 
 // ---------------------------------------------------------------------------------------------
 // The text exposition format 0.0.4
