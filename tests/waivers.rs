@@ -464,6 +464,65 @@ fn a_trailer_of_the_head_commit_waives_one_metric_and_names_its_author() {
 }
 
 #[test]
+fn a_gitlab_merge_request_waives_by_its_labels_and_its_head_commits_trailer() {
+    let dir = case("");
+    git(&dir, &["init", "-q"]);
+    git(&dir, &["add", "."]);
+    git(
+        &dir,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "Index the catalogue\n\nPerfgate-Accept: api.http.response_time.p95: the search index costs 30 ms a request",
+        ],
+    );
+    let head = git(&dir, &["rev-parse", "HEAD"]);
+    let missing = "c".repeat(40);
+    let pipeline = |labels: &'static str, sha: &str, iid: &'static str| {
+        vec![
+            ("GITLAB_CI".to_string(), "true".to_string()),
+            ("CI_MERGE_REQUEST_IID".to_string(), iid.to_string()),
+            ("CI_MERGE_REQUEST_LABELS".to_string(), labels.to_string()),
+            ("CI_COMMIT_SHA".to_string(), sha.to_string()),
+        ]
+    };
+
+    // `CI_MERGE_REQUEST_LABELS` is comma-separated; the label waives every regression.
+    let (code, v, _) = check_json(
+        &dir,
+        &env(&pipeline("backend, perfgate:accept", &missing, "12")),
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["counts"]["waived"], 2);
+    assert_eq!(
+        metric(&v, P95)["waiver"]["by"],
+        "label `perfgate:accept` on merge request !12"
+    );
+
+    // The head commit's trailer waives its metric; LCP's regression stands.
+    let (code, v, _) = check_json(&dir, &env(&pipeline("backend", &head, "12")));
+    assert_eq!(code, 1);
+    assert_eq!(
+        metric(&v, P95)["waiver"]["by"],
+        format!(
+            "trailer `Perfgate-Accept` of commit {} by Jane Doe",
+            &head[..12]
+        )
+    );
+    assert_eq!(metric(&v, "web.lcp")["status"], "fail");
+
+    // A head the checkout lacks is said, with GitLab's remedy.
+    let (code, _, err) = check_json(&dir, &env(&pipeline("backend", &missing, "12")));
+    assert_eq!(code, 1);
+    assert!(err.contains("note: commit cccccccccccc, the pull request's head, is not in the checkout, so no `Perfgate-Accept` trailer of it was read (a `GIT_DEPTH` of 2 or more fetches it)\n"), "{err}");
+
+    // A branch pipeline (no merge request) has no merge request's waiver.
+    let (code, v, _) = check_json(&dir, &env(&pipeline("perfgate:accept", &head, "")));
+    assert_eq!((code, &v["counts"]["waived"]), (1, &json!(0)));
+}
+
+#[test]
 fn a_waivers_texts_reach_no_terminal_or_comment_alive() {
     let reason = "ping @octo-team <img src=x onerror=alert(1)> | fixes #12 \u{202e}evil\u{1b}[31m";
     let dir = case(&format!(

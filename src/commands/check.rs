@@ -39,7 +39,11 @@ pub(crate) fn run(args: CheckArgs) -> Result<ExitCode> {
     let paired = read_against(&args.budget, &current, &args.against)?;
     let history = load_history(args.baseline.as_ref(), &current.budget)?;
     let ctx = context.as_ref().and_then(|c| c.as_ref().ok());
-    let own = ctx.map(publish::pull_request_waivers).unwrap_or_default();
+    let own = match ctx {
+        Some(ctx) => publish::pull_request_waivers(ctx),
+        None if gitlab_job => gitlab.merge_request_waivers(),
+        None => Default::default(),
+    };
     let mut verdict = judge::judge(
         &current.budget,
         &current.observed,

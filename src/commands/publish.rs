@@ -52,15 +52,27 @@ pub(super) struct PullRequestWaivers {
 /// payload, and the `Perfgate-Accept` trailers of its head commit read with git in the checkout.
 /// None outside a pull request.
 pub(super) fn pull_request_waivers(ctx: &github::Context) -> PullRequestWaivers {
-    let mut out = PullRequestWaivers::default();
     if !ctx.is_pull_request() {
-        return out;
+        return PullRequestWaivers::default();
     }
     let on = ctx
         .pr_number
         .map(|n| format!(" on pull request #{n}"))
         .unwrap_or_default();
-    for label in &ctx.labels {
+    own_waivers(
+        &ctx.labels,
+        &on,
+        ctx.head_sha.as_deref(),
+        "actions/checkout's `fetch-depth: 2` fetches it",
+    )
+}
+
+/// The waivers of a pull or merge request (`on` names it: " on pull request #7"): its `labels`,
+/// and the trailers of its `head` commit; `fetch` says how the CI gets that commit into the
+/// checkout when it is missing.
+fn own_waivers(labels: &[String], on: &str, head: Option<&str>, fetch: &str) -> PullRequestWaivers {
+    let mut out = PullRequestWaivers::default();
+    for label in labels {
         let lower = label.to_ascii_lowercase();
         let metric = if lower == ACCEPT_LABEL {
             None
@@ -83,7 +95,7 @@ pub(super) fn pull_request_waivers(ctx: &github::Context) -> PullRequestWaivers 
             line: None,
         });
     }
-    let Some(head) = ctx.head_sha.as_deref() else {
+    let Some(head) = head else {
         return out;
     };
     let short = head.get(..12).unwrap_or(head);
@@ -113,7 +125,7 @@ pub(super) fn pull_request_waivers(ctx: &github::Context) -> PullRequestWaivers 
         Ok(git::Trailers::NoRepository) => {}
         Ok(git::Trailers::NoCommit) => {
             out.unread = Some(format!(
-                "commit {short}, the pull request's head, is not in the checkout, so no `{ACCEPT_TRAILER}` trailer of it was read (actions/checkout's `fetch-depth: 2` fetches it)"
+                "commit {short}, the pull request's head, is not in the checkout, so no `{ACCEPT_TRAILER}` trailer of it was read ({fetch})"
             ));
         }
         Err(e) => {
@@ -194,13 +206,20 @@ pub(super) fn posted_text(posted: github::Posted, pr: Option<u64>) -> String {
 /// The GitLab CI variables perfgate reads, taken from the process environment once; the
 /// [`gitlab`] module gets them passed in and never reads the environment itself.
 pub(super) struct GitLabCi {
-    /// CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID and the token variables, as set.
+    /// [`GITLAB_VARS`] and the token variables, as set.
     vars: BTreeMap<String, String>,
     /// In a GitLab CI job: `GITLAB_CI=true`.
     pub(super) active: bool,
 }
 
-const GITLAB_VARS: [&str; 3] = ["CI_API_V4_URL", "CI_PROJECT_ID", "CI_MERGE_REQUEST_IID"];
+const GITLAB_VARS: [&str; 6] = [
+    "CI_API_V4_URL",
+    "CI_PROJECT_ID",
+    "CI_MERGE_REQUEST_IID",
+    "CI_MERGE_REQUEST_LABELS",
+    "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA",
+    "CI_COMMIT_SHA",
+];
 
 impl GitLabCi {
     pub(super) fn from_env() -> GitLabCi {
@@ -213,6 +232,37 @@ impl GitLabCi {
             active: std::env::var("GITLAB_CI").is_ok_and(|v| v == "true"),
             vars,
         }
+    }
+
+    /// A merge-request pipeline's own waivers (README, "Waivers"): its `perfgate:accept` labels
+    /// (`CI_MERGE_REQUEST_LABELS`, comma-separated) and the `Perfgate-Accept` trailers of its
+    /// head commit (`CI_MERGE_REQUEST_SOURCE_BRANCH_SHA` in a merged-results pipeline, else
+    /// `CI_COMMIT_SHA`). None outside a merge-request pipeline.
+    pub(super) fn merge_request_waivers(&self) -> PullRequestWaivers {
+        let var = |name: &str| {
+            self.vars
+                .get(name)
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+        };
+        let Some(iid) = var("CI_MERGE_REQUEST_IID").filter(|_| self.active) else {
+            return PullRequestWaivers::default();
+        };
+        let labels: Vec<String> = var("CI_MERGE_REQUEST_LABELS")
+            .map(|l| {
+                l.split(',')
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        own_waivers(
+            &labels,
+            &format!(" on merge request !{iid}"),
+            var("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA").or_else(|| var("CI_COMMIT_SHA")),
+            "a `GIT_DEPTH` of 2 or more fetches it",
+        )
     }
 
     /// Whether `check --comment mode` tries to post a note here: in a GitLab CI job, on a merge
