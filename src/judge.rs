@@ -1048,12 +1048,14 @@ fn compare_all(
                 let comparison =
                     stats::compare_paired(pairs, rule.lower_is_better(), alpha, rule.regression);
                 Some(Compared {
-                    pairs: Some(comparison.runs),
+                    against: ComparedRuns {
+                        history: pairs.iter().map(|p| p.0).collect(),
+                        commits: Vec::new(),
+                        pairs: Some(comparison.runs),
+                        left_out: 0,
+                        unlike: Vec::new(),
+                    },
                     comparison,
-                    history: pairs.iter().map(|p| p.0).collect(),
-                    commits: Vec::new(),
-                    left_out: 0,
-                    unlike: Vec::new(),
                 })
             }
             (None, Some(file)) => compare_history(file, rule, o, alpha, environment),
@@ -1061,25 +1063,13 @@ fn compare_all(
         };
         let Some(Compared {
             comparison,
-            history,
-            commits,
-            pairs,
-            left_out,
-            unlike,
+            against,
         }) = compared
         else {
             slots.push(None);
             continue;
         };
-        slots.push(Some((
-            candidates.len(),
-            history,
-            commits,
-            rule.regression,
-            pairs,
-            left_out,
-            unlike,
-        )));
+        slots.push(Some((candidates.len(), rule.regression, against)));
         candidates.push(Candidate {
             comparison,
             slack: rule.regression,
@@ -1092,7 +1082,7 @@ fn compare_all(
     slots
         .into_iter()
         .map(|slot| {
-            let (i, history, history_commits, slack, pairs, left_out, environment) = slot?;
+            let (i, slack, against) = slot?;
             let c = &candidates[i].comparison;
             let d = &decisions[i];
             Some(BaselineVerdict {
@@ -1109,19 +1099,43 @@ fn compare_all(
                 detectable: c.detectable,
                 runs_needed: c.runs_needed,
                 slack,
-                history,
-                history_commits,
-                pairs,
-                left_out,
-                environment,
+                history: against.history,
+                history_commits: against.commits,
+                pairs: against.pairs,
+                left_out: against.left_out,
+                environment: against.unlike,
             })
         })
         .collect()
 }
 
+/// The baseline runs that stored the value `o` observes, in its unit, oldest first (a run
+/// measured in another unit, before a budget change, is not comparable).
+fn stored_runs<'a>(
+    file: &'a BaselineFile,
+    rule: &'a Rule,
+    o: &'a Observed,
+) -> impl Iterator<Item = (&'a BaselineRun, &'a BaselineMetric)> {
+    file.runs
+        .iter()
+        .filter_map(|r| Some((r, stored_page(&r.metrics, rule, o)?)))
+        .filter(|(_, m)| m.unit == o.unit)
+}
+
+/// The commit a run measured; the baseline file is not checked for its commits, so one that is
+/// no full sha counts as none.
+fn commit_of(run: &BaselineRun) -> Option<&str> {
+    run.commit.as_deref().filter(|c| is_commit_id(c))
+}
+
 /// A value's comparison with the runs it was judged against.
 struct Compared {
     comparison: stats::Comparison,
+    against: ComparedRuns,
+}
+
+/// The runs a value was judged against, as its [`BaselineVerdict`] records them.
+struct ComparedRuns {
     /// The runs' values, oldest first (the base's, in pair order).
     history: Vec<f64>,
     /// The commit each history run measured, where the baseline recorded a full one.
@@ -1147,15 +1161,8 @@ fn compare_history(
         RuleInput::Source { source, .. } => vec![source.as_str()],
         RuleInput::Derived(expr) => expr.reads.keys().map(String::as_str).collect(),
     };
-    let runs: Vec<_> = file
-        .runs
-        .iter()
-        .filter_map(|r| {
-            // The baseline file is not checked for its commits: one that is no full sha is none.
-            let commit = r.commit.as_deref().filter(|c| is_commit_id(c));
-            Some((r, (commit, stored_page(&r.metrics, rule, o)?)))
-        })
-        .filter(|(_, (_, m))| m.unit == o.unit)
+    let runs: Vec<_> = stored_runs(file, rule, o)
+        .map(|(r, m)| (r, (commit_of(r), m)))
         .collect();
     let (kept, left_out, unlike) = alike(runs, environment, &sources);
     if kept.is_empty() {
@@ -1190,11 +1197,13 @@ fn compare_history(
     );
     Some(Compared {
         comparison,
-        history: stored.iter().map(|m| m.value).collect(),
-        commits: commits.into_iter().map(|c| c.map(str::to_owned)).collect(),
-        pairs: None,
-        left_out,
-        unlike,
+        against: ComparedRuns {
+            history: stored.iter().map(|m| m.value).collect(),
+            commits: commits.into_iter().map(|c| c.map(str::to_owned)).collect(),
+            pairs: None,
+            left_out,
+            unlike,
+        },
     })
 }
 
@@ -1216,13 +1225,8 @@ fn creep_all(
             if rule.on_creep == OnCreep::Off {
                 return None;
             }
-            let (commits, mut values): (Vec<Option<&str>>, Vec<f64>) = file
-                .runs
-                .iter()
-                .filter_map(|r| {
-                    let m = stored_page(&r.metrics, rule, o).filter(|m| m.unit == o.unit)?;
-                    Some((r.commit.as_deref(), m.value))
-                })
+            let (commits, mut values): (Vec<Option<&str>>, Vec<f64>) = stored_runs(file, rule, o)
+                .map(|(r, m)| (commit_of(r), m.value))
                 .unzip();
             values.push(o.value);
             (values.len() >= 2 * stats::creep::MIN_SEGMENT).then_some((commits, values))
@@ -1248,7 +1252,7 @@ fn creep_all(
                 runs_before: shift.at,
                 merges: commits[shift.at..]
                     .iter()
-                    .map(|c| c.filter(|c| is_commit_id(c)).map(|c| c[..12].to_string()))
+                    .map(|c| c.map(|c| c[..12].to_string()))
                     .collect(),
                 new: before.is_none(),
             })
