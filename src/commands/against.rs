@@ -13,7 +13,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
 
-use super::{multi, read_sources, Current};
+use super::{multi, no_source, read_sources, Current};
 use crate::budget::RuleInput;
 use crate::ingest::{Location, SourceSpec};
 use crate::judge::{self, AgainstSource, Observed};
@@ -42,15 +42,7 @@ pub(super) fn read_against(
     let mut specs: Vec<(String, SourceSpec)> = Vec::with_capacity(against.len());
     for (name, path) in against {
         let Some(spec) = budget.sources.get(name) else {
-            bail!(
-                "--against {name}={path}: the budget has no source `{name}` (sources: {})",
-                budget
-                    .sources
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            return Err(no_source("--against", name, path, budget));
         };
         let mut spec = spec.clone();
         spec.location = Location::Files(path.clone());

@@ -44,15 +44,7 @@ pub(super) fn read_current(
     let mut budget = budget::load_budget(budget_path)?;
     for (name, path) in inputs {
         let Some(spec) = budget.sources.get_mut(name) else {
-            bail!(
-                "--input {name}={path}: the budget has no source `{name}` (sources: {})",
-                budget
-                    .sources
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            return Err(no_source("--input", name, path, &budget));
         };
         spec.location = Location::Files(path.clone());
     }
@@ -79,6 +71,15 @@ type Read = (
     Vec<SourceInfo>,
     BTreeMap<String, ingest::Setup>,
 );
+
+/// `--input` or `--against` naming a source the budget does not have: the error lists those it has.
+pub(super) fn no_source(flag: &str, name: &str, path: &str, budget: &Budget) -> anyhow::Error {
+    let names: Vec<&str> = budget.sources.keys().map(String::as_str).collect();
+    anyhow::anyhow!(
+        "{flag} {name}={path}: the budget has no source `{name}` (sources: {})",
+        names.join(", ")
+    )
+}
 
 /// Reads the sources (every one, so every problem is reported at once; `what` heads the list).
 fn read_sources<'a>(
