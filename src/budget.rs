@@ -185,13 +185,16 @@ pub struct Threshold {
     pub written_unit: String,
 }
 
+/// True when lower values are better, from the operator of the target (or the critical); a
+/// rule's, and a judged metric's, which carries the rule's thresholds.
+pub fn lower_is_better(target: Option<&Threshold>, critical: Option<&Threshold>) -> bool {
+    target.or(critical).is_none_or(|t| t.op.lower_is_better())
+}
+
 impl Rule {
     /// True when lower values are better, from the operator of the target (or the critical).
     pub fn lower_is_better(&self) -> bool {
-        self.target
-            .as_ref()
-            .or(self.critical.as_ref())
-            .is_none_or(|t| t.op.lower_is_better())
+        lower_is_better(self.target.as_ref(), self.critical.as_ref())
     }
 
     /// The unit the rule's thresholds are written in.

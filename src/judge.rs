@@ -346,6 +346,13 @@ pub fn overall(statuses: impl Iterator<Item = Status>, warnings: &[Warning]) -> 
     }
 }
 
+impl MetricVerdict {
+    /// True when lower values are better, as for its rule.
+    pub fn lower_is_better(&self) -> bool {
+        crate::budget::lower_is_better(self.target.as_ref(), self.critical.as_ref())
+    }
+}
+
 impl Verdict {
     /// How many metrics have `status`.
     pub fn count(&self, status: Status) -> usize {
@@ -795,11 +802,7 @@ fn waive(
             if m.waiver.is_some() {
                 continue;
             }
-            let lower = budget
-                .rules
-                .iter()
-                .find(|r| r.id == m.rule)
-                .is_none_or(Rule::lower_is_better);
+            let lower = m.lower_is_better();
             let accepted = match &w.accept {
                 Accept::Any => true,
                 Accept::Limit(t) => t.op.holds(m.value, t.value),

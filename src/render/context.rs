@@ -312,17 +312,9 @@ fn noise_text(b: &BaselineVerdict) -> String {
     parts.join("; ")
 }
 
-/// Whether lower values of the metric are better, as the judge reads it from its thresholds.
-fn lower_is_better(m: &MetricVerdict) -> bool {
-    m.target
-        .as_ref()
-        .or(m.critical.as_ref())
-        .is_none_or(|t| t.op.lower_is_better())
-}
-
 /// The word for "worse" in the metric's terms: a duration is slower, a size larger, a score lower.
 fn worse_word(m: &MetricVerdict) -> &'static str {
-    match (lower_is_better(m), m.unit) {
+    match (m.lower_is_better(), m.unit) {
         (false, _) => "lower",
         (true, crate::model::Unit::Ms) => "slower",
         (true, crate::model::Unit::Bytes) => "larger",
@@ -439,7 +431,7 @@ fn chart_labels(b: &BaselineVerdict) -> Vec<String> {
 /// metric's worse direction.
 fn threshold(m: &MetricVerdict, b: &BaselineVerdict) -> f64 {
     let margin = b.value.abs() * b.slack;
-    if lower_is_better(m) {
+    if m.lower_is_better() {
         b.value + margin
     } else {
         b.value - margin
