@@ -420,21 +420,21 @@ fn git(dir: &Dir, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Makes the checkout a git repository of one commit with `message`; its full id.
+fn commit(dir: &Dir, message: &str) -> String {
+    git(dir, &["init", "-q"]);
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
 #[test]
 fn a_trailer_of_the_head_commit_waives_one_metric_and_names_its_author() {
     let dir = case("");
-    git(&dir, &["init", "-q"]);
-    git(&dir, &["add", "."]);
-    git(
+    let head = commit(
         &dir,
-        &[
-            "commit",
-            "-q",
-            "-m",
-            "Index the catalogue for search\n\nThe index costs about 30 ms a request.\n\nPerfgate-Accept: api.http.response_time.p95: the search index costs 30 ms a request\nPerfgate-Accept: web.lcp",
-        ],
+        "Index the catalogue for search\n\nThe index costs about 30 ms a request.\n\nPerfgate-Accept: api.http.response_time.p95: the search index costs 30 ms a request\nPerfgate-Accept: web.lcp",
     );
-    let head = git(&dir, &["rev-parse", "HEAD"]);
     let vars = pull_request(&dir, &[], &head);
     let (code, v, _) = check_json(&dir, &env(&vars));
     assert_eq!(
@@ -466,18 +466,10 @@ fn a_trailer_of_the_head_commit_waives_one_metric_and_names_its_author() {
 #[test]
 fn a_gitlab_merge_request_waives_by_its_labels_and_its_head_commits_trailer() {
     let dir = case("");
-    git(&dir, &["init", "-q"]);
-    git(&dir, &["add", "."]);
-    git(
+    let head = commit(
         &dir,
-        &[
-            "commit",
-            "-q",
-            "-m",
-            "Index the catalogue\n\nPerfgate-Accept: api.http.response_time.p95: the search index costs 30 ms a request",
-        ],
+        "Index the catalogue\n\nPerfgate-Accept: api.http.response_time.p95: the search index costs 30 ms a request",
     );
-    let head = git(&dir, &["rev-parse", "HEAD"]);
     let missing = "c".repeat(40);
     let pipeline = |labels: &'static str, sha: &str, iid: &'static str| {
         vec![
