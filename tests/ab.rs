@@ -46,6 +46,18 @@ fn same_job(budget: &str) -> Dir {
     dir
 }
 
+/// What `check --against A...` prints on stderr when it refuses to judge (exit 2).
+fn refused(dir: &Dir, against: &[&str]) -> String {
+    let mut args = vec!["check", "--budget", "budget.toml"];
+    for a in against {
+        args.extend(["--against", a]);
+    }
+    let run = dir.run(&args);
+    let err = stderr(&run);
+    run.code(2);
+    err
+}
+
 fn json(out: &str) -> Value {
     serde_json::from_str(out).expect("a JSON verdict")
 }
@@ -190,15 +202,7 @@ fn the_head_against_itself_is_no_change_and_fewer_than_three_pairs_leave_the_sla
 #[test]
 fn runs_that_cannot_pair_stop_the_check_naming_the_source_and_the_counts() {
     let dir = same_job(BUDGET);
-    let run = dir.run(&[
-        "check",
-        "--budget",
-        "budget.toml",
-        "--against",
-        "bench=runs/base-[1-5].json",
-    ]);
-    let err = stderr(&run);
-    run.code(2);
+    let err = refused(&dir, &["bench=runs/base-[1-5].json"]);
     assert!(
         err.contains(
             "budget.toml: cannot pair the runs:\n  - source `bench`: 5 base runs (--against bench=runs/base-[1-5].json) but 6 head runs (runs/head-*.json); each base run pairs with the head run measured beside it, so both sides need as many runs"
@@ -206,15 +210,7 @@ fn runs_that_cannot_pair_stop_the_check_naming_the_source_and_the_counts() {
         "{err}"
     );
 
-    let run = dir.run(&[
-        "check",
-        "--budget",
-        "budget.toml",
-        "--against",
-        "api=runs/base-*.json",
-    ]);
-    let err = stderr(&run);
-    run.code(2);
+    let err = refused(&dir, &["api=runs/base-*.json"]);
     assert!(
         err.contains(
             "--against api=runs/base-*.json: the budget has no source `api` (sources: bench)"
@@ -222,31 +218,13 @@ fn runs_that_cannot_pair_stop_the_check_naming_the_source_and_the_counts() {
         "{err}"
     );
 
-    let run = dir.run(&[
-        "check",
-        "--budget",
-        "budget.toml",
-        "--against",
-        "bench=runs/base-*.json",
-        "--against",
-        "bench=runs/head-*.json",
-    ]);
-    let err = stderr(&run);
-    run.code(2);
+    let err = refused(&dir, &["bench=runs/base-*.json", "bench=runs/head-*.json"]);
     assert!(
         err.contains("the base of source `bench` is already read from runs/base-*.json"),
         "{err}"
     );
 
-    let run = dir.run(&[
-        "check",
-        "--budget",
-        "budget.toml",
-        "--against",
-        "bench=nothing/*.json",
-    ]);
-    let err = stderr(&run);
-    run.code(2);
+    let err = refused(&dir, &["bench=nothing/*.json"]);
     assert!(
         err.contains("could not read the base's runs (--against)")
             && err.contains("`nothing/*.json` matches no file"),
@@ -261,29 +239,13 @@ fn a_base_of_another_format_or_a_metric_missing_from_a_run_is_exit_2() {
     for i in 1..=6 {
         dir.report(&format!("other/base-{i}.json"), &[("app.median", 5.0)]);
     }
-    let run = dir.run(&[
-        "check",
-        "--budget",
-        "budget.toml",
-        "--against",
-        "bench=other/*.json",
-    ]);
-    let err = stderr(&run);
-    run.code(2);
+    let err = refused(&dir, &["bench=other/*.json"]);
     assert!(
         err.contains("could not read the base's runs (--against):\n  - source `bench`: other/base-1.json: declared as hyperfine, but the content is json output"),
         "{err}"
     );
     dir.file("budget.toml", &BUDGET.replace("\"hyperfine\"", "\"auto\""));
-    let run = dir.run(&[
-        "check",
-        "--budget",
-        "budget.toml",
-        "--against",
-        "bench=other/*.json",
-    ]);
-    let err = stderr(&run);
-    run.code(2);
+    let err = refused(&dir, &["bench=other/*.json"]);
     assert!(
         err.contains("source `bench`: the head's runs (runs/head-*.json) are hyperfine but the base's (--against bench=other/*.json) are json"),
         "{err}"
@@ -312,15 +274,7 @@ target = "< 1s"
         };
         dir.report(&format!("base/{i}.json"), base);
     }
-    let run = dir.run(&[
-        "check",
-        "--budget",
-        "budget.toml",
-        "--against",
-        "load=base/*.json",
-    ]);
-    let err = stderr(&run);
-    run.code(2);
+    let err = refused(&dir, &["load=base/*.json"]);
     assert!(
         err.contains(
             "`load.p95` (budget line 8): in 3 of the base's 4 runs (--against load=base/*.json) only; a pair needs it in both runs"
